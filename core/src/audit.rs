@@ -1,0 +1,221 @@
+//! Security events: typed, bounded in the store, handed to the caller for syslog.
+//!
+//! No event carries a secret, a code or a phone number.
+
+use crate::time::UnixTime;
+use core::fmt;
+use serde::{Deserialize, Serialize};
+
+/// A second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Factor {
+    /// Authenticator app (TOTP).
+    Totp,
+    /// Text message code.
+    Sms,
+    /// Single-use recovery code.
+    Recovery,
+}
+
+impl fmt::Display for Factor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Factor::Totp => "authenticator app",
+            Factor::Sms => "SMS",
+            Factor::Recovery => "recovery code",
+        })
+    }
+}
+
+/// How loudly an event should be logged (syslog severity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Routine (LOG_INFO).
+    Info,
+    /// Worth a look (LOG_NOTICE).
+    Notice,
+    /// Needs attention (LOG_WARNING).
+    Warning,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum AuditKind {
+    /// Enrollment of a factor began (not active until confirmed).
+    EnrollmentStarted {
+        /// Which factor.
+        factor: Factor,
+    },
+    /// A factor became active.
+    Enrolled {
+        /// Which factor.
+        factor: Factor,
+    },
+    /// A factor was replaced or removed.
+    FactorRemoved {
+        /// Which factor.
+        factor: Factor,
+    },
+    /// A second factor was accepted.
+    Verified {
+        /// Which factor.
+        factor: Factor,
+    },
+    /// A code was wrong.
+    Failed {
+        /// Failures in the current lockout window, this one included.
+        failures: u32,
+    },
+    /// A TOTP code was used a second time.
+    Replay,
+    /// Too many failures: locked.
+    Locked {
+        /// Until when.
+        until: UnixTime,
+    },
+    /// A lock was lifted by an admin.
+    Unlocked,
+    /// A recovery code was spent.
+    RecoveryCodeUsed {
+        /// Codes left.
+        remaining: u32,
+    },
+    /// A new recovery-code set replaced the old one.
+    RecoveryCodesRegenerated {
+        /// Codes in the new set.
+        count: u32,
+    },
+    /// An SMS code was handed to the delivery channel.
+    SmsSent,
+    /// Sending an SMS failed.
+    SmsFailed {
+        /// The channel's reason (never the number or code).
+        reason: String,
+    },
+    /// An SMS was refused by the rate limits.
+    SmsRateLimited,
+    /// A break-glass exemption let the user in without MFA.
+    ExemptionUsed,
+    /// Logged in without MFA during the grace period.
+    GraceLogin {
+        /// When the grace period ends.
+        deadline: UnixTime,
+    },
+    /// Login refused: enrollment is overdue.
+    EnrollmentOverdue,
+    /// An admin wiped the user's factors.
+    Reset {
+        /// The admin's stated reason.
+        reason: String,
+    },
+    /// A notice to the user could not be delivered.
+    NoticeFailed {
+        /// The channel's reason.
+        reason: String,
+    },
+}
+
+/// One audit record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When.
+    pub at: UnixTime,
+    /// Whose account.
+    pub user: String,
+    /// The PAM service or IdP application, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The remote host or client address, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: AuditKind,
+}
+
+impl AuditEvent {
+    /// Syslog severity.
+    pub fn level(&self) -> Level {
+        match self.kind {
+            AuditKind::Failed { .. }
+            | AuditKind::Replay
+            | AuditKind::RecoveryCodeUsed { .. }
+            | AuditKind::SmsRateLimited
+            | AuditKind::Unlocked
+            | AuditKind::FactorRemoved { .. }
+            | AuditKind::GraceLogin { .. } => Level::Notice,
+            AuditKind::Locked { .. }
+            | AuditKind::ExemptionUsed
+            | AuditKind::EnrollmentOverdue
+            | AuditKind::Reset { .. }
+            | AuditKind::SmsFailed { .. }
+            | AuditKind::NoticeFailed { .. } => Level::Warning,
+            _ => Level::Info,
+        }
+    }
+}
+
+impl fmt::Display for AuditEvent {
+    /// One log line: `user=alice service=sshd remote=10.0.0.1 event=verified factor=totp`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "user={}", self.user)?;
+        if let Some(s) = &self.service {
+            write!(f, " service={s}")?;
+        }
+        if let Some(r) = &self.remote {
+            write!(f, " remote={r}")?;
+        }
+        match serde_json::to_value(&self.kind) {
+            Ok(serde_json::Value::Object(map)) => {
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::String(s) => write!(f, " {k}={s}")?,
+                        other => write!(f, " {k}={other}")?,
+                    }
+                }
+                Ok(())
+            }
+            _ => f.write_str(" event=?"),
+        }
+    }
+}
+
+/// Receives events after the change that caused them is committed (for syslog).
+pub trait AuditSink: Send + Sync {
+    /// Called once per event.
+    fn record(&self, event: &AuditEvent);
+}
+
+impl<F: Fn(&AuditEvent) + Send + Sync> AuditSink for F {
+    fn record(&self, event: &AuditEvent) {
+        self(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_as_a_log_line_and_json() {
+        let e = AuditEvent {
+            at: UnixTime(10),
+            user: "alice".into(),
+            service: Some("sshd".into()),
+            remote: Some("192.0.2.7".into()),
+            kind: AuditKind::Verified { factor: Factor::Totp },
+        };
+        assert_eq!(e.to_string(), "user=alice service=sshd remote=192.0.2.7 event=verified factor=totp");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"at":10,"user":"alice","service":"sshd","remote":"192.0.2.7","event":"verified","factor":"totp"}"#
+        );
+        assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), e);
+        assert_eq!(e.level(), Level::Info);
+    }
+}

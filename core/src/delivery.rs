@@ -1,0 +1,92 @@
+//! Messages that leave the engine: SMS codes and notices to the user.
+
+use crate::phone::PhoneNumber;
+use crate::time::UnixTime;
+use core::fmt;
+
+/// A delivery channel failed; the text is the channel's own reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryError(pub String);
+
+impl fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why the user is being told something.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoticeKind {
+    /// A recovery code was used.
+    RecoveryCodeUsed {
+        /// Codes left.
+        remaining: u32,
+    },
+    /// A factor was added.
+    FactorAdded(crate::audit::Factor),
+    /// A factor was removed or replaced.
+    FactorRemoved(crate::audit::Factor),
+    /// An admin reset the account's factors.
+    Reset,
+    /// Too many failed codes locked the account.
+    Locked {
+        /// Until when.
+        until: UnixTime,
+    },
+}
+
+/// A message to a user about their account's security.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Whose account.
+    pub user: String,
+    /// What happened.
+    pub kind: NoticeKind,
+    /// When.
+    pub at: UnixTime,
+}
+
+impl Notice {
+    /// Plain-text body, ending with what to do if it was not them.
+    pub fn message(&self) -> String {
+        let what = match self.kind {
+            NoticeKind::RecoveryCodeUsed { remaining } => {
+                format!("a recovery code was used to sign in; {remaining} remain")
+            }
+            NoticeKind::FactorAdded(f) => format!("a second factor was added: {f}"),
+            NoticeKind::FactorRemoved(f) => format!("a second factor was removed or replaced: {f}"),
+            NoticeKind::Reset => "an administrator reset your second factors; enroll again soon".into(),
+            NoticeKind::Locked { until } => {
+                format!("too many wrong codes: second-factor sign-in is locked until {until}")
+            }
+        };
+        format!(
+            "Planasonix MFA for {}: {what} (at {}). If this was not you, contact your administrator.",
+            self.user, self.at
+        )
+    }
+}
+
+/// Sends SMS codes and user notices. Implemented by each door: a command or
+/// webhook natively, the `delivery` import in the component.
+pub trait Delivery: Send + Sync {
+    /// Sends `text` to `to`.
+    fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), DeliveryError>;
+    /// Tells the user about a security event on their account.
+    fn send_notice(&self, notice: &Notice) -> Result<(), DeliveryError>;
+}
+
+/// A channel for hosts that deliver nothing: SMS fails plainly, notices are
+/// dropped (the audit log still has every event).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoDelivery;
+
+impl Delivery for NoDelivery {
+    fn send_sms(&self, _: &PhoneNumber, _: &str) -> Result<(), DeliveryError> {
+        Err(DeliveryError("no SMS delivery is configured on this host".into()))
+    }
+    fn send_notice(&self, _: &Notice) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! Status, admin reset and unlock, audit queries.
+
+use super::Engine;
+use crate::audit::{AuditEvent, AuditKind, Factor};
+use crate::delivery::NoticeKind;
+use crate::error::Error;
+use crate::policy::Mode;
+use crate::record::{Lockout, SCHEMA_VERSION};
+use crate::time::UnixTime;
+use serde::Serialize;
+
+/// Longest admin reason kept in the audit log.
+const MAX_REASON: usize = 200;
+
+/// What an admin or the user sees about an account (no secrets).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserStatus {
+    /// User name.
+    pub user: String,
+    /// Whether a second factor is active.
+    pub enrolled: bool,
+    /// Factors usable now.
+    pub factors: Vec<Factor>,
+    /// Factors begun but not confirmed.
+    pub pending: Vec<Factor>,
+    /// When the authenticator app was enrolled.
+    pub totp_since: Option<UnixTime>,
+    /// When it was last used.
+    pub totp_last_used: Option<UnixTime>,
+    /// The SMS number, masked.
+    pub sms_number: Option<String>,
+    /// When it was last used.
+    pub sms_last_used: Option<UnixTime>,
+    /// Unused recovery codes.
+    pub recovery_remaining: u32,
+    /// Locked until then.
+    pub locked_until: Option<UnixTime>,
+    /// Failures in the current lockout window.
+    pub recent_failures: u32,
+    /// When enrollment becomes overdue, for a user the policy requires and who
+    /// has not enrolled (under `optional`, only after an admin reset).
+    pub enroll_by: Option<UnixTime>,
+    /// Latest passed MFA.
+    pub last_mfa: Option<UnixTime>,
+    /// Stored record format.
+    pub schema: u32,
+}
+
+/// Makes an admin's free text safe for one log line.
+fn clean_reason(reason: &str) -> String {
+    let mut out: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_REASON)
+        .collect();
+    out = out.trim().to_owned();
+    if out.is_empty() {
+        "(no reason given)".into()
+    } else {
+        out
+    }
+}
+
+impl Engine<'_> {
+    /// The account's state.
+    pub fn status(&self, user: &str, now: UnixTime) -> Result<UserStatus, Error> {
+        let rec = self.load(user)?;
+        let mut pending = Vec::new();
+        if rec.pending_totp.is_some() {
+            pending.push(Factor::Totp);
+        }
+        if rec.pending_sms.is_some() {
+            pending.push(Factor::Sms);
+        }
+        let enroll_by = match (rec.enrolled(), rec.enroll_by, rec.first_seen) {
+            (true, _, _) => None,
+            (false, Some(by), _) => Some(by),
+            (false, None, Some(seen)) if self.policy.enforcement.mode != Mode::Optional => {
+                Some(seen.plus(self.policy.enforcement.grace_period))
+            }
+            _ => None,
+        };
+        Ok(UserStatus {
+            user: user.to_owned(),
+            enrolled: rec.enrolled(),
+            factors: rec.factors(self.policy.sms.enabled),
+            pending,
+            totp_since: rec.totp.as_ref().map(|t| t.since),
+            totp_last_used: rec.totp.as_ref().and_then(|t| t.last_used),
+            sms_number: rec.sms.as_ref().and_then(|s| self.masked_phone(user, s)),
+            sms_last_used: rec.sms.as_ref().and_then(|s| s.last_used),
+            recovery_remaining: rec.recovery.as_ref().map_or(0, |r| r.remaining() as u32),
+            locked_until: rec.locked_until(now),
+            recent_failures: rec
+                .lockout
+                .failures
+                .iter()
+                .filter(|t| now.since(**t) < self.policy.lockout.window)
+                .count() as u32,
+            enroll_by,
+            last_mfa: rec.last_mfa,
+            schema: SCHEMA_VERSION,
+        })
+    }
+
+    /// Wipes every factor of `user` after out-of-band identity checks: audits
+    /// it, tells the user, and opens a fresh enrollment window (`[reset] grace`).
+    pub fn admin_reset(&self, user: &str, reason: &str, now: UnixTime) -> Result<(), Error> {
+        let reason = clean_reason(reason);
+        let window = self.policy.reset.grace;
+        self.update(user, None, now, |tx| {
+            let had_totp = tx.rec.totp.take().is_some();
+            let had_sms = tx.rec.sms.take().is_some();
+            tx.rec.pending_totp = None;
+            tx.rec.pending_sms = None;
+            tx.rec.sms_challenge = None;
+            tx.rec.recovery = None;
+            tx.rec.lockout = Lockout::default();
+            tx.rec.marks.clear();
+            tx.rec.last_mfa = None;
+            tx.rec.enroll_by = Some(now.plus(window));
+            tx.audit(AuditKind::Reset { reason: reason.clone() });
+            for (had, factor) in [(had_totp, Factor::Totp), (had_sms, Factor::Sms)] {
+                if had {
+                    tx.audit(AuditKind::FactorRemoved { factor });
+                }
+            }
+            tx.notify(NoticeKind::Reset);
+            Ok(())
+        })
+    }
+
+    /// Lifts a lock and clears counted failures.
+    pub fn admin_unlock(&self, user: &str, now: UnixTime) -> Result<(), Error> {
+        self.update(user, None, now, |tx| {
+            tx.rec.lockout = Lockout::default();
+            tx.audit(AuditKind::Unlocked);
+            Ok(())
+        })
+    }
+
+    /// Every user with a stored record.
+    pub fn users(&self) -> Result<Vec<String>, Error> {
+        Ok(self
+            .store
+            .keys("user/")?
+            .into_iter()
+            .filter_map(|k| k.strip_prefix("user/").map(str::to_owned))
+            .collect())
+    }
+
+    /// Audit events, oldest first: of one user, or of everyone.
+    pub fn audit_log(&self, user: Option<&str>, since: Option<UnixTime>) -> Result<Vec<AuditEvent>, Error> {
+        let users = match user {
+            Some(u) => vec![u.to_owned()],
+            None => self.users()?,
+        };
+        let mut out = Vec::new();
+        for u in users {
+            out.extend(self.load(&u)?.audit.into_iter());
+        }
+        if let Some(since) = since {
+            out.retain(|e| e.at >= since);
+        }
+        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.user.cmp(&b.user)));
+        Ok(out)
+    }
+}

@@ -1,0 +1,136 @@
+//! Deciding what a login or action requires.
+
+use super::Engine;
+use crate::audit::AuditKind;
+use crate::decision::{Context, Decision, Denied, NotRequired, Subject};
+use crate::error::Error;
+use crate::policy::Mode;
+use crate::record::UserRecord;
+use crate::time::UnixTime;
+
+impl Engine<'_> {
+    /// What `subject` must do to pass `ctx` at `now`.
+    ///
+    /// May write: it starts a user's grace period the first time a policy that
+    /// requires MFA sees them, and audits exemptions, grace logins and overdue
+    /// enrollments.
+    pub fn decide(&self, subject: &Subject, ctx: &Context, now: UnixTime) -> Result<Decision, Error> {
+        let user = subject.user.as_str();
+        let step_up = match &ctx.action {
+            Some(action) => match self.policy.step_up.get(action) {
+                Some(max_age) => Some((action.clone(), max_age.0)),
+                None => return Err(Error::UnknownAction(action.clone())),
+            },
+            None => None,
+        };
+        if self.policy.is_exempt(user) {
+            self.update(user, Some(ctx), now, |tx| {
+                tx.audit(AuditKind::ExemptionUsed);
+                Ok(())
+            })?;
+            return Ok(Decision::NotRequired(NotRequired::Exempt));
+        }
+        let rec = self.load(user)?;
+        if let Some(until) = rec.locked_until(now) {
+            return Ok(Decision::Denied(Denied::LockedOut { until }));
+        }
+        if rec.enrolled() {
+            return Ok(self.decide_enrolled(subject, ctx, &rec, step_up, now));
+        }
+        let in_scope = match self.policy.enforcement.mode {
+            Mode::Optional => false,
+            Mode::RequiredForAdmins => self.policy.is_admin(&subject.groups),
+            Mode::RequiredForAll => true,
+        };
+        if !in_scope {
+            return Ok(Decision::NotRequired(NotRequired::OutOfScope));
+        }
+        if step_up.is_none() && self.upstream_mfa(subject) {
+            return Ok(Decision::NotRequired(NotRequired::UpstreamMfa));
+        }
+        let grace = self.policy.enforcement.grace_period;
+        let deadline = self.update(user, Some(ctx), now, |tx| {
+            let deadline = match (tx.rec.enroll_by, tx.rec.first_seen) {
+                (Some(by), _) => by,
+                (None, Some(seen)) => seen.plus(grace),
+                (None, None) => {
+                    tx.rec.first_seen = Some(now);
+                    now.plus(grace)
+                }
+            };
+            if now < deadline {
+                tx.audit(AuditKind::GraceLogin { deadline });
+            } else {
+                tx.audit(AuditKind::EnrollmentOverdue);
+            }
+            Ok(deadline)
+        })?;
+        if now < deadline {
+            Ok(Decision::Grace {
+                deadline,
+                may_enroll_now: self.policy.enforcement.enroll_at_login,
+            })
+        } else {
+            Ok(Decision::Denied(Denied::EnrollmentOverdue { deadline }))
+        }
+    }
+
+    fn decide_enrolled(
+        &self,
+        subject: &Subject,
+        ctx: &Context,
+        rec: &UserRecord,
+        step_up: Option<(String, std::time::Duration)>,
+        now: UnixTime,
+    ) -> Decision {
+        let factors = rec.factors(self.policy.sms.enabled);
+        if factors.is_empty() {
+            return Decision::Denied(Denied::NoUsableFactor);
+        }
+        if let Some((action, max_age)) = step_up {
+            return match rec.last_mfa.filter(|at| now.since(*at) <= max_age) {
+                Some(at) => Decision::NotRequired(NotRequired::RecentMfa { at }),
+                None => Decision::Required {
+                    factors,
+                    step_up: Some(action),
+                },
+            };
+        }
+        if self.upstream_mfa(subject) {
+            return Decision::NotRequired(NotRequired::UpstreamMfa);
+        }
+        let window = self.policy.remember.window;
+        if !window.is_zero() {
+            if let Some(at) = rec.mark_for(&ctx.service, ctx.remote.as_deref()) {
+                if now.since(at) < window {
+                    return Decision::NotRequired(NotRequired::Remembered { at });
+                }
+            }
+        }
+        Decision::Required { factors, step_up: None }
+    }
+
+    fn upstream_mfa(&self, subject: &Subject) -> bool {
+        subject
+            .amr
+            .iter()
+            .any(|a| self.policy.enforcement.trusted_amr.iter().any(|t| t == a))
+    }
+
+    /// When MFA last passed for `user` on `service` from `remote`, if within
+    /// `max_age` of `now`. The PAM account stage uses this to see that the
+    /// (separate-process) auth stage passed.
+    pub fn recent_mfa(
+        &self,
+        user: &str,
+        service: &str,
+        remote: Option<&str>,
+        max_age: std::time::Duration,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, Error> {
+        let rec = self.load(user)?;
+        Ok(rec
+            .mark_for(service, remote)
+            .filter(|at| *at <= now && now.since(*at) <= max_age))
+    }
+}

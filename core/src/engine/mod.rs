@@ -1,0 +1,185 @@
+//! The engine: policy + store + seal key + delivery, one operation per method.
+//!
+//! Every method takes `now` and, where it creates secrets, a [`Random`]. State
+//! changes go through [`Engine::update`]: read the record, compute on a copy,
+//! compare-and-swap, retry on conflict. Side effects (SMS, notices, audit sink)
+//! happen only after the change is committed.
+
+mod admin;
+mod decide;
+mod enroll;
+mod sms;
+mod verify;
+
+pub use admin::UserStatus;
+pub use enroll::{EnrolledTotp, TotpEnrollment, TotpParams};
+pub use verify::Verification;
+
+use crate::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::decision::Context;
+use crate::delivery::{Delivery, NoDelivery, Notice, NoticeKind};
+use crate::error::Error;
+use crate::input::validate_user_name;
+use crate::policy::Policy;
+use crate::record::{user_key, UserRecord};
+use crate::seal::SealKey;
+use crate::store::{Cas, Store};
+use crate::time::UnixTime;
+
+/// Compare-and-swap attempts before giving up with `StoreError::Contention`.
+const MAX_CAS_ATTEMPTS: usize = 1000;
+
+/// The MFA engine for one policy, seal key and store.
+pub struct Engine<'a> {
+    policy: &'a Policy,
+    key: &'a SealKey,
+    store: &'a dyn Store,
+    delivery: &'a dyn Delivery,
+    sink: Option<&'a dyn AuditSink>,
+}
+
+impl core::fmt::Debug for Engine<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine").field("policy", self.policy).finish_non_exhaustive()
+    }
+}
+
+/// One attempt at changing a record: the copy being changed and the events it causes.
+pub(crate) struct Tx<'r> {
+    pub(crate) rec: &'r mut UserRecord,
+    pub(crate) now: UnixTime,
+    user: &'r str,
+    ctx: Option<&'r Context>,
+    events: Vec<AuditEvent>,
+    notices: Vec<NoticeKind>,
+}
+
+impl Tx<'_> {
+    /// Records an audit event (kept in the record, sent to the sink on commit).
+    pub(crate) fn audit(&mut self, kind: AuditKind) {
+        self.events.push(AuditEvent {
+            at: self.now,
+            user: self.user.to_owned(),
+            service: self.ctx.map(|c| c.service.clone()).filter(|s| !s.is_empty()),
+            remote: self.ctx.and_then(|c| c.remote.clone()),
+            kind,
+        });
+    }
+
+    /// Queues a notice to the user, sent after commit.
+    pub(crate) fn notify(&mut self, kind: NoticeKind) {
+        self.notices.push(kind);
+    }
+}
+
+impl<'a> Engine<'a> {
+    /// An engine that delivers nothing and logs only to the store.
+    pub fn new(policy: &'a Policy, key: &'a SealKey, store: &'a dyn Store) -> Self {
+        Engine {
+            policy,
+            key,
+            store,
+            delivery: &NoDelivery,
+            sink: None,
+        }
+    }
+
+    /// Sends SMS codes and notices through `delivery`.
+    pub fn with_delivery(mut self, delivery: &'a dyn Delivery) -> Self {
+        self.delivery = delivery;
+        self
+    }
+
+    /// Hands every committed audit event to `sink` (syslog, a test log).
+    pub fn with_audit_sink(mut self, sink: &'a dyn AuditSink) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        self.policy
+    }
+
+    /// Reads a user's record (a default one if none is stored).
+    pub(crate) fn load(&self, user: &str) -> Result<UserRecord, Error> {
+        validate_user_name(user)?;
+        let key = user_key(user);
+        match self.store.get(&key)? {
+            Some(v) => Ok(UserRecord::decode(&key, &v.value)?),
+            None => Ok(UserRecord::default()),
+        }
+    }
+
+    /// Read → change a copy → compare-and-swap, retried on conflict. `change`
+    /// may run several times and must only touch the record and the [`Tx`].
+    /// Nothing is written when it fails or leaves the record unchanged.
+    pub(crate) fn update<T>(
+        &self,
+        user: &str,
+        ctx: Option<&Context>,
+        now: UnixTime,
+        mut change: impl FnMut(&mut Tx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        validate_user_name(user)?;
+        let key = user_key(user);
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let current = self.store.get(&key)?;
+            let before = match &current {
+                Some(v) => UserRecord::decode(&key, &v.value)?,
+                None => UserRecord::default(),
+            };
+            let mut rec = before.clone();
+            let mut tx = Tx {
+                rec: &mut rec,
+                now,
+                user,
+                ctx,
+                events: Vec::new(),
+                notices: Vec::new(),
+            };
+            let value = change(&mut tx)?;
+            let (events, notices) = (tx.events, tx.notices);
+            let keep = self.policy.audit.keep_per_user as usize;
+            rec.audit.extend(events.iter().cloned());
+            while rec.audit.len() > keep {
+                rec.audit.pop_front();
+            }
+            if rec == before {
+                return Ok(value);
+            }
+            let expected = current.as_ref().map(|v| v.version);
+            match self.store.compare_and_swap(&key, expected, Some(&rec.encode()))? {
+                Cas::Swapped(_) => {
+                    self.after_commit(user, now, events, notices);
+                    return Ok(value);
+                }
+                Cas::Conflict => continue,
+            }
+        }
+        Err(crate::store::StoreError::Contention.into())
+    }
+
+    /// Audit sink and notices, once the change that caused them is stored.
+    fn after_commit(&self, user: &str, now: UnixTime, events: Vec<AuditEvent>, notices: Vec<NoticeKind>) {
+        if let Some(sink) = self.sink {
+            for e in &events {
+                sink.record(e);
+            }
+        }
+        for kind in notices {
+            let notice = Notice {
+                user: user.to_owned(),
+                kind,
+                at: now,
+            };
+            if let Err(e) = self.delivery.send_notice(&notice) {
+                // The failure is itself audited; a second failure there is not retried.
+                let _ = self.update(user, None, now, |tx| {
+                    tx.audit(AuditKind::NoticeFailed { reason: e.0.clone() });
+                    Ok(())
+                });
+            }
+        }
+    }
+}

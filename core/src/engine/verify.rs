@@ -1,0 +1,223 @@
+//! Checking a code typed at the prompt.
+
+use super::{Engine, Tx};
+use crate::audit::{AuditKind, Factor};
+use crate::decision::Context;
+use crate::delivery::NoticeKind;
+use crate::error::Error;
+use crate::hotp::{hotp, time_step};
+use crate::input::{CodeInput, InputError};
+use crate::random::Random;
+use crate::record::TotpFactor;
+use crate::seal::SealKey;
+use crate::sms::SmsCheck;
+use crate::time::UnixTime;
+use subtle::ConstantTimeEq;
+
+/// The result of checking a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// The code was right.
+    Accepted {
+        /// Which factor it was.
+        factor: Factor,
+        /// Unused recovery codes left.
+        recovery_remaining: u32,
+    },
+    /// The user typed `sms`: a code went to this (masked) number.
+    SmsSent {
+        /// The number as shown, e.g. `+44••••••••23`.
+        to: String,
+    },
+    /// The code was wrong.
+    Rejected {
+        /// Failures left before a lock.
+        failures_left: u32,
+    },
+    /// The TOTP code was right but already used.
+    Replayed {
+        /// Failures left before a lock.
+        failures_left: u32,
+    },
+    /// Locked after too many failures (now or earlier).
+    Locked {
+        /// Until when.
+        until: UnixTime,
+    },
+}
+
+/// How a typed code compared with a TOTP factor.
+pub(crate) enum TotpCheck {
+    /// Matched this time step, newer than any used before.
+    Fresh(u64),
+    /// Matched a step already used.
+    Replay,
+    /// Matched nothing.
+    Wrong,
+}
+
+/// Compares `code` with every step within `skew` of now, all in constant time.
+pub(crate) fn check_totp(
+    key: &SealKey,
+    user: &str,
+    factor: &TotpFactor,
+    code: &str,
+    skew: u32,
+    now: UnixTime,
+) -> Result<TotpCheck, Error> {
+    let secret = key.open(&totp_context(user), &factor.secret)?;
+    let current = time_step(now.0, factor.period);
+    let mut fresh = None;
+    let mut replay = false;
+    for step in current.saturating_sub(u64::from(skew))..=current.saturating_add(u64::from(skew)) {
+        let expected = hotp(factor.algorithm, secret.expose(), step, factor.digits);
+        let matched: bool = expected.as_bytes().ct_eq(code.as_bytes()).into();
+        if matched {
+            if factor.last_step.is_some_and(|last| step <= last) {
+                replay = true;
+            } else if fresh.is_none() {
+                fresh = Some(step);
+            }
+        }
+    }
+    Ok(match (fresh, replay) {
+        (Some(step), _) => TotpCheck::Fresh(step),
+        (None, true) => TotpCheck::Replay,
+        (None, false) => TotpCheck::Wrong,
+    })
+}
+
+/// Associated data binding a sealed TOTP secret to its user.
+pub(crate) fn totp_context(user: &str) -> String {
+    format!("planasonix/v1/user/{user}/totp")
+}
+
+impl Engine<'_> {
+    /// Checks what the user typed at the code prompt: a TOTP code, an SMS code,
+    /// a recovery code, or `sms` to have a code sent.
+    ///
+    /// Wrong and replayed codes count towards the lockout; input that cannot be
+    /// a code at all is an [`Error::Input`] and does not.
+    pub fn verify(
+        &self,
+        user: &str,
+        input: &[u8],
+        ctx: &Context,
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<Verification, Error> {
+        let parsed = CodeInput::parse(input)?;
+        if parsed == CodeInput::SmsRequest {
+            return self.send_login_sms(user, ctx, now, rng).map(|to| Verification::SmsSent { to });
+        }
+        let skew = self.policy.totp.skew;
+        let sms_len = self.policy.sms.code_length as usize;
+        self.update(user, Some(ctx), now, |tx| {
+            if let Some(until) = tx.rec.locked_until(now) {
+                return Ok(Verification::Locked { until });
+            }
+            if !tx.rec.enrolled() && tx.rec.recovery.is_none() {
+                return Err(Error::NotEnrolled);
+            }
+            match &parsed {
+                CodeInput::Digits(code) => {
+                    let code = code.expose();
+                    let totp_fits = tx.rec.totp.as_ref().is_some_and(|t| t.digits as usize == code.len());
+                    let sms_fits = code.len() == sms_len
+                        && tx.rec.sms_challenge.as_ref().is_some_and(|c| c.live(now));
+                    if !totp_fits && !sms_fits {
+                        return Err(InputError::WrongLength { got: code.len() }.into());
+                    }
+                    let mut replayed = false;
+                    if totp_fits {
+                        if let Some(factor) = tx.rec.totp.as_mut() {
+                            match check_totp(self.key, user, factor, code, skew, now)? {
+                                TotpCheck::Fresh(step) => {
+                                    factor.last_step = Some(step);
+                                    factor.last_used = Some(now);
+                                    return Ok(self.succeed(tx, Factor::Totp));
+                                }
+                                TotpCheck::Replay => replayed = true,
+                                TotpCheck::Wrong => {}
+                            }
+                        }
+                    }
+                    if sms_fits {
+                        if let Some(challenge) = tx.rec.sms_challenge.as_mut() {
+                            match challenge.check(code, now) {
+                                SmsCheck::Accepted => {
+                                    tx.rec.sms_challenge = None;
+                                    if let Some(sms) = tx.rec.sms.as_mut() {
+                                        sms.last_used = Some(now);
+                                    }
+                                    return Ok(self.succeed(tx, Factor::Sms));
+                                }
+                                SmsCheck::Wrong if challenge.attempts_left == 0 => tx.rec.sms_challenge = None,
+                                SmsCheck::Wrong => {}
+                                SmsCheck::Expired => tx.rec.sms_challenge = None,
+                            }
+                        }
+                    }
+                    Ok(self.fail(tx, replayed))
+                }
+                CodeInput::Recovery(code) => {
+                    let spent = tx.rec.recovery.as_mut().is_some_and(|set| set.consume(code.expose(), now));
+                    if !spent {
+                        return Ok(self.fail(tx, false));
+                    }
+                    let remaining = recovery_remaining(tx);
+                    tx.audit(AuditKind::RecoveryCodeUsed { remaining });
+                    tx.notify(NoticeKind::RecoveryCodeUsed { remaining });
+                    Ok(self.succeed(tx, Factor::Recovery))
+                }
+                CodeInput::SmsRequest => Err(InputError::Malformed.into()),
+            }
+        })
+    }
+
+    fn succeed(&self, tx: &mut Tx<'_>, factor: Factor) -> Verification {
+        tx.rec.lockout.failures.clear();
+        let (service, remote) = tx
+            .ctx
+            .map(|c| (c.service.clone(), c.remote.clone()))
+            .unwrap_or_default();
+        tx.rec.mark_mfa(&service, remote.as_deref(), tx.now);
+        tx.audit(AuditKind::Verified { factor });
+        Verification::Accepted {
+            factor,
+            recovery_remaining: recovery_remaining(tx),
+        }
+    }
+
+    /// Counts a failure; locks when the window holds too many.
+    fn fail(&self, tx: &mut Tx<'_>, replayed: bool) -> Verification {
+        let lockout = &self.policy.lockout;
+        let now = tx.now;
+        tx.rec.lockout.failures.retain(|t| *t <= now && now.since(*t) < lockout.window);
+        tx.rec.lockout.failures.push(now);
+        let failures = tx.rec.lockout.failures.len() as u32;
+        if replayed {
+            tx.audit(AuditKind::Replay);
+        }
+        tx.audit(AuditKind::Failed { failures });
+        if failures >= lockout.max_failures {
+            let until = now.plus(lockout.duration);
+            tx.rec.lockout.locked_until = Some(until);
+            tx.rec.lockout.failures.clear();
+            tx.rec.sms_challenge = None;
+            tx.audit(AuditKind::Locked { until });
+            tx.notify(NoticeKind::Locked { until });
+            return Verification::Locked { until };
+        }
+        let failures_left = lockout.max_failures - failures;
+        if replayed {
+            Verification::Replayed { failures_left }
+        } else {
+            Verification::Rejected { failures_left }
+        }
+    }
+}
+
+fn recovery_remaining(tx: &Tx<'_>) -> u32 {
+    tx.rec.recovery.as_ref().map_or(0, |r| r.remaining() as u32)
+}

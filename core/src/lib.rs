@@ -1,0 +1,64 @@
+//! # planasonix-core
+//!
+//! The Planasonix MFA engine. The same code decides and verifies second factors
+//! for Linux logins (the PAM module) and for identity providers (the WebAssembly
+//! component), so both doors give the same answers.
+//!
+//! ## The model
+//!
+//! An [`Engine`] joins four things: a validated [`Policy`] (who must use MFA,
+//! with which parameters), a [`Store`] (versioned key/value with
+//! compare-and-swap), a [`SealKey`] (secrets at rest are sealed under it) and a
+//! [`Delivery`] channel (SMS codes, notices to users). Each operation is a
+//! function of the policy, the stored record, the input and `now`: the engine
+//! never reads a clock or the OS random generator itself, so the same code runs
+//! on `wasm32-wasip2` and natively, and tests fix time and randomness.
+//!
+//! A login asks [`Engine::decide`] what is required — nothing (and why), a grace
+//! period, a code, or a refusal — and, when a code is required, hands what the
+//! person typed to [`Engine::verify`]. Every state change is read → compute →
+//! compare-and-swap, retried on conflict, so two logins racing on one user can
+//! never both spend one recovery code or replay one TOTP step. Security events
+//! are kept in a bounded per-user audit log in the store and handed to an
+//! [`AuditSink`] for syslog; none ever contains a secret, a code or a number.
+//!
+//! The `native` feature (default) adds what a native host needs: the sled store
+//! opened for short transactions, the root-only key file, OS randomness and the
+//! system clock.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audit;
+mod codec;
+pub mod decision;
+pub mod delivery;
+mod engine;
+mod error;
+pub mod hotp;
+pub mod input;
+#[cfg(feature = "native")]
+pub mod native;
+pub mod otpauth;
+pub mod phone;
+pub mod policy;
+pub mod qr;
+pub mod random;
+pub mod record;
+pub mod recovery;
+pub mod seal;
+pub mod secret;
+pub mod sms;
+pub mod store;
+pub mod time;
+
+pub use audit::{AuditEvent, AuditKind, AuditSink, Factor, Level};
+pub use decision::{Context, Decision, Denied, NotRequired, Subject};
+pub use delivery::{Delivery, DeliveryError, NoDelivery, Notice, NoticeKind};
+pub use engine::{EnrolledTotp, Engine, TotpEnrollment, TotpParams, UserStatus, Verification};
+pub use error::Error;
+pub use policy::{Mode, Policy, PolicyError};
+pub use random::{Random, RandomError, SeededRandom};
+pub use seal::{SealError, SealKey};
+pub use secret::{SecretBytes, SecretString};
+pub use store::{MemoryStore, Store, StoreError};
+pub use time::UnixTime;

@@ -1,0 +1,12 @@
+//! Native adapters: what a Linux host hands the engine.
+//!
+//! The engine itself never touches the OS; the PAM module, the CLI and the
+//! wasmtime host pick these up and pass them in.
+
+mod keyfile;
+mod os;
+mod sled_store;
+
+pub use keyfile::{load_key_file, KeyFileError};
+pub use os::{now, OsRandom};
+pub use sled_store::{SledStore, DEFAULT_BUSY_WAIT};

@@ -1,0 +1,156 @@
+//! The sled-backed store, opened for one short transaction at a time.
+//!
+//! sled lets one process open a database at a time. The PAM module and the CLI
+//! therefore open it per transaction, keep it for milliseconds, and wait with
+//! bounded, jittered backoff while another process holds it. The wasmtime host,
+//! which is long-lived, keeps one handle open instead.
+
+use super::os::OsRandom;
+use crate::random::below;
+use crate::store::{decode_versioned, encode_versioned, Cas, Store, StoreError, Versioned};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a process waits for another to release the database by default.
+pub const DEFAULT_BUSY_WAIT: Duration = Duration::from_secs(3);
+
+/// A [`Store`] on a sled database.
+#[derive(Debug, Clone)]
+pub struct SledStore {
+    db: sled::Db,
+}
+
+fn io(e: sled::Error) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+/// Whether sled refused to open because another process holds the lock.
+fn is_lock_conflict(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.raw_os_error() == Some(11)
+                || io.to_string().contains("could not acquire lock")
+        }
+        _ => false,
+    }
+}
+
+impl SledStore {
+    /// Opens (creating if absent) the database at `path`, once. Another process
+    /// holding it gives [`StoreError::Busy`].
+    pub fn open(path: &Path) -> Result<SledStore, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::LowSpace)
+            .cache_capacity(4 << 20)
+            .open()
+            .map_err(|e| {
+                if is_lock_conflict(&e) {
+                    StoreError::Busy
+                } else {
+                    StoreError::Io(format!("{}: {e}", path.display()))
+                }
+            })?;
+        Ok(SledStore { db })
+    }
+
+    /// Opens the database, waiting up to `wait` (jittered exponential backoff)
+    /// while another process holds it.
+    pub fn open_waiting(path: &Path, wait: Duration) -> Result<SledStore, StoreError> {
+        #[allow(clippy::disallowed_methods)] // A deadline, not a time the engine sees.
+        let start = Instant::now();
+        let mut rng = OsRandom::new();
+        let mut pause_ms: u32 = 2;
+        loop {
+            match SledStore::open(path) {
+                Err(StoreError::Busy) if start.elapsed() < wait => {
+                    let jitter = below(&mut rng, pause_ms).unwrap_or(0);
+                    let pause = Duration::from_millis(u64::from(pause_ms / 2 + jitter));
+                    std::thread::sleep(pause.min(wait.saturating_sub(start.elapsed())));
+                    pause_ms = (pause_ms * 2).min(100);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Opens the database, runs `work`, flushes, and closes it again.
+    pub fn transaction<T, E: From<StoreError>>(
+        path: &Path,
+        wait: Duration,
+        work: impl FnOnce(&SledStore) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let store = SledStore::open_waiting(path, wait)?;
+        let out = work(&store);
+        store.flush()?;
+        out
+    }
+
+    /// Writes everything to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(io)
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        match self.db.get(key.as_bytes()).map_err(io)? {
+            Some(raw) => Ok(Some(decode_versioned(key, &raw)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, StoreError> {
+        let current = self.db.get(key.as_bytes()).map_err(io)?;
+        let current_version = match &current {
+            Some(raw) => Some(decode_versioned(key, raw)?.version),
+            None => None,
+        };
+        if current_version != expected {
+            return Ok(Cas::Conflict);
+        }
+        let next = current_version.unwrap_or(0) + 1;
+        let new = value.map(|v| encode_versioned(next, v));
+        match self
+            .db
+            .compare_and_swap(key.as_bytes(), current, new)
+            .map_err(io)?
+        {
+            Ok(()) => Ok(Cas::Swapped(next)),
+            Err(_) => Ok(Cas::Conflict),
+        }
+    }
+
+    fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.db
+            .scan_prefix(prefix.as_bytes())
+            .keys()
+            .map(|k| {
+                let k = k.map_err(io)?;
+                String::from_utf8(k.to_vec()).map_err(|_| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    detail: "key is not UTF-8".into(),
+                })
+            })
+            .collect()
+    }
+}
+
+
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meets_the_store_contract() {
+        let dir = std::env::temp_dir().join(format!("planasonix-sled-contract-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = SledStore::open(&dir).unwrap();
+        crate::store::contract::check(&store);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

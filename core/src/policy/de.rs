@@ -1,0 +1,92 @@
+//! Field parsers that refuse bad values inside deserialisation, so the TOML
+//! parser reports them with the value's position.
+
+use crate::time::{format_duration, parse_duration};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serializer};
+use std::time::Duration;
+
+pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map_err(|e| D::Error::custom(format!("{text:?}: {e}")))
+}
+
+pub(super) fn duration_text<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_duration(*d))
+}
+
+/// A duration between `MIN` and `MAX` seconds.
+pub(super) fn duration_in<'de, D: Deserializer<'de>, const MIN: u64, const MAX: u64>(
+    d: D,
+) -> Result<Duration, D::Error> {
+    let v = duration(d)?;
+    if v.as_secs() < MIN || v.as_secs() > MAX {
+        return Err(D::Error::custom(format!(
+            "must be between {} and {}",
+            format_duration(Duration::from_secs(MIN)),
+            format_duration(Duration::from_secs(MAX))
+        )));
+    }
+    Ok(v)
+}
+
+/// An integer between `MIN` and `MAX`.
+pub(super) fn int_in<'de, D: Deserializer<'de>, const MIN: i64, const MAX: i64>(d: D) -> Result<u32, D::Error> {
+    let v = i64::deserialize(d)?;
+    if !(MIN..=MAX).contains(&v) {
+        return Err(D::Error::custom(format!("{v} is out of range: must be between {MIN} and {MAX}")));
+    }
+    u32::try_from(v).map_err(|_| D::Error::custom("out of range"))
+}
+
+pub(super) fn digits<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    match i64::deserialize(d)? {
+        6 => Ok(6),
+        8 => Ok(8),
+        v => Err(D::Error::custom(format!("{v} digits: authenticator apps support 6 or 8"))),
+    }
+}
+
+pub(super) fn period<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = duration(d)?;
+    match v.as_secs() {
+        30 | 60 => Ok(v),
+        _ => Err(D::Error::custom("must be \"30s\" or \"60s\"")),
+    }
+}
+
+pub(super) fn issuer<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    if v.is_empty() || v.len() > 64 || v.contains(':') || v.chars().any(char::is_control) {
+        return Err(D::Error::custom(
+            "must be 1 to 64 characters without ':' or control characters",
+        ));
+    }
+    Ok(v)
+}
+
+pub(super) fn names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    for name in &v {
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(D::Error::custom(format!("{name:?} is not a valid name")));
+        }
+    }
+    Ok(v)
+}
+
+pub(super) fn prefixes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    for p in &v {
+        let digits = p.strip_prefix('+').unwrap_or("");
+        let ok = (1..=4).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if !ok {
+            return Err(D::Error::custom(format!(
+                "{p:?} is not a country prefix; write + and 1 to 4 digits, e.g. \"+44\""
+            )));
+        }
+    }
+    Ok(v)
+}

@@ -1,0 +1,327 @@
+//! Organisation policy: one TOML format for every door.
+//!
+//! Every key is optional and has the default documented in
+//! [`DEFAULT_POLICY_TOML`] (also installed as `/etc/planasonix/policy.toml`). An
+//! unknown key, a wrong type or an out-of-range value is an error that names the
+//! line and the key; nothing is ever silently defaulted.
+
+mod de;
+mod error;
+
+pub use error::PolicyError;
+
+use crate::hotp::Algorithm;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The documented default policy; parsing it yields [`Policy::default`].
+pub const DEFAULT_POLICY_TOML: &str = include_str!("default.toml");
+
+/// Who must use a second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Users who enrolled are asked; others are not.
+    #[default]
+    Optional,
+    /// Members of `admin_groups` must use MFA; others as under `optional`.
+    RequiredForAdmins,
+    /// Everyone must use MFA.
+    RequiredForAll,
+}
+
+/// `[enforcement]`: who is asked, and the rollout grace period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Enforcement {
+    /// Enforcement mode.
+    pub mode: Mode,
+    /// Groups (Unix) or roles (identity provider) whose members are admins.
+    #[serde(deserialize_with = "de::names")]
+    pub admin_groups: Vec<String>,
+    /// How long a user who must use MFA may log in without it, from first seen.
+    #[serde(deserialize_with = "de::duration_in::<_, 0, 31_622_400>", serialize_with = "de::duration_text")]
+    pub grace_period: Duration,
+    /// Offer TOTP enrollment at the login prompt during the grace period.
+    pub enroll_at_login: bool,
+    /// Break-glass accounts never asked; every use is logged at warning level.
+    #[serde(deserialize_with = "de::names")]
+    pub exempt_users: Vec<String>,
+    /// Upstream RFC 8176 `amr` values that count as MFA already done.
+    #[serde(deserialize_with = "de::names")]
+    pub trusted_amr: Vec<String>,
+}
+
+impl Default for Enforcement {
+    fn default() -> Self {
+        Enforcement {
+            mode: Mode::Optional,
+            admin_groups: vec!["sudo".into(), "wheel".into(), "admin".into()],
+            grace_period: Duration::from_secs(14 * 86_400),
+            enroll_at_login: false,
+            exempt_users: Vec::new(),
+            trusted_amr: vec!["mfa".into(), "otp".into(), "hwk".into()],
+        }
+    }
+}
+
+/// `[totp]`: authenticator-app parameters for new enrollments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TotpPolicy {
+    /// `SHA1` (every app), `SHA256` or `SHA512`.
+    pub algorithm: Algorithm,
+    /// 6 or 8.
+    #[serde(deserialize_with = "de::digits")]
+    pub digits: u32,
+    /// `"30s"` or `"60s"`.
+    #[serde(deserialize_with = "de::period", serialize_with = "de::duration_text")]
+    pub period: Duration,
+    /// Steps accepted either side of now, for clock drift (0 to 5).
+    #[serde(deserialize_with = "de::int_in::<_, 0, 5>")]
+    pub skew: u32,
+    /// Name shown in the authenticator app.
+    #[serde(deserialize_with = "de::issuer")]
+    pub issuer: String,
+}
+
+impl Default for TotpPolicy {
+    fn default() -> Self {
+        TotpPolicy {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: Duration::from_secs(30),
+            skew: 1,
+            issuer: "Planasonix".into(),
+        }
+    }
+}
+
+/// `[sms]`: opt-in text-message codes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsPolicy {
+    /// Whether users may enroll a phone and ask for codes.
+    pub enabled: bool,
+    /// Country prefixes numbers may have, e.g. `["+44", "+1"]` (toll fraud).
+    #[serde(deserialize_with = "de::prefixes")]
+    pub allowed_prefixes: Vec<String>,
+    /// Digits in an SMS code (6 to 10).
+    #[serde(deserialize_with = "de::int_in::<_, 6, 10>")]
+    pub code_length: u32,
+    /// How long a sent code stays valid (30s to 1h).
+    #[serde(deserialize_with = "de::duration_in::<_, 30, 3600>", serialize_with = "de::duration_text")]
+    pub code_lifetime: Duration,
+    /// Codes sent to one user per rolling hour (1 to 60).
+    #[serde(deserialize_with = "de::int_in::<_, 1, 60>")]
+    pub max_sends_per_hour: u32,
+    /// Minimum time between two sends (0s to 1h).
+    #[serde(deserialize_with = "de::duration_in::<_, 0, 3600>", serialize_with = "de::duration_text")]
+    pub resend_interval: Duration,
+    /// Wrong entries before a sent code is void (1 to 10).
+    #[serde(deserialize_with = "de::int_in::<_, 1, 10>")]
+    pub max_attempts: u32,
+}
+
+impl Default for SmsPolicy {
+    fn default() -> Self {
+        SmsPolicy {
+            enabled: false,
+            allowed_prefixes: Vec::new(),
+            code_length: 6,
+            code_lifetime: Duration::from_secs(300),
+            max_sends_per_hour: 5,
+            resend_interval: Duration::from_secs(30),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// `[recovery]`: single-use recovery codes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecoveryPolicy {
+    /// Codes in a set (1 to 50).
+    #[serde(deserialize_with = "de::int_in::<_, 1, 50>")]
+    pub codes: u32,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        RecoveryPolicy { codes: 10 }
+    }
+}
+
+/// `[lockout]`: failed codes per user before a temporary lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutPolicy {
+    /// Failures within `window` that lock the user (1 to 1000).
+    #[serde(deserialize_with = "de::int_in::<_, 1, 1000>")]
+    pub max_failures: u32,
+    /// Rolling window failures are counted in (1s to 1d).
+    #[serde(deserialize_with = "de::duration_in::<_, 1, 86_400>", serialize_with = "de::duration_text")]
+    pub window: Duration,
+    /// How long a lock lasts (1s to 30d).
+    #[serde(deserialize_with = "de::duration_in::<_, 1, 2_592_000>", serialize_with = "de::duration_text")]
+    pub duration: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            max_failures: 5,
+            window: Duration::from_secs(900),
+            duration: Duration::from_secs(900),
+        }
+    }
+}
+
+/// `[remember]`: skip MFA again for the same user, remote host and service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RememberPolicy {
+    /// How long a passed MFA is remembered (`"0s"`, the default, turns it off; up to 30d).
+    #[serde(deserialize_with = "de::duration_in::<_, 0, 2_592_000>", serialize_with = "de::duration_text")]
+    pub window: Duration,
+}
+
+impl Default for RememberPolicy {
+    fn default() -> Self {
+        RememberPolicy { window: Duration::ZERO }
+    }
+}
+
+/// The oldest MFA a step-up action accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct MaxAge(#[serde(serialize_with = "de::duration_text")] pub Duration);
+
+impl<'de> Deserialize<'de> for MaxAge {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::duration_in::<D, 0, 86_400>(d).map(MaxAge)
+    }
+}
+
+/// `[reset]`: what an admin reset opens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResetPolicy {
+    /// Enrollment window after `planasonix admin reset` (0s to 90d).
+    #[serde(deserialize_with = "de::duration_in::<_, 0, 7_776_000>", serialize_with = "de::duration_text")]
+    pub grace: Duration,
+}
+
+impl Default for ResetPolicy {
+    fn default() -> Self {
+        ResetPolicy {
+            grace: Duration::from_secs(3 * 86_400),
+        }
+    }
+}
+
+/// `[audit]`: the bounded audit log kept in the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditPolicy {
+    /// Events kept per user; older ones drop off (10 to 10000).
+    #[serde(deserialize_with = "de::int_in::<_, 10, 10_000>")]
+    pub keep_per_user: u32,
+}
+
+impl Default for AuditPolicy {
+    fn default() -> Self {
+        AuditPolicy { keep_per_user: 100 }
+    }
+}
+
+/// A whole policy, validated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Who is asked.
+    pub enforcement: Enforcement,
+    /// Authenticator apps.
+    pub totp: TotpPolicy,
+    /// Text messages.
+    pub sms: SmsPolicy,
+    /// Recovery codes.
+    pub recovery: RecoveryPolicy,
+    /// Lockout.
+    pub lockout: LockoutPolicy,
+    /// Remembered MFA.
+    pub remember: RememberPolicy,
+    /// Step-up actions and the oldest MFA each accepts, e.g. `sudo = "5m"`.
+    pub step_up: BTreeMap<String, MaxAge>,
+    /// Admin reset.
+    pub reset: ResetPolicy,
+    /// Audit log.
+    pub audit: AuditPolicy,
+}
+
+impl Policy {
+    /// Parses and validates policy text.
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| PolicyError::at_span(text, e.span(), e.message()))?;
+        policy.check(text)?;
+        Ok(policy)
+    }
+
+    /// Rules that span several keys.
+    fn check(&self, text: &str) -> Result<(), PolicyError> {
+        if self.sms.enabled && self.sms.allowed_prefixes.is_empty() {
+            return Err(PolicyError::at_key(
+                text,
+                "sms",
+                "allowed_prefixes",
+                "SMS is enabled but no country prefix is allowed; list them, e.g. [\"+44\"]".into(),
+            ));
+        }
+        if self.enforcement.mode == Mode::RequiredForAdmins && self.enforcement.admin_groups.is_empty() {
+            return Err(PolicyError::at_key(
+                text,
+                "enforcement",
+                "admin_groups",
+                "mode is required-for-admins but no admin group is listed".into(),
+            ));
+        }
+        for action in self.step_up.keys() {
+            let ok = !action.is_empty()
+                && action.len() <= 64
+                && action
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(PolicyError::at_key(
+                    text,
+                    "step_up",
+                    action,
+                    "action names are 1 to 64 of a-z, 0-9, '-' and '_'".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective policy as TOML (every key, defaults filled in).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render policy: {e}\n"))
+    }
+
+    /// Whether `groups` (Unix groups or IdP roles) make the user an admin.
+    pub fn is_admin(&self, groups: &[String]) -> bool {
+        groups
+            .iter()
+            .any(|g| self.enforcement.admin_groups.iter().any(|a| a == g))
+    }
+
+    /// Whether `user` is a break-glass exemption.
+    pub fn is_exempt(&self, user: &str) -> bool {
+        self.enforcement.exempt_users.iter().any(|u| u == user)
+    }
+}
+
+#[cfg(test)]
+mod tests;

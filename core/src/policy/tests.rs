@@ -1,0 +1,97 @@
+use super::*;
+
+fn err(text: &str) -> PolicyError {
+    Policy::from_toml(text).expect_err("policy should be refused")
+}
+
+#[test]
+fn documented_defaults_are_the_defaults() {
+    assert_eq!(Policy::from_toml(DEFAULT_POLICY_TOML).unwrap(), Policy::default());
+    assert_eq!(Policy::from_toml("").unwrap(), Policy::default());
+}
+
+#[test]
+fn effective_policy_round_trips() {
+    let mut text = String::from(DEFAULT_POLICY_TOML);
+    text = text.replace("mode = \"optional\"", "mode = \"required-for-all\"");
+    text = text.replace("[step_up]", "[step_up]\nsudo = \"5m\"");
+    let p = Policy::from_toml(&text).unwrap();
+    assert_eq!(p.enforcement.mode, Mode::RequiredForAll);
+    assert_eq!(p.step_up["sudo"], MaxAge(Duration::from_secs(300)));
+    assert_eq!(Policy::from_toml(&p.to_toml()).unwrap(), p);
+}
+
+#[test]
+fn unknown_key_names_line_and_key() {
+    let e = err("[enforcement]\nmode = \"optional\"\ngrace = \"14d\"\n");
+    assert_eq!(e.line, Some(3));
+    assert_eq!(e.key.as_deref(), Some("enforcement.grace"));
+    assert!(e.message.contains("unknown field `grace`"), "{e}");
+}
+
+#[test]
+fn unknown_section_is_refused() {
+    let e = err("[lockuot]\nmax_failures = 3\n");
+    assert_eq!(e.line, Some(1));
+    assert!(e.message.contains("lockuot"), "{e}");
+}
+
+#[test]
+fn wrong_type_names_line_and_key() {
+    let e = err("[lockout]\nmax_failures = \"five\"\n");
+    assert_eq!(e.line, Some(2));
+    assert_eq!(e.key.as_deref(), Some("lockout.max_failures"));
+}
+
+#[test]
+fn bad_values_are_explained() {
+    let cases = [
+        ("[enforcement]\ngrace_period = \"-1d\"\n", "enforcement.grace_period", "negative"),
+        ("[enforcement]\ngrace_period = \"400d\"\n", "enforcement.grace_period", "between"),
+        ("[enforcement]\ngrace_period = \"99999w\"\n", "enforcement.grace_period", "ten years"),
+        ("[enforcement]\ngrace_period = 14\n", "enforcement.grace_period", "string"),
+        ("[enforcement]\nmode = \"sometimes\"\n", "enforcement.mode", "unknown variant"),
+        ("[totp]\ndigits = 7\n", "totp.digits", "6 or 8"),
+        ("[totp]\nperiod = \"45s\"\n", "totp.period", "\"30s\" or \"60s\""),
+        ("[totp]\nalgorithm = \"MD5\"\n", "totp.algorithm", "unknown variant"),
+        ("[totp]\nskew = -1\n", "totp.skew", "out of range"),
+        ("[totp]\nissuer = \"a:b\"\n", "totp.issuer", "':'"),
+        ("[sms]\ncode_length = 4\n", "sms.code_length", "between 6 and 10"),
+        ("[sms]\nallowed_prefixes = [\"44\"]\n", "sms.allowed_prefixes", "country prefix"),
+        ("[lockout]\nwindow = \"0s\"\n", "lockout.window", "between"),
+        ("[step_up]\nsudo = \"2d\"\n", "step_up.sudo", "between"),
+        ("[audit]\nkeep_per_user = 1\n", "audit.keep_per_user", "between"),
+    ];
+    for (text, key, fragment) in cases {
+        let e = err(text);
+        assert_eq!(e.line, Some(2), "{text}: {e}");
+        assert_eq!(e.key.as_deref(), Some(key), "{text}: {e}");
+        assert!(e.to_string().contains(fragment), "{text}: {e}");
+    }
+}
+
+#[test]
+fn cross_key_rules_name_the_key() {
+    let e = err("[sms]\nenabled = true\n");
+    assert_eq!(e.key.as_deref(), Some("sms.allowed_prefixes"));
+    let e = err("[enforcement]\nmode = \"required-for-admins\"\nadmin_groups = []\n");
+    assert_eq!(e.key.as_deref(), Some("enforcement.admin_groups"));
+    assert_eq!(e.line, Some(3));
+    let e = err("[step_up]\n\"Sudo Now\" = \"5m\"\n");
+    assert_eq!(e.key.as_deref(), Some("step_up.Sudo Now"));
+    assert_eq!(e.line, Some(2));
+}
+
+#[test]
+fn garbage_is_an_error_not_a_panic() {
+    for text in ["[[[", "mode = ", "\u{0}", "[enforcement]\nmode = \"optional\"\nmode = \"optional\"\n"] {
+        let e = err(text);
+        assert!(!e.message.is_empty());
+    }
+}
+
+#[test]
+fn display_reads_well() {
+    let e = err("[totp]\ndigits = 7\n");
+    assert_eq!(e.to_string(), "policy line 2 key `totp.digits`: 7 digits: authenticator apps support 6 or 8");
+}

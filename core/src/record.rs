@@ -1,0 +1,235 @@
+//! A user's stored state: factors, lockout, grace, recent MFA and audit trail.
+//!
+//! One record per user under `user/NAME`, JSON with a schema version. Secrets
+//! inside are [`Sealed`]; codes are hashes.
+
+use crate::audit::{AuditEvent, Factor};
+use crate::hotp::Algorithm;
+use crate::recovery::RecoverySet;
+use crate::seal::Sealed;
+use crate::sms::SmsChallenge;
+use crate::store::StoreError;
+use crate::time::UnixTime;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// The record format this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Most recent MFA marks kept per user (service × remote host pairs).
+const MAX_MARKS: usize = 16;
+
+/// Store key of a user's record.
+pub fn user_key(user: &str) -> String {
+    format!("user/{user}")
+}
+
+/// An authenticator-app factor and its parameters at enrollment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpFactor {
+    /// The sealed secret.
+    pub secret: Sealed,
+    /// HMAC algorithm.
+    pub algorithm: Algorithm,
+    /// 6 or 8.
+    pub digits: u32,
+    /// Seconds per step.
+    pub period: u64,
+    /// Highest time step ever accepted (replay guard).
+    pub last_step: Option<u64>,
+    /// When it was enrolled (or began enrolling, while pending).
+    pub since: UnixTime,
+    /// Last accepted use.
+    pub last_used: Option<UnixTime>,
+}
+
+/// An SMS factor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsFactor {
+    /// The sealed E.164 number.
+    pub phone: Sealed,
+    /// When it was confirmed (or began, while pending).
+    pub since: UnixTime,
+    /// Last accepted use.
+    pub last_used: Option<UnixTime>,
+}
+
+/// Failed codes and the current lock.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lockout {
+    /// Times of failures inside the current window.
+    pub failures: Vec<UnixTime>,
+    /// Locked until then, if locked.
+    pub locked_until: Option<UnixTime>,
+}
+
+/// A passed MFA for one service and remote host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaMark {
+    /// PAM service or IdP application.
+    pub service: String,
+    /// Remote host, if any.
+    pub remote: Option<String>,
+    /// When.
+    pub at: UnixTime,
+}
+
+/// Everything stored about one user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Record format version.
+    pub schema: u32,
+    /// First time a policy that requires MFA saw this user (grace starts).
+    pub first_seen: Option<UnixTime>,
+    /// An enrollment deadline opened by an admin reset; overrides `first_seen`.
+    pub enroll_by: Option<UnixTime>,
+    /// Active authenticator app.
+    pub totp: Option<TotpFactor>,
+    /// Authenticator app awaiting its confirmation code.
+    pub pending_totp: Option<TotpFactor>,
+    /// Active SMS number.
+    pub sms: Option<SmsFactor>,
+    /// SMS number awaiting confirmation, with the code sent to it.
+    pub pending_sms: Option<(SmsFactor, SmsChallenge)>,
+    /// Login code sent by SMS and not yet used.
+    pub sms_challenge: Option<SmsChallenge>,
+    /// Times of SMS sends in the last hour (rate limits).
+    pub sms_sends: Vec<UnixTime>,
+    /// Recovery codes.
+    pub recovery: Option<RecoverySet>,
+    /// Failures and lock.
+    pub lockout: Lockout,
+    /// Recent passed MFAs per service and remote host.
+    pub marks: Vec<MfaMark>,
+    /// Latest passed MFA anywhere (step-up).
+    pub last_mfa: Option<UnixTime>,
+    /// Bounded audit trail, oldest first.
+    pub audit: VecDeque<AuditEvent>,
+}
+
+impl Default for UserRecord {
+    fn default() -> Self {
+        UserRecord {
+            schema: SCHEMA_VERSION,
+            first_seen: None,
+            enroll_by: None,
+            totp: None,
+            pending_totp: None,
+            sms: None,
+            pending_sms: None,
+            sms_challenge: None,
+            sms_sends: Vec::new(),
+            recovery: None,
+            lockout: Lockout::default(),
+            marks: Vec::new(),
+            last_mfa: None,
+            audit: VecDeque::new(),
+        }
+    }
+}
+
+impl UserRecord {
+    /// Decodes a stored record, refusing other schema versions.
+    pub fn decode(key: &str, bytes: &[u8]) -> Result<UserRecord, StoreError> {
+        #[derive(Deserialize)]
+        struct Head {
+            schema: u32,
+        }
+        let corrupt = |detail: String| StoreError::Corrupt {
+            key: key.to_owned(),
+            detail,
+        };
+        let head: Head = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        if head.schema != SCHEMA_VERSION {
+            return Err(corrupt(format!(
+                "schema version {} (this build reads {SCHEMA_VERSION})",
+                head.schema
+            )));
+        }
+        serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Encodes for storage.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Whether any second factor is active (recovery codes alone are not one).
+    pub fn enrolled(&self) -> bool {
+        self.totp.is_some() || self.sms.is_some()
+    }
+
+    /// Factors the user can answer with now.
+    pub fn factors(&self, sms_enabled: bool) -> Vec<Factor> {
+        let mut out = Vec::new();
+        if self.totp.is_some() {
+            out.push(Factor::Totp);
+        }
+        if sms_enabled && self.sms.is_some() {
+            out.push(Factor::Sms);
+        }
+        if self.recovery.as_ref().is_some_and(|r| r.remaining() > 0) {
+            out.push(Factor::Recovery);
+        }
+        out
+    }
+
+    /// Whether a lock is in force at `now`.
+    pub fn locked_until(&self, now: UnixTime) -> Option<UnixTime> {
+        self.lockout.locked_until.filter(|until| *until > now)
+    }
+
+    /// Records a passed MFA for `service` and `remote` at `now`.
+    pub fn mark_mfa(&mut self, service: &str, remote: Option<&str>, now: UnixTime) {
+        self.last_mfa = Some(now);
+        self.marks
+            .retain(|m| !(m.service == service && m.remote.as_deref() == remote));
+        self.marks.push(MfaMark {
+            service: service.to_owned(),
+            remote: remote.map(str::to_owned),
+            at: now,
+        });
+        if self.marks.len() > MAX_MARKS {
+            let excess = self.marks.len() - MAX_MARKS;
+            self.marks.drain(..excess);
+        }
+    }
+
+    /// When MFA last passed for this service and remote host.
+    pub fn mark_for(&self, service: &str, remote: Option<&str>) -> Option<UnixTime> {
+        self.marks
+            .iter()
+            .find(|m| m.service == service && m.remote.as_deref() == remote)
+            .map(|m| m.at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_other_schemas() {
+        let mut r = UserRecord::default();
+        r.mark_mfa("sshd", Some("192.0.2.1"), UnixTime(5));
+        let bytes = r.encode();
+        assert_eq!(UserRecord::decode("user/a", &bytes).unwrap(), r);
+        let future = String::from_utf8(bytes).unwrap().replace("\"schema\":1", "\"schema\":2");
+        let e = UserRecord::decode("user/a", future.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("schema version 2"), "{e}");
+        assert!(matches!(UserRecord::decode("user/a", b"{not json"), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn marks_are_bounded_and_replaced() {
+        let mut r = UserRecord::default();
+        for i in 0..40 {
+            r.mark_mfa("sshd", Some(&format!("h{i}")), UnixTime(i));
+        }
+        r.mark_mfa("sshd", Some("h39"), UnixTime(100));
+        assert_eq!(r.marks.len(), MAX_MARKS);
+        assert_eq!(r.mark_for("sshd", Some("h39")), Some(UnixTime(100)));
+        assert_eq!(r.mark_for("sshd", Some("h0")), None);
+    }
+}

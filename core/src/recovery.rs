@@ -1,0 +1,181 @@
+//! Single-use recovery codes.
+//!
+//! A code is ten symbols from a 32-symbol alphabet without look-alikes (no `0/O`,
+//! `1/I/L`), so 50 bits of entropy, shown as `7KQ2M-XW9PD`. Only a salted
+//! PBKDF2-HMAC-SHA256 hash of each code is stored; a used code keeps its slot,
+//! marked with the time it was spent, so the remaining count stays visible.
+
+use crate::codec::b64;
+use crate::random::{below, Random, RandomError};
+use crate::secret::SecretString;
+use crate::time::UnixTime;
+use core::num::NonZeroU32;
+use ring::pbkdf2;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+/// The symbols a recovery code is made of.
+pub const RECOVERY_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// Symbols in one recovery code (50 bits).
+pub const RECOVERY_CODE_LEN: usize = 10;
+
+/// PBKDF2 rounds for new sets. Codes carry 50 bits already; the rounds make an
+/// offline search of a stolen database cost years, and one login pays ~ms.
+const PBKDF2_ROUNDS: u32 = 10_000;
+
+/// Upper case, separators (space, `-`) removed; `None` if a symbol is foreign.
+pub fn normalize_recovery_code(text: &str) -> Option<SecretString> {
+    let mut out = String::with_capacity(RECOVERY_CODE_LEN);
+    for c in text.chars() {
+        if c == ' ' || c == '-' {
+            continue;
+        }
+        let up = c.to_ascii_uppercase();
+        if !up.is_ascii() || !RECOVERY_ALPHABET.contains(&(up as u8)) {
+            return None;
+        }
+        out.push(up);
+    }
+    Some(SecretString::new(out))
+}
+
+/// One stored code: its hash, and when it was used (if it was).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredCode {
+    #[serde(with = "b64")]
+    hash: Vec<u8>,
+    used_at: Option<UnixTime>,
+}
+
+/// A user's current set of recovery codes, as stored.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecoverySet {
+    #[serde(with = "b64")]
+    salt: Vec<u8>,
+    rounds: u32,
+    created_at: UnixTime,
+    codes: Vec<StoredCode>,
+}
+
+/// Freshly generated codes, for showing once, with what gets stored.
+#[derive(Debug)]
+pub struct NewRecoveryCodes {
+    /// Codes as shown to the person, e.g. `7KQ2M-XW9PD`.
+    pub display: Vec<SecretString>,
+    /// What the store keeps.
+    pub set: RecoverySet,
+}
+
+impl RecoverySet {
+    /// Generates `count` codes.
+    pub fn generate(rng: &mut dyn Random, count: usize, now: UnixTime) -> Result<NewRecoveryCodes, RandomError> {
+        let mut salt = vec![0u8; 16];
+        rng.fill(&mut salt)?;
+        let mut set = RecoverySet {
+            salt,
+            rounds: PBKDF2_ROUNDS,
+            created_at: now,
+            codes: Vec::with_capacity(count),
+        };
+        let mut display = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut raw = String::with_capacity(RECOVERY_CODE_LEN);
+            for _ in 0..RECOVERY_CODE_LEN {
+                raw.push(char::from(RECOVERY_ALPHABET[below(rng, 32)? as usize]));
+            }
+            let raw = SecretString::new(raw);
+            set.codes.push(StoredCode {
+                hash: set.hash(raw.expose()),
+                used_at: None,
+            });
+            display.push(SecretString::new(format!(
+                "{}-{}",
+                &raw.expose()[..5],
+                &raw.expose()[5..]
+            )));
+        }
+        Ok(NewRecoveryCodes { display, set })
+    }
+
+    fn hash(&self, canonical: &str) -> Vec<u8> {
+        let mut out = vec![0u8; 32];
+        let rounds = NonZeroU32::new(self.rounds).unwrap_or(NonZeroU32::MIN);
+        pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, rounds, &self.salt, canonical.as_bytes(), &mut out);
+        out
+    }
+
+    /// Spends the code if it is in the set and unused. `canonical` comes from
+    /// [`normalize_recovery_code`]. Every stored hash is compared, in constant time.
+    pub fn consume(&mut self, canonical: &str, now: UnixTime) -> bool {
+        let candidate = self.hash(canonical);
+        let mut hit = None;
+        for (i, code) in self.codes.iter().enumerate() {
+            let equal: bool = code.hash.ct_eq(&candidate).into();
+            if equal && code.used_at.is_none() {
+                hit = Some(i);
+            }
+        }
+        match hit {
+            Some(i) => {
+                self.codes[i].used_at = Some(now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Codes not yet used.
+    pub fn remaining(&self) -> usize {
+        self.codes.iter().filter(|c| c.used_at.is_none()).count()
+    }
+
+    /// When this set was generated.
+    pub fn created_at(&self) -> UnixTime {
+        self.created_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SeededRandom;
+
+    #[test]
+    fn codes_look_right_and_are_distinct() {
+        let new = RecoverySet::generate(&mut SeededRandom::new(3), 10, UnixTime(0)).unwrap();
+        assert_eq!(new.display.len(), 10);
+        let mut seen = std::collections::HashSet::new();
+        for code in &new.display {
+            let c = code.expose();
+            assert_eq!(c.len(), 11, "{c:?}");
+            assert_eq!(&c[5..6], "-");
+            assert!(c.bytes().filter(|b| *b != b'-').all(|b| RECOVERY_ALPHABET.contains(&b)));
+            assert!(seen.insert(c.to_owned()));
+        }
+        assert_eq!(new.set.remaining(), 10);
+    }
+
+    #[test]
+    fn each_code_works_once_in_any_spelling() {
+        let NewRecoveryCodes { display, mut set } =
+            RecoverySet::generate(&mut SeededRandom::new(4), 3, UnixTime(0)).unwrap();
+        let lower = display[1].expose().to_lowercase().replace('-', " ");
+        let canon = normalize_recovery_code(&lower).unwrap();
+        assert!(set.consume(canon.expose(), UnixTime(5)));
+        assert!(!set.consume(canon.expose(), UnixTime(6)), "second use must fail");
+        assert_eq!(set.remaining(), 2);
+        assert!(!set.consume("2222222222", UnixTime(7)));
+    }
+
+    #[test]
+    fn stored_form_holds_no_plaintext() {
+        let new = RecoverySet::generate(&mut SeededRandom::new(5), 10, UnixTime(0)).unwrap();
+        let json = serde_json::to_string(&new.set).unwrap();
+        for code in &new.display {
+            let canon = code.expose().replace('-', "");
+            assert!(!json.contains(&canon));
+            assert!(!json.contains(&code.expose()[..5]));
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Secrets at rest: ChaCha20-Poly1305 sealing under the host's seal key.
+//!
+//! Each sealed value carries its own random nonce and is bound (as associated
+//! data) to the record and field it belongs to, so a ciphertext copied from one
+//! user's record to another's does not open.
+
+use crate::codec::b64;
+use crate::random::{Random, RandomError};
+use crate::secret::{SecretBytes, SecretString};
+use core::fmt;
+use data_encoding::BASE64;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Length of a seal key in bytes.
+pub const SEAL_KEY_LEN: usize = 32;
+
+/// First word of a key file, so a wrong file is recognised as such.
+const KEY_FILE_TAG: &str = "planasonix-seal-key-v1";
+
+/// Why sealing, opening or reading a key failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The key text is not `planasonix-seal-key-v1 <base64 of 32 bytes>`.
+    KeyFormat,
+    /// A sealed value did not open: wrong key, or the record was altered.
+    Open,
+    /// No randomness for a nonce.
+    Random,
+}
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SealError::KeyFormat => write!(
+                f,
+                "seal key is malformed (expected `{KEY_FILE_TAG} <base64 of {SEAL_KEY_LEN} bytes>`)"
+            ),
+            SealError::Open => f.write_str(
+                "a sealed secret did not open: the seal key is not the one it was sealed with, or the record was altered",
+            ),
+            SealError::Random => f.write_str("no randomness for a nonce"),
+        }
+    }
+}
+
+impl From<RandomError> for SealError {
+    fn from(_: RandomError) -> Self {
+        SealError::Random
+    }
+}
+
+/// The AEAD key that seals TOTP secrets and phone numbers.
+pub struct SealKey {
+    key: LessSafeKey,
+    bytes: SecretBytes,
+}
+
+impl fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealKey([REDACTED])")
+    }
+}
+
+impl SealKey {
+    /// A key from exactly [`SEAL_KEY_LEN`] bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SealKey, SealError> {
+        if bytes.len() != SEAL_KEY_LEN {
+            return Err(SealError::KeyFormat);
+        }
+        let unbound = UnboundKey::new(&CHACHA20_POLY1305, bytes).map_err(|_| SealError::KeyFormat)?;
+        Ok(SealKey {
+            key: LessSafeKey::new(unbound),
+            bytes: SecretBytes::new(bytes.to_vec()),
+        })
+    }
+
+    /// A fresh random key.
+    pub fn generate(rng: &mut dyn Random) -> Result<SealKey, SealError> {
+        let mut bytes = Zeroizing::new([0u8; SEAL_KEY_LEN]);
+        rng.fill(bytes.as_mut())?;
+        SealKey::from_bytes(bytes.as_ref())
+    }
+
+    /// Parses key-file text: `planasonix-seal-key-v1 <base64>` and a newline.
+    pub fn from_key_text(text: &[u8]) -> Result<SealKey, SealError> {
+        let text = core::str::from_utf8(text).map_err(|_| SealError::KeyFormat)?;
+        let mut words = text.split_whitespace();
+        if words.next() != Some(KEY_FILE_TAG) {
+            return Err(SealError::KeyFormat);
+        }
+        let body = words.next().ok_or(SealError::KeyFormat)?;
+        if words.next().is_some() {
+            return Err(SealError::KeyFormat);
+        }
+        let bytes = Zeroizing::new(BASE64.decode(body.as_bytes()).map_err(|_| SealError::KeyFormat)?);
+        SealKey::from_bytes(&bytes)
+    }
+
+    /// The key-file text for this key (secret!).
+    pub fn to_key_text(&self) -> SecretString {
+        SecretString::new(format!("{KEY_FILE_TAG} {}\n", BASE64.encode(self.bytes.expose())))
+    }
+
+    /// Seals `plaintext`, bound to `context` (e.g. `user/alice/totp`).
+    pub fn seal(&self, rng: &mut dyn Random, context: &str, plaintext: &[u8]) -> Result<Sealed, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill(&mut nonce)?;
+        let mut buf = plaintext.to_vec();
+        self.key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
+            .map_err(|_| SealError::Open)?;
+        Ok(Sealed {
+            nonce: nonce.to_vec(),
+            ciphertext: buf,
+        })
+    }
+
+    /// Opens a value sealed for `context`.
+    pub fn open(&self, context: &str, sealed: &Sealed) -> Result<SecretBytes, SealError> {
+        let nonce: [u8; NONCE_LEN] = sealed.nonce.as_slice().try_into().map_err(|_| SealError::Open)?;
+        let mut buf = Zeroizing::new(sealed.ciphertext.clone());
+        let plain = self
+            .key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
+            .map_err(|_| SealError::Open)?;
+        Ok(SecretBytes::new(plain.to_vec()))
+    }
+}
+
+/// A sealed value as stored: nonce and ciphertext-with-tag.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    #[serde(with = "b64")]
+    nonce: Vec<u8>,
+    #[serde(with = "b64")]
+    ciphertext: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SeededRandom;
+
+    #[test]
+    fn round_trips_and_binds_context() {
+        let mut rng = SeededRandom::new(1);
+        let key = SealKey::generate(&mut rng).unwrap();
+        let sealed = key.seal(&mut rng, "user/alice/totp", b"secret!").unwrap();
+        assert_eq!(key.open("user/alice/totp", &sealed).unwrap().expose(), b"secret!");
+        assert_eq!(key.open("user/bob/totp", &sealed), Err(SealError::Open));
+        let other = SealKey::generate(&mut rng).unwrap();
+        assert_eq!(other.open("user/alice/totp", &sealed), Err(SealError::Open));
+    }
+
+    #[test]
+    fn tampering_is_detected() {
+        let mut rng = SeededRandom::new(2);
+        let key = SealKey::generate(&mut rng).unwrap();
+        let mut sealed = key.seal(&mut rng, "c", b"secret!").unwrap();
+        sealed.ciphertext[0] ^= 1;
+        assert_eq!(key.open("c", &sealed), Err(SealError::Open));
+    }
+
+    #[test]
+    fn key_text_round_trips_and_rejects_garbage() {
+        let key = SealKey::generate(&mut SeededRandom::new(3)).unwrap();
+        let text = key.to_key_text();
+        let again = SealKey::from_key_text(text.expose().as_bytes()).unwrap();
+        let sealed = key.seal(&mut SeededRandom::new(4), "c", b"x").unwrap();
+        assert!(again.open("c", &sealed).is_ok());
+        for bad in [&b""[..], b"planasonix-seal-key-v1", b"planasonix-seal-key-v1 AAAA", b"\xff\xfe", b"other-tag AAAA"] {
+            assert_eq!(SealKey::from_key_text(bad).err(), Some(SealError::KeyFormat));
+        }
+    }
+}

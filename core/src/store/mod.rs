@@ -1,0 +1,100 @@
+//! Versioned key/value storage with compare-and-swap.
+//!
+//! Every state change in the engine is read → compute → compare-and-swap, retried
+//! on conflict, so two logins racing on one user can never both spend a recovery
+//! code or both accept one TOTP step. Implementations: [`MemoryStore`] (tests,
+//! scenarios), `native::SledStore`, and the component's `store` import.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use core::fmt;
+
+/// A stored value and its version. Versions start at 1 and grow by one per write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    /// Version of this value.
+    pub version: u64,
+    /// The bytes.
+    pub value: Vec<u8>,
+}
+
+/// Result of a compare-and-swap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cas {
+    /// Written; the new version.
+    Swapped(u64),
+    /// The stored version was not the expected one; nothing was written.
+    Conflict,
+}
+
+/// Why the store could not serve a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process kept the database for longer than the wait allows.
+    Busy,
+    /// The database or its directory cannot be read or written.
+    Io(String),
+    /// A stored record does not decode.
+    Corrupt {
+        /// The record's key.
+        key: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A record kept changing under us; the operation gave up after many retries.
+    Contention,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Busy => f.write_str(
+                "database busy: another planasonix process kept it open; try again in a moment",
+            ),
+            StoreError::Io(detail) => write!(f, "database unusable: {detail}"),
+            StoreError::Corrupt { key, detail } => write!(f, "stored record {key:?} is corrupt: {detail}"),
+            StoreError::Contention => f.write_str("too many concurrent changes to one record; try again"),
+        }
+    }
+}
+
+/// A versioned key/value store.
+pub trait Store: Send + Sync {
+    /// The current value of `key`, if any.
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError>;
+
+    /// Writes `value` (or deletes, with `None`) if the current version of `key`
+    /// is `expected` (`None` = absent).
+    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, StoreError>;
+
+    /// Every key starting with `prefix`, in order.
+    fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// Encodes a version and value into one stored byte string (for byte stores).
+pub fn encode_versioned(version: u64, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + value.len());
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// The inverse of [`encode_versioned`].
+pub fn decode_versioned(key: &str, raw: &[u8]) -> Result<Versioned, StoreError> {
+    let (head, value) = raw.split_at_checked(8).ok_or_else(|| StoreError::Corrupt {
+        key: key.to_owned(),
+        detail: "shorter than its version header".into(),
+    })?;
+    let mut v = [0u8; 8];
+    v.copy_from_slice(head);
+    Ok(Versioned {
+        version: u64::from_be_bytes(v),
+        value: value.to_vec(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod contract;
