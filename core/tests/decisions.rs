@@ -1,0 +1,194 @@
+//! What every kind of user is asked, across the whole policy space.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{ctx, Fixture, T0};
+use planasonix_core::hotp::{totp, Algorithm};
+use planasonix_core::*;
+use std::time::Duration;
+
+const DAY: u64 = 86_400;
+const SECRET: &[u8] = b"decision-table-secret";
+
+#[derive(Clone, Copy, Debug)]
+enum StepUp {
+    None,
+    Fresh,
+    Stale,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    mode: &'static str,
+    admin: bool,
+    enrolled: bool,
+    in_grace: bool,
+    exempt: bool,
+    step_up: StepUp,
+    upstream_mfa: bool,
+}
+
+/// What the design says each case gets (DESIGN.md, "Organisation policy").
+fn expected(c: Case, now: UnixTime, last_mfa: UnixTime, first_seen: UnixTime) -> Decision {
+    if c.exempt {
+        return Decision::NotRequired(NotRequired::Exempt);
+    }
+    let factors = vec![Factor::Totp, Factor::Recovery];
+    if c.enrolled {
+        return match c.step_up {
+            StepUp::Fresh => Decision::NotRequired(NotRequired::RecentMfa { at: last_mfa }),
+            StepUp::Stale => Decision::Required { factors, step_up: Some("sudo".into()) },
+            StepUp::None if c.upstream_mfa => Decision::NotRequired(NotRequired::UpstreamMfa),
+            StepUp::None => Decision::Required { factors, step_up: None },
+        };
+    }
+    let in_scope = c.mode == "required-for-all" || (c.mode == "required-for-admins" && c.admin);
+    if !in_scope {
+        return Decision::NotRequired(NotRequired::OutOfScope);
+    }
+    if matches!(c.step_up, StepUp::None) && c.upstream_mfa {
+        return Decision::NotRequired(NotRequired::UpstreamMfa);
+    }
+    let deadline = first_seen.plus(Duration::from_secs(14 * DAY));
+    if now < deadline {
+        Decision::Grace { deadline, may_enroll_now: true }
+    } else {
+        Decision::Denied(Denied::EnrollmentOverdue { deadline })
+    }
+}
+
+fn run(c: Case) -> (Decision, Decision, Vec<AuditEvent>) {
+    let policy = format!(
+        "[enforcement]\nmode = \"{}\"\nadmin_groups = [\"wheel\"]\ngrace_period = \"14d\"\nenroll_at_login = true\nexempt_users = [\"breakglass\"]\n[recovery]\ncodes = 2\n[step_up]\nsudo = \"5m\"\n",
+        c.mode
+    );
+    let f = Fixture::new(&policy);
+    let e = f.engine();
+    let mut rng = SeededRandom::new(3);
+    let user = if c.exempt { "breakglass" } else { "alice" };
+    let subject = Subject {
+        user: user.into(),
+        groups: vec![if c.admin { "wheel" } else { "users" }.into()],
+        amr: if c.upstream_mfa { vec!["pwd".into(), "mfa".into()] } else { vec!["pwd".into()] },
+    };
+    let now = T0.plus(Duration::from_secs(if c.in_grace { DAY } else { 15 * DAY }));
+    let last_mfa = now.minus(Duration::from_secs(match c.step_up {
+        StepUp::Fresh => 120,
+        _ => 3600,
+    }));
+    let first_seen = T0;
+    if c.enrolled {
+        let params = TotpParams { algorithm: Algorithm::Sha1, digits: 6, period: 30 };
+        e.provision_totp(user, &SecretBytes::new(SECRET.to_vec()), params, T0, &mut rng).unwrap();
+        let code = totp(Algorithm::Sha1, SECRET, last_mfa.0, 30, 6);
+        let v = e.verify(user, code.as_bytes(), &ctx(), last_mfa, &mut rng).unwrap();
+        assert!(matches!(v, Verification::Accepted { .. }), "{c:?}: {v:?}");
+    } else {
+        // The first login under the policy starts the grace period.
+        e.decide(&Subject { amr: vec![], ..subject.clone() }, &ctx(), first_seen).unwrap();
+    }
+    let mut context = ctx();
+    if !matches!(c.step_up, StepUp::None) {
+        context.action = Some("sudo".into());
+    }
+    f.log.lock().unwrap().clear();
+    let got = e.decide(&subject, &context, now).unwrap();
+    let events = f.log.lock().unwrap().clone();
+    (got, expected(c, now, last_mfa, first_seen), events)
+}
+
+#[test]
+fn every_mode_role_enrollment_grace_exemption_step_up_and_amr() {
+    let mut checked = 0;
+    for mode in ["optional", "required-for-admins", "required-for-all"] {
+        for admin in [false, true] {
+            for enrolled in [false, true] {
+                for in_grace in [true, false] {
+                    for exempt in [false, true] {
+                        for step_up in [StepUp::None, StepUp::Fresh, StepUp::Stale] {
+                            for upstream_mfa in [false, true] {
+                                let c = Case { mode, admin, enrolled, in_grace, exempt, step_up, upstream_mfa };
+                                let (got, want, events) = run(c);
+                                assert_eq!(got, want, "{c:?}");
+                                if exempt {
+                                    assert!(
+                                        events.iter().any(|e| e.kind == AuditKind::ExemptionUsed && e.level() == Level::Warning),
+                                        "{c:?}: exemption must be logged at warning level"
+                                    );
+                                }
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 288);
+}
+
+#[test]
+fn hand_checked_rows() {
+    let base = Case {
+        mode: "required-for-admins",
+        admin: true,
+        enrolled: false,
+        in_grace: true,
+        exempt: false,
+        step_up: StepUp::None,
+        upstream_mfa: false,
+    };
+    assert!(matches!(run(base).0, Decision::Grace { may_enroll_now: true, .. }));
+    assert!(matches!(run(Case { in_grace: false, ..base }).0, Decision::Denied(Denied::EnrollmentOverdue { .. })));
+    assert_eq!(run(Case { admin: false, ..base }).0, Decision::NotRequired(NotRequired::OutOfScope));
+    assert_eq!(
+        run(Case { mode: "optional", enrolled: true, ..base }).0,
+        Decision::Required { factors: vec![Factor::Totp, Factor::Recovery], step_up: None },
+        "an opted-in user is always asked"
+    );
+    assert_eq!(
+        run(Case { enrolled: true, upstream_mfa: true, step_up: StepUp::Stale, ..base }).0,
+        Decision::Required { factors: vec![Factor::Totp, Factor::Recovery], step_up: Some("sudo".into()) },
+        "upstream MFA does not satisfy step-up"
+    );
+}
+
+#[test]
+fn unknown_step_up_action_is_an_error() {
+    let f = Fixture::new("");
+    let mut context = ctx();
+    context.action = Some("launch-missiles".into());
+    let err = f.engine().decide(&Subject { user: "alice".into(), ..Default::default() }, &context, T0).unwrap_err();
+    assert_eq!(err, Error::UnknownAction("launch-missiles".into()));
+}
+
+#[test]
+fn remembered_mfa_skips_the_prompt_only_for_the_same_host_and_service() {
+    let f = Fixture::new("[remember]\nwindow = \"8h\"\n");
+    let (secret, _) = common::enroll(&f, "alice", T0);
+    let e = f.engine();
+    let t = T0.plus(Duration::from_secs(60));
+    e.verify("alice", common::code_at(&secret, t).as_bytes(), &ctx(), t, &mut SeededRandom::new(1)).unwrap();
+    let alice = Subject { user: "alice".into(), ..Default::default() };
+    let later = t.plus(Duration::from_secs(3600));
+    assert_eq!(e.decide(&alice, &ctx(), later).unwrap(), Decision::NotRequired(NotRequired::Remembered { at: t }));
+    let elsewhere = Context { remote: Some("198.51.100.9".into()), ..ctx() };
+    assert!(matches!(e.decide(&alice, &elsewhere, later).unwrap(), Decision::Required { .. }));
+    let much_later = t.plus(Duration::from_secs(9 * 3600));
+    assert!(matches!(e.decide(&alice, &ctx(), much_later).unwrap(), Decision::Required { .. }));
+}
+
+#[test]
+fn sms_only_user_with_sms_disabled_has_no_usable_factor() {
+    let f = Fixture::new("[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n[recovery]\ncodes = 1\n");
+    let e = f.engine();
+    let mut rng = SeededRandom::new(1);
+    e.begin_sms("alice", "+447700900123", T0, &mut rng).unwrap();
+    let codes = e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng).unwrap();
+    e.verify("alice", codes[0].expose().as_bytes(), &ctx(), T0, &mut rng).unwrap();
+    let disabled = Policy::default();
+    let e2 = Engine::new(&disabled, &f.key, &f.store);
+    let alice = Subject { user: "alice".into(), ..Default::default() };
+    assert_eq!(e2.decide(&alice, &ctx(), T0).unwrap(), Decision::Denied(Denied::NoUsableFactor));
+}
