@@ -207,9 +207,14 @@ mod tests {
             user: "alice".into(),
             service: Some("sshd".into()),
             remote: Some("192.0.2.7".into()),
-            kind: AuditKind::Verified { factor: Factor::Totp },
+            kind: AuditKind::Verified {
+                factor: Factor::Totp,
+            },
         };
-        assert_eq!(e.to_string(), "user=alice service=sshd remote=192.0.2.7 event=verified factor=totp");
+        assert_eq!(
+            e.to_string(),
+            "user=alice service=sshd remote=192.0.2.7 event=verified factor=totp"
+        );
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(
             json,

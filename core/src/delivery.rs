@@ -56,7 +56,9 @@ impl Notice {
             }
             NoticeKind::FactorAdded(f) => format!("a second factor was added: {f}"),
             NoticeKind::FactorRemoved(f) => format!("a second factor was removed or replaced: {f}"),
-            NoticeKind::Reset => "an administrator reset your second factors; enroll again soon".into(),
+            NoticeKind::Reset => {
+                "an administrator reset your second factors; enroll again soon".into()
+            }
             NoticeKind::Locked { until } => {
                 format!("too many wrong codes: second-factor sign-in is locked until {until}")
             }
@@ -84,7 +86,9 @@ pub struct NoDelivery;
 
 impl Delivery for NoDelivery {
     fn send_sms(&self, _: &PhoneNumber, _: &str) -> Result<(), DeliveryError> {
-        Err(DeliveryError("no SMS delivery is configured on this host".into()))
+        Err(DeliveryError(
+            "no SMS delivery is configured on this host".into(),
+        ))
     }
     fn send_notice(&self, _: &Notice) -> Result<(), DeliveryError> {
         Ok(())

@@ -52,8 +52,12 @@ pub fn hotp(algorithm: Algorithm, secret: &[u8], counter: u64, digits: u32) -> S
     let tag = hmac::sign(&key, &counter.to_be_bytes());
     let mac = tag.as_ref();
     let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-    let binary = u32::from_be_bytes([mac[offset], mac[offset + 1], mac[offset + 2], mac[offset + 3]])
-        & 0x7fff_ffff;
+    let binary = u32::from_be_bytes([
+        mac[offset],
+        mac[offset + 1],
+        mac[offset + 2],
+        mac[offset + 3],
+    ]) & 0x7fff_ffff;
     let modulus = 10u32.pow(digits.clamp(1, 9));
     format!("{:0width$}", binary % modulus, width = digits as usize)
 }
@@ -64,7 +68,13 @@ pub fn time_step(unix_seconds: u64, period: u64) -> u64 {
 }
 
 /// The TOTP value at `unix_seconds`.
-pub fn totp(algorithm: Algorithm, secret: &[u8], unix_seconds: u64, period: u64, digits: u32) -> String {
+pub fn totp(
+    algorithm: Algorithm,
+    secret: &[u8],
+    unix_seconds: u64,
+    period: u64,
+    digits: u32,
+) -> String {
     hotp(algorithm, secret, time_step(unix_seconds, period), digits)
 }
 
@@ -74,12 +84,24 @@ mod tests {
 
     #[test]
     fn rfc4226_first_value() {
-        assert_eq!(hotp(Algorithm::Sha1, b"12345678901234567890", 0, 6), "755224");
+        assert_eq!(
+            hotp(Algorithm::Sha1, b"12345678901234567890", 0, 6),
+            "755224"
+        );
     }
 
     #[test]
     fn pads_with_leading_zeros() {
         // RFC 6238 appendix B, T = 1111111109, SHA1, 8 digits: 07081804.
-        assert_eq!(totp(Algorithm::Sha1, b"12345678901234567890", 1_111_111_109, 30, 8), "07081804");
+        assert_eq!(
+            totp(
+                Algorithm::Sha1,
+                b"12345678901234567890",
+                1_111_111_109,
+                30,
+                8
+            ),
+            "07081804"
+        );
     }
 }

@@ -144,11 +144,20 @@ mod tests {
 
     #[test]
     fn classifies_codes() {
-        assert!(matches!(CodeInput::parse(b"123456"), Ok(CodeInput::Digits(d)) if d.expose() == "123456"));
-        assert!(matches!(CodeInput::parse(b" 123 456\n".trim_ascii_end()), Ok(CodeInput::Digits(d)) if d.expose() == "123456"));
+        assert!(
+            matches!(CodeInput::parse(b"123456"), Ok(CodeInput::Digits(d)) if d.expose() == "123456")
+        );
+        assert!(
+            matches!(CodeInput::parse(b" 123 456\n".trim_ascii_end()), Ok(CodeInput::Digits(d)) if d.expose() == "123456")
+        );
         assert_eq!(CodeInput::parse(b"SmS"), Ok(CodeInput::SmsRequest));
-        assert!(matches!(CodeInput::parse(b"7kq2m-xw9pd"), Ok(CodeInput::Recovery(r)) if r.expose() == "7KQ2MXW9PD"));
-        assert!(matches!(CodeInput::parse(b"7KQ2M XW9PD"), Ok(CodeInput::Recovery(_))));
+        assert!(
+            matches!(CodeInput::parse(b"7kq2m-xw9pd"), Ok(CodeInput::Recovery(r)) if r.expose() == "7KQ2MXW9PD")
+        );
+        assert!(matches!(
+            CodeInput::parse(b"7KQ2M XW9PD"),
+            Ok(CodeInput::Recovery(_))
+        ));
     }
 
     #[test]
@@ -156,8 +165,14 @@ mod tests {
         assert_eq!(CodeInput::parse(b""), Err(InputError::Empty));
         assert_eq!(CodeInput::parse(b"   "), Err(InputError::Empty));
         assert_eq!(CodeInput::parse(&[b'1'; 10_240]), Err(InputError::TooLong));
-        assert_eq!(CodeInput::parse(b"12\x003456"), Err(InputError::ControlCharacter));
-        assert_eq!(CodeInput::parse(b"\xff\xfe123456"), Err(InputError::NotUtf8));
+        assert_eq!(
+            CodeInput::parse(b"12\x003456"),
+            Err(InputError::ControlCharacter)
+        );
+        assert_eq!(
+            CodeInput::parse(b"\xff\xfe123456"),
+            Err(InputError::NotUtf8)
+        );
         assert_eq!(CodeInput::parse(b"12a456"), Err(InputError::Malformed));
         assert_eq!(CodeInput::parse(b"OOOOO-OOOOO"), Err(InputError::Malformed));
         assert_eq!(CodeInput::parse(b"7KQ2M-XW9P"), Err(InputError::Malformed));
@@ -169,8 +184,14 @@ mod tests {
         assert_eq!(validate_user_name("alice@example.org"), Ok(()));
         assert_eq!(validate_user_name(""), Err(UserNameError::Empty));
         assert_eq!(validate_user_name("a b"), Err(UserNameError::BadCharacter));
-        assert_eq!(validate_user_name("../etc"), Err(UserNameError::BadCharacter));
+        assert_eq!(
+            validate_user_name("../etc"),
+            Err(UserNameError::BadCharacter)
+        );
         assert_eq!(validate_user_name("-rf"), Err(UserNameError::LeadingDash));
-        assert_eq!(validate_user_name(&"a".repeat(300)), Err(UserNameError::TooLong));
+        assert_eq!(
+            validate_user_name(&"a".repeat(300)),
+            Err(UserNameError::TooLong)
+        );
     }
 }

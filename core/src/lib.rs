@@ -54,7 +54,7 @@ pub mod time;
 pub use audit::{AuditEvent, AuditKind, AuditSink, Factor, Level};
 pub use decision::{Context, Decision, Denied, NotRequired, Subject};
 pub use delivery::{Delivery, DeliveryError, NoDelivery, Notice, NoticeKind};
-pub use engine::{EnrolledTotp, Engine, TotpEnrollment, TotpParams, UserStatus, Verification};
+pub use engine::{Engine, EnrolledTotp, TotpEnrollment, TotpParams, UserStatus, Verification};
 pub use error::Error;
 pub use policy::{Mode, Policy, PolicyError};
 pub use random::{Random, RandomError, SeededRandom};

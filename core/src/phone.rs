@@ -61,7 +61,10 @@ impl PhoneNumber {
     }
 
     /// Parses, then checks the number against allowed prefixes like `+44`.
-    pub fn parse_allowed(text: &str, allowed_prefixes: &[String]) -> Result<PhoneNumber, PhoneError> {
+    pub fn parse_allowed(
+        text: &str,
+        allowed_prefixes: &[String],
+    ) -> Result<PhoneNumber, PhoneError> {
         let number = PhoneNumber::parse(text)?;
         if allowed_prefixes
             .iter()
@@ -102,7 +105,15 @@ mod tests {
 
     #[test]
     fn refuses_bad_numbers() {
-        for bad in ["", "447700900123", "+44 7700 9001234567", "+4477", "+0447700900123", "+44x7700900123", "++447700900123"] {
+        for bad in [
+            "",
+            "447700900123",
+            "+44 7700 9001234567",
+            "+4477",
+            "+0447700900123",
+            "+44x7700900123",
+            "++447700900123",
+        ] {
             assert_eq!(PhoneNumber::parse(bad), Err(PhoneError::NotE164), "{bad}");
         }
     }

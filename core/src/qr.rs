@@ -31,7 +31,9 @@ impl core::fmt::Debug for Qr {
 impl Qr {
     /// Encodes `text`.
     pub fn new(text: &str) -> Result<Qr, QrTooLong> {
-        QrCode::encode_text(text, QrCodeEcc::Medium).map(Qr).map_err(|_| QrTooLong)
+        QrCode::encode_text(text, QrCodeEcc::Medium)
+            .map(Qr)
+            .map_err(|_| QrTooLong)
     }
 
     /// Side length in modules, without the quiet zone.

@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn seeded_is_deterministic_and_seed_dependent() {
-        let (mut a, mut b, mut c) = (SeededRandom::new(7), SeededRandom::new(7), SeededRandom::new(8));
+        let (mut a, mut b, mut c) = (
+            SeededRandom::new(7),
+            SeededRandom::new(7),
+            SeededRandom::new(8),
+        );
         let (mut x, mut y, mut z) = ([0u8; 50], [0u8; 50], [0u8; 50]);
         a.fill(&mut x).unwrap();
         b.fill(&mut y).unwrap();

@@ -215,10 +215,15 @@ mod tests {
         r.mark_mfa("sshd", Some("192.0.2.1"), UnixTime(5));
         let bytes = r.encode();
         assert_eq!(UserRecord::decode("user/a", &bytes).unwrap(), r);
-        let future = String::from_utf8(bytes).unwrap().replace("\"schema\":1", "\"schema\":2");
+        let future = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"schema\":1", "\"schema\":2");
         let e = UserRecord::decode("user/a", future.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("schema version 2"), "{e}");
-        assert!(matches!(UserRecord::decode("user/a", b"{not json"), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            UserRecord::decode("user/a", b"{not json"),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -69,7 +69,11 @@ pub struct NewRecoveryCodes {
 
 impl RecoverySet {
     /// Generates `count` codes.
-    pub fn generate(rng: &mut dyn Random, count: usize, now: UnixTime) -> Result<NewRecoveryCodes, RandomError> {
+    pub fn generate(
+        rng: &mut dyn Random,
+        count: usize,
+        now: UnixTime,
+    ) -> Result<NewRecoveryCodes, RandomError> {
         let mut salt = vec![0u8; 16];
         rng.fill(&mut salt)?;
         let mut set = RecoverySet {
@@ -101,7 +105,13 @@ impl RecoverySet {
     fn hash(&self, canonical: &str) -> Vec<u8> {
         let mut out = vec![0u8; 32];
         let rounds = NonZeroU32::new(self.rounds).unwrap_or(NonZeroU32::MIN);
-        pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, rounds, &self.salt, canonical.as_bytes(), &mut out);
+        pbkdf2::derive(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            rounds,
+            &self.salt,
+            canonical.as_bytes(),
+            &mut out,
+        );
         out
     }
 
@@ -150,7 +160,10 @@ mod tests {
             let c = code.expose();
             assert_eq!(c.len(), 11, "{c:?}");
             assert_eq!(&c[5..6], "-");
-            assert!(c.bytes().filter(|b| *b != b'-').all(|b| RECOVERY_ALPHABET.contains(&b)));
+            assert!(c
+                .bytes()
+                .filter(|b| *b != b'-')
+                .all(|b| RECOVERY_ALPHABET.contains(&b)));
             assert!(seen.insert(c.to_owned()));
         }
         assert_eq!(new.set.remaining(), 10);
@@ -163,7 +176,10 @@ mod tests {
         let lower = display[1].expose().to_lowercase().replace('-', " ");
         let canon = normalize_recovery_code(&lower).unwrap();
         assert!(set.consume(canon.expose(), UnixTime(5)));
-        assert!(!set.consume(canon.expose(), UnixTime(6)), "second use must fail");
+        assert!(
+            !set.consume(canon.expose(), UnixTime(6)),
+            "second use must fail"
+        );
         assert_eq!(set.remaining(), 2);
         assert!(!set.consume("2222222222", UnixTime(7)));
     }

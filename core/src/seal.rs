@@ -70,7 +70,8 @@ impl SealKey {
         if bytes.len() != SEAL_KEY_LEN {
             return Err(SealError::KeyFormat);
         }
-        let unbound = UnboundKey::new(&CHACHA20_POLY1305, bytes).map_err(|_| SealError::KeyFormat)?;
+        let unbound =
+            UnboundKey::new(&CHACHA20_POLY1305, bytes).map_err(|_| SealError::KeyFormat)?;
         Ok(SealKey {
             key: LessSafeKey::new(unbound),
             bytes: SecretBytes::new(bytes.to_vec()),
@@ -95,22 +96,38 @@ impl SealKey {
         if words.next().is_some() {
             return Err(SealError::KeyFormat);
         }
-        let bytes = Zeroizing::new(BASE64.decode(body.as_bytes()).map_err(|_| SealError::KeyFormat)?);
+        let bytes = Zeroizing::new(
+            BASE64
+                .decode(body.as_bytes())
+                .map_err(|_| SealError::KeyFormat)?,
+        );
         SealKey::from_bytes(&bytes)
     }
 
     /// The key-file text for this key (secret!).
     pub fn to_key_text(&self) -> SecretString {
-        SecretString::new(format!("{KEY_FILE_TAG} {}\n", BASE64.encode(self.bytes.expose())))
+        SecretString::new(format!(
+            "{KEY_FILE_TAG} {}\n",
+            BASE64.encode(self.bytes.expose())
+        ))
     }
 
     /// Seals `plaintext`, bound to `context` (e.g. `user/alice/totp`).
-    pub fn seal(&self, rng: &mut dyn Random, context: &str, plaintext: &[u8]) -> Result<Sealed, SealError> {
+    pub fn seal(
+        &self,
+        rng: &mut dyn Random,
+        context: &str,
+        plaintext: &[u8],
+    ) -> Result<Sealed, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill(&mut nonce)?;
         let mut buf = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut buf,
+            )
             .map_err(|_| SealError::Open)?;
         Ok(Sealed {
             nonce: nonce.to_vec(),
@@ -120,11 +137,19 @@ impl SealKey {
 
     /// Opens a value sealed for `context`.
     pub fn open(&self, context: &str, sealed: &Sealed) -> Result<SecretBytes, SealError> {
-        let nonce: [u8; NONCE_LEN] = sealed.nonce.as_slice().try_into().map_err(|_| SealError::Open)?;
+        let nonce: [u8; NONCE_LEN] = sealed
+            .nonce
+            .as_slice()
+            .try_into()
+            .map_err(|_| SealError::Open)?;
         let mut buf = Zeroizing::new(sealed.ciphertext.clone());
         let plain = self
             .key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut buf,
+            )
             .map_err(|_| SealError::Open)?;
         Ok(SecretBytes::new(plain.to_vec()))
     }
@@ -149,7 +174,10 @@ mod tests {
         let mut rng = SeededRandom::new(1);
         let key = SealKey::generate(&mut rng).unwrap();
         let sealed = key.seal(&mut rng, "user/alice/totp", b"secret!").unwrap();
-        assert_eq!(key.open("user/alice/totp", &sealed).unwrap().expose(), b"secret!");
+        assert_eq!(
+            key.open("user/alice/totp", &sealed).unwrap().expose(),
+            b"secret!"
+        );
         assert_eq!(key.open("user/bob/totp", &sealed), Err(SealError::Open));
         let other = SealKey::generate(&mut rng).unwrap();
         assert_eq!(other.open("user/alice/totp", &sealed), Err(SealError::Open));
@@ -171,8 +199,17 @@ mod tests {
         let again = SealKey::from_key_text(text.expose().as_bytes()).unwrap();
         let sealed = key.seal(&mut SeededRandom::new(4), "c", b"x").unwrap();
         assert!(again.open("c", &sealed).is_ok());
-        for bad in [&b""[..], b"planasonix-seal-key-v1", b"planasonix-seal-key-v1 AAAA", b"\xff\xfe", b"other-tag AAAA"] {
-            assert_eq!(SealKey::from_key_text(bad).err(), Some(SealError::KeyFormat));
+        for bad in [
+            &b""[..],
+            b"planasonix-seal-key-v1",
+            b"planasonix-seal-key-v1 AAAA",
+            b"\xff\xfe",
+            b"other-tag AAAA",
+        ] {
+            assert_eq!(
+                SealKey::from_key_text(bad).err(),
+                Some(SealError::KeyFormat)
+            );
         }
     }
 }

@@ -90,13 +90,18 @@ mod tests {
 
     #[test]
     fn right_code_in_time_only() {
-        let (code, mut ch) = SmsChallenge::issue(&mut SeededRandom::new(1), 6, UnixTime(100), 2).unwrap();
+        let (code, mut ch) =
+            SmsChallenge::issue(&mut SeededRandom::new(1), 6, UnixTime(100), 2).unwrap();
         assert_eq!(code.expose().len(), 6);
         assert_eq!(ch.check(code.expose(), UnixTime(100)), SmsCheck::Expired);
         assert_eq!(ch.check("000000", UnixTime(10)), SmsCheck::Wrong);
         assert_eq!(ch.check(code.expose(), UnixTime(10)), SmsCheck::Accepted);
         assert_eq!(ch.check("000001", UnixTime(10)), SmsCheck::Wrong);
-        assert_eq!(ch.check(code.expose(), UnixTime(10)), SmsCheck::Expired, "attempts used up");
+        assert_eq!(
+            ch.check(code.expose(), UnixTime(10)),
+            SmsCheck::Expired,
+            "attempts used up"
+        );
         assert!(!serde_json::to_string(&ch).unwrap().contains(code.expose()));
     }
 }

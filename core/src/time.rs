@@ -83,7 +83,9 @@ pub enum DurationError {
 impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DurationError::Empty => f.write_str("empty duration; write e.g. \"30s\", \"5m\", \"14d\""),
+            DurationError::Empty => {
+                f.write_str("empty duration; write e.g. \"30s\", \"5m\", \"14d\"")
+            }
             DurationError::Negative => f.write_str("durations cannot be negative"),
             DurationError::MissingUnit => {
                 f.write_str("number without a unit; add s, m, h, d or w (e.g. \"30s\")")

@@ -38,7 +38,8 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn secrets_and_phone_numbers_never_reach_the_sled_files() {
     let dir = temp_dir("at-rest");
     let db = dir.join("db");
-    let policy = Policy::from_toml("[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n").unwrap();
+    let policy =
+        Policy::from_toml("[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n").unwrap();
     let key = SealKey::generate(&mut SeededRandom::new(8)).unwrap();
     let outbox = Outbox::default();
     let (secret, codes) = {
@@ -47,20 +48,45 @@ fn secrets_and_phone_numbers_never_reach_the_sled_files() {
         let mut rng = SeededRandom::new(77);
         let pending = e.begin_totp("alice", T0, &mut rng).unwrap();
         let secret = pending.secret_base32.expose().to_owned();
-        let done = e.confirm_totp("alice", code_at(&secret, T0).as_bytes(), T0, &mut rng).unwrap();
+        let done = e
+            .confirm_totp("alice", code_at(&secret, T0).as_bytes(), T0, &mut rng)
+            .unwrap();
         e.begin_sms("alice", "+447700900123", T0, &mut rng).unwrap();
-        e.confirm_sms("alice", outbox.last_code().as_bytes(), T0, &mut rng).unwrap();
-        e.verify("alice", b"sms", &ctx(), T0.plus(std::time::Duration::from_secs(60)), &mut rng).unwrap();
+        e.confirm_sms("alice", outbox.last_code().as_bytes(), T0, &mut rng)
+            .unwrap();
+        e.verify(
+            "alice",
+            b"sms",
+            &ctx(),
+            T0.plus(std::time::Duration::from_secs(60)),
+            &mut rng,
+        )
+        .unwrap();
         store.flush().unwrap();
-        (secret, done.recovery_codes.iter().map(|c| c.expose().replace('-', "")).collect::<Vec<_>>())
+        (
+            secret,
+            done.recovery_codes
+                .iter()
+                .map(|c| c.expose().replace('-', ""))
+                .collect::<Vec<_>>(),
+        )
     };
     let bytes = all_bytes(&db);
-    assert!(contains(&bytes, b"user/alice"), "the scan must see the database content");
+    assert!(
+        contains(&bytes, b"user/alice"),
+        "the scan must see the database content"
+    );
     let raw = parse_base32(&secret).unwrap();
     assert!(!contains(&bytes, &raw), "raw TOTP secret on disk");
-    assert!(!contains(&bytes, secret.as_bytes()), "base32 TOTP secret on disk");
+    assert!(
+        !contains(&bytes, secret.as_bytes()),
+        "base32 TOTP secret on disk"
+    );
     assert!(!contains(&bytes, b"7700900123"), "phone number on disk");
-    assert!(!contains(&bytes, outbox.last_code().as_bytes()), "SMS code on disk");
+    assert!(
+        !contains(&bytes, outbox.last_code().as_bytes()),
+        "SMS code on disk"
+    );
     for code in codes {
         assert!(!contains(&bytes, code.as_bytes()), "recovery code on disk");
     }
@@ -71,7 +97,10 @@ fn secrets_and_phone_numbers_never_reach_the_sled_files() {
 fn key_file_must_be_private_present_and_well_formed() {
     let dir = temp_dir("keyfile");
     let path = dir.join("seal.key");
-    assert!(matches!(load_key_file(&path), Err(KeyFileError::Missing(_))));
+    assert!(matches!(
+        load_key_file(&path),
+        Err(KeyFileError::Missing(_))
+    ));
 
     let key = SealKey::generate(&mut SeededRandom::new(1)).unwrap();
     std::fs::write(&path, key.to_key_text().expose()).unwrap();
@@ -89,6 +118,9 @@ fn key_file_must_be_private_present_and_well_formed() {
     std::fs::write(&path, "planasonix-seal-key-v1 not-base64!\n").unwrap();
     let err = load_key_file(&path).unwrap_err();
     assert!(matches!(err, KeyFileError::Malformed(..)), "{err}");
-    assert!(matches!(load_key_file(&dir), Err(KeyFileError::NotAFile(_) | KeyFileError::Unreadable(..))));
+    assert!(matches!(
+        load_key_file(&dir),
+        Err(KeyFileError::NotAFile(_) | KeyFileError::Unreadable(..))
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,9 +14,19 @@ fn race_one_recovery_code(store: &dyn Store) -> usize {
     let policy = Policy::from_toml("[lockout]\nmax_failures = 100\n").unwrap();
     let key = SealKey::generate(&mut SeededRandom::new(1)).unwrap();
     let engine = Engine::new(&policy, &key, store);
-    let params = TotpParams { algorithm: hotp::Algorithm::Sha1, digits: 6, period: 30 };
+    let params = TotpParams {
+        algorithm: hotp::Algorithm::Sha1,
+        digits: 6,
+        period: 30,
+    };
     let codes = engine
-        .provision_totp("alice", &SecretBytes::new(vec![7; 20]), params, T0, &mut SeededRandom::new(2))
+        .provision_totp(
+            "alice",
+            &SecretBytes::new(vec![7; 20]),
+            params,
+            T0,
+            &mut SeededRandom::new(2),
+        )
         .unwrap()
         .recovery_codes;
     let code = codes[0].expose().to_owned();
@@ -26,13 +36,23 @@ fn race_one_recovery_code(store: &dyn Store) -> usize {
                 let (engine, code) = (&engine, code.clone());
                 s.spawn(move || {
                     let out = engine
-                        .verify("alice", code.as_bytes(), &ctx(), T0, &mut SeededRandom::new(i))
+                        .verify(
+                            "alice",
+                            code.as_bytes(),
+                            &ctx(),
+                            T0,
+                            &mut SeededRandom::new(i),
+                        )
                         .unwrap();
                     matches!(out, Verification::Accepted { .. })
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).filter(|won| *won).count()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|won| *won)
+            .count()
     });
     assert_eq!(engine.status("alice", T0).unwrap().recovery_remaining, 9);
     wins
@@ -69,8 +89,19 @@ fn parallel_logins_of_different_users_all_succeed() {
             let engine = &engine;
             s.spawn(move || {
                 let code = common::code_at(secret, t);
-                let out = engine.verify(user, code.as_bytes(), &ctx(), t, &mut SeededRandom::new(i as u64)).unwrap();
-                assert!(matches!(out, Verification::Accepted { .. }), "{user}: {out:?}");
+                let out = engine
+                    .verify(
+                        user,
+                        code.as_bytes(),
+                        &ctx(),
+                        t,
+                        &mut SeededRandom::new(i as u64),
+                    )
+                    .unwrap();
+                assert!(
+                    matches!(out, Verification::Accepted { .. }),
+                    "{user}: {out:?}"
+                );
             });
         }
     });
@@ -101,13 +132,23 @@ fn hammer(db: &Path, codes: &[String]) {
         SledStore::transaction(db, Duration::from_secs(20), |store| -> Result<(), Error> {
             loop {
                 let cur = store.get("counter")?;
-                let n = cur.as_ref().map_or(0, |v| u64::from_be_bytes(v.value[..8].try_into().unwrap()));
+                let n = cur
+                    .as_ref()
+                    .map_or(0, |v| u64::from_be_bytes(v.value[..8].try_into().unwrap()));
                 let expected = cur.map(|v| v.version);
-                if store.compare_and_swap("counter", expected, Some(&(n + 1).to_be_bytes()))? != store::Cas::Conflict {
+                if store.compare_and_swap("counter", expected, Some(&(n + 1).to_be_bytes()))?
+                    != store::Cas::Conflict
+                {
                     break;
                 }
             }
-            let out = Engine::new(&policy, &key, store).verify("alice", code.as_bytes(), &ctx(), T0, &mut SeededRandom::new(0))?;
+            let out = Engine::new(&policy, &key, store).verify(
+                "alice",
+                code.as_bytes(),
+                &ctx(),
+                T0,
+                &mut SeededRandom::new(0),
+            )?;
             assert!(matches!(out, Verification::Accepted { .. }), "{out:?}");
             Ok(())
         })
@@ -119,7 +160,11 @@ fn hammer(db: &Path, codes: &[String]) {
 #[test]
 fn hammer_child() {
     if let Ok(db) = std::env::var(CHILD_ENV) {
-        let codes: Vec<String> = std::env::var("PLANASONIX_HAMMER_CODES").unwrap().split(',').map(str::to_owned).collect();
+        let codes: Vec<String> = std::env::var("PLANASONIX_HAMMER_CODES")
+            .unwrap()
+            .split(',')
+            .map(str::to_owned)
+            .collect();
         hammer(Path::new(&db), &codes);
     }
 }
@@ -130,12 +175,25 @@ fn two_processes_hammering_one_sled_database_lose_nothing() {
     let codes: Vec<String> = {
         let store = SledStore::open(&db).unwrap();
         let (policy, key) = (policy(), key());
-        let params = TotpParams { algorithm: hotp::Algorithm::Sha1, digits: 6, period: 30 };
+        let params = TotpParams {
+            algorithm: hotp::Algorithm::Sha1,
+            digits: 6,
+            period: 30,
+        };
         let new = Engine::new(&policy, &key, &store)
-            .provision_totp("alice", &SecretBytes::new(vec![9; 20]), params, T0, &mut SeededRandom::new(3))
+            .provision_totp(
+                "alice",
+                &SecretBytes::new(vec![9; 20]),
+                params,
+                T0,
+                &mut SeededRandom::new(3),
+            )
             .unwrap();
         store.flush().unwrap();
-        new.recovery_codes.iter().map(|c| c.expose().to_owned()).collect()
+        new.recovery_codes
+            .iter()
+            .map(|c| c.expose().to_owned())
+            .collect()
     };
     assert_eq!(codes.len(), 50);
     // Let sled's background threads let go of the lock before the children start.
@@ -152,13 +210,21 @@ fn two_processes_hammering_one_sled_database_lose_nothing() {
         })
         .collect();
     for mut child in children {
-        assert!(child.wait().unwrap().success(), "a hammering process failed");
+        assert!(
+            child.wait().unwrap().success(),
+            "a hammering process failed"
+        );
     }
     let store = SledStore::open_waiting(&db, Duration::from_secs(5)).unwrap();
     let counter = store.get("counter").unwrap().unwrap();
-    assert_eq!(u64::from_be_bytes(counter.value[..8].try_into().unwrap()), 2 * ROUNDS as u64);
+    assert_eq!(
+        u64::from_be_bytes(counter.value[..8].try_into().unwrap()),
+        2 * ROUNDS as u64
+    );
     let (policy, key) = (policy(), key());
-    let st = Engine::new(&policy, &key, &store).status("alice", T0).unwrap();
+    let st = Engine::new(&policy, &key, &store)
+        .status("alice", T0)
+        .unwrap();
     assert_eq!(st.recovery_remaining, 0, "every spent code stays spent");
     drop(store);
     let _ = std::fs::remove_dir_all(&db);

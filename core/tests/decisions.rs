@@ -38,9 +38,15 @@ fn expected(c: Case, now: UnixTime, last_mfa: UnixTime, first_seen: UnixTime) ->
     if c.enrolled {
         return match c.step_up {
             StepUp::Fresh => Decision::NotRequired(NotRequired::RecentMfa { at: last_mfa }),
-            StepUp::Stale => Decision::Required { factors, step_up: Some("sudo".into()) },
+            StepUp::Stale => Decision::Required {
+                factors,
+                step_up: Some("sudo".into()),
+            },
             StepUp::None if c.upstream_mfa => Decision::NotRequired(NotRequired::UpstreamMfa),
-            StepUp::None => Decision::Required { factors, step_up: None },
+            StepUp::None => Decision::Required {
+                factors,
+                step_up: None,
+            },
         };
     }
     let in_scope = c.mode == "required-for-all" || (c.mode == "required-for-admins" && c.admin);
@@ -52,7 +58,10 @@ fn expected(c: Case, now: UnixTime, last_mfa: UnixTime, first_seen: UnixTime) ->
     }
     let deadline = first_seen.plus(Duration::from_secs(14 * DAY));
     if now < deadline {
-        Decision::Grace { deadline, may_enroll_now: true }
+        Decision::Grace {
+            deadline,
+            may_enroll_now: true,
+        }
     } else {
         Decision::Denied(Denied::EnrollmentOverdue { deadline })
     }
@@ -70,7 +79,11 @@ fn run(c: Case) -> (Decision, Decision, Vec<AuditEvent>) {
     let subject = Subject {
         user: user.into(),
         groups: vec![if c.admin { "wheel" } else { "users" }.into()],
-        amr: if c.upstream_mfa { vec!["pwd".into(), "mfa".into()] } else { vec!["pwd".into()] },
+        amr: if c.upstream_mfa {
+            vec!["pwd".into(), "mfa".into()]
+        } else {
+            vec!["pwd".into()]
+        },
     };
     let now = T0.plus(Duration::from_secs(if c.in_grace { DAY } else { 15 * DAY }));
     let last_mfa = now.minus(Duration::from_secs(match c.step_up {
@@ -79,14 +92,35 @@ fn run(c: Case) -> (Decision, Decision, Vec<AuditEvent>) {
     }));
     let first_seen = T0;
     if c.enrolled {
-        let params = TotpParams { algorithm: Algorithm::Sha1, digits: 6, period: 30 };
-        e.provision_totp(user, &SecretBytes::new(SECRET.to_vec()), params, T0, &mut rng).unwrap();
+        let params = TotpParams {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: 30,
+        };
+        e.provision_totp(
+            user,
+            &SecretBytes::new(SECRET.to_vec()),
+            params,
+            T0,
+            &mut rng,
+        )
+        .unwrap();
         let code = totp(Algorithm::Sha1, SECRET, last_mfa.0, 30, 6);
-        let v = e.verify(user, code.as_bytes(), &ctx(), last_mfa, &mut rng).unwrap();
+        let v = e
+            .verify(user, code.as_bytes(), &ctx(), last_mfa, &mut rng)
+            .unwrap();
         assert!(matches!(v, Verification::Accepted { .. }), "{c:?}: {v:?}");
     } else {
         // The first login under the policy starts the grace period.
-        e.decide(&Subject { amr: vec![], ..subject.clone() }, &ctx(), first_seen).unwrap();
+        e.decide(
+            &Subject {
+                amr: vec![],
+                ..subject.clone()
+            },
+            &ctx(),
+            first_seen,
+        )
+        .unwrap();
     }
     let mut context = ctx();
     if !matches!(c.step_up, StepUp::None) {
@@ -108,12 +142,21 @@ fn every_mode_role_enrollment_grace_exemption_step_up_and_amr() {
                     for exempt in [false, true] {
                         for step_up in [StepUp::None, StepUp::Fresh, StepUp::Stale] {
                             for upstream_mfa in [false, true] {
-                                let c = Case { mode, admin, enrolled, in_grace, exempt, step_up, upstream_mfa };
+                                let c = Case {
+                                    mode,
+                                    admin,
+                                    enrolled,
+                                    in_grace,
+                                    exempt,
+                                    step_up,
+                                    upstream_mfa,
+                                };
                                 let (got, want, events) = run(c);
                                 assert_eq!(got, want, "{c:?}");
                                 if exempt {
                                     assert!(
-                                        events.iter().any(|e| e.kind == AuditKind::ExemptionUsed && e.level() == Level::Warning),
+                                        events.iter().any(|e| e.kind == AuditKind::ExemptionUsed
+                                            && e.level() == Level::Warning),
                                         "{c:?}: exemption must be logged at warning level"
                                     );
                                 }
@@ -139,17 +182,54 @@ fn hand_checked_rows() {
         step_up: StepUp::None,
         upstream_mfa: false,
     };
-    assert!(matches!(run(base).0, Decision::Grace { may_enroll_now: true, .. }));
-    assert!(matches!(run(Case { in_grace: false, ..base }).0, Decision::Denied(Denied::EnrollmentOverdue { .. })));
-    assert_eq!(run(Case { admin: false, ..base }).0, Decision::NotRequired(NotRequired::OutOfScope));
+    assert!(matches!(
+        run(base).0,
+        Decision::Grace {
+            may_enroll_now: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        run(Case {
+            in_grace: false,
+            ..base
+        })
+        .0,
+        Decision::Denied(Denied::EnrollmentOverdue { .. })
+    ));
     assert_eq!(
-        run(Case { mode: "optional", enrolled: true, ..base }).0,
-        Decision::Required { factors: vec![Factor::Totp, Factor::Recovery], step_up: None },
+        run(Case {
+            admin: false,
+            ..base
+        })
+        .0,
+        Decision::NotRequired(NotRequired::OutOfScope)
+    );
+    assert_eq!(
+        run(Case {
+            mode: "optional",
+            enrolled: true,
+            ..base
+        })
+        .0,
+        Decision::Required {
+            factors: vec![Factor::Totp, Factor::Recovery],
+            step_up: None
+        },
         "an opted-in user is always asked"
     );
     assert_eq!(
-        run(Case { enrolled: true, upstream_mfa: true, step_up: StepUp::Stale, ..base }).0,
-        Decision::Required { factors: vec![Factor::Totp, Factor::Recovery], step_up: Some("sudo".into()) },
+        run(Case {
+            enrolled: true,
+            upstream_mfa: true,
+            step_up: StepUp::Stale,
+            ..base
+        })
+        .0,
+        Decision::Required {
+            factors: vec![Factor::Totp, Factor::Recovery],
+            step_up: Some("sudo".into())
+        },
         "upstream MFA does not satisfy step-up"
     );
 }
@@ -159,7 +239,17 @@ fn unknown_step_up_action_is_an_error() {
     let f = Fixture::new("");
     let mut context = ctx();
     context.action = Some("launch-missiles".into());
-    let err = f.engine().decide(&Subject { user: "alice".into(), ..Default::default() }, &context, T0).unwrap_err();
+    let err = f
+        .engine()
+        .decide(
+            &Subject {
+                user: "alice".into(),
+                ..Default::default()
+            },
+            &context,
+            T0,
+        )
+        .unwrap_err();
     assert_eq!(err, Error::UnknownAction("launch-missiles".into()));
 }
 
@@ -169,26 +259,59 @@ fn remembered_mfa_skips_the_prompt_only_for_the_same_host_and_service() {
     let (secret, _) = common::enroll(&f, "alice", T0);
     let e = f.engine();
     let t = T0.plus(Duration::from_secs(60));
-    e.verify("alice", common::code_at(&secret, t).as_bytes(), &ctx(), t, &mut SeededRandom::new(1)).unwrap();
-    let alice = Subject { user: "alice".into(), ..Default::default() };
+    e.verify(
+        "alice",
+        common::code_at(&secret, t).as_bytes(),
+        &ctx(),
+        t,
+        &mut SeededRandom::new(1),
+    )
+    .unwrap();
+    let alice = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
     let later = t.plus(Duration::from_secs(3600));
-    assert_eq!(e.decide(&alice, &ctx(), later).unwrap(), Decision::NotRequired(NotRequired::Remembered { at: t }));
-    let elsewhere = Context { remote: Some("198.51.100.9".into()), ..ctx() };
-    assert!(matches!(e.decide(&alice, &elsewhere, later).unwrap(), Decision::Required { .. }));
+    assert_eq!(
+        e.decide(&alice, &ctx(), later).unwrap(),
+        Decision::NotRequired(NotRequired::Remembered { at: t })
+    );
+    let elsewhere = Context {
+        remote: Some("198.51.100.9".into()),
+        ..ctx()
+    };
+    assert!(matches!(
+        e.decide(&alice, &elsewhere, later).unwrap(),
+        Decision::Required { .. }
+    ));
     let much_later = t.plus(Duration::from_secs(9 * 3600));
-    assert!(matches!(e.decide(&alice, &ctx(), much_later).unwrap(), Decision::Required { .. }));
+    assert!(matches!(
+        e.decide(&alice, &ctx(), much_later).unwrap(),
+        Decision::Required { .. }
+    ));
 }
 
 #[test]
 fn sms_only_user_with_sms_disabled_has_no_usable_factor() {
-    let f = Fixture::new("[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n[recovery]\ncodes = 1\n");
+    let f = Fixture::new(
+        "[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n[recovery]\ncodes = 1\n",
+    );
     let e = f.engine();
     let mut rng = SeededRandom::new(1);
     e.begin_sms("alice", "+447700900123", T0, &mut rng).unwrap();
-    let codes = e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng).unwrap();
-    e.verify("alice", codes[0].expose().as_bytes(), &ctx(), T0, &mut rng).unwrap();
+    let codes = e
+        .confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng)
+        .unwrap();
+    e.verify("alice", codes[0].expose().as_bytes(), &ctx(), T0, &mut rng)
+        .unwrap();
     let disabled = Policy::default();
     let e2 = Engine::new(&disabled, &f.key, &f.store);
-    let alice = Subject { user: "alice".into(), ..Default::default() };
-    assert_eq!(e2.decide(&alice, &ctx(), T0).unwrap(), Decision::Denied(Denied::NoUsableFactor));
+    let alice = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        e2.decide(&alice, &ctx(), T0).unwrap(),
+        Decision::Denied(Denied::NoUsableFactor)
+    );
 }

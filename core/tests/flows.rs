@@ -19,25 +19,44 @@ fn totp_enrollment_needs_a_right_code_and_yields_recovery_codes() {
     let f = Fixture::new("");
     let e = f.engine();
     let pending = e.begin_totp("alice", T0, &mut rng()).unwrap();
-    assert!(pending.secret_base32.expose().len() >= 32, "≥ 160-bit secret");
-    assert!(pending.uri.expose().starts_with("otpauth://totp/Planasonix:alice?secret="));
+    assert!(
+        pending.secret_base32.expose().len() >= 32,
+        "≥ 160-bit secret"
+    );
+    assert!(pending
+        .uri
+        .expose()
+        .starts_with("otpauth://totp/Planasonix:alice?secret="));
     assert!(!format!("{pending:?}").contains(pending.secret_base32.expose()));
     assert_eq!(e.status("alice", T0).unwrap().pending, vec![Factor::Totp]);
-    assert!(!e.status("alice", T0).unwrap().enrolled, "pending is not enrolled");
+    assert!(
+        !e.status("alice", T0).unwrap().enrolled,
+        "pending is not enrolled"
+    );
 
-    assert_eq!(e.confirm_totp("alice", b"000000", T0, &mut rng()).unwrap_err(), Error::WrongCode);
+    assert_eq!(
+        e.confirm_totp("alice", b"000000", T0, &mut rng())
+            .unwrap_err(),
+        Error::WrongCode
+    );
     let code = code_at(pending.secret_base32.expose(), T0);
-    let done = e.confirm_totp("alice", code.as_bytes(), T0, &mut rng()).unwrap();
+    let done = e
+        .confirm_totp("alice", code.as_bytes(), T0, &mut rng())
+        .unwrap();
     assert_eq!(done.recovery_codes.len(), 10);
     let st = e.status("alice", T0).unwrap();
     assert!(st.enrolled);
     assert_eq!(st.factors, vec![Factor::Totp, Factor::Recovery]);
     assert_eq!(st.recovery_remaining, 10);
     assert_eq!(
-        e.confirm_totp("alice", code.as_bytes(), T0, &mut rng()).unwrap_err(),
+        e.confirm_totp("alice", code.as_bytes(), T0, &mut rng())
+            .unwrap_err(),
         Error::NoPendingEnrollment(Factor::Totp)
     );
-    assert!(f.outbox.notice_kinds().contains(&NoticeKind::FactorAdded(Factor::Totp)));
+    assert!(f
+        .outbox
+        .notice_kinds()
+        .contains(&NoticeKind::FactorAdded(Factor::Totp)));
 }
 
 #[test]
@@ -49,28 +68,36 @@ fn codes_verify_within_skew_and_never_twice() {
     // The enrollment code's step is spent; the next step's code works once.
     let code = code_at(&secret, later);
     assert!(matches!(
-        e.verify("alice", code.as_bytes(), &ctx(), later, &mut rng()).unwrap(),
-        Verification::Accepted { factor: Factor::Totp, .. }
+        e.verify("alice", code.as_bytes(), &ctx(), later, &mut rng())
+            .unwrap(),
+        Verification::Accepted {
+            factor: Factor::Totp,
+            ..
+        }
     ));
     assert!(matches!(
-        e.verify("alice", code.as_bytes(), &ctx(), later, &mut rng()).unwrap(),
+        e.verify("alice", code.as_bytes(), &ctx(), later, &mut rng())
+            .unwrap(),
         Verification::Replayed { failures_left: 4 }
     ));
     // An older step inside the skew window is a replay too: steps only move forward.
     let older = code_at(&secret, later.minus(Duration::from_secs(30)));
     assert!(matches!(
-        e.verify("alice", older.as_bytes(), &ctx(), later, &mut rng()).unwrap(),
+        e.verify("alice", older.as_bytes(), &ctx(), later, &mut rng())
+            .unwrap(),
         Verification::Replayed { .. } | Verification::Rejected { .. }
     ));
     // One step ahead (clock drift) is accepted; three steps ahead is not.
     let ahead = code_at(&secret, later.plus(Duration::from_secs(30)));
     assert!(matches!(
-        e.verify("alice", ahead.as_bytes(), &ctx(), later, &mut rng()).unwrap(),
+        e.verify("alice", ahead.as_bytes(), &ctx(), later, &mut rng())
+            .unwrap(),
         Verification::Accepted { .. }
     ));
     let far = code_at(&secret, later.plus(Duration::from_secs(120)));
     assert!(matches!(
-        e.verify("alice", far.as_bytes(), &ctx(), later, &mut rng()).unwrap(),
+        e.verify("alice", far.as_bytes(), &ctx(), later, &mut rng())
+            .unwrap(),
         Verification::Rejected { .. }
     ));
     assert!(f.events().contains(&AuditKind::Replay));
@@ -82,27 +109,58 @@ fn recovery_codes_work_once_notify_and_regenerate() {
     let (_, codes) = enroll(&f, "alice", T0);
     let e = f.engine();
     let typed = codes[3].to_lowercase().replace('-', " ");
-    let out = e.verify("alice", typed.as_bytes(), &ctx(), T0, &mut rng()).unwrap();
-    assert_eq!(out, Verification::Accepted { factor: Factor::Recovery, recovery_remaining: 9 });
+    let out = e
+        .verify("alice", typed.as_bytes(), &ctx(), T0, &mut rng())
+        .unwrap();
+    assert_eq!(
+        out,
+        Verification::Accepted {
+            factor: Factor::Recovery,
+            recovery_remaining: 9
+        }
+    );
     assert!(matches!(
-        e.verify("alice", codes[3].as_bytes(), &ctx(), T0, &mut rng()).unwrap(),
+        e.verify("alice", codes[3].as_bytes(), &ctx(), T0, &mut rng())
+            .unwrap(),
         Verification::Rejected { .. }
     ));
-    assert!(f.outbox.notice_kinds().contains(&NoticeKind::RecoveryCodeUsed { remaining: 9 }));
-    assert!(f.events().contains(&AuditKind::RecoveryCodeUsed { remaining: 9 }));
+    assert!(f
+        .outbox
+        .notice_kinds()
+        .contains(&NoticeKind::RecoveryCodeUsed { remaining: 9 }));
+    assert!(f
+        .events()
+        .contains(&AuditKind::RecoveryCodeUsed { remaining: 9 }));
 
     let fresh = e.regenerate_recovery("alice", T0, &mut rng()).unwrap();
     assert_eq!(fresh.len(), 10);
     assert_eq!(e.status("alice", T0).unwrap().recovery_remaining, 10);
+    assert!(
+        matches!(
+            e.verify("alice", codes[4].as_bytes(), &ctx(), T0, &mut rng())
+                .unwrap(),
+            Verification::Rejected { .. }
+        ),
+        "old set is void after regeneration"
+    );
     assert!(matches!(
-        e.verify("alice", codes[4].as_bytes(), &ctx(), T0, &mut rng()).unwrap(),
-        Verification::Rejected { .. }
-    ), "old set is void after regeneration");
-    assert!(matches!(
-        e.verify("alice", fresh[0].expose().as_bytes(), &ctx(), T0, &mut rng()).unwrap(),
-        Verification::Accepted { factor: Factor::Recovery, .. }
+        e.verify(
+            "alice",
+            fresh[0].expose().as_bytes(),
+            &ctx(),
+            T0,
+            &mut rng()
+        )
+        .unwrap(),
+        Verification::Accepted {
+            factor: Factor::Recovery,
+            ..
+        }
     ));
-    assert_eq!(e.regenerate_recovery("bob", T0, &mut rng()).unwrap_err(), Error::NotEnrolled);
+    assert_eq!(
+        e.regenerate_recovery("bob", T0, &mut rng()).unwrap_err(),
+        Error::NotEnrolled
+    );
 }
 
 #[test]
@@ -110,32 +168,57 @@ fn sms_enrollment_and_login_codes() {
     let f = Fixture::new(SMS_POLICY);
     let e = f.engine();
     assert_eq!(
-        e.begin_sms("alice", "+15555550123", T0, &mut rng()).unwrap_err(),
+        e.begin_sms("alice", "+15555550123", T0, &mut rng())
+            .unwrap_err(),
         Error::Phone(phone::PhoneError::PrefixNotAllowed)
     );
     assert_eq!(
-        e.begin_sms("alice", "07700 900123", T0, &mut rng()).unwrap_err(),
+        e.begin_sms("alice", "07700 900123", T0, &mut rng())
+            .unwrap_err(),
         Error::Phone(phone::PhoneError::NotE164)
     );
-    let masked = e.begin_sms("alice", "+44 7700 900123", T0, &mut rng()).unwrap();
+    let masked = e
+        .begin_sms("alice", "+44 7700 900123", T0, &mut rng())
+        .unwrap();
     assert_eq!(masked, "+44••••••••23");
     assert_eq!(f.outbox.sms.lock().unwrap()[0].0, "+447700900123");
     let code = f.outbox.last_code();
-    assert_eq!(e.confirm_sms("alice", b"000000", T0, &mut rng()).unwrap_err(), Error::WrongCode);
-    let codes = e.confirm_sms("alice", code.as_bytes(), T0, &mut rng()).unwrap();
+    assert_eq!(
+        e.confirm_sms("alice", b"000000", T0, &mut rng())
+            .unwrap_err(),
+        Error::WrongCode
+    );
+    let codes = e
+        .confirm_sms("alice", code.as_bytes(), T0, &mut rng())
+        .unwrap();
     assert_eq!(codes.len(), 10, "first factor brings recovery codes");
-    assert_eq!(e.status("alice", T0).unwrap().sms_number.as_deref(), Some("+44••••••••23"));
+    assert_eq!(
+        e.status("alice", T0).unwrap().sms_number.as_deref(),
+        Some("+44••••••••23")
+    );
 
     let t = T0.plus(Duration::from_secs(120));
     let out = e.verify("alice", b"sms", &ctx(), t, &mut rng()).unwrap();
-    assert_eq!(out, Verification::SmsSent { to: "+44••••••••23".into() });
+    assert_eq!(
+        out,
+        Verification::SmsSent {
+            to: "+44••••••••23".into()
+        }
+    );
     let code = f.outbox.last_code();
     assert!(matches!(
-        e.verify("alice", code.as_bytes(), &ctx(), t, &mut rng()).unwrap(),
-        Verification::Accepted { factor: Factor::Sms, .. }
+        e.verify("alice", code.as_bytes(), &ctx(), t, &mut rng())
+            .unwrap(),
+        Verification::Accepted {
+            factor: Factor::Sms,
+            ..
+        }
     ));
     assert!(
-        matches!(e.verify("alice", code.as_bytes(), &ctx(), t, &mut rng()), Err(Error::Input(InputError::WrongLength { got: 6 }))),
+        matches!(
+            e.verify("alice", code.as_bytes(), &ctx(), t, &mut rng()),
+            Err(Error::Input(InputError::WrongLength { got: 6 }))
+        ),
         "a used SMS code is gone"
     );
 }
@@ -144,34 +227,54 @@ fn sms_enrollment_and_login_codes() {
 fn sms_codes_expire() {
     let f = Fixture::new(SMS_POLICY);
     let e = f.engine();
-    e.begin_sms("alice", "+447700900123", T0, &mut rng()).unwrap();
-    e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng()).unwrap();
+    e.begin_sms("alice", "+447700900123", T0, &mut rng())
+        .unwrap();
+    e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng())
+        .unwrap();
     let t = T0.plus(Duration::from_secs(60));
     e.verify("alice", b"sms", &ctx(), t, &mut rng()).unwrap();
     let code = f.outbox.last_code();
     let late = t.plus(Duration::from_secs(301));
-    assert!(e.verify("alice", code.as_bytes(), &ctx(), late, &mut rng()).is_err());
+    assert!(e
+        .verify("alice", code.as_bytes(), &ctx(), late, &mut rng())
+        .is_err());
 }
 
 #[test]
 fn sms_sends_are_rate_limited() {
-    let f = Fixture::new(&format!("{SMS_POLICY}max_sends_per_hour = 3\nresend_interval = \"1m\"\n"));
+    let f = Fixture::new(&format!(
+        "{SMS_POLICY}max_sends_per_hour = 3\nresend_interval = \"1m\"\n"
+    ));
     let e = f.engine();
-    e.begin_sms("alice", "+447700900123", T0, &mut rng()).unwrap();
-    e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng()).unwrap();
+    e.begin_sms("alice", "+447700900123", T0, &mut rng())
+        .unwrap();
+    e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng())
+        .unwrap();
     let t1 = T0.plus(Duration::from_secs(30));
     assert_eq!(
-        e.send_login_sms("alice", &ctx(), t1, &mut rng()).unwrap_err(),
-        Error::SmsRateLimited { retry_after: T0.plus(Duration::from_secs(60)) }
+        e.send_login_sms("alice", &ctx(), t1, &mut rng())
+            .unwrap_err(),
+        Error::SmsRateLimited {
+            retry_after: T0.plus(Duration::from_secs(60))
+        }
     );
     let t2 = T0.plus(Duration::from_secs(60));
     e.send_login_sms("alice", &ctx(), t2, &mut rng()).unwrap();
     let t3 = T0.plus(Duration::from_secs(120));
     e.send_login_sms("alice", &ctx(), t3, &mut rng()).unwrap();
     let t4 = T0.plus(Duration::from_secs(180));
-    let err = e.send_login_sms("alice", &ctx(), t4, &mut rng()).unwrap_err();
-    assert_eq!(err, Error::SmsRateLimited { retry_after: T0.plus(Duration::from_secs(3600)) });
-    assert!(err.to_string().contains("authenticator app or a recovery code"));
+    let err = e
+        .send_login_sms("alice", &ctx(), t4, &mut rng())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::SmsRateLimited {
+            retry_after: T0.plus(Duration::from_secs(3600))
+        }
+    );
+    assert!(err
+        .to_string()
+        .contains("authenticator app or a recovery code"));
     assert_eq!(f.outbox.sms.lock().unwrap().len(), 3);
     assert!(f.events().contains(&AuditKind::SmsRateLimited));
 }
@@ -180,21 +283,36 @@ fn sms_sends_are_rate_limited() {
 fn failed_sms_delivery_says_what_to_do_instead() {
     let f = Fixture::new(SMS_POLICY);
     let e = f.engine();
-    e.begin_sms("alice", "+447700900123", T0, &mut rng()).unwrap();
-    e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng()).unwrap();
-    f.outbox.fail_sms.store(true, std::sync::atomic::Ordering::SeqCst);
+    e.begin_sms("alice", "+447700900123", T0, &mut rng())
+        .unwrap();
+    e.confirm_sms("alice", f.outbox.last_code().as_bytes(), T0, &mut rng())
+        .unwrap();
+    f.outbox
+        .fail_sms
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let t = T0.plus(Duration::from_secs(600));
-    let err = e.verify("alice", b"sms", &ctx(), t, &mut rng()).unwrap_err();
+    let err = e
+        .verify("alice", b"sms", &ctx(), t, &mut rng())
+        .unwrap_err();
     assert_eq!(err, Error::SmsDeliveryFailed("gateway returned 503".into()));
-    assert!(err.to_string().contains("use your authenticator app or a recovery code"));
-    assert!(f.events().contains(&AuditKind::SmsFailed { reason: "gateway returned 503".into() }));
+    assert!(err
+        .to_string()
+        .contains("use your authenticator app or a recovery code"));
+    assert!(f.events().contains(&AuditKind::SmsFailed {
+        reason: "gateway returned 503".into()
+    }));
     assert!(!err.to_string().contains("7700"));
 }
 
 #[test]
 fn sms_is_refused_when_disabled() {
     let f = Fixture::new("");
-    assert_eq!(f.engine().begin_sms("alice", "+447700900123", T0, &mut rng()).unwrap_err(), Error::SmsDisabled);
+    assert_eq!(
+        f.engine()
+            .begin_sms("alice", "+447700900123", T0, &mut rng())
+            .unwrap_err(),
+        Error::SmsDisabled
+    );
 }
 
 #[test]
@@ -208,28 +326,46 @@ fn lockout_counts_failures_across_factors_and_lifts_after_the_duration() {
         Verification::Rejected { failures_left: 2 }
     );
     assert_eq!(
-        e.verify("alice", b"22222-22222", &ctx(), t, &mut rng()).unwrap(),
+        e.verify("alice", b"22222-22222", &ctx(), t, &mut rng())
+            .unwrap(),
         Verification::Rejected { failures_left: 1 },
         "guessing recovery codes counts"
     );
     let until = t.plus(Duration::from_secs(900));
-    assert_eq!(e.verify("alice", b"111111", &ctx(), t, &mut rng()).unwrap(), Verification::Locked { until });
+    assert_eq!(
+        e.verify("alice", b"111111", &ctx(), t, &mut rng()).unwrap(),
+        Verification::Locked { until }
+    );
     let good = code_at(&secret, t.plus(Duration::from_secs(30)));
     assert_eq!(
-        e.verify("alice", good.as_bytes(), &ctx(), t.plus(Duration::from_secs(30)), &mut rng()).unwrap(),
+        e.verify(
+            "alice",
+            good.as_bytes(),
+            &ctx(),
+            t.plus(Duration::from_secs(30)),
+            &mut rng()
+        )
+        .unwrap(),
         Verification::Locked { until },
         "a right code does not open a lock"
     );
-    let subject = Subject { user: "alice".into(), ..Default::default() };
+    let subject = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
     assert_eq!(
         e.decide(&subject, &ctx(), t).unwrap(),
         Decision::Denied(Denied::LockedOut { until })
     );
-    assert!(f.outbox.notice_kinds().contains(&NoticeKind::Locked { until }));
+    assert!(f
+        .outbox
+        .notice_kinds()
+        .contains(&NoticeKind::Locked { until }));
     let after = until.plus(Duration::from_secs(1));
     let good = code_at(&secret, after);
     assert!(matches!(
-        e.verify("alice", good.as_bytes(), &ctx(), after, &mut rng()).unwrap(),
+        e.verify("alice", good.as_bytes(), &ctx(), after, &mut rng())
+            .unwrap(),
         Verification::Accepted { .. }
     ));
     assert_eq!(e.status("alice", after).unwrap().recent_failures, 0);
@@ -243,11 +379,22 @@ fn success_resets_failures_and_old_failures_age_out() {
     let t = T0.plus(Duration::from_secs(60));
     e.verify("alice", b"000000", &ctx(), t, &mut rng()).unwrap();
     e.verify("alice", b"000000", &ctx(), t, &mut rng()).unwrap();
-    e.verify("alice", code_at(&secret, t).as_bytes(), &ctx(), t, &mut rng()).unwrap();
-    assert_eq!(e.verify("alice", b"000000", &ctx(), t, &mut rng()).unwrap(), Verification::Rejected { failures_left: 2 });
+    e.verify(
+        "alice",
+        code_at(&secret, t).as_bytes(),
+        &ctx(),
+        t,
+        &mut rng(),
+    )
+    .unwrap();
+    assert_eq!(
+        e.verify("alice", b"000000", &ctx(), t, &mut rng()).unwrap(),
+        Verification::Rejected { failures_left: 2 }
+    );
     let later = t.plus(Duration::from_secs(601));
     assert_eq!(
-        e.verify("alice", b"000000", &ctx(), later, &mut rng()).unwrap(),
+        e.verify("alice", b"000000", &ctx(), later, &mut rng())
+            .unwrap(),
         Verification::Rejected { failures_left: 2 },
         "failures older than the window are forgotten"
     );
@@ -269,14 +416,23 @@ fn malformed_input_is_refused_precisely_and_not_counted() {
         (b"12345678", InputError::WrongLength { got: 8 }),
     ];
     for (input, expected) in cases {
-        assert_eq!(e.verify("alice", input, &ctx(), T0, &mut rng()).unwrap_err(), Error::Input(expected));
+        assert_eq!(
+            e.verify("alice", input, &ctx(), T0, &mut rng())
+                .unwrap_err(),
+            Error::Input(expected)
+        );
     }
     assert_eq!(e.status("alice", T0).unwrap().recent_failures, 0);
     assert_eq!(
-        e.verify("no body", b"123456", &ctx(), T0, &mut rng()).unwrap_err(),
+        e.verify("no body", b"123456", &ctx(), T0, &mut rng())
+            .unwrap_err(),
         Error::UserName(input::UserNameError::BadCharacter)
     );
-    assert_eq!(e.verify("carol", b"123456", &ctx(), T0, &mut rng()).unwrap_err(), Error::NotEnrolled);
+    assert_eq!(
+        e.verify("carol", b"123456", &ctx(), T0, &mut rng())
+            .unwrap_err(),
+        Error::NotEnrolled
+    );
 }
 
 #[test]
@@ -285,28 +441,48 @@ fn admin_reset_wipes_factors_notifies_and_opens_an_enrollment_window() {
     let (secret, codes) = enroll(&f, "alice", T0);
     let e = f.engine();
     let t = T0.plus(Duration::from_secs(3600));
-    e.admin_reset("alice", "lost phone; ID checked by helpdesk #4411", t).unwrap();
+    e.admin_reset("alice", "lost phone; ID checked by helpdesk #4411", t)
+        .unwrap();
     let st = e.status("alice", t).unwrap();
     assert!(!st.enrolled);
     assert_eq!(st.recovery_remaining, 0);
     assert_eq!(st.enroll_by, Some(t.plus(Duration::from_secs(2 * 86_400))));
     assert!(f.outbox.notice_kinds().contains(&NoticeKind::Reset));
-    assert!(f.events().contains(&AuditKind::Reset { reason: "lost phone; ID checked by helpdesk #4411".into() }));
+    assert!(f.events().contains(&AuditKind::Reset {
+        reason: "lost phone; ID checked by helpdesk #4411".into()
+    }));
     assert_eq!(
-        e.verify("alice", code_at(&secret, t).as_bytes(), &ctx(), t, &mut rng()).unwrap_err(),
+        e.verify(
+            "alice",
+            code_at(&secret, t).as_bytes(),
+            &ctx(),
+            t,
+            &mut rng()
+        )
+        .unwrap_err(),
         Error::NotEnrolled
     );
     assert_eq!(
-        e.verify("alice", codes[0].as_bytes(), &ctx(), t, &mut rng()).unwrap_err(),
+        e.verify("alice", codes[0].as_bytes(), &ctx(), t, &mut rng())
+            .unwrap_err(),
         Error::NotEnrolled
     );
-    let subject = Subject { user: "alice".into(), ..Default::default() };
+    let subject = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
     assert_eq!(
         e.decide(&subject, &ctx(), t).unwrap(),
-        Decision::Grace { deadline: t.plus(Duration::from_secs(2 * 86_400)), may_enroll_now: false }
+        Decision::Grace {
+            deadline: t.plus(Duration::from_secs(2 * 86_400)),
+            may_enroll_now: false
+        }
     );
     let overdue = t.plus(Duration::from_secs(2 * 86_400));
-    assert!(matches!(e.decide(&subject, &ctx(), overdue).unwrap(), Decision::Denied(Denied::EnrollmentOverdue { .. })));
+    assert!(matches!(
+        e.decide(&subject, &ctx(), overdue).unwrap(),
+        Decision::Denied(Denied::EnrollmentOverdue { .. })
+    ));
     enroll(&f, "alice", overdue);
     assert!(e.status("alice", overdue).unwrap().enrolled);
 }
@@ -316,7 +492,11 @@ fn admin_unlock_lifts_a_lock() {
     let f = Fixture::new("[lockout]\nmax_failures = 1\n");
     enroll(&f, "alice", T0);
     let e = f.engine();
-    assert!(matches!(e.verify("alice", b"000000", &ctx(), T0, &mut rng()).unwrap(), Verification::Locked { .. }));
+    assert!(matches!(
+        e.verify("alice", b"000000", &ctx(), T0, &mut rng())
+            .unwrap(),
+        Verification::Locked { .. }
+    ));
     e.admin_unlock("alice", T0).unwrap();
     assert_eq!(e.status("alice", T0).unwrap().locked_until, None);
     assert!(f.events().contains(&AuditKind::Unlocked));
@@ -329,20 +509,35 @@ fn audit_log_is_bounded_ordered_and_secret_free() {
     enroll(&f, "bob", T0);
     let e = f.engine();
     for i in 0..20u64 {
-        e.verify("alice", b"000000", &ctx(), T0.plus(Duration::from_secs(i)), &mut rng()).ok();
-        e.admin_unlock("alice", T0.plus(Duration::from_secs(i))).unwrap();
+        e.verify(
+            "alice",
+            b"000000",
+            &ctx(),
+            T0.plus(Duration::from_secs(i)),
+            &mut rng(),
+        )
+        .ok();
+        e.admin_unlock("alice", T0.plus(Duration::from_secs(i)))
+            .unwrap();
     }
     let alice = e.audit_log(Some("alice"), None).unwrap();
     assert_eq!(alice.len(), 10);
     let all = e.audit_log(None, None).unwrap();
     assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(all.iter().any(|ev| ev.user == "bob"));
-    let since = e.audit_log(None, Some(T0.plus(Duration::from_secs(15)))).unwrap();
-    assert!(since.iter().all(|ev| ev.at >= T0.plus(Duration::from_secs(15))));
+    let since = e
+        .audit_log(None, Some(T0.plus(Duration::from_secs(15))))
+        .unwrap();
+    assert!(since
+        .iter()
+        .all(|ev| ev.at >= T0.plus(Duration::from_secs(15))));
     let json = serde_json::to_string(&all).unwrap();
     assert!(!json.contains(&secret));
     assert!(!json.contains(&codes[0]));
-    assert_eq!(e.users().unwrap(), vec!["alice".to_owned(), "bob".to_owned()]);
+    assert_eq!(
+        e.users().unwrap(),
+        vec!["alice".to_owned(), "bob".to_owned()]
+    );
 }
 
 #[test]
@@ -352,10 +547,22 @@ fn a_corrupt_record_is_reported_and_left_alone() {
     let v = f.store.get("user/alice").unwrap().unwrap();
     let mut bad = v.value.clone();
     bad.truncate(bad.len() / 2);
-    f.store.compare_and_swap("user/alice", Some(v.version), Some(&bad)).unwrap();
-    let err = f.engine().verify("alice", b"123456", &ctx(), T0, &mut rng()).unwrap_err();
-    assert!(matches!(err, Error::Store(StoreError::Corrupt { ref key, .. }) if key == "user/alice"), "{err}");
-    assert_eq!(f.store.get("user/alice").unwrap().unwrap().value, bad, "nothing overwritten");
+    f.store
+        .compare_and_swap("user/alice", Some(v.version), Some(&bad))
+        .unwrap();
+    let err = f
+        .engine()
+        .verify("alice", b"123456", &ctx(), T0, &mut rng())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Store(StoreError::Corrupt { ref key, .. }) if key == "user/alice"),
+        "{err}"
+    );
+    assert_eq!(
+        f.store.get("user/alice").unwrap().unwrap().value,
+        bad,
+        "nothing overwritten"
+    );
 }
 
 #[test]
@@ -365,6 +572,14 @@ fn a_wrong_seal_key_fails_closed() {
     let other = SealKey::generate(&mut SeededRandom::new(5)).unwrap();
     let e = Engine::new(&f.policy, &other, &f.store);
     let t = T0.plus(Duration::from_secs(60));
-    let err = e.verify("alice", code_at(&secret, t).as_bytes(), &ctx(), t, &mut rng()).unwrap_err();
+    let err = e
+        .verify(
+            "alice",
+            code_at(&secret, t).as_bytes(),
+            &ctx(),
+            t,
+            &mut rng(),
+        )
+        .unwrap_err();
     assert_eq!(err, Error::Seal(SealError::Open));
 }

@@ -6,14 +6,31 @@ use planasonix_core::otpauth::secret_base32;
 use planasonix_core::random::{Random, SeededRandom};
 use std::process::Command;
 
-fn oathtool(algorithm: Algorithm, secret_b32: &str, moment: u64, period: u64, digits: u32) -> String {
+fn oathtool(
+    algorithm: Algorithm,
+    secret_b32: &str,
+    moment: u64,
+    period: u64,
+    digits: u32,
+) -> String {
     let out = Command::new("oathtool")
         .arg(format!("--totp={}", algorithm.name()))
-        .args(["-b", secret_b32, "-d", &digits.to_string(), "-s", &format!("{period}s")])
+        .args([
+            "-b",
+            secret_b32,
+            "-d",
+            &digits.to_string(),
+            "-s",
+            &format!("{period}s"),
+        ])
         .arg(format!("--now=@{moment}"))
         .output()
         .expect("oathtool is required for this test: apt-get install oathtool");
-    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 

@@ -18,9 +18,20 @@ fn zbar(bitmap: &[Vec<bool>], tag: &str) -> String {
     for py in 0..ph {
         let row: Vec<&str> = (0..pw)
             .map(|px| {
-                let (x, y) = ((px / SCALE).wrapping_sub(BORDER), (py / SCALE).wrapping_sub(BORDER));
-                let dark = bitmap.get(y).and_then(|r| r.get(x)).copied().unwrap_or(false);
-                if dark { "1" } else { "0" }
+                let (x, y) = (
+                    (px / SCALE).wrapping_sub(BORDER),
+                    (py / SCALE).wrapping_sub(BORDER),
+                );
+                let dark = bitmap
+                    .get(y)
+                    .and_then(|r| r.get(x))
+                    .copied()
+                    .unwrap_or(false);
+                if dark {
+                    "1"
+                } else {
+                    "0"
+                }
             })
             .collect();
         pbm.push_str(&row.join(" "));
@@ -34,13 +45,20 @@ fn zbar(bitmap: &[Vec<bool>], tag: &str) -> String {
         .output()
         .expect("zbarimg is required for this test: apt-get install zbar-tools");
     let _ = std::fs::remove_file(&path);
-    assert!(out.status.success(), "zbarimg found no code: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "zbarimg found no code: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
 }
 
 fn enrollment() -> (Fixture, TotpEnrollment) {
     let f = Fixture::new("[totp]\nissuer = \"ACME Corp\"\n");
-    let e = f.engine().begin_totp("alice@example.org", T0, &mut SeededRandom::new(5)).unwrap();
+    let e = f
+        .engine()
+        .begin_totp("alice@example.org", T0, &mut SeededRandom::new(5))
+        .unwrap();
     (f, e)
 }
 
@@ -76,7 +94,14 @@ fn terminal_qr_decodes_to_the_uri() {
 fn svg_qr_decodes_to_the_uri() {
     let (_f, e) = enrollment();
     let svg = e.qr().unwrap().svg();
-    let d = svg.expose().split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+    let d = svg
+        .expose()
+        .split("d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let size = e.qr().unwrap().size() as usize + 4;
     let mut bitmap = vec![vec![false; size]; size];
     for cell in d.split('M').filter(|s| !s.is_empty()) {

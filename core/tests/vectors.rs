@@ -50,8 +50,16 @@ fn rfc4226_hotp_vectors() {
     let vectors = load(include_str!("vectors/rfc4226.txt"));
     assert_eq!(vectors.len(), 10);
     for v in vectors {
-        assert_eq!(hotp(v.algorithm, &v.secret, v.moment, v.digits), v.code, "counter {}", v.moment);
-        assert_ne!(hotp(v.algorithm, &v.secret, v.moment, v.digits), tampered(&v.code));
+        assert_eq!(
+            hotp(v.algorithm, &v.secret, v.moment, v.digits),
+            v.code,
+            "counter {}",
+            v.moment
+        );
+        assert_ne!(
+            hotp(v.algorithm, &v.secret, v.moment, v.digits),
+            tampered(&v.code)
+        );
         assert_ne!(hotp(v.algorithm, &v.secret, v.moment + 1, v.digits), v.code);
     }
 }
@@ -72,11 +80,25 @@ fn rfc6238_totp_vectors_through_the_engine() {
         for (input, accept) in [(v.code.clone(), true), (tampered(&v.code), false)] {
             let f = common::Fixture::new("[totp]\nskew = 0\n");
             let e = f.engine();
-            e.provision_totp("alice", &SecretBytes::new(v.secret.clone()), params, now, &mut rng)
+            e.provision_totp(
+                "alice",
+                &SecretBytes::new(v.secret.clone()),
+                params,
+                now,
+                &mut rng,
+            )
+            .unwrap();
+            let out = e
+                .verify("alice", input.as_bytes(), &common::ctx(), now, &mut rng)
                 .unwrap();
-            let out = e.verify("alice", input.as_bytes(), &common::ctx(), now, &mut rng).unwrap();
             assert_eq!(
-                matches!(out, Verification::Accepted { factor: Factor::Totp, .. }),
+                matches!(
+                    out,
+                    Verification::Accepted {
+                        factor: Factor::Totp,
+                        ..
+                    }
+                ),
                 accept,
                 "{} at {}: {input} gave {out:?}",
                 v.algorithm,

@@ -119,7 +119,9 @@ impl Engine<'_> {
             tx.rec.marks.clear();
             tx.rec.last_mfa = None;
             tx.rec.enroll_by = Some(now.plus(window));
-            tx.audit(AuditKind::Reset { reason: reason.clone() });
+            tx.audit(AuditKind::Reset {
+                reason: reason.clone(),
+            });
             for (had, factor) in [(had_totp, Factor::Totp), (had_sms, Factor::Sms)] {
                 if had {
                     tx.audit(AuditKind::FactorRemoved { factor });
@@ -150,14 +152,18 @@ impl Engine<'_> {
     }
 
     /// Audit events, oldest first: of one user, or of everyone.
-    pub fn audit_log(&self, user: Option<&str>, since: Option<UnixTime>) -> Result<Vec<AuditEvent>, Error> {
+    pub fn audit_log(
+        &self,
+        user: Option<&str>,
+        since: Option<UnixTime>,
+    ) -> Result<Vec<AuditEvent>, Error> {
         let users = match user {
             Some(u) => vec![u.to_owned()],
             None => self.users()?,
         };
         let mut out = Vec::new();
         for u in users {
-            out.extend(self.load(&u)?.audit.into_iter());
+            out.extend(self.load(&u)?.audit);
         }
         if let Some(since) = since {
             out.retain(|e| e.at >= since);

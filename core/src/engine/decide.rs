@@ -14,7 +14,12 @@ impl Engine<'_> {
     /// May write: it starts a user's grace period the first time a policy that
     /// requires MFA sees them, and audits exemptions, grace logins and overdue
     /// enrollments.
-    pub fn decide(&self, subject: &Subject, ctx: &Context, now: UnixTime) -> Result<Decision, Error> {
+    pub fn decide(
+        &self,
+        subject: &Subject,
+        ctx: &Context,
+        now: UnixTime,
+    ) -> Result<Decision, Error> {
         let user = subject.user.as_str();
         let step_up = match &ctx.action {
             Some(action) => match self.policy.step_up.get(action) {
@@ -107,7 +112,10 @@ impl Engine<'_> {
                 }
             }
         }
-        Decision::Required { factors, step_up: None }
+        Decision::Required {
+            factors,
+            step_up: None,
+        }
     }
 
     fn upstream_mfa(&self, subject: &Subject) -> bool {

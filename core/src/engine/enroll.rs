@@ -70,7 +70,12 @@ impl Engine<'_> {
     /// Starts enrolling an authenticator app: a new secret, pending until
     /// [`Self::confirm_totp`] sees a code from it. An active app stays active
     /// until then.
-    pub fn begin_totp(&self, user: &str, now: UnixTime, rng: &mut dyn Random) -> Result<TotpEnrollment, Error> {
+    pub fn begin_totp(
+        &self,
+        user: &str,
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<TotpEnrollment, Error> {
         let params = self.totp_params();
         // RFC 6238 §5.1: a key as long as the hash output (≥ 160 bits).
         let len = match params.algorithm {
@@ -92,7 +97,9 @@ impl Engine<'_> {
                 since: now,
                 last_used: None,
             });
-            tx.audit(AuditKind::EnrollmentStarted { factor: Factor::Totp });
+            tx.audit(AuditKind::EnrollmentStarted {
+                factor: Factor::Totp,
+            });
             Ok(())
         })?;
         Ok(self.enrollment_view(user, secret.expose(), params))
@@ -114,7 +121,13 @@ impl Engine<'_> {
     }
 
     /// Activates the pending authenticator app if `code` comes from it.
-    pub fn confirm_totp(&self, user: &str, code: &[u8], now: UnixTime, rng: &mut dyn Random) -> Result<EnrolledTotp, Error> {
+    pub fn confirm_totp(
+        &self,
+        user: &str,
+        code: &[u8],
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<EnrolledTotp, Error> {
         let code = match CodeInput::parse(code)? {
             CodeInput::Digits(d) => d,
             _ => return Err(InputError::Malformed.into()),
@@ -129,7 +142,10 @@ impl Engine<'_> {
                 .filter(|p| now.since(p.since) <= PENDING_TOTP_LIFETIME)
                 .ok_or(Error::NoPendingEnrollment(Factor::Totp))?;
             if pending.digits as usize != code.expose().len() {
-                return Err(InputError::WrongLength { got: code.expose().len() }.into());
+                return Err(InputError::WrongLength {
+                    got: code.expose().len(),
+                }
+                .into());
             }
             match check_totp(self.key, user, &pending, code.expose(), skew, now)? {
                 TotpCheck::Fresh(step) => pending.last_step = Some(step),
@@ -172,36 +188,54 @@ impl Engine<'_> {
 
     fn activate_totp(&self, tx: &mut Tx<'_>, factor: TotpFactor) {
         if tx.rec.totp.is_some() {
-            tx.audit(AuditKind::FactorRemoved { factor: Factor::Totp });
+            tx.audit(AuditKind::FactorRemoved {
+                factor: Factor::Totp,
+            });
             tx.notify(NoticeKind::FactorRemoved(Factor::Totp));
         }
         tx.rec.totp = Some(factor);
         tx.rec.enroll_by = None;
-        tx.audit(AuditKind::Enrolled { factor: Factor::Totp });
+        tx.audit(AuditKind::Enrolled {
+            factor: Factor::Totp,
+        });
         tx.notify(NoticeKind::FactorAdded(Factor::Totp));
     }
 
     /// Installs `set` unless the user still holds unused codes; returns the codes
     /// to show (empty when the old set stays).
-    pub(crate) fn ensure_recovery(&self, tx: &mut Tx<'_>, set: &RecoverySet, display: &[SecretString]) -> Vec<SecretString> {
+    pub(crate) fn ensure_recovery(
+        &self,
+        tx: &mut Tx<'_>,
+        set: &RecoverySet,
+        display: &[SecretString],
+    ) -> Vec<SecretString> {
         if tx.rec.recovery.as_ref().is_some_and(|r| r.remaining() > 0) {
             return Vec::new();
         }
         tx.rec.recovery = Some(set.clone());
-        tx.audit(AuditKind::RecoveryCodesRegenerated { count: display.len() as u32 });
+        tx.audit(AuditKind::RecoveryCodesRegenerated {
+            count: display.len() as u32,
+        });
         display.to_vec()
     }
 
     /// Replaces the user's recovery codes with a fresh set; the old codes stop
     /// working at once. Only for users with an active factor.
-    pub fn regenerate_recovery(&self, user: &str, now: UnixTime, rng: &mut dyn Random) -> Result<Vec<SecretString>, Error> {
+    pub fn regenerate_recovery(
+        &self,
+        user: &str,
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<Vec<SecretString>, Error> {
         let fresh = RecoverySet::generate(rng, self.policy.recovery.codes as usize, now)?;
         self.update(user, None, now, |tx| {
             if !tx.rec.enrolled() {
                 return Err(Error::NotEnrolled);
             }
             tx.rec.recovery = Some(fresh.set.clone());
-            tx.audit(AuditKind::RecoveryCodesRegenerated { count: fresh.display.len() as u32 });
+            tx.audit(AuditKind::RecoveryCodesRegenerated {
+                count: fresh.display.len() as u32,
+            });
             Ok(())
         })?;
         Ok(fresh.display)

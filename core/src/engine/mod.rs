@@ -40,7 +40,9 @@ pub struct Engine<'a> {
 
 impl core::fmt::Debug for Engine<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Engine").field("policy", self.policy).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("policy", self.policy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +62,10 @@ impl Tx<'_> {
         self.events.push(AuditEvent {
             at: self.now,
             user: self.user.to_owned(),
-            service: self.ctx.map(|c| c.service.clone()).filter(|s| !s.is_empty()),
+            service: self
+                .ctx
+                .map(|c| c.service.clone())
+                .filter(|s| !s.is_empty()),
             remote: self.ctx.and_then(|c| c.remote.clone()),
             kind,
         });
@@ -149,7 +154,10 @@ impl<'a> Engine<'a> {
                 return Ok(value);
             }
             let expected = current.as_ref().map(|v| v.version);
-            match self.store.compare_and_swap(&key, expected, Some(&rec.encode()))? {
+            match self
+                .store
+                .compare_and_swap(&key, expected, Some(&rec.encode()))?
+            {
                 Cas::Swapped(_) => {
                     self.after_commit(user, now, events, notices);
                     return Ok(value);
@@ -161,7 +169,13 @@ impl<'a> Engine<'a> {
     }
 
     /// Audit sink and notices, once the change that caused them is stored.
-    fn after_commit(&self, user: &str, now: UnixTime, events: Vec<AuditEvent>, notices: Vec<NoticeKind>) {
+    fn after_commit(
+        &self,
+        user: &str,
+        now: UnixTime,
+        events: Vec<AuditEvent>,
+        notices: Vec<NoticeKind>,
+    ) {
         if let Some(sink) = self.sink {
             for e in &events {
                 sink.record(e);
@@ -176,7 +190,9 @@ impl<'a> Engine<'a> {
             if let Err(e) = self.delivery.send_notice(&notice) {
                 // The failure is itself audited; a second failure there is not retried.
                 let _ = self.update(user, None, now, |tx| {
-                    tx.audit(AuditKind::NoticeFailed { reason: e.0.clone() });
+                    tx.audit(AuditKind::NoticeFailed {
+                        reason: e.0.clone(),
+                    });
                     Ok(())
                 });
             }

@@ -10,8 +10,8 @@ use crate::phone::PhoneNumber;
 use crate::random::Random;
 use crate::record::SmsFactor;
 use crate::recovery::RecoverySet;
-use crate::secret::SecretString;
 use crate::seal::Sealed;
+use crate::secret::SecretString;
 use crate::sms::{SmsChallenge, SmsCheck};
 use crate::time::{format_duration, UnixTime};
 use std::time::Duration;
@@ -27,13 +27,16 @@ impl Engine<'_> {
     fn sms_refused_until(&self, tx: &mut Tx<'_>) -> Option<UnixTime> {
         let now = tx.now;
         let sms = &self.policy.sms;
-        tx.rec.sms_sends.retain(|t| *t <= now && now.since(*t) < HOUR);
+        tx.rec
+            .sms_sends
+            .retain(|t| *t <= now && now.since(*t) < HOUR);
         let last = tx.rec.sms_sends.last().copied();
         let oldest = tx.rec.sms_sends.first().copied();
         if tx.rec.sms_sends.len() >= sms.max_sends_per_hour as usize {
             return oldest.map(|t| t.plus(HOUR));
         }
-        last.map(|t| t.plus(sms.resend_interval)).filter(|t| *t > now)
+        last.map(|t| t.plus(sms.resend_interval))
+            .filter(|t| *t > now)
     }
 
     fn sms_text(&self, code: &SecretString) -> SecretString {
@@ -60,7 +63,9 @@ impl Engine<'_> {
             Err(e) => {
                 self.update(user, ctx, now, |tx| {
                     undo(tx);
-                    tx.audit(AuditKind::SmsFailed { reason: e.0.clone() });
+                    tx.audit(AuditKind::SmsFailed {
+                        reason: e.0.clone(),
+                    });
                     Ok(())
                 })?;
                 Err(Error::SmsDeliveryFailed(e.0))
@@ -71,14 +76,27 @@ impl Engine<'_> {
     /// Starts enrolling `phone`: checks it against the policy and texts it a code.
     /// Returns the masked number. SMS is weaker than an app (SIM swap): callers
     /// should say so.
-    pub fn begin_sms(&self, user: &str, phone: &str, now: UnixTime, rng: &mut dyn Random) -> Result<String, Error> {
+    pub fn begin_sms(
+        &self,
+        user: &str,
+        phone: &str,
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<String, Error> {
         let sms = &self.policy.sms;
         if !sms.enabled {
             return Err(Error::SmsDisabled);
         }
         let number = PhoneNumber::parse_allowed(phone, &sms.allowed_prefixes)?;
-        let sealed = self.key.seal(rng, &phone_context(user), number.e164().as_bytes())?;
-        let (code, challenge) = SmsChallenge::issue(rng, sms.code_length, now.plus(sms.code_lifetime), sms.max_attempts)?;
+        let sealed = self
+            .key
+            .seal(rng, &phone_context(user), number.e164().as_bytes())?;
+        let (code, challenge) = SmsChallenge::issue(
+            rng,
+            sms.code_length,
+            now.plus(sms.code_lifetime),
+            sms.max_attempts,
+        )?;
         self.update(user, None, now, |tx| {
             if let Some(retry_after) = self.sms_refused_until(tx) {
                 tx.audit(AuditKind::SmsRateLimited);
@@ -91,7 +109,9 @@ impl Engine<'_> {
                 last_used: None,
             };
             tx.rec.pending_sms = Some((factor, challenge.clone()));
-            tx.audit(AuditKind::EnrollmentStarted { factor: Factor::Sms });
+            tx.audit(AuditKind::EnrollmentStarted {
+                factor: Factor::Sms,
+            });
             tx.audit(AuditKind::SmsSent);
             Ok(Ok(()))
         })??;
@@ -103,7 +123,13 @@ impl Engine<'_> {
 
     /// Activates the pending number if `code` is the one texted to it. Returns
     /// recovery codes to show if the user had none.
-    pub fn confirm_sms(&self, user: &str, code: &[u8], now: UnixTime, rng: &mut dyn Random) -> Result<Vec<SecretString>, Error> {
+    pub fn confirm_sms(
+        &self,
+        user: &str,
+        code: &[u8],
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<Vec<SecretString>, Error> {
         let code = match CodeInput::parse(code)? {
             CodeInput::Digits(d) => d,
             _ => return Err(InputError::Malformed.into()),
@@ -126,41 +152,55 @@ impl Engine<'_> {
             }
             tx.rec.pending_sms = None;
             if tx.rec.sms.is_some() {
-                tx.audit(AuditKind::FactorRemoved { factor: Factor::Sms });
+                tx.audit(AuditKind::FactorRemoved {
+                    factor: Factor::Sms,
+                });
                 tx.notify(NoticeKind::FactorRemoved(Factor::Sms));
             }
             tx.rec.sms = Some(factor);
             tx.rec.enroll_by = None;
-            tx.audit(AuditKind::Enrolled { factor: Factor::Sms });
+            tx.audit(AuditKind::Enrolled {
+                factor: Factor::Sms,
+            });
             tx.notify(NoticeKind::FactorAdded(Factor::Sms));
             Ok(Ok(self.ensure_recovery(tx, &fresh.set, &fresh.display)))
         })?
     }
 
     /// Texts a login code to the user's enrolled number; returns it masked.
-    pub fn send_login_sms(&self, user: &str, ctx: &Context, now: UnixTime, rng: &mut dyn Random) -> Result<String, Error> {
+    pub fn send_login_sms(
+        &self,
+        user: &str,
+        ctx: &Context,
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<String, Error> {
         let sms = &self.policy.sms;
         if !sms.enabled {
             return Err(Error::SmsDisabled);
         }
-        let (code, challenge) = SmsChallenge::issue(rng, sms.code_length, now.plus(sms.code_lifetime), sms.max_attempts)?;
-        let sealed: Sealed = self
-            .update(user, Some(ctx), now, |tx| {
-                if let Some(until) = tx.rec.locked_until(now) {
-                    return Ok(Err(Error::Locked { until }));
-                }
-                let Some(factor) = tx.rec.sms.clone() else {
-                    return Ok(Err(Error::SmsNotEnrolled));
-                };
-                if let Some(retry_after) = self.sms_refused_until(tx) {
-                    tx.audit(AuditKind::SmsRateLimited);
-                    return Ok(Err(Error::SmsRateLimited { retry_after }));
-                }
-                tx.rec.sms_sends.push(now);
-                tx.rec.sms_challenge = Some(challenge.clone());
-                tx.audit(AuditKind::SmsSent);
-                Ok(Ok(factor.phone))
-            })??;
+        let (code, challenge) = SmsChallenge::issue(
+            rng,
+            sms.code_length,
+            now.plus(sms.code_lifetime),
+            sms.max_attempts,
+        )?;
+        let sealed: Sealed = self.update(user, Some(ctx), now, |tx| {
+            if let Some(until) = tx.rec.locked_until(now) {
+                return Ok(Err(Error::Locked { until }));
+            }
+            let Some(factor) = tx.rec.sms.clone() else {
+                return Ok(Err(Error::SmsNotEnrolled));
+            };
+            if let Some(retry_after) = self.sms_refused_until(tx) {
+                tx.audit(AuditKind::SmsRateLimited);
+                return Ok(Err(Error::SmsRateLimited { retry_after }));
+            }
+            tx.rec.sms_sends.push(now);
+            tx.rec.sms_challenge = Some(challenge.clone());
+            tx.audit(AuditKind::SmsSent);
+            Ok(Ok(factor.phone))
+        })??;
         let raw = self.key.open(&phone_context(user), &sealed)?;
         let text = core::str::from_utf8(raw.expose()).map_err(|_| crate::seal::SealError::Open)?;
         let number = PhoneNumber::parse(text).map_err(|_| crate::seal::SealError::Open)?;

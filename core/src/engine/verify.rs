@@ -108,7 +108,9 @@ impl Engine<'_> {
     ) -> Result<Verification, Error> {
         let parsed = CodeInput::parse(input)?;
         if parsed == CodeInput::SmsRequest {
-            return self.send_login_sms(user, ctx, now, rng).map(|to| Verification::SmsSent { to });
+            return self
+                .send_login_sms(user, ctx, now, rng)
+                .map(|to| Verification::SmsSent { to });
         }
         let skew = self.policy.totp.skew;
         let sms_len = self.policy.sms.code_length as usize;
@@ -122,7 +124,11 @@ impl Engine<'_> {
             match &parsed {
                 CodeInput::Digits(code) => {
                     let code = code.expose();
-                    let totp_fits = tx.rec.totp.as_ref().is_some_and(|t| t.digits as usize == code.len());
+                    let totp_fits = tx
+                        .rec
+                        .totp
+                        .as_ref()
+                        .is_some_and(|t| t.digits as usize == code.len());
                     let sms_fits = code.len() == sms_len
                         && tx.rec.sms_challenge.as_ref().is_some_and(|c| c.live(now));
                     if !totp_fits && !sms_fits {
@@ -152,7 +158,9 @@ impl Engine<'_> {
                                     }
                                     return Ok(self.succeed(tx, Factor::Sms));
                                 }
-                                SmsCheck::Wrong if challenge.attempts_left == 0 => tx.rec.sms_challenge = None,
+                                SmsCheck::Wrong if challenge.attempts_left == 0 => {
+                                    tx.rec.sms_challenge = None
+                                }
                                 SmsCheck::Wrong => {}
                                 SmsCheck::Expired => tx.rec.sms_challenge = None,
                             }
@@ -161,7 +169,11 @@ impl Engine<'_> {
                     Ok(self.fail(tx, replayed))
                 }
                 CodeInput::Recovery(code) => {
-                    let spent = tx.rec.recovery.as_mut().is_some_and(|set| set.consume(code.expose(), now));
+                    let spent = tx
+                        .rec
+                        .recovery
+                        .as_mut()
+                        .is_some_and(|set| set.consume(code.expose(), now));
                     if !spent {
                         return Ok(self.fail(tx, false));
                     }
@@ -193,7 +205,10 @@ impl Engine<'_> {
     fn fail(&self, tx: &mut Tx<'_>, replayed: bool) -> Verification {
         let lockout = &self.policy.lockout;
         let now = tx.now;
-        tx.rec.lockout.failures.retain(|t| *t <= now && now.since(*t) < lockout.window);
+        tx.rec
+            .lockout
+            .failures
+            .retain(|t| *t <= now && now.since(*t) < lockout.window);
         tx.rec.lockout.failures.push(now);
         let failures = tx.rec.lockout.failures.len() as u32;
         if replayed {

@@ -31,13 +31,17 @@ impl fmt::Display for KeyFileError {
                 "seal key {} does not exist; create it with `planasonix init`",
                 p.display()
             ),
-            KeyFileError::Unreadable(p, e) => write!(f, "cannot read seal key {}: {e}", p.display()),
+            KeyFileError::Unreadable(p, e) => {
+                write!(f, "cannot read seal key {}: {e}", p.display())
+            }
             KeyFileError::TooOpen(p, mode) => write!(
                 f,
                 "seal key {} has mode {mode:04o}: group and others must have no access (chmod 600)",
                 p.display()
             ),
-            KeyFileError::NotAFile(p) => write!(f, "seal key {} is not a regular file", p.display()),
+            KeyFileError::NotAFile(p) => {
+                write!(f, "seal key {} is not a regular file", p.display())
+            }
             KeyFileError::Malformed(p, e) => write!(f, "seal key {}: {e}", p.display()),
         }
     }

@@ -101,7 +101,12 @@ impl Store for SledStore {
         }
     }
 
-    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, StoreError> {
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: Option<&[u8]>,
+    ) -> Result<Cas, StoreError> {
         let current = self.db.get(key.as_bytes()).map_err(io)?;
         let current_version = match &current {
             Some(raw) => Some(decode_versioned(key, raw)?.version),
@@ -137,16 +142,14 @@ impl Store for SledStore {
     }
 }
 
-
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn meets_the_store_contract() {
-        let dir = std::env::temp_dir().join(format!("planasonix-sled-contract-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("planasonix-sled-contract-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = SledStore::open(&dir).unwrap();
         crate::store::contract::check(&store);

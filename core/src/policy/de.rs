@@ -31,10 +31,14 @@ pub(super) fn duration_in<'de, D: Deserializer<'de>, const MIN: u64, const MAX: 
 }
 
 /// An integer between `MIN` and `MAX`.
-pub(super) fn int_in<'de, D: Deserializer<'de>, const MIN: i64, const MAX: i64>(d: D) -> Result<u32, D::Error> {
+pub(super) fn int_in<'de, D: Deserializer<'de>, const MIN: i64, const MAX: i64>(
+    d: D,
+) -> Result<u32, D::Error> {
     let v = i64::deserialize(d)?;
     if !(MIN..=MAX).contains(&v) {
-        return Err(D::Error::custom(format!("{v} is out of range: must be between {MIN} and {MAX}")));
+        return Err(D::Error::custom(format!(
+            "{v} is out of range: must be between {MIN} and {MAX}"
+        )));
     }
     u32::try_from(v).map_err(|_| D::Error::custom("out of range"))
 }
@@ -43,7 +47,9 @@ pub(super) fn digits<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     match i64::deserialize(d)? {
         6 => Ok(6),
         8 => Ok(8),
-        v => Err(D::Error::custom(format!("{v} digits: authenticator apps support 6 or 8"))),
+        v => Err(D::Error::custom(format!(
+            "{v} digits: authenticator apps support 6 or 8"
+        ))),
     }
 }
 

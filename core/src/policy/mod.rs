@@ -41,7 +41,10 @@ pub struct Enforcement {
     #[serde(deserialize_with = "de::names")]
     pub admin_groups: Vec<String>,
     /// How long a user who must use MFA may log in without it, from first seen.
-    #[serde(deserialize_with = "de::duration_in::<_, 0, 31_622_400>", serialize_with = "de::duration_text")]
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 0, 31_622_400>",
+        serialize_with = "de::duration_text"
+    )]
     pub grace_period: Duration,
     /// Offer TOTP enrollment at the login prompt during the grace period.
     pub enroll_at_login: bool,
@@ -111,13 +114,19 @@ pub struct SmsPolicy {
     #[serde(deserialize_with = "de::int_in::<_, 6, 10>")]
     pub code_length: u32,
     /// How long a sent code stays valid (30s to 1h).
-    #[serde(deserialize_with = "de::duration_in::<_, 30, 3600>", serialize_with = "de::duration_text")]
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 30, 3600>",
+        serialize_with = "de::duration_text"
+    )]
     pub code_lifetime: Duration,
     /// Codes sent to one user per rolling hour (1 to 60).
     #[serde(deserialize_with = "de::int_in::<_, 1, 60>")]
     pub max_sends_per_hour: u32,
     /// Minimum time between two sends (0s to 1h).
-    #[serde(deserialize_with = "de::duration_in::<_, 0, 3600>", serialize_with = "de::duration_text")]
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 0, 3600>",
+        serialize_with = "de::duration_text"
+    )]
     pub resend_interval: Duration,
     /// Wrong entries before a sent code is void (1 to 10).
     #[serde(deserialize_with = "de::int_in::<_, 1, 10>")]
@@ -161,10 +170,16 @@ pub struct LockoutPolicy {
     #[serde(deserialize_with = "de::int_in::<_, 1, 1000>")]
     pub max_failures: u32,
     /// Rolling window failures are counted in (1s to 1d).
-    #[serde(deserialize_with = "de::duration_in::<_, 1, 86_400>", serialize_with = "de::duration_text")]
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 1, 86_400>",
+        serialize_with = "de::duration_text"
+    )]
     pub window: Duration,
     /// How long a lock lasts (1s to 30d).
-    #[serde(deserialize_with = "de::duration_in::<_, 1, 2_592_000>", serialize_with = "de::duration_text")]
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 1, 2_592_000>",
+        serialize_with = "de::duration_text"
+    )]
     pub duration: Duration,
 }
 
@@ -183,13 +198,18 @@ impl Default for LockoutPolicy {
 #[serde(deny_unknown_fields, default)]
 pub struct RememberPolicy {
     /// How long a passed MFA is remembered (`"0s"`, the default, turns it off; up to 30d).
-    #[serde(deserialize_with = "de::duration_in::<_, 0, 2_592_000>", serialize_with = "de::duration_text")]
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 0, 2_592_000>",
+        serialize_with = "de::duration_text"
+    )]
     pub window: Duration,
 }
 
 impl Default for RememberPolicy {
     fn default() -> Self {
-        RememberPolicy { window: Duration::ZERO }
+        RememberPolicy {
+            window: Duration::ZERO,
+        }
     }
 }
 
@@ -209,7 +229,10 @@ impl<'de> Deserialize<'de> for MaxAge {
 #[serde(deny_unknown_fields, default)]
 pub struct ResetPolicy {
     /// Enrollment window after `planasonix admin reset` (0s to 90d).
-    #[serde(deserialize_with = "de::duration_in::<_, 0, 7_776_000>", serialize_with = "de::duration_text")]
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 0, 7_776_000>",
+        serialize_with = "de::duration_text"
+    )]
     pub grace: Duration,
 }
 
@@ -279,7 +302,9 @@ impl Policy {
                 "SMS is enabled but no country prefix is allowed; list them, e.g. [\"+44\"]".into(),
             ));
         }
-        if self.enforcement.mode == Mode::RequiredForAdmins && self.enforcement.admin_groups.is_empty() {
+        if self.enforcement.mode == Mode::RequiredForAdmins
+            && self.enforcement.admin_groups.is_empty()
+        {
             return Err(PolicyError::at_key(
                 text,
                 "enforcement",
@@ -290,9 +315,9 @@ impl Policy {
         for action in self.step_up.keys() {
             let ok = !action.is_empty()
                 && action.len() <= 64
-                && action
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+                && action.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
             if !ok {
                 return Err(PolicyError::at_key(
                     text,

@@ -6,7 +6,10 @@ fn err(text: &str) -> PolicyError {
 
 #[test]
 fn documented_defaults_are_the_defaults() {
-    assert_eq!(Policy::from_toml(DEFAULT_POLICY_TOML).unwrap(), Policy::default());
+    assert_eq!(
+        Policy::from_toml(DEFAULT_POLICY_TOML).unwrap(),
+        Policy::default()
+    );
     assert_eq!(Policy::from_toml("").unwrap(), Policy::default());
 }
 
@@ -46,21 +49,61 @@ fn wrong_type_names_line_and_key() {
 #[test]
 fn bad_values_are_explained() {
     let cases = [
-        ("[enforcement]\ngrace_period = \"-1d\"\n", "enforcement.grace_period", "negative"),
-        ("[enforcement]\ngrace_period = \"400d\"\n", "enforcement.grace_period", "between"),
-        ("[enforcement]\ngrace_period = \"99999w\"\n", "enforcement.grace_period", "ten years"),
-        ("[enforcement]\ngrace_period = 14\n", "enforcement.grace_period", "string"),
-        ("[enforcement]\nmode = \"sometimes\"\n", "enforcement.mode", "unknown variant"),
+        (
+            "[enforcement]\ngrace_period = \"-1d\"\n",
+            "enforcement.grace_period",
+            "negative",
+        ),
+        (
+            "[enforcement]\ngrace_period = \"400d\"\n",
+            "enforcement.grace_period",
+            "between",
+        ),
+        (
+            "[enforcement]\ngrace_period = \"99999w\"\n",
+            "enforcement.grace_period",
+            "ten years",
+        ),
+        (
+            "[enforcement]\ngrace_period = 14\n",
+            "enforcement.grace_period",
+            "string",
+        ),
+        (
+            "[enforcement]\nmode = \"sometimes\"\n",
+            "enforcement.mode",
+            "unknown variant",
+        ),
         ("[totp]\ndigits = 7\n", "totp.digits", "6 or 8"),
-        ("[totp]\nperiod = \"45s\"\n", "totp.period", "\"30s\" or \"60s\""),
-        ("[totp]\nalgorithm = \"MD5\"\n", "totp.algorithm", "unknown variant"),
+        (
+            "[totp]\nperiod = \"45s\"\n",
+            "totp.period",
+            "\"30s\" or \"60s\"",
+        ),
+        (
+            "[totp]\nalgorithm = \"MD5\"\n",
+            "totp.algorithm",
+            "unknown variant",
+        ),
         ("[totp]\nskew = -1\n", "totp.skew", "out of range"),
         ("[totp]\nissuer = \"a:b\"\n", "totp.issuer", "':'"),
-        ("[sms]\ncode_length = 4\n", "sms.code_length", "between 6 and 10"),
-        ("[sms]\nallowed_prefixes = [\"44\"]\n", "sms.allowed_prefixes", "country prefix"),
+        (
+            "[sms]\ncode_length = 4\n",
+            "sms.code_length",
+            "between 6 and 10",
+        ),
+        (
+            "[sms]\nallowed_prefixes = [\"44\"]\n",
+            "sms.allowed_prefixes",
+            "country prefix",
+        ),
         ("[lockout]\nwindow = \"0s\"\n", "lockout.window", "between"),
         ("[step_up]\nsudo = \"2d\"\n", "step_up.sudo", "between"),
-        ("[audit]\nkeep_per_user = 1\n", "audit.keep_per_user", "between"),
+        (
+            "[audit]\nkeep_per_user = 1\n",
+            "audit.keep_per_user",
+            "between",
+        ),
     ];
     for (text, key, fragment) in cases {
         let e = err(text);
@@ -84,7 +127,12 @@ fn cross_key_rules_name_the_key() {
 
 #[test]
 fn garbage_is_an_error_not_a_panic() {
-    for text in ["[[[", "mode = ", "\u{0}", "[enforcement]\nmode = \"optional\"\nmode = \"optional\"\n"] {
+    for text in [
+        "[[[",
+        "mode = ",
+        "\u{0}",
+        "[enforcement]\nmode = \"optional\"\nmode = \"optional\"\n",
+    ] {
         let e = err(text);
         assert!(!e.message.is_empty());
     }
@@ -93,5 +141,8 @@ fn garbage_is_an_error_not_a_panic() {
 #[test]
 fn display_reads_well() {
     let e = err("[totp]\ndigits = 7\n");
-    assert_eq!(e.to_string(), "policy line 2 key `totp.digits`: 7 digits: authenticator apps support 6 or 8");
+    assert_eq!(
+        e.to_string(),
+        "policy line 2 key `totp.digits`: 7 digits: authenticator apps support 6 or 8"
+    );
 }

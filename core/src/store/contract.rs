@@ -4,18 +4,41 @@ use super::{Cas, Store};
 
 pub(crate) fn check(store: &dyn Store) {
     assert_eq!(store.get("a").unwrap(), None);
-    assert_eq!(store.compare_and_swap("a", Some(1), Some(b"x")).unwrap(), Cas::Conflict);
-    assert_eq!(store.compare_and_swap("a", None, Some(b"one")).unwrap(), Cas::Swapped(1));
-    assert_eq!(store.compare_and_swap("a", None, Some(b"again")).unwrap(), Cas::Conflict);
+    assert_eq!(
+        store.compare_and_swap("a", Some(1), Some(b"x")).unwrap(),
+        Cas::Conflict
+    );
+    assert_eq!(
+        store.compare_and_swap("a", None, Some(b"one")).unwrap(),
+        Cas::Swapped(1)
+    );
+    assert_eq!(
+        store.compare_and_swap("a", None, Some(b"again")).unwrap(),
+        Cas::Conflict
+    );
     let v = store.get("a").unwrap().unwrap();
     assert_eq!((v.version, v.value.as_slice()), (1, &b"one"[..]));
-    assert_eq!(store.compare_and_swap("a", Some(1), Some(b"two")).unwrap(), Cas::Swapped(2));
-    assert_eq!(store.compare_and_swap("a", Some(1), Some(b"stale")).unwrap(), Cas::Conflict);
+    assert_eq!(
+        store.compare_and_swap("a", Some(1), Some(b"two")).unwrap(),
+        Cas::Swapped(2)
+    );
+    assert_eq!(
+        store
+            .compare_and_swap("a", Some(1), Some(b"stale"))
+            .unwrap(),
+        Cas::Conflict
+    );
     assert_eq!(store.get("a").unwrap().unwrap().value, b"two");
     store.compare_and_swap("ab", None, Some(b"")).unwrap();
     store.compare_and_swap("b", None, Some(b"")).unwrap();
-    assert_eq!(store.keys("a").unwrap(), vec!["a".to_owned(), "ab".to_owned()]);
-    assert_eq!(store.compare_and_swap("a", Some(2), None).unwrap(), Cas::Swapped(3));
+    assert_eq!(
+        store.keys("a").unwrap(),
+        vec!["a".to_owned(), "ab".to_owned()]
+    );
+    assert_eq!(
+        store.compare_and_swap("a", Some(2), None).unwrap(),
+        Cas::Swapped(3)
+    );
     assert_eq!(store.get("a").unwrap(), None);
     assert_eq!(store.keys("a").unwrap(), vec!["ab".to_owned()]);
 }

@@ -28,7 +28,12 @@ impl Store for MemoryStore {
         Ok(self.lock()?.get(key).cloned())
     }
 
-    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, StoreError> {
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: Option<&[u8]>,
+    ) -> Result<Cas, StoreError> {
         let mut map = self.lock()?;
         let current = map.get(key).map(|v| v.version);
         if current != expected {

@@ -55,8 +55,12 @@ impl fmt::Display for StoreError {
                 "database busy: another planasonix process kept it open; try again in a moment",
             ),
             StoreError::Io(detail) => write!(f, "database unusable: {detail}"),
-            StoreError::Corrupt { key, detail } => write!(f, "stored record {key:?} is corrupt: {detail}"),
-            StoreError::Contention => f.write_str("too many concurrent changes to one record; try again"),
+            StoreError::Corrupt { key, detail } => {
+                write!(f, "stored record {key:?} is corrupt: {detail}")
+            }
+            StoreError::Contention => {
+                f.write_str("too many concurrent changes to one record; try again")
+            }
         }
     }
 }
@@ -68,7 +72,12 @@ pub trait Store: Send + Sync {
 
     /// Writes `value` (or deletes, with `None`) if the current version of `key`
     /// is `expected` (`None` = absent).
-    fn compare_and_swap(&self, key: &str, expected: Option<u64>, value: Option<&[u8]>) -> Result<Cas, StoreError>;
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: Option<&[u8]>,
+    ) -> Result<Cas, StoreError>;
 
     /// Every key starting with `prefix`, in order.
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError>;

@@ -26,7 +26,12 @@ impl Outbox {
     }
 
     pub fn notice_kinds(&self) -> Vec<NoticeKind> {
-        self.notices.lock().unwrap().iter().map(|n| n.kind).collect()
+        self.notices
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.kind)
+            .collect()
     }
 }
 
@@ -35,7 +40,10 @@ impl Delivery for Outbox {
         if self.fail_sms.load(Ordering::SeqCst) {
             return Err(DeliveryError("gateway returned 503".into()));
         }
-        self.sms.lock().unwrap().push((to.e164().to_owned(), text.to_owned()));
+        self.sms
+            .lock()
+            .unwrap()
+            .push((to.e164().to_owned(), text.to_owned()));
         Ok(())
     }
     fn send_notice(&self, notice: &Notice) -> Result<(), DeliveryError> {
@@ -73,7 +81,12 @@ impl Fixture {
     }
 
     pub fn events(&self) -> Vec<AuditKind> {
-        self.log.lock().unwrap().iter().map(|e| e.kind.clone()).collect()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.kind.clone())
+            .collect()
     }
 }
 
@@ -106,6 +119,10 @@ pub fn enroll(f: &Fixture, user: &str, now: UnixTime) -> (String, Vec<String>) {
         .engine()
         .confirm_totp(user, code_at(&secret, now).as_bytes(), now, &mut rng)
         .unwrap();
-    let codes = done.recovery_codes.iter().map(|c| c.expose().to_owned()).collect();
+    let codes = done
+        .recovery_codes
+        .iter()
+        .map(|c| c.expose().to_owned())
+        .collect();
     (secret, codes)
 }

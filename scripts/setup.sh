@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every prerequisite of Planasonix MFA, skipping what is already there.
+# Safe to run again; needs root (or sudo) for the Debian packages.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential pkg-config clang libclang-dev   # ring for wasm32, pam-sys bindgen
+  libpam0g-dev pamtester libpam-wrapper           # PAM module and its tests
+  oathtool zbar-tools                             # independent TOTP and QR checks
+  openssh-server openssh-client expect            # sshd end-to-end tests
+)
+
+say() { printf '[setup] %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  say "cargo not found: install Rust 1.95 with rustup first" >&2
+  exit 1
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  say "adding the wasm32-wasip2 target"
+  rustup target add wasm32-wasip2
+else
+  say "wasm32-wasip2 target present"
+fi
