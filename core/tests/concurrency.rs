@@ -205,6 +205,8 @@ fn two_processes_hammering_one_sled_database_lose_nothing() {
                 .args(["--exact", "hammer_child", "--nocapture", "--test-threads=1"])
                 .env(CHILD_ENV, &db)
                 .env("PLANASONIX_HAMMER_CODES", share.join(","))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })

@@ -1,0 +1,215 @@
+//! # planasonix-host
+//!
+//! The wasmtime reference host for the Planasonix MFA component. An identity
+//! provider written in Rust embeds it: [`PluginHost::new`] compiles the component
+//! once (with an on-disk artifact cache), links WASI 0.2 and the component's
+//! `store` import (a long-lived sled handle or any [`Store`]) and `delivery`
+//! import (a [`HostDelivery`] the embedder implements), and pre-instantiates it.
+//! Each request then gets a fresh, configured instance from
+//! [`PluginHost::session`] in microseconds, from a pooling allocator.
+//!
+//! Every instance is bounded ([`Limits`]): its memory cannot grow past a limit
+//! and each call is interrupted after a deadline (epoch interruption), so a
+//! faulty plugin cannot hang or exhaust the identity provider.
+
+mod bindings;
+mod cache;
+mod limits;
+mod session;
+mod state;
+
+pub use bindings::exports::planasonix::mfa::engine::{
+    Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
+    NotRequired, Randomness, Required, Subject, TotpEnrollment, UserStatus, Verification,
+};
+pub use limits::Limits;
+pub use planasonix_core::store::Store;
+pub use session::Session;
+pub use state::{HostDelivery, HostState};
+
+use bindings::PluginPre;
+use limits::MemoryGuard;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi::WasiCtxBuilder;
+use zeroize::Zeroizing;
+
+/// How often the epoch ticks; call deadlines are counted in ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Why the host could not serve a call.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The component could not be compiled or linked.
+    Load(String),
+    /// An instance could not be created (the pool is exhausted, for example).
+    Instantiate(String),
+    /// The call ran past [`Limits::call_timeout`] and was stopped.
+    Timeout,
+    /// The plugin tried to grow its memory past [`Limits::max_memory`] and was stopped.
+    MemoryLimit,
+    /// The plugin trapped.
+    Trap(String),
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostError::Load(e) => write!(f, "cannot load the MFA component: {e}"),
+            HostError::Instantiate(e) => write!(f, "cannot instantiate the MFA component: {e}"),
+            HostError::Timeout => {
+                f.write_str("the MFA component ran past its time limit and was stopped")
+            }
+            HostError::MemoryLimit => {
+                f.write_str("the MFA component exceeded its memory limit and was stopped")
+            }
+            HostError::Trap(e) => write!(f, "the MFA component failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// Everything a host needs to serve the component.
+pub struct HostConfig {
+    /// The component (`planasonix_mfa.wasm`).
+    pub wasm: Vec<u8>,
+    /// Where compiled artifacts are cached (must be writable by this user only).
+    pub cache_dir: Option<PathBuf>,
+    /// Policy TOML handed to every instance.
+    pub policy_toml: String,
+    /// The 32-byte sealing key handed to every instance.
+    pub seal_key: Zeroizing<Vec<u8>>,
+    /// How instances draw randomness (always `System` in production).
+    pub randomness: Randomness,
+    /// Bounds per instance.
+    pub limits: Limits,
+    /// Instances that may exist at once (pool size).
+    pub max_instances: u32,
+}
+
+impl std::fmt::Debug for HostConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostConfig")
+            .field("wasm_bytes", &self.wasm.len())
+            .field("cache_dir", &self.cache_dir)
+            .field("limits", &self.limits)
+            .field("max_instances", &self.max_instances)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A loaded component, ready to hand out instances.
+pub struct PluginHost {
+    engine: Engine,
+    pre: PluginPre<HostState>,
+    store: Arc<dyn Store>,
+    delivery: Arc<dyn HostDelivery>,
+    policy_toml: String,
+    seal_key: Zeroizing<Vec<u8>>,
+    randomness: Randomness,
+    limits: Limits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PluginHost {
+    /// Compiles (or loads from cache), links and pre-instantiates the component.
+    pub fn new(
+        config: HostConfig,
+        store: Arc<dyn Store>,
+        delivery: Arc<dyn HostDelivery>,
+    ) -> Result<PluginHost, HostError> {
+        let load = |e: wasmtime::Error| HostError::Load(format!("{e:#}"));
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(config.max_instances)
+            .total_core_instances(config.max_instances * 2)
+            .total_memories(config.max_instances * 2)
+            .total_tables(config.max_instances * 2)
+            .max_memory_size(config.limits.max_memory);
+        let mut wasm_config = Config::new();
+        wasm_config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .memory_reservation(config.limits.max_memory as u64)
+            .memory_guard_size(64 << 10)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm_config).map_err(load)?;
+        let component = cache::load_component(&engine, &config.wasm, config.cache_dir.as_deref())
+            .map_err(load)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(load)?;
+        bindings::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(load)?;
+        let pre =
+            PluginPre::new(linker.instantiate_pre(&component).map_err(load)?).map_err(load)?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_ticker(engine.clone(), ticker_stop.clone());
+        Ok(PluginHost {
+            engine,
+            pre,
+            store,
+            delivery,
+            policy_toml: config.policy_toml,
+            seal_key: config.seal_key,
+            randomness: config.randomness,
+            limits: config.limits,
+            ticker_stop,
+        })
+    }
+
+    /// A fresh instance, configured with the host's policy and key. Cheap: it
+    /// comes from the pre-instantiated component and the instance pool.
+    pub fn session(&self) -> Result<Session, HostError> {
+        let state = HostState {
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            guard: MemoryGuard {
+                max_memory: self.limits.max_memory,
+                refused: false,
+            },
+            store: self.store.clone(),
+            delivery: self.delivery.clone(),
+        };
+        let mut store = wasmtime::Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.guard);
+        let mut session = Session::new(store, &self.pre, self.limits, EPOCH_TICK)?;
+        session.configure(&self.policy_toml, &self.seal_key, self.randomness)?;
+        Ok(session)
+    }
+}
+
+impl Drop for PluginHost {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("planasonix-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .ok();
+}
+
+/// Opens a sled database for a long-lived host (one handle for the process).
+pub fn open_sled(path: &Path) -> Result<Arc<dyn Store>, planasonix_core::StoreError> {
+    Ok(Arc::new(planasonix_core::native::SledStore::open(path)?))
+}

@@ -1,0 +1,154 @@
+//! One configured plugin instance and its calls.
+
+use crate::bindings::exports::planasonix::mfa::engine::{
+    AuditEvent, Context, Decision, Error as PluginError, Guest, Randomness, Subject,
+    TotpEnrollment, UserStatus, Verification,
+};
+use crate::bindings::{Plugin, PluginPre};
+use crate::limits::Limits;
+use crate::state::HostState;
+use crate::HostError;
+use std::time::Duration;
+
+/// A configured instance. Use it for one request (or, warm, for many); after a
+/// [`HostError`] other than [`HostError::Instantiate`] it is poisoned: drop it.
+pub struct Session {
+    store: wasmtime::Store<HostState>,
+    plugin: Plugin,
+    deadline_ticks: u64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+/// A call's outcome: the plugin's own answer (which may be a typed plugin error).
+pub type Answer<T> = Result<Result<T, PluginError>, HostError>;
+
+impl Session {
+    pub(crate) fn new(
+        mut store: wasmtime::Store<HostState>,
+        pre: &PluginPre<HostState>,
+        limits: Limits,
+        tick: Duration,
+    ) -> Result<Session, HostError> {
+        let deadline_ticks =
+            (limits.call_timeout.as_millis() / tick.as_millis().max(1)).max(1) as u64;
+        store.set_epoch_deadline(deadline_ticks);
+        let plugin = pre
+            .instantiate(&mut store)
+            .map_err(|e| HostError::Instantiate(format!("{e:#}")))?;
+        Ok(Session {
+            store,
+            plugin,
+            deadline_ticks,
+        })
+    }
+
+    pub(crate) fn configure(
+        &mut self,
+        policy: &str,
+        key: &[u8],
+        randomness: Randomness,
+    ) -> Result<(), HostError> {
+        match self.call(|g, s| g.call_configure(s, policy, key, randomness))? {
+            Ok(()) => Ok(()),
+            Err(e) => Err(HostError::Load(format!(
+                "the component refused its configuration: {e:?}"
+            ))),
+        }
+    }
+
+    /// Runs one export call under the deadline, classifying traps.
+    pub fn call<T>(
+        &mut self,
+        f: impl FnOnce(&Guest, &mut wasmtime::Store<HostState>) -> wasmtime::Result<T>,
+    ) -> Result<T, HostError> {
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        let guest = self.plugin.planasonix_mfa_engine();
+        match f(guest, &mut self.store) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if self.store.data().guard.refused {
+                    return Err(HostError::MemoryLimit);
+                }
+                match e.downcast_ref::<wasmtime::Trap>() {
+                    Some(wasmtime::Trap::Interrupt) => Err(HostError::Timeout),
+                    _ => Err(HostError::Trap(format!("{e:#}"))),
+                }
+            }
+        }
+    }
+
+    /// What `subject` must do to pass `ctx` at `now`.
+    pub fn decide(&mut self, subject: &Subject, ctx: &Context, now: u64) -> Answer<Decision> {
+        self.call(|g, s| g.call_decide(s, subject, ctx, now))
+    }
+
+    /// Checks what the user typed.
+    pub fn verify(
+        &mut self,
+        user: &str,
+        input: &[u8],
+        ctx: &Context,
+        now: u64,
+    ) -> Answer<Verification> {
+        self.call(|g, s| g.call_verify(s, user, input, ctx, now))
+    }
+
+    /// Starts enrolling an authenticator app.
+    pub fn begin_totp(&mut self, user: &str, now: u64) -> Answer<TotpEnrollment> {
+        self.call(|g, s| g.call_begin_totp(s, user, now))
+    }
+
+    /// Confirms it with a code; returns recovery codes to show once.
+    pub fn confirm_totp(&mut self, user: &str, code: &[u8], now: u64) -> Answer<Vec<String>> {
+        self.call(|g, s| g.call_confirm_totp(s, user, code, now))
+    }
+
+    /// Starts enrolling a phone number.
+    pub fn begin_sms(&mut self, user: &str, phone: &str, now: u64) -> Answer<String> {
+        self.call(|g, s| g.call_begin_sms(s, user, phone, now))
+    }
+
+    /// Confirms it with the texted code.
+    pub fn confirm_sms(&mut self, user: &str, code: &[u8], now: u64) -> Answer<Vec<String>> {
+        self.call(|g, s| g.call_confirm_sms(s, user, code, now))
+    }
+
+    /// Texts a login code.
+    pub fn send_sms_code(&mut self, user: &str, ctx: &Context, now: u64) -> Answer<String> {
+        self.call(|g, s| g.call_send_sms_code(s, user, ctx, now))
+    }
+
+    /// Replaces the recovery codes.
+    pub fn regenerate_recovery_codes(&mut self, user: &str, now: u64) -> Answer<Vec<String>> {
+        self.call(|g, s| g.call_regenerate_recovery_codes(s, user, now))
+    }
+
+    /// The account's state.
+    pub fn status(&mut self, user: &str, now: u64) -> Answer<UserStatus> {
+        self.call(|g, s| g.call_status(s, user, now))
+    }
+
+    /// Wipes the user's factors.
+    pub fn admin_reset(&mut self, user: &str, reason: &str, now: u64) -> Answer<()> {
+        self.call(|g, s| g.call_admin_reset(s, user, reason, now))
+    }
+
+    /// Lifts a lock.
+    pub fn admin_unlock(&mut self, user: &str, now: u64) -> Answer<()> {
+        self.call(|g, s| g.call_admin_unlock(s, user, now))
+    }
+
+    /// Audit events.
+    pub fn audit_events(
+        &mut self,
+        user: Option<&str>,
+        since: Option<u64>,
+    ) -> Answer<Vec<AuditEvent>> {
+        self.call(|g, s| g.call_audit_events(s, user, since))
+    }
+}

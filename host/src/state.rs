@@ -1,0 +1,93 @@
+//! Per-instance host state and the `store` and `delivery` imports.
+
+use crate::bindings::planasonix::mfa::{delivery, store};
+use crate::limits::MemoryGuard;
+use planasonix_core::store::{Cas, Store, StoreError};
+use std::sync::Arc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Where the component's SMS and notices go; implemented by the embedder.
+pub trait HostDelivery: Send + Sync {
+    /// Sends `text` to the E.164 number `to`. The error must not contain the number.
+    fn send_sms(&self, to: &str, text: &str) -> Result<(), String>;
+    /// Tells `user` about a security event on their account.
+    fn send_notice(&self, user: &str, message: &str) -> Result<(), String>;
+}
+
+/// What one instance sees of the host.
+pub struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) guard: MemoryGuard,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) delivery: Arc<dyn HostDelivery>,
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState")
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+fn to_wit(e: StoreError) -> store::StoreError {
+    match e {
+        StoreError::Busy => store::StoreError::Busy,
+        other => store::StoreError::Io(other.to_string()),
+    }
+}
+
+impl store::Host for HostState {
+    fn get(&mut self, key: String) -> Result<Option<store::Versioned>, store::StoreError> {
+        self.store
+            .get(&key)
+            .map(|v| {
+                v.map(|v| store::Versioned {
+                    version: v.version,
+                    value: v.value,
+                })
+            })
+            .map_err(to_wit)
+    }
+
+    fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<u64>,
+        value: Option<Vec<u8>>,
+    ) -> Result<Option<u64>, store::StoreError> {
+        match self
+            .store
+            .compare_and_swap(&key, expected, value.as_deref())
+            .map_err(to_wit)?
+        {
+            Cas::Swapped(version) => Ok(Some(version)),
+            Cas::Conflict => Ok(None),
+        }
+    }
+
+    fn keys(&mut self, prefix: String) -> Result<Vec<String>, store::StoreError> {
+        self.store.keys(&prefix).map_err(to_wit)
+    }
+}
+
+impl delivery::Host for HostState {
+    fn send_sms(&mut self, to: String, text: String) -> Result<(), String> {
+        self.delivery.send_sms(&to, &text)
+    }
+
+    fn send_notice(&mut self, user: String, message: String) -> Result<(), String> {
+        self.delivery.send_notice(&user, &message)
+    }
+}

@@ -1,0 +1,148 @@
+//! WIT types to and from `planasonix-core` types. No logic of its own.
+
+use crate::bindings::exports::planasonix::mfa::engine as wit;
+use planasonix_core as core_;
+use planasonix_core::{Decision, Denied, Error, NotRequired, Verification};
+
+pub(crate) fn subject(s: wit::Subject) -> core_::Subject {
+    core_::Subject {
+        user: s.user,
+        groups: s.groups,
+        amr: s.amr,
+    }
+}
+
+pub(crate) fn context(c: wit::Context) -> core_::Context {
+    core_::Context {
+        service: c.service,
+        remote: c.remote,
+        action: c.action,
+    }
+}
+
+pub(crate) fn factor(f: core_::Factor) -> wit::Factor {
+    match f {
+        core_::Factor::Totp => wit::Factor::Totp,
+        core_::Factor::Sms => wit::Factor::Sms,
+        core_::Factor::Recovery => wit::Factor::Recovery,
+    }
+}
+
+fn factors(list: Vec<core_::Factor>) -> Vec<wit::Factor> {
+    list.into_iter().map(factor).collect()
+}
+
+pub(crate) fn decision(d: Decision) -> wit::Decision {
+    match d {
+        Decision::NotRequired(why) => wit::Decision::NotRequired(match why {
+            NotRequired::OutOfScope => wit::NotRequired::OutOfScope,
+            NotRequired::Exempt => wit::NotRequired::Exempt,
+            NotRequired::UpstreamMfa => wit::NotRequired::UpstreamMfa,
+            NotRequired::Remembered { at } => wit::NotRequired::Remembered(at.0),
+            NotRequired::RecentMfa { at } => wit::NotRequired::RecentMfa(at.0),
+        }),
+        Decision::Grace {
+            deadline,
+            may_enroll_now,
+        } => wit::Decision::Grace(wit::Grace {
+            deadline: deadline.0,
+            may_enroll_now,
+        }),
+        Decision::Required {
+            factors: f,
+            step_up,
+        } => wit::Decision::Required(wit::Required {
+            factors: factors(f),
+            step_up,
+        }),
+        Decision::Denied(why) => wit::Decision::Denied(match why {
+            Denied::EnrollmentOverdue { deadline } => wit::Denied::EnrollmentOverdue(deadline.0),
+            Denied::LockedOut { until } => wit::Denied::LockedOut(until.0),
+            Denied::NoUsableFactor => wit::Denied::NoUsableFactor,
+        }),
+    }
+}
+
+pub(crate) fn verification(v: Verification) -> wit::Verification {
+    match v {
+        Verification::Accepted {
+            factor: f,
+            recovery_remaining,
+        } => wit::Verification::Accepted(wit::Accepted {
+            factor: factor(f),
+            recovery_remaining,
+        }),
+        Verification::SmsSent { to } => wit::Verification::SmsSent(to),
+        Verification::Rejected { failures_left } => wit::Verification::Rejected(failures_left),
+        Verification::Replayed { failures_left } => wit::Verification::Replayed(failures_left),
+        Verification::Locked { until } => wit::Verification::Locked(until.0),
+    }
+}
+
+pub(crate) fn enrollment(e: core_::TotpEnrollment) -> wit::TotpEnrollment {
+    let qr_svg = e
+        .qr()
+        .map(|q| q.svg().expose().to_owned())
+        .unwrap_or_default();
+    wit::TotpEnrollment {
+        secret_base32: e.secret_base32.expose().to_owned(),
+        uri: e.uri.expose().to_owned(),
+        qr_svg,
+        algorithm: e.params.algorithm.name().to_owned(),
+        digits: e.params.digits,
+        period: e.params.period as u32,
+    }
+}
+
+pub(crate) fn status(s: core_::UserStatus) -> wit::UserStatus {
+    wit::UserStatus {
+        user: s.user,
+        enrolled: s.enrolled,
+        factors: factors(s.factors),
+        pending: factors(s.pending),
+        sms_number: s.sms_number,
+        recovery_remaining: s.recovery_remaining,
+        locked_until: s.locked_until.map(|t| t.0),
+        recent_failures: s.recent_failures,
+        enroll_by: s.enroll_by.map(|t| t.0),
+        last_mfa: s.last_mfa.map(|t| t.0),
+    }
+}
+
+pub(crate) fn audit_event(e: core_::AuditEvent) -> wit::AuditEvent {
+    let level = match e.level() {
+        core_::Level::Info => "info",
+        core_::Level::Notice => "notice",
+        core_::Level::Warning => "warning",
+    };
+    wit::AuditEvent {
+        at: e.at.0,
+        user: e.user,
+        service: e.service,
+        remote: e.remote,
+        level: level.to_owned(),
+        detail: serde_json::to_string(&e.kind).unwrap_or_default(),
+    }
+}
+
+pub(crate) fn err(e: Error) -> wit::Error {
+    match e {
+        Error::Policy(p) => wit::Error::Policy(p.to_string()),
+        Error::Store(s) => wit::Error::Store(s.to_string()),
+        Error::Seal(s) => wit::Error::Seal(s.to_string()),
+        Error::Random(_) => wit::Error::Random,
+        Error::Input(i) => wit::Error::Input(i.to_string()),
+        Error::UserName(u) => wit::Error::UserName(u.to_string()),
+        Error::Phone(p) => wit::Error::Phone(p.to_string()),
+        Error::NotEnrolled => wit::Error::NotEnrolled,
+        Error::NoPendingEnrollment(f) => wit::Error::NoPendingEnrollment(factor(f)),
+        Error::WrongCode => wit::Error::WrongCode,
+        Error::SmsDisabled => wit::Error::SmsDisabled,
+        Error::SmsNotEnrolled => wit::Error::SmsNotEnrolled,
+        Error::SmsRateLimited { retry_after } => wit::Error::SmsRateLimited(retry_after.0),
+        Error::SmsDeliveryFailed(reason) => wit::Error::SmsDeliveryFailed(reason),
+        Error::UnknownAction(a) => wit::Error::UnknownAction(a),
+        Error::Locked { until } => wit::Error::Locked(until.0),
+        other => wit::Error::Store(other.to_string()),
+    }
+}

@@ -1,0 +1,149 @@
+//! Planasonix MFA as a WebAssembly component.
+//!
+//! A thin adapter: WIT types in, `planasonix-core` calls, WIT types out. The
+//! `store` and `delivery` imports back the core's `Store` and `Delivery` traits;
+//! randomness comes from WASI (or a fixed seed, for conformance tests only).
+//! Build with `cargo build -p planasonix-wasm --target wasm32-wasip2 --release`.
+#![cfg(target_arch = "wasm32")]
+
+mod convert;
+mod imports;
+
+/// Guest bindings generated from `wit/` (the one source for host and guest).
+/// The generated ABI glue is the only unsafe code in this crate.
+#[allow(unsafe_code, clippy::undocumented_unsafe_blocks, missing_docs)]
+mod bindings {
+    wit_bindgen::generate!({
+        world: "plugin",
+        path: "../wit",
+    });
+}
+
+/// The component's exports, wired to [`Component`] by the generated glue.
+#[allow(unsafe_code, clippy::undocumented_unsafe_blocks)]
+mod export {
+    use super::Component;
+    crate::bindings::export!(Component with_types_in crate::bindings);
+}
+
+use bindings::exports::planasonix::mfa::engine::{
+    self as wit, AuditEvent, Context as WitContext, Decision as WitDecision, Error as WitError,
+    Randomness, Subject as WitSubject, TotpEnrollment, UserStatus, Verification as WitVerification,
+};
+use convert::{context, err, subject};
+use imports::{HostDelivery, HostStore};
+use planasonix_core::{Engine, Policy, Random, RandomError, SealKey, SeededRandom, UnixTime};
+use std::cell::RefCell;
+
+/// WASI random, through ring's system generator.
+struct WasiRandom(ring::rand::SystemRandom);
+
+impl Random for WasiRandom {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RandomError> {
+        ring::rand::SecureRandom::fill(&self.0, dest).map_err(|_| RandomError)
+    }
+}
+
+struct Configured {
+    policy: Policy,
+    key: SealKey,
+    rng: Box<dyn Random>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<Configured>> = const { RefCell::new(None) };
+}
+
+/// Runs `op` with a configured engine and the instance's random source.
+fn with_engine<T>(
+    op: impl FnOnce(&Engine<'_>, &mut dyn Random) -> Result<T, planasonix_core::Error>,
+) -> Result<T, WitError> {
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        let c = state.as_mut().ok_or(WitError::NotConfigured)?;
+        let engine = Engine::new(&c.policy, &c.key, &HostStore).with_delivery(&HostDelivery);
+        op(&engine, c.rng.as_mut()).map_err(err)
+    })
+}
+
+fn codes(list: Vec<planasonix_core::SecretString>) -> Vec<String> {
+    list.into_iter().map(|c| c.expose().to_owned()).collect()
+}
+
+struct Component;
+
+impl wit::Guest for Component {
+    fn configure(
+        policy_toml: String,
+        seal_key: Vec<u8>,
+        random: Randomness,
+    ) -> Result<(), WitError> {
+        let policy =
+            Policy::from_toml(&policy_toml).map_err(|e| WitError::Policy(e.to_string()))?;
+        let key = SealKey::from_bytes(&seal_key).map_err(|e| WitError::Seal(e.to_string()))?;
+        #[allow(clippy::disallowed_methods)] // The component's randomness is WASI random.
+        let rng: Box<dyn Random> = match random {
+            Randomness::System => Box::new(WasiRandom(ring::rand::SystemRandom::new())),
+            Randomness::TestSeed(seed) => Box::new(SeededRandom::new(seed)),
+        };
+        STATE.with(|s| *s.borrow_mut() = Some(Configured { policy, key, rng }));
+        Ok(())
+    }
+
+    fn decide(subject_: WitSubject, ctx: WitContext, now: u64) -> Result<WitDecision, WitError> {
+        with_engine(|e, _| e.decide(&subject(subject_), &context(ctx), UnixTime(now)))
+            .map(convert::decision)
+    }
+
+    fn verify(
+        user: String,
+        input: Vec<u8>,
+        ctx: WitContext,
+        now: u64,
+    ) -> Result<WitVerification, WitError> {
+        with_engine(|e, rng| e.verify(&user, &input, &context(ctx), UnixTime(now), rng))
+            .map(convert::verification)
+    }
+
+    fn begin_totp(user: String, now: u64) -> Result<TotpEnrollment, WitError> {
+        with_engine(|e, rng| e.begin_totp(&user, UnixTime(now), rng)).map(convert::enrollment)
+    }
+
+    fn confirm_totp(user: String, code: Vec<u8>, now: u64) -> Result<Vec<String>, WitError> {
+        with_engine(|e, rng| e.confirm_totp(&user, &code, UnixTime(now), rng))
+            .map(|d| codes(d.recovery_codes))
+    }
+
+    fn begin_sms(user: String, phone: String, now: u64) -> Result<String, WitError> {
+        with_engine(|e, rng| e.begin_sms(&user, &phone, UnixTime(now), rng))
+    }
+
+    fn confirm_sms(user: String, code: Vec<u8>, now: u64) -> Result<Vec<String>, WitError> {
+        with_engine(|e, rng| e.confirm_sms(&user, &code, UnixTime(now), rng)).map(codes)
+    }
+
+    fn send_sms_code(user: String, ctx: WitContext, now: u64) -> Result<String, WitError> {
+        with_engine(|e, rng| e.send_login_sms(&user, &context(ctx), UnixTime(now), rng))
+    }
+
+    fn regenerate_recovery_codes(user: String, now: u64) -> Result<Vec<String>, WitError> {
+        with_engine(|e, rng| e.regenerate_recovery(&user, UnixTime(now), rng)).map(codes)
+    }
+
+    fn status(user: String, now: u64) -> Result<UserStatus, WitError> {
+        with_engine(|e, _| e.status(&user, UnixTime(now))).map(convert::status)
+    }
+
+    fn admin_reset(user: String, reason: String, now: u64) -> Result<(), WitError> {
+        with_engine(|e, _| e.admin_reset(&user, &reason, UnixTime(now)))
+    }
+
+    fn admin_unlock(user: String, now: u64) -> Result<(), WitError> {
+        with_engine(|e, _| e.admin_unlock(&user, UnixTime(now)))
+    }
+
+    fn audit_events(user: Option<String>, since: Option<u64>) -> Result<Vec<AuditEvent>, WitError> {
+        with_engine(|e, _| e.audit_log(user.as_deref(), since.map(UnixTime)))
+            .map(|events| events.into_iter().map(convert::audit_event).collect())
+    }
+}
