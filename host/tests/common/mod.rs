@@ -1,0 +1,111 @@
+//! Shared fixtures for the host's tests: the components, built by the harness.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use planasonix_host::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Builds a guest crate for wasm32-wasip2 (release) and returns the component.
+fn build_component(package: &str, file: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--locked", "--release", "--target", "wasm32-wasip2", "-p", package])
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {package} for wasm32-wasip2 failed");
+    let path = target_dir().join("wasm32-wasip2/release").join(file);
+    assert!(path.exists(), "{} missing after build", path.display());
+    path
+}
+
+/// The real component (`planasonix_wasm.wasm`), built once per test binary.
+pub fn plugin_wasm() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| build_component("planasonix-wasm", "planasonix_wasm.wasm"))
+}
+
+/// A deliberately broken component, built once per test binary.
+pub fn faulty_wasm() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| build_component("planasonix-faulty-plugin", "planasonix_faulty_plugin.wasm"))
+}
+
+/// A private directory for compiled artifacts shared by the tests.
+pub fn cache_dir() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = target_dir().join("planasonix-component-cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
+/// Records what the component asked to send; can be told to fail SMS.
+#[derive(Default)]
+pub struct Outbox {
+    pub sms: Mutex<Vec<(String, String)>>,
+    pub notices: Mutex<Vec<(String, String)>>,
+    pub fail_sms: std::sync::atomic::AtomicBool,
+}
+
+impl Outbox {
+    pub fn last_code(&self) -> Option<String> {
+        let sms = self.sms.lock().unwrap();
+        let (_, text) = sms.last()?;
+        text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 6).map(str::to_owned)
+    }
+}
+
+impl HostDelivery for Outbox {
+    fn send_sms(&self, to: &str, text: &str) -> Result<(), String> {
+        if self.fail_sms.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("gateway returned 503".into());
+        }
+        self.sms.lock().unwrap().push((to.to_owned(), text.to_owned()));
+        Ok(())
+    }
+    fn send_notice(&self, user: &str, message: &str) -> Result<(), String> {
+        self.notices.lock().unwrap().push((user.to_owned(), message.to_owned()));
+        Ok(())
+    }
+}
+
+pub const KEY: [u8; 32] = [7; 32];
+
+pub fn host_with(
+    wasm: &Path,
+    policy: &str,
+    randomness: Randomness,
+    limits: Limits,
+    store: Arc<dyn Store>,
+    outbox: Arc<Outbox>,
+) -> PluginHost {
+    let config = HostConfig {
+        wasm: std::fs::read(wasm).unwrap(),
+        cache_dir: Some(cache_dir()),
+        policy_toml: policy.to_owned(),
+        seal_key: zeroize::Zeroizing::new(KEY.to_vec()),
+        randomness,
+        limits,
+        max_instances: 64,
+    };
+    PluginHost::new(config, store, outbox).unwrap()
+}
+
+pub fn ctx() -> Context {
+    Context {
+        service: "idp".into(),
+        remote: Some("198.51.100.4".into()),
+        action: None,
+    }
+}
