@@ -79,6 +79,75 @@ pub trait Delivery: Send + Sync {
     fn send_notice(&self, notice: &Notice) -> Result<(), DeliveryError>;
 }
 
+/// A message the engine asked to send.
+#[derive(Clone, Debug)]
+pub enum Message {
+    /// An SMS (holds a code: send it, never log it).
+    Sms {
+        /// Recipient.
+        to: PhoneNumber,
+        /// Text, with the code.
+        text: crate::secret::SecretString,
+    },
+    /// A notice to a user.
+    Notice(Notice),
+}
+
+/// A [`Delivery`] that only queues, so callers can send after closing the store.
+///
+/// Native callers hold the sled database for milliseconds; an SMS gateway or a
+/// mail command may take seconds. Run the engine operation with a `Deferred`
+/// inside the transaction, then [`Deferred::take`] the messages and send them
+/// with the database closed, reporting failures with
+/// [`crate::Engine::sms_not_delivered`] and [`crate::Engine::notice_not_delivered`].
+#[derive(Debug, Default)]
+pub struct Deferred {
+    queue: std::sync::Mutex<Vec<Message>>,
+}
+
+impl Deferred {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The queued messages, in order; the queue is left empty.
+    pub fn take(&self) -> Vec<Message> {
+        self.queue
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
+    }
+
+    fn push(&self, m: Message) -> Result<(), DeliveryError> {
+        self.queue
+            .lock()
+            .map(|mut q| q.push(m))
+            .map_err(|_| DeliveryError("delivery queue poisoned".into()))
+    }
+}
+
+impl Delivery for Deferred {
+    fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), DeliveryError> {
+        self.push(Message::Sms {
+            to: to.clone(),
+            text: crate::secret::SecretString::new(text.to_owned()),
+        })
+    }
+    fn send_notice(&self, notice: &Notice) -> Result<(), DeliveryError> {
+        self.push(Message::Notice(notice.clone()))
+    }
+}
+
+/// What an SMS that could not be delivered was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsPurpose {
+    /// Confirming a number being enrolled.
+    Enrollment,
+    /// A login code.
+    Login,
+}
+
 /// A channel for hosts that deliver nothing: SMS fails plainly, notices are
 /// dropped (the audit log still has every event).
 #[derive(Debug, Default, Clone, Copy)]

@@ -53,7 +53,9 @@ pub mod time;
 
 pub use audit::{AuditEvent, AuditKind, AuditSink, Factor, Level};
 pub use decision::{Context, Decision, Denied, NotRequired, Subject};
-pub use delivery::{Delivery, DeliveryError, NoDelivery, Notice, NoticeKind};
+pub use delivery::{
+    Deferred, Delivery, DeliveryError, Message, NoDelivery, Notice, NoticeKind, SmsPurpose,
+};
 pub use engine::{Engine, EnrolledTotp, TotpEnrollment, TotpParams, UserStatus, Verification};
 pub use error::Error;
 pub use policy::{Mode, Policy, PolicyError};

@@ -583,3 +583,73 @@ fn a_wrong_seal_key_fails_closed() {
         .unwrap_err();
     assert_eq!(err, Error::Seal(SealError::Open));
 }
+
+#[test]
+fn deferred_delivery_sends_after_the_transaction_and_failures_are_recorded() {
+    let f = Fixture::new(SMS_POLICY);
+    let queue = Deferred::new();
+    let e = Engine::new(&f.policy, &f.key, &f.store).with_delivery(&queue);
+    e.begin_sms("alice", "+447700900123", T0, &mut rng())
+        .unwrap();
+    let queued = queue.take();
+    assert_eq!(queued.len(), 1);
+    let Message::Sms { to, text } = &queued[0] else {
+        panic!("expected an SMS")
+    };
+    assert_eq!(to.e164(), "+447700900123");
+    let code: String = text
+        .expose()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .into();
+    e.confirm_sms("alice", code.as_bytes(), T0, &mut rng())
+        .unwrap();
+    assert!(
+        matches!(queue.take().as_slice(), [Message::Notice(n)] if n.kind == NoticeKind::FactorAdded(Factor::Sms))
+    );
+
+    // The login SMS is queued; the gateway then fails; the code must be void.
+    let t = T0.plus(Duration::from_secs(60));
+    assert!(matches!(
+        e.verify("alice", b"sms", &ctx(), t, &mut rng()).unwrap(),
+        Verification::SmsSent { .. }
+    ));
+    let Message::Sms { text, .. } = &queue.take()[0] else {
+        panic!("expected an SMS")
+    };
+    let code: String = text
+        .expose()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .into();
+    let shown = e
+        .sms_not_delivered(
+            "alice",
+            SmsPurpose::Login,
+            Some(&ctx()),
+            "gateway timeout",
+            t,
+        )
+        .unwrap();
+    assert!(shown
+        .to_string()
+        .contains("use your authenticator app or a recovery code"));
+    assert!(
+        e.verify("alice", code.as_bytes(), &ctx(), t, &mut rng())
+            .is_err(),
+        "an undelivered code is void"
+    );
+    e.notice_not_delivered("alice", "mail relay down", t)
+        .unwrap();
+    let log = e.audit_log(Some("alice"), None).unwrap();
+    assert!(log.iter().any(|ev| ev.kind
+        == AuditKind::SmsFailed {
+            reason: "gateway timeout".into()
+        }));
+    assert!(log.iter().any(|ev| ev.kind
+        == AuditKind::NoticeFailed {
+            reason: "mail relay down".into()
+        }));
+}

@@ -189,13 +189,23 @@ impl<'a> Engine<'a> {
             };
             if let Err(e) = self.delivery.send_notice(&notice) {
                 // The failure is itself audited; a second failure there is not retried.
-                let _ = self.update(user, None, now, |tx| {
-                    tx.audit(AuditKind::NoticeFailed {
-                        reason: e.0.clone(),
-                    });
-                    Ok(())
-                });
+                let _ = self.notice_not_delivered(user, &e.0, now);
             }
         }
+    }
+
+    /// Records that a notice to `user` could not be delivered.
+    pub fn notice_not_delivered(
+        &self,
+        user: &str,
+        reason: &str,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        self.update(user, None, now, |tx| {
+            tx.audit(AuditKind::NoticeFailed {
+                reason: reason.to_owned(),
+            });
+            Ok(())
+        })
     }
 }

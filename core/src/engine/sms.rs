@@ -3,7 +3,7 @@
 use super::{Engine, Tx};
 use crate::audit::{AuditKind, Factor};
 use crate::decision::Context;
-use crate::delivery::NoticeKind;
+use crate::delivery::{NoticeKind, SmsPurpose};
 use crate::error::Error;
 use crate::input::{CodeInput, InputError};
 use crate::phone::PhoneNumber;
@@ -48,29 +48,44 @@ impl Engine<'_> {
         ))
     }
 
-    /// Sends `text` to the sealed number; on failure, runs `undo` and reports.
+    /// Sends `text`; on failure, records it and returns the error to show.
     fn deliver_sms(
         &self,
         user: &str,
         ctx: Option<&Context>,
         phone: &PhoneNumber,
         text: &SecretString,
+        purpose: SmsPurpose,
         now: UnixTime,
-        undo: impl Fn(&mut Tx<'_>),
     ) -> Result<(), Error> {
         match self.delivery.send_sms(phone, text.expose()) {
             Ok(()) => Ok(()),
-            Err(e) => {
-                self.update(user, ctx, now, |tx| {
-                    undo(tx);
-                    tx.audit(AuditKind::SmsFailed {
-                        reason: e.0.clone(),
-                    });
-                    Ok(())
-                })?;
-                Err(Error::SmsDeliveryFailed(e.0))
-            }
+            Err(e) => Err(self.sms_not_delivered(user, purpose, ctx, &e.0, now)?),
         }
+    }
+
+    /// Records that an SMS queued by an earlier call (see [`crate::Deferred`])
+    /// could not be sent: voids its code, audits the failure, and returns the
+    /// error to show the user (which points to the app or a recovery code).
+    pub fn sms_not_delivered(
+        &self,
+        user: &str,
+        purpose: SmsPurpose,
+        ctx: Option<&Context>,
+        reason: &str,
+        now: UnixTime,
+    ) -> Result<Error, Error> {
+        self.update(user, ctx, now, |tx| {
+            match purpose {
+                SmsPurpose::Enrollment => tx.rec.pending_sms = None,
+                SmsPurpose::Login => tx.rec.sms_challenge = None,
+            }
+            tx.audit(AuditKind::SmsFailed {
+                reason: reason.to_owned(),
+            });
+            Ok(())
+        })?;
+        Ok(Error::SmsDeliveryFailed(reason.to_owned()))
     }
 
     /// Starts enrolling `phone`: checks it against the policy and texts it a code.
@@ -115,9 +130,14 @@ impl Engine<'_> {
             tx.audit(AuditKind::SmsSent);
             Ok(Ok(()))
         })??;
-        self.deliver_sms(user, None, &number, &self.sms_text(&code), now, |tx| {
-            tx.rec.pending_sms = None;
-        })?;
+        self.deliver_sms(
+            user,
+            None,
+            &number,
+            &self.sms_text(&code),
+            SmsPurpose::Enrollment,
+            now,
+        )?;
         Ok(number.masked())
     }
 
@@ -204,9 +224,14 @@ impl Engine<'_> {
         let raw = self.key.open(&phone_context(user), &sealed)?;
         let text = core::str::from_utf8(raw.expose()).map_err(|_| crate::seal::SealError::Open)?;
         let number = PhoneNumber::parse(text).map_err(|_| crate::seal::SealError::Open)?;
-        self.deliver_sms(user, Some(ctx), &number, &self.sms_text(&code), now, |tx| {
-            tx.rec.sms_challenge = None;
-        })?;
+        self.deliver_sms(
+            user,
+            Some(ctx),
+            &number,
+            &self.sms_text(&code),
+            SmsPurpose::Login,
+            now,
+        )?;
         Ok(number.masked())
     }
 
