@@ -56,6 +56,20 @@ pub struct RecoverySet {
     rounds: u32,
     created_at: UnixTime,
     codes: Vec<StoredCode>,
+    /// Length of imported all-digit codes (another tool's scratch codes), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    numeric_len: Option<u32>,
+}
+
+/// Why a set of existing codes could not be imported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportError {
+    /// A code is neither 6 to 10 digits nor a Planasonix recovery code.
+    Malformed,
+    /// All-digit codes of different lengths.
+    MixedLengths,
+    /// No codes.
+    Empty,
 }
 
 /// Freshly generated codes, for showing once, with what gets stored.
@@ -81,6 +95,7 @@ impl RecoverySet {
             rounds: PBKDF2_ROUNDS,
             created_at: now,
             codes: Vec::with_capacity(count),
+            numeric_len: None,
         };
         let mut display = Vec::with_capacity(count);
         for _ in 0..count {
@@ -135,6 +150,54 @@ impl RecoverySet {
         }
     }
 
+    /// A set made of codes another tool issued (e.g. google-authenticator's
+    /// 8-digit scratch codes), stored hashed like our own.
+    pub fn import(
+        rng: &mut dyn Random,
+        codes: &[SecretString],
+        now: UnixTime,
+    ) -> Result<RecoverySet, ImportError> {
+        if codes.is_empty() {
+            return Err(ImportError::Empty);
+        }
+        let mut salt = vec![0u8; 16];
+        rng.fill(&mut salt).map_err(|_| ImportError::Malformed)?;
+        let mut set = RecoverySet {
+            salt,
+            rounds: PBKDF2_ROUNDS,
+            created_at: now,
+            codes: Vec::with_capacity(codes.len()),
+            numeric_len: None,
+        };
+        for code in codes {
+            let text = code.expose().trim();
+            let canonical = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                if !(6..=10).contains(&text.len()) {
+                    return Err(ImportError::Malformed);
+                }
+                match set.numeric_len {
+                    Some(n) if n as usize != text.len() => return Err(ImportError::MixedLengths),
+                    _ => set.numeric_len = Some(text.len() as u32),
+                }
+                SecretString::new(text.to_owned())
+            } else {
+                normalize_recovery_code(text)
+                    .filter(|c| c.expose().len() == RECOVERY_CODE_LEN)
+                    .ok_or(ImportError::Malformed)?
+            };
+            set.codes.push(StoredCode {
+                hash: set.hash(canonical.expose()),
+                used_at: None,
+            });
+        }
+        Ok(set)
+    }
+
+    /// Length of imported all-digit codes in this set, if it has any.
+    pub fn numeric_len(&self) -> Option<usize> {
+        self.numeric_len.map(|n| n as usize)
+    }
+
     /// Codes not yet used.
     pub fn remaining(&self) -> usize {
         self.codes.iter().filter(|c| c.used_at.is_none()).count()
@@ -182,6 +245,26 @@ mod tests {
         );
         assert_eq!(set.remaining(), 2);
         assert!(!set.consume("2222222222", UnixTime(7)));
+    }
+
+    #[test]
+    fn imported_scratch_codes_work_once() {
+        let codes: Vec<SecretString> = ["12345678", "87654321"]
+            .iter()
+            .map(|c| SecretString::new((*c).into()))
+            .collect();
+        let mut set = RecoverySet::import(&mut SeededRandom::new(6), &codes, UnixTime(0)).unwrap();
+        assert_eq!(set.numeric_len(), Some(8));
+        assert!(set.consume("87654321", UnixTime(1)));
+        assert!(!set.consume("87654321", UnixTime(2)));
+        assert_eq!(set.remaining(), 1);
+        let bad = |v: &[&str]| {
+            let c: Vec<SecretString> = v.iter().map(|c| SecretString::new((*c).into())).collect();
+            RecoverySet::import(&mut SeededRandom::new(6), &c, UnixTime(0)).unwrap_err()
+        };
+        assert_eq!(bad(&["123"]), ImportError::Malformed);
+        assert_eq!(bad(&["12345678", "1234567"]), ImportError::MixedLengths);
+        assert_eq!(bad(&[]), ImportError::Empty);
     }
 
     #[test]

@@ -653,3 +653,57 @@ fn deferred_delivery_sends_after_the_transaction_and_failures_are_recorded() {
             reason: "mail relay down".into()
         }));
 }
+
+#[test]
+fn imported_scratch_codes_work_once_beside_six_digit_totp() {
+    let f = Fixture::new("");
+    let (secret, _) = enroll(&f, "alice", T0);
+    let e = f.engine();
+    let scratch: Vec<SecretString> = ["11223344", "55667788"]
+        .iter()
+        .map(|c| SecretString::new((*c).into()))
+        .collect();
+    assert_eq!(
+        e.import_recovery_codes("alice", &scratch, T0, &mut rng())
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        e.verify("alice", b"55667788", &ctx(), T0, &mut rng())
+            .unwrap(),
+        Verification::Accepted {
+            factor: Factor::Recovery,
+            recovery_remaining: 1
+        }
+    );
+    assert!(matches!(
+        e.verify("alice", b"55667788", &ctx(), T0, &mut rng())
+            .unwrap(),
+        Verification::Rejected { .. }
+    ));
+    let t = T0.plus(Duration::from_secs(60));
+    assert!(matches!(
+        e.verify(
+            "alice",
+            code_at(&secret, t).as_bytes(),
+            &ctx(),
+            t,
+            &mut rng()
+        )
+        .unwrap(),
+        Verification::Accepted {
+            factor: Factor::Totp,
+            ..
+        }
+    ));
+    assert_eq!(
+        e.verify("alice", b"1234567", &ctx(), t, &mut rng())
+            .unwrap_err(),
+        Error::Input(InputError::WrongLength { got: 7 })
+    );
+    assert_eq!(
+        e.import_recovery_codes("bob", &scratch, T0, &mut rng())
+            .unwrap_err(),
+        Error::NotEnrolled
+    );
+}

@@ -219,6 +219,30 @@ impl Engine<'_> {
         display.to_vec()
     }
 
+    /// Replaces the user's recovery codes with codes another tool issued (e.g.
+    /// google-authenticator scratch codes); returns how many were taken. Only
+    /// for users with an active factor.
+    pub fn import_recovery_codes(
+        &self,
+        user: &str,
+        codes: &[SecretString],
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<usize, Error> {
+        let set = RecoverySet::import(rng, codes, now)
+            .map_err(|_| Error::Input(InputError::Malformed))?;
+        self.update(user, None, now, |tx| {
+            if !tx.rec.enrolled() {
+                return Err(Error::NotEnrolled);
+            }
+            tx.rec.recovery = Some(set.clone());
+            tx.audit(AuditKind::RecoveryCodesRegenerated {
+                count: codes.len() as u32,
+            });
+            Ok(codes.len())
+        })
+    }
+
     /// Replaces the user's recovery codes with a fresh set; the old codes stop
     /// working at once. Only for users with an active factor.
     pub fn regenerate_recovery(

@@ -131,7 +131,9 @@ impl Engine<'_> {
                         .is_some_and(|t| t.digits as usize == code.len());
                     let sms_fits = code.len() == sms_len
                         && tx.rec.sms_challenge.as_ref().is_some_and(|c| c.live(now));
-                    if !totp_fits && !sms_fits {
+                    let scratch_fits =
+                        tx.rec.recovery.as_ref().and_then(|r| r.numeric_len()) == Some(code.len());
+                    if !totp_fits && !sms_fits && !scratch_fits {
                         return Err(InputError::WrongLength { got: code.len() }.into());
                     }
                     let mut replayed = false;
@@ -166,25 +168,37 @@ impl Engine<'_> {
                             }
                         }
                     }
+                    if scratch_fits {
+                        if let Some(accepted) = self.spend_recovery(tx, code) {
+                            return Ok(accepted);
+                        }
+                    }
                     Ok(self.fail(tx, replayed))
                 }
-                CodeInput::Recovery(code) => {
-                    let spent = tx
-                        .rec
-                        .recovery
-                        .as_mut()
-                        .is_some_and(|set| set.consume(code.expose(), now));
-                    if !spent {
-                        return Ok(self.fail(tx, false));
-                    }
-                    let remaining = recovery_remaining(tx);
-                    tx.audit(AuditKind::RecoveryCodeUsed { remaining });
-                    tx.notify(NoticeKind::RecoveryCodeUsed { remaining });
-                    Ok(self.succeed(tx, Factor::Recovery))
-                }
+                CodeInput::Recovery(code) => match self.spend_recovery(tx, code.expose()) {
+                    Some(accepted) => Ok(accepted),
+                    None => Ok(self.fail(tx, false)),
+                },
                 CodeInput::SmsRequest => Err(InputError::Malformed.into()),
             }
         })
+    }
+
+    /// Spends a recovery code (canonical form) if it is in the user's set.
+    fn spend_recovery(&self, tx: &mut Tx<'_>, canonical: &str) -> Option<Verification> {
+        let now = tx.now;
+        let spent = tx
+            .rec
+            .recovery
+            .as_mut()
+            .is_some_and(|set| set.consume(canonical, now));
+        if !spent {
+            return None;
+        }
+        let remaining = recovery_remaining(tx);
+        tx.audit(AuditKind::RecoveryCodeUsed { remaining });
+        tx.notify(NoticeKind::RecoveryCodeUsed { remaining });
+        Some(self.succeed(tx, Factor::Recovery))
     }
 
     fn succeed(&self, tx: &mut Tx<'_>, factor: Factor) -> Verification {
