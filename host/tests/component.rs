@@ -14,26 +14,56 @@ use std::time::{Duration, Instant};
 const T0: u64 = 1_800_000_000;
 
 fn code(secret_b32: &str, at: u64) -> String {
-    totp(Algorithm::Sha1, &parse_base32(secret_b32).unwrap(), at, 30, 6)
+    totp(
+        Algorithm::Sha1,
+        &parse_base32(secret_b32).unwrap(),
+        at,
+        30,
+        6,
+    )
 }
 
 #[test]
 fn imports_only_the_declared_interfaces() {
     let engine = wasmtime::Engine::default();
     let component = wasmtime::component::Component::from_file(&engine, plugin_wasm()).unwrap();
-    let imports: Vec<String> = component.component_type().imports(&engine).map(|(name, _)| name.to_owned()).collect();
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(&engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     let allowed = |name: &str| {
         name.starts_with("planasonix:mfa/store@")
             || name.starts_with("planasonix:mfa/delivery@")
-            || ["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/"]
-                .iter()
-                .any(|p| name.starts_with(p) && name.contains("@0.2."))
+            || [
+                "wasi:cli/",
+                "wasi:io/",
+                "wasi:clocks/",
+                "wasi:random/",
+                "wasi:filesystem/",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p) && name.contains("@0.2."))
     };
-    assert!(imports.iter().any(|i| i.starts_with("planasonix:mfa/store@0.1.0")), "{imports:?}");
-    assert!(imports.iter().any(|i| i.starts_with("planasonix:mfa/delivery@0.1.0")), "{imports:?}");
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.starts_with("planasonix:mfa/store@0.1.0")),
+        "{imports:?}"
+    );
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.starts_with("planasonix:mfa/delivery@0.1.0")),
+        "{imports:?}"
+    );
     let extra: Vec<&String> = imports.iter().filter(|i| !allowed(i)).collect();
     assert!(extra.is_empty(), "unexpected imports: {extra:?}");
-    let exports: Vec<String> = component.component_type().exports(&engine).map(|(name, _)| name.to_owned()).collect();
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(&engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     assert_eq!(exports, vec!["planasonix:mfa/engine@0.1.0".to_owned()]);
 }
 
@@ -43,33 +73,83 @@ fn enrollment_login_and_recovery_through_the_component_on_sled() {
     let _ = std::fs::remove_dir_all(&dir);
     let store = open_sled(&dir).unwrap();
     let outbox = Arc::new(Outbox::default());
-    let host = host_with(plugin_wasm(), "[enforcement]\nmode = \"required-for-all\"\n", Randomness::System, Limits::default(), store, outbox.clone());
+    let host = host_with(
+        plugin_wasm(),
+        "[enforcement]\nmode = \"required-for-all\"\n",
+        Randomness::System,
+        Limits::default(),
+        store,
+        outbox.clone(),
+    );
     let mut s = host.session().unwrap();
-    let alice = Subject { user: "alice".into(), groups: vec![], amr: vec!["pwd".into()] };
-    assert!(matches!(s.decide(&alice, &ctx(), T0).unwrap().unwrap(), Decision::Grace(_)));
+    let alice = Subject {
+        user: "alice".into(),
+        groups: vec![],
+        amr: vec!["pwd".into()],
+    };
+    assert!(matches!(
+        s.decide(&alice, &ctx(), T0).unwrap().unwrap(),
+        Decision::Grace(_)
+    ));
     let e = s.begin_totp("alice", T0).unwrap().unwrap();
     assert!(e.uri.starts_with("otpauth://totp/Planasonix:alice?secret="));
     assert!(e.qr_svg.contains("<svg"));
-    let codes = s.confirm_totp("alice", code(&e.secret_base32, T0).as_bytes(), T0).unwrap().unwrap();
+    let codes = s
+        .confirm_totp("alice", code(&e.secret_base32, T0).as_bytes(), T0)
+        .unwrap()
+        .unwrap();
     assert_eq!(codes.len(), 10);
     // A fresh instance sees the same state: it lives in sled, not in the instance.
     let mut s = host.session().unwrap();
     let t = T0 + 30;
     assert!(matches!(
-        s.verify("alice", code(&e.secret_base32, t).as_bytes(), &ctx(), t).unwrap().unwrap(),
-        Verification::Accepted(Accepted { factor: Factor::Totp, recovery_remaining: 10 })
+        s.verify("alice", code(&e.secret_base32, t).as_bytes(), &ctx(), t)
+            .unwrap()
+            .unwrap(),
+        Verification::Accepted(Accepted {
+            factor: Factor::Totp,
+            recovery_remaining: 10
+        })
     ));
-    assert!(matches!(s.verify("alice", code(&e.secret_base32, t).as_bytes(), &ctx(), t).unwrap().unwrap(), Verification::Replayed(4)));
     assert!(matches!(
-        s.verify("alice", codes[0].as_bytes(), &ctx(), t).unwrap().unwrap(),
-        Verification::Accepted(Accepted { factor: Factor::Recovery, recovery_remaining: 9 })
+        s.verify("alice", code(&e.secret_base32, t).as_bytes(), &ctx(), t)
+            .unwrap()
+            .unwrap(),
+        Verification::Replayed(4)
     ));
-    assert!(matches!(s.verify("alice", codes[0].as_bytes(), &ctx(), t).unwrap().unwrap(), Verification::Rejected(4)));
-    assert!(outbox.notices.lock().unwrap().iter().any(|(u, m)| u == "alice" && m.contains("recovery code was used")));
-    let err = s.verify("alice", b"\xff\xfe", &ctx(), t).unwrap().unwrap_err();
-    assert!(matches!(err, PluginError::Input(ref m) if m.contains("UTF-8")), "{err:?}");
+    assert!(matches!(
+        s.verify("alice", codes[0].as_bytes(), &ctx(), t)
+            .unwrap()
+            .unwrap(),
+        Verification::Accepted(Accepted {
+            factor: Factor::Recovery,
+            recovery_remaining: 9
+        })
+    ));
+    assert!(matches!(
+        s.verify("alice", codes[0].as_bytes(), &ctx(), t)
+            .unwrap()
+            .unwrap(),
+        Verification::Rejected(4)
+    ));
+    assert!(outbox
+        .notices
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(u, m)| u == "alice" && m.contains("recovery code was used")));
+    let err = s
+        .verify("alice", b"\xff\xfe", &ctx(), t)
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(err, PluginError::Input(ref m) if m.contains("UTF-8")),
+        "{err:?}"
+    );
     let events = s.audit_events(Some("alice"), None).unwrap().unwrap();
-    assert!(events.iter().any(|e| e.detail.contains("\"event\":\"replay\"")));
+    assert!(events
+        .iter()
+        .any(|e| e.detail.contains("\"event\":\"replay\"")));
     drop(s);
     drop(host);
     let _ = std::fs::remove_dir_all(&dir);
@@ -78,13 +158,23 @@ fn enrollment_login_and_recovery_through_the_component_on_sled() {
 #[test]
 fn sixteen_users_in_parallel_and_eight_racing_one_recovery_code() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let host = host_with(plugin_wasm(), "", Randomness::System, Limits::default(), store, Arc::new(Outbox::default()));
+    let host = host_with(
+        plugin_wasm(),
+        "",
+        Randomness::System,
+        Limits::default(),
+        store,
+        Arc::new(Outbox::default()),
+    );
     let mut enrolled = Vec::new();
     for i in 0..16 {
         let user = format!("user{i}");
         let mut s = host.session().unwrap();
         let e = s.begin_totp(&user, T0).unwrap().unwrap();
-        let codes = s.confirm_totp(&user, code(&e.secret_base32, T0).as_bytes(), T0).unwrap().unwrap();
+        let codes = s
+            .confirm_totp(&user, code(&e.secret_base32, T0).as_bytes(), T0)
+            .unwrap()
+            .unwrap();
         enrolled.push((user, e.secret_base32, codes));
     }
     let t = T0 + 60;
@@ -93,7 +183,10 @@ fn sixteen_users_in_parallel_and_eight_racing_one_recovery_code() {
             let host = &host;
             scope.spawn(move || {
                 let mut s = host.session().unwrap();
-                let out = s.verify(user, code(secret, t).as_bytes(), &ctx(), t).unwrap().unwrap();
+                let out = s
+                    .verify(user, code(secret, t).as_bytes(), &ctx(), t)
+                    .unwrap()
+                    .unwrap();
                 assert!(matches!(out, Verification::Accepted(_)), "{user}: {out:?}");
             });
         }
@@ -105,29 +198,63 @@ fn sixteen_users_in_parallel_and_eight_racing_one_recovery_code() {
                 let (host, contested) = (&host, &contested);
                 scope.spawn(move || {
                     let mut s = host.session().unwrap();
-                    matches!(s.verify("user0", contested.as_bytes(), &ctx(), t).unwrap().unwrap(), Verification::Accepted(_))
+                    matches!(
+                        s.verify("user0", contested.as_bytes(), &ctx(), t)
+                            .unwrap()
+                            .unwrap(),
+                        Verification::Accepted(_)
+                    )
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).filter(|w| *w).count()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|w| *w)
+            .count()
     });
     assert_eq!(wins, 1, "exactly one racer may spend the recovery code");
 }
 
 #[test]
 fn a_plugin_that_loops_or_hoards_memory_is_stopped_and_the_host_keeps_serving() {
-    let limits = Limits { max_memory: 32 << 20, call_timeout: Duration::from_millis(300) };
+    let limits = Limits {
+        max_memory: 32 << 20,
+        call_timeout: Duration::from_millis(300),
+    };
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let faulty = host_with(faulty_wasm(), "", Randomness::System, limits, store.clone(), Arc::new(Outbox::default()));
-    let alice = Subject { user: "alice".into(), groups: vec![], amr: vec![] };
+    let faulty = host_with(
+        faulty_wasm(),
+        "",
+        Randomness::System,
+        limits,
+        store.clone(),
+        Arc::new(Outbox::default()),
+    );
+    let alice = Subject {
+        user: "alice".into(),
+        groups: vec![],
+        amr: vec![],
+    };
 
     let started = Instant::now();
-    let err = faulty.session().unwrap().decide(&alice, &ctx(), T0).unwrap_err();
+    let err = faulty
+        .session()
+        .unwrap()
+        .decide(&alice, &ctx(), T0)
+        .unwrap_err();
     assert!(matches!(err, HostError::Timeout), "{err}");
     assert!(err.to_string().contains("time limit"));
-    assert!(started.elapsed() < Duration::from_secs(30), "the loop was not stopped");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the loop was not stopped"
+    );
 
-    let err = faulty.session().unwrap().verify("alice", b"123456", &ctx(), T0).unwrap_err();
+    let err = faulty
+        .session()
+        .unwrap()
+        .verify("alice", b"123456", &ctx(), T0)
+        .unwrap_err();
     assert!(matches!(err, HostError::MemoryLimit), "{err}");
 
     let err = faulty.session().unwrap().status("alice", T0).unwrap_err();
@@ -136,12 +263,26 @@ fn a_plugin_that_loops_or_hoards_memory_is_stopped_and_the_host_keeps_serving() 
     // The same host still hands out working instances, many times over.
     for _ in 0..100 {
         let mut s = faulty.session().unwrap();
-        assert!(matches!(s.admin_unlock("alice", T0).unwrap(), Err(PluginError::NotConfigured)));
+        assert!(matches!(
+            s.admin_unlock("alice", T0).unwrap(),
+            Err(PluginError::NotConfigured)
+        ));
     }
     // And a real plugin on the same store is unaffected.
-    let good = host_with(plugin_wasm(), "", Randomness::System, limits, store, Arc::new(Outbox::default()));
+    let good = host_with(
+        plugin_wasm(),
+        "",
+        Randomness::System,
+        limits,
+        store,
+        Arc::new(Outbox::default()),
+    );
     assert!(matches!(
-        good.session().unwrap().decide(&alice, &ctx(), T0).unwrap().unwrap(),
+        good.session()
+            .unwrap()
+            .decide(&alice, &ctx(), T0)
+            .unwrap()
+            .unwrap(),
         Decision::NotRequired(NotRequired::OutOfScope)
     ));
 }
@@ -149,7 +290,14 @@ fn a_plugin_that_loops_or_hoards_memory_is_stopped_and_the_host_keeps_serving() 
 #[test]
 fn a_bad_policy_or_key_is_refused_when_the_instance_is_configured() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let host = host_with(plugin_wasm(), "[totp]\ndigits = 7\n", Randomness::System, Limits::default(), store, Arc::new(Outbox::default()));
+    let host = host_with(
+        plugin_wasm(),
+        "[totp]\ndigits = 7\n",
+        Randomness::System,
+        Limits::default(),
+        store,
+        Arc::new(Outbox::default()),
+    );
     let err = host.session().unwrap_err();
     assert!(err.to_string().contains("totp.digits"), "{err}");
 }

@@ -7,7 +7,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 fn target_dir() -> PathBuf {
@@ -19,11 +22,23 @@ fn target_dir() -> PathBuf {
 /// Builds a guest crate for wasm32-wasip2 (release) and returns the component.
 fn build_component(package: &str, file: &str) -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--locked", "--release", "--target", "wasm32-wasip2", "-p", package])
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            package,
+        ])
         .current_dir(workspace_root())
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "building {package} for wasm32-wasip2 failed");
+    assert!(
+        status.success(),
+        "building {package} for wasm32-wasip2 failed"
+    );
     let path = target_dir().join("wasm32-wasip2/release").join(file);
     assert!(path.exists(), "{} missing after build", path.display());
     path
@@ -38,7 +53,9 @@ pub fn plugin_wasm() -> &'static Path {
 /// A deliberately broken component, built once per test binary.
 pub fn faulty_wasm() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| build_component("planasonix-faulty-plugin", "planasonix_faulty_plugin.wasm"))
+    PATH.get_or_init(|| {
+        build_component("planasonix-faulty-plugin", "planasonix_faulty_plugin.wasm")
+    })
 }
 
 /// A private directory for compiled artifacts shared by the tests.
@@ -62,7 +79,9 @@ impl Outbox {
     pub fn last_code(&self) -> Option<String> {
         let sms = self.sms.lock().unwrap();
         let (_, text) = sms.last()?;
-        text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 6).map(str::to_owned)
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() >= 6)
+            .map(str::to_owned)
     }
 }
 
@@ -71,11 +90,17 @@ impl HostDelivery for Outbox {
         if self.fail_sms.load(std::sync::atomic::Ordering::SeqCst) {
             return Err("gateway returned 503".into());
         }
-        self.sms.lock().unwrap().push((to.to_owned(), text.to_owned()));
+        self.sms
+            .lock()
+            .unwrap()
+            .push((to.to_owned(), text.to_owned()));
         Ok(())
     }
     fn send_notice(&self, user: &str, message: &str) -> Result<(), String> {
-        self.notices.lock().unwrap().push((user.to_owned(), message.to_owned()));
+        self.notices
+            .lock()
+            .unwrap()
+            .push((user.to_owned(), message.to_owned()));
         Ok(())
     }
 }

@@ -1,0 +1,289 @@
+//! The conformance harness: scenario files, the inputs they name, and the
+//! canonical outcome strings every door must produce (see tests/scenarios/README.md).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod native;
+
+use planasonix_core::hotp::{totp, Algorithm};
+use planasonix_core::otpauth::parse_base32;
+use planasonix_host::*;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+#[derive(Deserialize, Debug)]
+pub struct Scenario {
+    pub policy: String,
+    pub seed: u64,
+    pub start: u64,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub t: u64,
+    pub op: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub amr: Vec<String>,
+    pub action: Option<String>,
+    pub input: Option<String>,
+    pub phone: Option<String>,
+    pub reason: Option<String>,
+    pub fail: Option<bool>,
+    pub expect: String,
+}
+
+impl Step {
+    pub fn subject(&self) -> Subject {
+        Subject {
+            user: self.user.clone(),
+            groups: self.groups.clone(),
+            amr: self.amr.clone(),
+        }
+    }
+    pub fn context(&self) -> Context {
+        Context {
+            service: "idp".into(),
+            remote: Some("198.51.100.4".into()),
+            action: self.action.clone(),
+        }
+    }
+}
+
+/// What an operation returned, in the WIT's terms.
+pub enum Outcome {
+    Decision(Decision),
+    Verification(Verification),
+    Enrollment(TotpEnrollment),
+    Codes(Vec<String>),
+    Sent(String),
+    Status(UserStatus),
+    Done,
+    Events(Vec<AuditEvent>),
+}
+
+/// One way of running the engine.
+pub trait Door {
+    fn call(&mut self, step: &Step, input: &[u8], now: u64) -> Result<Outcome, PluginError>;
+    fn set_gateway_failing(&mut self, fail: bool);
+    fn last_sms_code(&self) -> Option<String>;
+}
+
+/// What the harness remembers between steps to make inputs.
+#[derive(Default)]
+struct Memory {
+    secrets: HashMap<String, String>,
+    codes: HashMap<String, Vec<String>>,
+}
+
+fn input_bytes(step: &Step, memory: &Memory, door: &dyn Door, now: u64) -> Vec<u8> {
+    let Some(input) = step.input.as_deref() else {
+        return Vec::new();
+    };
+    let code_at = |at: u64| {
+        let secret = memory
+            .secrets
+            .get(&step.user)
+            .expect("begin-totp came first");
+        totp(Algorithm::Sha1, &parse_base32(secret).unwrap(), at, 30, 6).into_bytes()
+    };
+    if input == "totp" {
+        code_at(now)
+    } else if let Some(back) = input.strip_prefix("totp@-") {
+        code_at(now - back.parse::<u64>().unwrap())
+    } else if let Some(n) = input.strip_prefix("recovery:") {
+        memory.codes[&step.user][n.parse::<usize>().unwrap()]
+            .clone()
+            .into_bytes()
+    } else if input == "sms-code" {
+        door.last_sms_code().expect("an SMS was sent").into_bytes()
+    } else if let Some(hex) = input.strip_prefix("hex:") {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    } else {
+        input.as_bytes().to_vec()
+    }
+}
+
+fn factors(list: &[Factor]) -> String {
+    list.iter()
+        .map(|f| match f {
+            Factor::Totp => "totp",
+            Factor::Sms => "sms",
+            Factor::Recovery => "recovery",
+        })
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+fn opt(t: Option<u64>) -> String {
+    t.map_or("none".into(), |t| t.to_string())
+}
+
+pub fn canonical(out: &Result<Outcome, PluginError>) -> String {
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return error_tag(e),
+    };
+    match out {
+        Outcome::Decision(d) => match d {
+            Decision::NotRequired(n) => match n {
+                NotRequired::OutOfScope => "not-required:out-of-scope".into(),
+                NotRequired::Exempt => "not-required:exempt".into(),
+                NotRequired::UpstreamMfa => "not-required:upstream-mfa".into(),
+                NotRequired::Remembered(t) => format!("not-required:remembered@{t}"),
+                NotRequired::RecentMfa(t) => format!("not-required:recent-mfa@{t}"),
+            },
+            Decision::Grace(g) => format!("grace@{}{}", g.deadline, if g.may_enroll_now { ":enroll-now" } else { "" }),
+            Decision::Required(r) => match &r.step_up {
+                Some(a) => format!("required:{}:step-up={a}", factors(&r.factors)),
+                None => format!("required:{}", factors(&r.factors)),
+            },
+            Decision::Denied(d) => match d {
+                Denied::EnrollmentOverdue(t) => format!("denied:enrollment-overdue@{t}"),
+                Denied::LockedOut(t) => format!("denied:locked-out@{t}"),
+                Denied::NoUsableFactor => "denied:no-usable-factor".into(),
+            },
+        },
+        Outcome::Verification(v) => match v {
+            Verification::Accepted(a) => format!("accepted:{}:{}", factors(&[a.factor]), a.recovery_remaining),
+            Verification::SmsSent(to) => format!("sms-sent:{to}"),
+            Verification::Rejected(n) => format!("rejected:{n}"),
+            Verification::Replayed(n) => format!("replayed:{n}"),
+            Verification::Locked(t) => format!("locked@{t}"),
+        },
+        Outcome::Enrollment(e) => format!("enrollment:{}:{}:{}:{}", e.algorithm, e.digits, e.period, e.secret_base32),
+        Outcome::Codes(c) => format!("codes:{}", c.len()),
+        Outcome::Sent(to) => format!("sent:{to}"),
+        Outcome::Status(s) => format!(
+            "status:enrolled={}:factors={}:pending={}:recovery={}:locked={}:failures={}:enroll-by={}",
+            s.enrolled,
+            factors(&s.factors),
+            factors(&s.pending),
+            s.recovery_remaining,
+            opt(s.locked_until),
+            s.recent_failures,
+            opt(s.enroll_by)
+        ),
+        Outcome::Done => "ok".into(),
+        Outcome::Events(events) => {
+            let kinds: Vec<String> = events
+                .iter()
+                .map(|e| {
+                    let v: serde_json::Value = serde_json::from_str(&e.detail).unwrap();
+                    v["event"].as_str().unwrap().to_owned()
+                })
+                .collect();
+            format!("events:{}", kinds.join(","))
+        }
+    }
+}
+
+fn error_tag(e: &PluginError) -> String {
+    match e {
+        PluginError::NotConfigured => "error:not-configured".into(),
+        PluginError::Policy(_) => "error:policy".into(),
+        PluginError::Seal(_) => "error:seal".into(),
+        PluginError::Store(_) => "error:store".into(),
+        PluginError::Input(_) => "error:input".into(),
+        PluginError::UserName(_) => "error:user-name".into(),
+        PluginError::Phone(_) => "error:phone".into(),
+        PluginError::NotEnrolled => "error:not-enrolled".into(),
+        PluginError::NoPendingEnrollment(_) => "error:no-pending-enrollment".into(),
+        PluginError::WrongCode => "error:wrong-code".into(),
+        PluginError::SmsDisabled => "error:sms-disabled".into(),
+        PluginError::SmsNotEnrolled => "error:sms-not-enrolled".into(),
+        PluginError::SmsRateLimited(t) => format!("error:sms-rate-limited@{t}"),
+        PluginError::SmsDeliveryFailed(_) => "error:sms-delivery-failed".into(),
+        PluginError::UnknownAction(_) => "error:unknown-action".into(),
+        PluginError::Locked(t) => format!("error:locked@{t}"),
+        PluginError::Random => "error:random".into(),
+    }
+}
+
+/// Runs a scenario through a door; returns the outcome of every step.
+pub fn run(scenario: &Scenario, door: &mut dyn Door) -> Vec<String> {
+    let mut memory = Memory::default();
+    let mut outcomes = Vec::new();
+    for step in &scenario.steps {
+        let now = scenario.start + step.t;
+        if step.op == "gateway" {
+            door.set_gateway_failing(step.fail.unwrap_or(false));
+            outcomes.push("ok".to_owned());
+            continue;
+        }
+        let input = input_bytes(step, &memory, door, now);
+        let out = door.call(step, &input, now);
+        match &out {
+            Ok(Outcome::Enrollment(e)) => {
+                memory
+                    .secrets
+                    .insert(step.user.clone(), e.secret_base32.clone());
+            }
+            Ok(Outcome::Codes(c)) => {
+                memory.codes.insert(step.user.clone(), c.clone());
+            }
+            _ => {}
+        }
+        outcomes.push(canonical(&out));
+    }
+    outcomes
+}
+
+/// Whether `got` is what `expect` describes (`*` matches any rest).
+pub fn matches(expect: &str, got: &str) -> bool {
+    match expect.strip_suffix('*') {
+        Some(prefix) => got.starts_with(prefix),
+        None => expect == got,
+    }
+}
+
+/// Runs an op against the component (a configured session).
+pub fn call_session(
+    s: &mut Session,
+    step: &Step,
+    input: &[u8],
+    now: u64,
+) -> Result<Outcome, PluginError> {
+    let user = step.user.as_str();
+    let answer = match step.op.as_str() {
+        "decide" => s
+            .decide(&step.subject(), &step.context(), now)
+            .map(|r| r.map(Outcome::Decision)),
+        "verify" => s
+            .verify(user, input, &step.context(), now)
+            .map(|r| r.map(Outcome::Verification)),
+        "begin-totp" => s.begin_totp(user, now).map(|r| r.map(Outcome::Enrollment)),
+        "confirm-totp" => s
+            .confirm_totp(user, input, now)
+            .map(|r| r.map(Outcome::Codes)),
+        "begin-sms" => s
+            .begin_sms(user, step.phone.as_deref().unwrap_or(""), now)
+            .map(|r| r.map(Outcome::Sent)),
+        "confirm-sms" => s
+            .confirm_sms(user, input, now)
+            .map(|r| r.map(Outcome::Codes)),
+        "send-sms-code" => s
+            .send_sms_code(user, &step.context(), now)
+            .map(|r| r.map(Outcome::Sent)),
+        "regenerate" => s
+            .regenerate_recovery_codes(user, now)
+            .map(|r| r.map(Outcome::Codes)),
+        "status" => s.status(user, now).map(|r| r.map(Outcome::Status)),
+        "reset" => s
+            .admin_reset(user, step.reason.as_deref().unwrap_or(""), now)
+            .map(|r| r.map(|()| Outcome::Done)),
+        "unlock" => s.admin_unlock(user, now).map(|r| r.map(|()| Outcome::Done)),
+        "audit" => s
+            .audit_events(Some(user), None)
+            .map(|r| r.map(Outcome::Events)),
+        other => panic!("unknown op {other}"),
+    };
+    answer.unwrap_or_else(|e| panic!("host failure at {step:?}: {e}"))
+}

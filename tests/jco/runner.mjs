@@ -1,0 +1,117 @@
+// Runs one conformance scenario (tests/scenarios/*.json) against the component
+// transpiled by jco, printing the canonical outcome of every step as JSON.
+// Usage: node runner.mjs OUT/plugin.js SCENARIO.json
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { gateway } from './imports.mjs';
+
+const [modulePath, scenarioPath] = process.argv.slice(2);
+const { engine } = await import(pathToFileURL(modulePath).href);
+const scenario = JSON.parse(readFileSync(scenarioPath, 'utf8'));
+
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, value = 0;
+  const out = [];
+  for (const c of text.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
+
+function totp(secretB32, at) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const mac = createHmac('sha1', base32Decode(secretB32)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const bin = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(bin % 1_000_000).padStart(6, '0');
+}
+
+const factors = (list) => list.join('+');
+const opt = (t) => (t === undefined ? 'none' : String(t));
+
+function canonical(op, value) {
+  switch (op) {
+    case 'decide': {
+      const d = value;
+      if (d.tag === 'not-required') return d.val.val === undefined ? `not-required:${d.val.tag}` : `not-required:${d.val.tag}@${d.val.val}`;
+      if (d.tag === 'grace') return `grace@${d.val.deadline}${d.val.mayEnrollNow ? ':enroll-now' : ''}`;
+      if (d.tag === 'required') return `required:${factors(d.val.factors)}${d.val.stepUp === undefined ? '' : `:step-up=${d.val.stepUp}`}`;
+      return d.val.val === undefined ? `denied:${d.val.tag}` : `denied:${d.val.tag}@${d.val.val}`;
+    }
+    case 'verify': {
+      const v = value;
+      if (v.tag === 'accepted') return `accepted:${v.val.factor}:${v.val.recoveryRemaining}`;
+      if (v.tag === 'sms-sent') return `sms-sent:${v.val}`;
+      if (v.tag === 'locked') return `locked@${v.val}`;
+      return `${v.tag}:${v.val}`;
+    }
+    case 'begin-totp': return `enrollment:${value.algorithm}:${value.digits}:${value.period}:${value.secretBase32}`;
+    case 'confirm-totp': case 'confirm-sms': case 'regenerate': return `codes:${value.length}`;
+    case 'begin-sms': case 'send-sms-code': return `sent:${value}`;
+    case 'status': {
+      const s = value;
+      return `status:enrolled=${s.enrolled}:factors=${factors(s.factors)}:pending=${factors(s.pending)}:recovery=${s.recoveryRemaining}:locked=${opt(s.lockedUntil)}:failures=${s.recentFailures}:enroll-by=${opt(s.enrollBy)}`;
+    }
+    case 'reset': case 'unlock': return 'ok';
+    case 'audit': return `events:${value.map((e) => JSON.parse(e.detail).event).join(',')}`;
+    default: throw new Error(`unknown op ${op}`);
+  }
+}
+
+function errorTag(e) {
+  const p = e.payload;
+  if (p === undefined) throw e;
+  const timed = ['sms-rate-limited', 'locked'];
+  return timed.includes(p.tag) ? `error:${p.tag}@${p.val}` : `error:${p.tag}`;
+}
+
+engine.configure(scenario.policy, new Uint8Array(32).fill(7), { tag: 'test-seed', val: BigInt(scenario.seed) });
+const secrets = new Map();
+const codes = new Map();
+const outcomes = [];
+for (const step of scenario.steps) {
+  const now = scenario.start + step.t;
+  if (step.op === 'gateway') { gateway.setFailing(step.fail); outcomes.push('ok'); continue; }
+  const user = step.user ?? '';
+  let input = new Uint8Array();
+  const i = step.input;
+  if (i === 'totp') input = Buffer.from(totp(secrets.get(user), now));
+  else if (i?.startsWith('totp@-')) input = Buffer.from(totp(secrets.get(user), now - Number(i.slice(6))));
+  else if (i?.startsWith('recovery:')) input = Buffer.from(codes.get(user)[Number(i.slice(9))]);
+  else if (i === 'sms-code') input = Buffer.from(gateway.lastCode());
+  else if (i?.startsWith('hex:')) input = Buffer.from(i.slice(4), 'hex');
+  else if (i !== undefined) input = Buffer.from(i);
+  const ctx = { service: 'idp', remote: '198.51.100.4', action: step.action ?? undefined };
+  const subject = { user, groups: step.groups ?? [], amr: step.amr ?? [] };
+  const t = BigInt(now);
+  const calls = {
+    'decide': () => engine.decide(subject, ctx, t),
+    'verify': () => engine.verify(user, input, ctx, t),
+    'begin-totp': () => engine.beginTotp(user, t),
+    'confirm-totp': () => engine.confirmTotp(user, input, t),
+    'begin-sms': () => engine.beginSms(user, step.phone ?? '', t),
+    'confirm-sms': () => engine.confirmSms(user, input, t),
+    'send-sms-code': () => engine.sendSmsCode(user, ctx, t),
+    'regenerate': () => engine.regenerateRecoveryCodes(user, t),
+    'status': () => engine.status(user, t),
+    'reset': () => engine.adminReset(user, step.reason ?? '', t),
+    'unlock': () => engine.adminUnlock(user, t),
+    'audit': () => engine.auditEvents(user, undefined),
+  };
+  let outcome;
+  try {
+    const value = calls[step.op]();
+    if (step.op === 'begin-totp') secrets.set(user, value.secretBase32);
+    if (['confirm-totp', 'confirm-sms', 'regenerate'].includes(step.op)) codes.set(user, value);
+    outcome = canonical(step.op, value);
+  } catch (e) {
+    outcome = errorTag(e);
+  }
+  outcomes.push(outcome);
+}
+process.stdout.write(JSON.stringify(outcomes));
