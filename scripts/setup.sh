@@ -7,6 +7,7 @@ APT_PACKAGES=(
   build-essential pkg-config clang libclang-dev   # ring for wasm32, pam-sys bindgen
   libpam0g-dev pamtester libpam-wrapper           # PAM module and its tests
   oathtool zbar-tools                             # independent TOTP and QR checks
+  libpam-google-authenticator                     # files for the `import google-authenticator` test
   openssh-server openssh-client expect            # sshd end-to-end tests
 )
 
@@ -38,4 +39,16 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 else
   say "wasm32-wasip2 target present"
+fi
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  say "installing Node.js (for the jco conformance run)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+jco_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/jco"
+if [ ! -x "$jco_dir/node_modules/.bin/jco" ]; then
+  say "installing jco into tests/jco (npm ci)"
+  (cd "$jco_dir" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  say "jco present"
 fi

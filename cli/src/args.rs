@@ -1,0 +1,302 @@
+//! The command line, declared with clap's derive API.
+
+use clap::{Args, Parser, Subcommand};
+use planasonix_core::input::validate_user_name;
+use planasonix_core::phone::PhoneNumber;
+use planasonix_core::time::parse_duration;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the options every command takes are listed.
+const GLOBAL: &str = "Global options";
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  success
+  1  the operation failed or was refused (wrong code, invalid policy, ...)
+  2  usage error (unknown option, bad user name, phone number or secret)
+  3  permission denied (key, policy or database not accessible; key file
+     readable by group or others)
+  4  database busy (another process kept it open) or unusable
+
+Codes and secrets are read from the terminal, or from standard input when it
+is not a terminal (one per line). See planasonix(1) and planasonix-policy(5).";
+
+const TOTP_HELP: &str = "\
+Shows the QR code, the otpauth:// URI and the key for manual entry, then asks
+for one code from the app. The database is not held open while waiting. On
+success the recovery codes are printed once.";
+
+const SMS_HELP: &str = "\
+SMS command: run as `PATH +447700900123` (the E.164 number is the only
+argument) with the message text on standard input. Exit status 0 means the
+text was handed to the carrier; any other status, or running longer than
+--sms-timeout (it is then killed), is a failed send: it is audited and
+reported, and nothing is left pending. Its output is ignored. The policy's
+[sms] table must enable SMS and allow the number's country prefix.";
+
+/// Planasonix MFA: enrollment, recovery codes, administration and audit.
+#[derive(Debug, Parser)]
+#[command(name = "planasonix", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Policy file
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "PATH",
+        default_value = "/etc/planasonix/policy.toml"
+    )]
+    pub config: PathBuf,
+    /// Database directory
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "PATH",
+        default_value = "/var/lib/planasonix/db"
+    )]
+    pub db: PathBuf,
+    /// Seal key file (must be mode 0600 or stricter)
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "PATH",
+        default_value = "/etc/planasonix/seal.key"
+    )]
+    pub key: PathBuf,
+    /// Print data as JSON (status, audit, admin list/provision-totp, policy, recovery-codes)
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub json: bool,
+    /// How long to wait for another process to release the database (e.g. 3s, 500ms)
+    #[arg(long, global = true,
+        help_heading = GLOBAL, value_name = "DURATION", default_value = "3s", value_parser = wait)]
+    pub wait: Duration,
+    /// Program run to tell users about security events: user name as argument, message on stdin
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "PATH",
+        env = "PLANASONIX_NOTICE_COMMAND",
+        hide_env_values = true
+    )]
+    pub notice_command: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the seal key, database directory and default policy if absent
+    Init,
+    /// Enroll a second factor for a user
+    #[command(subcommand)]
+    Enroll(Enroll),
+    /// Show how many recovery codes remain, or replace them with a fresh set
+    RecoveryCodes {
+        #[command(flatten)]
+        user: UserOpt,
+        /// Make a fresh set; the old codes stop working at once
+        #[arg(long)]
+        regenerate: bool,
+    },
+    /// Show a user's factors, last use, lockout and enrollment deadline
+    Status {
+        #[command(flatten)]
+        user: UserOpt,
+    },
+    /// Administration: provisioning, reset, unlock, listing
+    #[command(subcommand)]
+    Admin(Admin),
+    /// Take over secrets from other TOTP tools
+    #[command(subcommand)]
+    Import(Import),
+    /// Check the policy file, or explain what it requires of a user
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// Show recent security events, oldest first
+    Audit {
+        /// Only this user's events
+        #[arg(long, value_parser = user_name)]
+        user: Option<String>,
+        /// Only events from the last DURATION (e.g. 1h, 7d)
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        since: Option<Duration>,
+    },
+    /// Print a shell completion script
+    Completions {
+        /// bash, elvish, fish, powershell or zsh
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `--user`, defaulting to the invoking user.
+#[derive(Debug, Args)]
+pub struct UserOpt {
+    /// User name (default: $SUDO_USER, else $USER)
+    #[arg(long, value_parser = user_name)]
+    pub user: Option<String>,
+}
+
+/// `planasonix enroll …`
+#[derive(Debug, Subcommand)]
+pub enum Enroll {
+    /// Enroll an authenticator app: QR code, confirmation code, recovery codes
+    #[command(after_help = TOTP_HELP)]
+    Totp {
+        #[command(flatten)]
+        user: UserOpt,
+        /// Also write the QR code as a PNG image (mode 0600: it holds the secret)
+        #[arg(long, value_name = "FILE")]
+        qr_png: Option<PathBuf>,
+        /// Also write the QR code as an SVG image (mode 0600: it holds the secret)
+        #[arg(long, value_name = "FILE")]
+        qr_svg: Option<PathBuf>,
+        /// Draw the terminal QR code dark-on-light, for light terminal themes
+        #[arg(long)]
+        qr_invert: bool,
+    },
+    /// Enroll a mobile number for SMS codes (weaker than an app)
+    #[command(after_help = SMS_HELP)]
+    Sms {
+        #[command(flatten)]
+        user: UserOpt,
+        /// Mobile number in international form, e.g. +447700900123
+        #[arg(long, value_name = "+E164", value_parser = phone)]
+        phone: String,
+        /// Program that sends a text: number as its one argument, text on stdin, exit 0 when sent
+        #[arg(
+            long,
+            value_name = "PATH",
+            env = "PLANASONIX_SMS_COMMAND",
+            hide_env_values = true
+        )]
+        sms_command: Option<PathBuf>,
+        /// How long the SMS command may run before it is killed
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+        sms_timeout: Duration,
+    },
+}
+
+/// `planasonix admin …`
+#[derive(Debug, Subcommand)]
+pub enum Admin {
+    /// Activate an authenticator app with a known secret, without a confirmation code
+    ProvisionTotp {
+        /// User name
+        #[arg(value_parser = user_name)]
+        user: String,
+        /// The secret in base32, or `-` to read it from standard input
+        #[arg(long, value_name = "BASE32")]
+        secret: String,
+    },
+    /// Wipe a user's factors after checking their identity out of band
+    Reset {
+        /// User name
+        #[arg(value_parser = user_name)]
+        user: String,
+        /// Why (kept in the audit log)
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Lift a lockout and clear counted failures
+    Unlock {
+        /// User name
+        #[arg(value_parser = user_name)]
+        user: String,
+    },
+    /// List every user with stored state
+    List,
+}
+
+/// `planasonix import …`
+#[derive(Debug, Subcommand)]
+pub enum Import {
+    /// Take over a ~/.google_authenticator file (TOTP secret, options, scratch codes)
+    GoogleAuthenticator {
+        #[command(flatten)]
+        user: UserOpt,
+        /// The file to read
+        file: PathBuf,
+    },
+    /// Take over TOTP entries of a pam_oath users file
+    OathUsersfile {
+        /// The file to read
+        file: PathBuf,
+    },
+}
+
+/// `planasonix policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Validate a policy file and print the effective policy
+    Check {
+        /// Policy file (default: --config)
+        file: Option<PathBuf>,
+    },
+    /// Explain what a login would require of a user now, and why
+    Explain {
+        /// User name
+        #[arg(value_parser = user_name)]
+        user: String,
+        /// The user's groups or roles, comma-separated
+        #[arg(long, value_name = "G1,G2", value_delimiter = ',')]
+        groups: Vec<String>,
+        /// Explain a step-up action from the policy's [step_up] table
+        #[arg(long, value_name = "NAME")]
+        action: Option<String>,
+        /// Upstream RFC 8176 amr values, comma-separated
+        #[arg(long, value_name = "A1,A2", value_delimiter = ',')]
+        amr: Vec<String>,
+        /// PAM service or application name
+        #[arg(long, value_name = "NAME", default_value = "login")]
+        service: String,
+    },
+}
+
+fn user_name(text: &str) -> Result<String, String> {
+    validate_user_name(text).map_err(|e| e.to_string())?;
+    Ok(text.to_owned())
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// A duration, or whole milliseconds like `250ms` (waits can be short).
+fn wait(text: &str) -> Result<Duration, String> {
+    match text.strip_suffix("ms") {
+        Some(ms) if !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()) => ms
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| "too many milliseconds".to_owned()),
+        _ => duration(text),
+    }
+}
+
+fn phone(text: &str) -> Result<String, String> {
+    PhoneNumber::parse(text).map_err(|e| e.to_string())?;
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn waits_take_milliseconds_too() {
+        assert_eq!(wait("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(wait("2s"), Ok(Duration::from_secs(2)));
+        assert!(wait("ms").is_err());
+        assert!(wait("-5ms").is_err());
+    }
+}

@@ -1,0 +1,45 @@
+//! `planasonix audit`: the bounded audit log kept in the store.
+
+use super::Out;
+use crate::error::{CliError, CliResult};
+use crate::host::Host;
+use planasonix_core::audit::Level;
+use planasonix_core::native::now;
+use std::time::Duration;
+
+pub fn run(
+    host: &Host,
+    out: &mut Out<'_>,
+    user: Option<String>,
+    since: Option<Duration>,
+) -> CliResult<()> {
+    let policy = host.policy()?;
+    let key = host.seal_key()?;
+    let from = since.map(|d| now().minus(d));
+    let events = host.with_engine(&policy, &key, None, |engine| {
+        Ok(engine.audit_log(user.as_deref(), from)?)
+    })?;
+    if out.json {
+        let mut list = Vec::with_capacity(events.len());
+        for e in &events {
+            let mut v = serde_json::to_value(e)
+                .map_err(|e| CliError::failed(format!("cannot render JSON: {e}")))?;
+            v["time"] = serde_json::json!(e.at.to_string());
+            v["level"] = serde_json::json!(level(e.level()));
+            list.push(v);
+        }
+        return out.json(&serde_json::Value::Array(list));
+    }
+    for e in &events {
+        out.line(format!("{}  {:<7}  {e}", e.at, level(e.level())))?;
+    }
+    Ok(())
+}
+
+fn level(l: Level) -> &'static str {
+    match l {
+        Level::Info => "info",
+        Level::Notice => "notice",
+        Level::Warning => "warning",
+    }
+}

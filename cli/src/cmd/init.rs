@@ -1,0 +1,86 @@
+//! `planasonix init`: seal key, database directory and policy, each only if absent.
+
+use super::Out;
+use crate::error::{io_error, CliError, CliResult};
+use crate::files::{write_file, Existing, Written};
+use crate::host::{read_policy, Host};
+use planasonix_core::native::{load_key_file, OsRandom, SledStore};
+use planasonix_core::policy::DEFAULT_POLICY_TOML;
+use planasonix_core::SealKey;
+use std::fs::DirBuilder;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+
+pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
+    // Key first: it is the one thing that can never be recreated.
+    make_parent(&host.key, 0o755)?;
+    let key =
+        SealKey::generate(&mut OsRandom::new()).map_err(|e| CliError::failed(e.to_string()))?;
+    match write_file(
+        &host.key,
+        key.to_key_text().expose().as_bytes(),
+        0o600,
+        Existing::Keep,
+    )? {
+        Written::Created => out.line(format!(
+            "created seal key {} (mode 0600)",
+            host.key.display()
+        ))?,
+        Written::Kept => {
+            // Never overwritten; but say so if it is unusable.
+            load_key_file(&host.key)?;
+            out.line(format!("kept existing seal key {}", host.key.display()))?;
+        }
+    }
+    drop(key);
+
+    make_parent(&host.db, 0o755)?;
+    match DirBuilder::new().mode(0o700).create(&host.db) {
+        Ok(()) => {
+            std::fs::set_permissions(&host.db, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_error("cannot set mode of", &host.db, &e))?;
+            out.line(format!(
+                "created database directory {} (mode 0700)",
+                host.db.display()
+            ))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            out.line(format!(
+                "kept existing database directory {}",
+                host.db.display()
+            ))?;
+        }
+        Err(e) => return Err(io_error("cannot create database directory", &host.db, &e)),
+    }
+    // Opening once proves the database works (and creates its files).
+    SledStore::transaction(&host.db, host.wait, |_| Ok::<(), CliError>(()))?;
+
+    make_parent(&host.config, 0o755)?;
+    match write_file(
+        &host.config,
+        DEFAULT_POLICY_TOML.as_bytes(),
+        0o644,
+        Existing::Keep,
+    )? {
+        Written::Created => out.line(format!(
+            "created default policy {} (mode 0644)",
+            host.config.display()
+        ))?,
+        Written::Kept => {
+            read_policy(&host.config)?;
+            out.line(format!("kept existing policy {}", host.config.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn make_parent(path: &Path, mode: u32) -> CliResult<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(dir)
+            .map_err(|e| io_error("cannot create directory", dir, &e)),
+        _ => Ok(()),
+    }
+}

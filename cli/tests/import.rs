@@ -1,0 +1,272 @@
+//! Taking over google-authenticator and pam_oath secrets.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
+
+mod common;
+use common::*;
+use planasonix_core::{Factor, Verification};
+use std::process::Command;
+
+fn accepted(v: &Verification) -> bool {
+    matches!(v, Verification::Accepted { .. })
+}
+
+#[test]
+fn imports_a_file_written_by_google_authenticator() {
+    require_tool("google-authenticator", "libpam-google-authenticator");
+    let host = Host::init("import-ga");
+    let file = host.root.join("google_authenticator");
+    let made = Command::new("google-authenticator")
+        .args([
+            "--time-based",
+            "--disallow-reuse",
+            "--force",
+            "--no-confirm",
+            "--quiet",
+            "--qr-mode=NONE",
+        ])
+        .args([
+            "--rate-limit=3",
+            "--rate-time=30",
+            "--window-size=3",
+            "--emergency-codes=5",
+        ])
+        .arg(format!("--secret={}", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "google-authenticator failed: {}",
+        text(&made.stderr)
+    );
+    let content = std::fs::read_to_string(&file).unwrap();
+    let secret = content.lines().next().unwrap().to_owned();
+
+    let out = host.run(
+        &[
+            "import",
+            "google-authenticator",
+            "--user",
+            "alice",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("taken: TOTP secret (SHA1, 6 digits, every 30 seconds)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not taken: WINDOW_SIZE"), "{stdout}");
+    assert!(stdout.contains("not taken: RATE_LIMIT"), "{stdout}");
+    assert!(
+        stdout.contains("5 scratch codes imported as recovery codes"),
+        "{stdout}"
+    );
+    // The scratch codes are the recovery codes: no fresh ones are printed.
+    assert!(recovery_codes(&stdout).is_empty(), "{stdout}");
+    assert!(!stdout.contains("Recovery codes for"), "{stdout}");
+    let scratch: Vec<&str> = content
+        .lines()
+        .skip(1)
+        .filter(|l| l.len() == 8 && l.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    assert_eq!(scratch.len(), 5, "{content}");
+    let status = json(&host.run(&["status", "--user", "alice", "--json"], ""));
+    assert_eq!(status["recovery_remaining"], 5, "{status}");
+
+    // The app's codes (from oathtool, for the file's secret) now verify, once.
+    let code = oathtool(&secret);
+    assert!(
+        accepted(&verify(&host, "alice", &code)),
+        "oathtool code for the imported secret"
+    );
+    assert!(matches!(
+        verify(&host, "alice", &code),
+        Verification::Replayed { .. }
+    ));
+    // Each scratch code works exactly once at the login prompt.
+    for (i, c) in scratch.iter().enumerate() {
+        assert_eq!(
+            verify(&host, "alice", c),
+            Verification::Accepted {
+                factor: Factor::Recovery,
+                recovery_remaining: (4 - i) as u32,
+            },
+            "scratch code {i}, first use"
+        );
+        assert!(
+            matches!(verify(&host, "alice", c), Verification::Rejected { .. }),
+            "scratch code {i}, second use"
+        );
+    }
+    let status = json(&host.run(&["status", "--user", "alice", "--json"], ""));
+    assert_eq!(status["recovery_remaining"], 0, "{status}");
+
+    // A second import does not silently replace the app.
+    let out = host.run(
+        &[
+            "import",
+            "google-authenticator",
+            "--user",
+            "alice",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let line = fails_with(&out, 1);
+    assert!(line.contains("already has an authenticator app"), "{line}");
+}
+
+#[test]
+fn without_scratch_codes_fresh_recovery_codes_are_issued() {
+    require_tool("google-authenticator", "libpam-google-authenticator");
+    let host = Host::init("import-ga-none");
+    let file = host.root.join("google_authenticator");
+    let made = Command::new("google-authenticator")
+        .args([
+            "--time-based",
+            "--force",
+            "--no-confirm",
+            "--quiet",
+            "--qr-mode=NONE",
+            "--disallow-reuse",
+            "--rate-limit=3",
+            "--rate-time=30",
+            "--window-size=3",
+            "--emergency-codes=0",
+        ])
+        .arg(format!("--secret={}", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "google-authenticator failed: {}",
+        text(&made.stderr)
+    );
+    let out = host.run(
+        &[
+            "import",
+            "google-authenticator",
+            "--user",
+            "bob",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("scratch"), "{stdout}");
+    let codes = recovery_codes(&stdout);
+    assert_eq!(codes.len(), 10, "{stdout}");
+    for c in codes.iter().take(2) {
+        assert!(matches!(
+            verify(&host, "bob", c),
+            Verification::Accepted {
+                factor: Factor::Recovery,
+                ..
+            }
+        ));
+        assert!(matches!(
+            verify(&host, "bob", c),
+            Verification::Rejected { .. }
+        ));
+    }
+}
+
+#[test]
+fn refuses_counter_based_google_authenticator_files() {
+    let host = Host::init("import-ga-hotp");
+    let file = host.root.join("ga");
+    std::fs::write(
+        &file,
+        "VRFUKCO6TCFC5QCRTNYKZQRS7Y\n\" HOTP_COUNTER 1\n12345678\n",
+    )
+    .unwrap();
+    let line = fails_with(
+        &host.run(
+            &[
+                "import",
+                "google-authenticator",
+                "--user",
+                "bob",
+                file.to_str().unwrap(),
+            ],
+            "",
+        ),
+        1,
+    );
+    assert!(line.contains("line 2"), "{line}");
+    assert!(line.contains("HOTP"), "{line}");
+    assert_eq!(
+        text(&host.run(&["admin", "list", "--json"], "").stdout).trim(),
+        "[]"
+    );
+}
+
+#[test]
+fn imports_time_based_entries_of_a_pam_oath_users_file() {
+    let host = Host::init("import-oath");
+    let file = host.root.join("users.oath");
+    std::fs::write(
+        &file,
+        "# pam_oath users\n\
+         HOTP/T30 alice - 3132333435363738393031323334353637383930\n\
+         HOTP/T30/8 bob 1234 3132333435363738393031323334353637383930 0 12345678 2026-01-01T00:00:00L\n\
+         HOTP carol - 3132333435363738393031323334353637383930\n\
+         HOTP/T30 dave - 12zz\n",
+    )
+    .unwrap();
+    let out = host.run(&["import", "oath-usersfile", file.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("taken: alice (line 2: time-based, 6 digits, every 30 seconds)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "taken: bob (line 3: time-based, 8 digits, every 30 seconds); its PIN is not kept"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("not taken: carol (line 4): counter-based"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not taken: dave (line 5)"), "{stdout}");
+    assert_eq!(recovery_codes(&stdout).len(), 20);
+
+    // RFC 6238's SHA1 key "12345678901234567890", in base32 for oathtool.
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    assert!(accepted(&verify(&host, "alice", &oathtool(secret))));
+    require_tool("oathtool", "oathtool");
+    let eight = Command::new("oathtool")
+        .args(["--totp", "--digits=8", "-b", secret])
+        .output()
+        .unwrap();
+    assert!(accepted(&verify(&host, "bob", text(&eight.stdout).trim())));
+}
+
+#[test]
+fn lockout_is_lifted_by_admin_unlock() {
+    let host = Host::init("unlock");
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let out = host.run(&["admin", "provision-totp", "erin", "--secret", secret], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let right: u32 = oathtool(secret).parse().unwrap();
+    let wrong = format!("{:06}", (right + 500_000) % 1_000_000);
+    let mut locked = false;
+    for _ in 0..5 {
+        locked = matches!(verify(&host, "erin", &wrong), Verification::Locked { .. });
+    }
+    assert!(locked, "five failures lock under the default policy");
+    let status = json(&host.run(&["status", "--user", "erin", "--json"], ""));
+    assert!(status["locked_until"].is_u64(), "{status}");
+
+    let out = host.run(&["admin", "unlock", "erin"], "");
+    assert_eq!(out.status.code(), Some(0));
+    let status = json(&host.run(&["status", "--user", "erin", "--json"], ""));
+    assert!(status["locked_until"].is_null(), "{status}");
+    assert!(accepted(&verify(&host, "erin", &oathtool(secret))));
+}

@@ -1,0 +1,53 @@
+//! The engine over a store opened for one short transaction at a time.
+
+use crate::delivery::Outbox;
+use crate::log::{AuditToLog, Log};
+use planasonix_core::native::SledStore;
+use planasonix_core::{Engine, Error, Policy, SealKey};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a login waits for another process to release the database. Longer
+/// than the core's default so that a burst of logins queues rather than fails.
+pub(crate) const STORE_WAIT: Duration = Duration::from_secs(10);
+
+/// Runs engine operations, each in its own store transaction.
+pub(crate) trait Backend {
+    /// The policy in force.
+    fn policy(&self) -> &Policy;
+    /// Opens the store, runs `op` on an engine that delivers into `outbox`,
+    /// and closes the store again before returning.
+    fn run<T>(
+        &self,
+        outbox: &Outbox,
+        op: impl FnOnce(&Engine<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error>;
+}
+
+/// The production backend: the sled database at `db=`.
+pub(crate) struct SledBackend<'a> {
+    pub(crate) db: PathBuf,
+    pub(crate) policy: Policy,
+    pub(crate) key: SealKey,
+    pub(crate) log: &'a dyn Log,
+}
+
+impl Backend for SledBackend<'_> {
+    fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn run<T>(
+        &self,
+        outbox: &Outbox,
+        op: impl FnOnce(&Engine<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let sink = AuditToLog(self.log);
+        SledStore::transaction(&self.db, STORE_WAIT, |store| {
+            let engine = Engine::new(&self.policy, &self.key, store)
+                .with_delivery(outbox)
+                .with_audit_sink(&sink);
+            op(&engine)
+        })
+    }
+}

@@ -1,0 +1,557 @@
+//! The login flow against a scripted PAM handle and a memory store.
+
+use super::account::HOW_TO_FIX;
+use super::auth::CODE_PROMPT;
+use super::enroll::{CONFIRM_PROMPT, ENROLL_QUESTION, NEXT_CODE_PROMPT};
+use super::fake::{say, MemoryBackend, RecordingSender, ScriptedPam, Step};
+use super::{account, authenticate, Env, Groups};
+use crate::code::PamCode;
+use crate::log::MemoryLog;
+use crate::pam::Pam;
+use planasonix_core::hotp::{totp, Algorithm};
+use planasonix_core::otpauth::parse_base32;
+use planasonix_core::{Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, UnixTime};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+const T0: u64 = 1_800_000_000;
+const SECRET: &[u8] = b"12345678901234567890";
+
+struct FakeGroups;
+
+impl Groups for FakeGroups {
+    fn groups_of(&self, user: &str) -> Result<Vec<String>, String> {
+        match user {
+            "alice" => Ok(vec!["alice".into(), "wheel".into()]),
+            "bob" => Ok(vec!["bob".into()]),
+            _ => Err("no such user".into()),
+        }
+    }
+}
+
+struct World {
+    backend: MemoryBackend,
+    sender: RecordingSender,
+    log: Arc<MemoryLog>,
+    now: Arc<AtomicU64>,
+    clock: Box<dyn Fn() -> UnixTime>,
+    action: Option<String>,
+    sms: bool,
+    rng: std::cell::RefCell<SeededRandom>,
+}
+
+fn world(policy: &str) -> World {
+    let now = Arc::new(AtomicU64::new(T0));
+    let n = now.clone();
+    let log = Arc::new(MemoryLog::default());
+    World {
+        backend: MemoryBackend {
+            policy: Policy::from_toml(policy).unwrap(),
+            key: SealKey::from_bytes(&[7; 32]).unwrap(),
+            store: MemoryStore::new(),
+            open: Arc::new(AtomicBool::new(false)),
+            broken: false,
+            audit: log.clone(),
+        },
+        sender: RecordingSender::default(),
+        log,
+        now,
+        clock: Box::new(move || UnixTime(n.load(Ordering::SeqCst))),
+        action: None,
+        sms: false,
+        rng: std::cell::RefCell::new(SeededRandom::new(42)),
+    }
+}
+
+impl World {
+    fn env(&self) -> Env<'_, MemoryBackend> {
+        Env {
+            backend: &self.backend,
+            sender: &self.sender,
+            log: &*self.log,
+            groups: &FakeGroups,
+            clock: &*self.clock,
+            sms_configured: self.sms,
+            action: self.action.clone(),
+        }
+    }
+
+    fn pam(&self, user: &str, script: Vec<Step>) -> ScriptedPam {
+        ScriptedPam::new(user, script, self.backend.open.clone())
+    }
+
+    fn auth(&self, pam: &ScriptedPam) -> PamCode {
+        authenticate(pam, &self.env(), &mut *self.rng.borrow_mut())
+    }
+
+    fn engine(&self) -> Engine<'_> {
+        Engine::new(&self.backend.policy, &self.backend.key, &self.backend.store)
+    }
+
+    fn at(&self) -> UnixTime {
+        UnixTime(self.now.load(Ordering::SeqCst))
+    }
+
+    fn advance(&self, secs: u64) {
+        self.now.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// Enrolls `user` with [`SECRET`]; returns the recovery codes.
+    fn provision(&self, user: &str) -> Vec<String> {
+        let params = self.engine().totp_params();
+        let done = self
+            .engine()
+            .provision_totp(
+                user,
+                &SecretBytes::new(SECRET.to_vec()),
+                params,
+                self.at(),
+                &mut *self.rng.borrow_mut(),
+            )
+            .unwrap();
+        done.recovery_codes
+            .iter()
+            .map(|c| c.expose().to_owned())
+            .collect()
+    }
+
+    fn code(&self) -> String {
+        totp(Algorithm::Sha1, SECRET, self.at().0, 30, 6)
+    }
+
+    fn log_text(&self) -> String {
+        self.log
+            .lines()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
+
+#[test]
+fn a_valid_code_passes_and_is_never_logged() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    let code = w.code();
+    let pam = w.pam("alice", vec![Step::Secret(CODE_PROMPT, say(&code))]);
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    assert!(pam.passed());
+    let log = w.log_text();
+    assert!(
+        log.contains("user=alice service=sshd remote=192.0.2.10: accepted"),
+        "{log}"
+    );
+    assert!(!log.contains(&code), "{log}");
+}
+
+#[test]
+fn a_replayed_code_is_refused() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    let code = w.code();
+    let pam = w.pam("alice", vec![Step::Secret(CODE_PROMPT, say(&code))]);
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say(&code)),
+            Step::Error("already used"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::AuthErr);
+    assert!(!pam.passed());
+}
+
+#[test]
+fn a_wrong_code_is_refused_and_garbage_asks_again() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    let wrong = if w.code() == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say("12ab")),
+            Step::Error("Not a code"),
+            Step::Secret(CODE_PROMPT, say("123")),
+            Step::Error("3 digits"),
+            Step::Secret(CODE_PROMPT, say(wrong)),
+            Step::Error("Wrong code. 4 more"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::AuthErr);
+}
+
+#[test]
+fn endless_garbage_ends_the_attempt() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say("x")),
+            Step::Error("Not a code"),
+            Step::Secret(CODE_PROMPT, say("")),
+            Step::Error("No code"),
+            Step::Secret(CODE_PROMPT, say("y")),
+            Step::Error("Not a code"),
+            Step::Error("Too many unusable answers"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::AuthErr);
+}
+
+#[test]
+fn a_recovery_code_works_once() {
+    let w = world(REQUIRED);
+    let codes = w.provision("alice");
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say(&codes[0].to_lowercase())),
+            Step::Info("Recovery code accepted. 9 recovery codes left."),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say(&codes[0])),
+            Step::Error("Wrong code"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::AuthErr);
+    assert!(!w.log_text().contains(&codes[0]));
+}
+
+#[test]
+fn out_of_scope_users_get_ignore_without_a_prompt() {
+    let w = world("[enforcement]\nmode = \"optional\"\n");
+    let pam = w.pam("carol", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::Ignore);
+    let pam = w.pam("carol", vec![]);
+    assert_eq!(account(&pam, &w.env()), PamCode::Ignore);
+}
+
+#[test]
+fn admins_are_found_by_group_and_unknown_users_fail_closed() {
+    let w = world("[enforcement]\nmode = \"required-for-admins\"\nadmin_groups = [\"wheel\"]\n");
+    let pam = w.pam("bob", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::Ignore);
+    let pam = w.pam("alice", vec![Step::Info("becomes mandatory")]);
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    let pam = w.pam("mallory", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::AuthInfoUnavail);
+    assert!(w.log_text().contains("user=mallory: cannot read groups"));
+}
+
+#[test]
+fn grace_reminds_then_overdue_is_refused() {
+    let w = world("[enforcement]\nmode = \"required-for-all\"\ngrace_period = \"1d\"\n");
+    let pam = w.pam(
+        "dave",
+        vec![Step::Info(
+            "becomes mandatory for your account on 2027-01-16T08:00:00Z",
+        )],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    w.advance(86_400);
+    let pam = w.pam(
+        "dave",
+        vec![Step::Error("enrollment was due by 2027-01-16T08:00:00Z")],
+    );
+    assert_eq!(w.auth(&pam), PamCode::AuthErr);
+    let pam = w.pam("dave", vec![Step::Error("enrollment was due")]);
+    assert_eq!(account(&pam, &w.env()), PamCode::PermDenied);
+}
+
+fn key_from_shown(shown: &[String]) -> Vec<u8> {
+    let line = shown
+        .iter()
+        .find(|s| s.contains("enter this key by hand"))
+        .unwrap();
+    let key = line
+        .split("by hand: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    parse_base32(key).unwrap()
+}
+
+#[test]
+fn enrollment_at_login_during_grace() {
+    let w = world("[enforcement]\nmode = \"required-for-all\"\nenroll_at_login = true\n");
+    let now = w.now.clone();
+    let code_at = move |offset: u64| -> super::fake::Answer {
+        let now = now.clone();
+        Box::new(move |shown| {
+            let secret = key_from_shown(shown);
+            totp(
+                Algorithm::Sha1,
+                &secret,
+                now.load(Ordering::SeqCst) + offset,
+                30,
+                6,
+            )
+        })
+    };
+    let pam = w.pam(
+        "erin",
+        vec![
+            Step::Info("becomes mandatory"),
+            Step::Visible(ENROLL_QUESTION, say("y")),
+            Step::Info("█"),
+            Step::Info("enter this key by hand"),
+            Step::Secret(CONFIRM_PROMPT, say("000000x")),
+            Step::Error("Not a code"),
+            Step::Secret(CONFIRM_PROMPT, code_at(0)),
+            Step::Info("recovery codes"),
+            Step::Info("next code"),
+            Step::Secret(NEXT_CODE_PROMPT, code_at(30)),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    assert!(pam.passed());
+    let shown = pam.shown().join("\n");
+    let key = shown
+        .split("by hand: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(!w.log_text().contains(&key), "the TOTP key reached the log");
+    // The account stage in another process sees the passed MFA in the store.
+    let other = w.pam("erin", vec![]);
+    assert_eq!(account(&other, &w.env()), PamCode::Success);
+}
+
+#[test]
+fn declining_enrollment_still_logs_in_during_grace() {
+    let w = world("[enforcement]\nmode = \"required-for-all\"\nenroll_at_login = true\n");
+    let pam = w.pam(
+        "erin",
+        vec![
+            Step::Info("becomes mandatory"),
+            Step::Visible(ENROLL_QUESTION, say("n")),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+}
+
+#[test]
+fn lockout_gives_maxtries_and_says_until_when() {
+    let w = world("[enforcement]\nmode = \"required-for-all\"\n[lockout]\nmax_failures = 2\n");
+    w.provision("alice");
+    let wrong = if w.code() == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say(wrong)),
+            Step::Error("Wrong code. 1 more"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::AuthErr);
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say(wrong)),
+            Step::Error("locked until"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::MaxTries);
+    let pam = w.pam("alice", vec![Step::Error("locked until")]);
+    assert_eq!(w.auth(&pam), PamCode::MaxTries);
+}
+
+#[test]
+fn step_up_accepts_a_fresh_mfa_and_asks_after_a_stale_one() {
+    let mut w = world("[enforcement]\nmode = \"optional\"\n[step_up]\nsudo = \"5m\"\n");
+    w.provision("alice");
+    let pam = w.pam("alice", vec![Step::Secret(CODE_PROMPT, say(&w.code()))]);
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    w.action = Some("sudo".into());
+    let pam = w.pam("alice", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::Success, "fresh MFA needs no prompt");
+    w.advance(301);
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Info("sudo needs a recent second factor"),
+            Step::Secret(CODE_PROMPT, say(&w.code())),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+}
+
+#[test]
+fn account_stage_is_a_safety_net() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    // Public-key-only login: no MFA anywhere.
+    let pam = w.pam(
+        "alice",
+        vec![Step::Error(
+            "AuthenticationMethods publickey,keyboard-interactive",
+        )],
+    );
+    assert_eq!(account(&pam, &w.env()), PamCode::PermDenied);
+    assert!(HOW_TO_FIX.contains("KbdInteractiveAuthentication yes"));
+    // Same transaction after a passed auth stage.
+    let pam = w.pam("alice", vec![Step::Secret(CODE_PROMPT, say(&w.code()))]);
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    pam.then(vec![]);
+    assert_eq!(account(&pam, &w.env()), PamCode::Success);
+    // Another process within two minutes, same service and host: accepted.
+    w.advance(60);
+    let other = w.pam("alice", vec![]);
+    assert_eq!(account(&other, &w.env()), PamCode::Success);
+    // From another host: refused.
+    let mut elsewhere = w.pam("alice", vec![Step::Error("AuthenticationMethods")]);
+    elsewhere.rhost = Some("198.51.100.1".into());
+    assert_eq!(account(&elsewhere, &w.env()), PamCode::PermDenied);
+    // Too late: refused.
+    w.advance(61);
+    let late = w.pam("alice", vec![Step::Error("AuthenticationMethods")]);
+    assert_eq!(account(&late, &w.env()), PamCode::PermDenied);
+}
+
+const SMS_POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\n[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\nresend_interval = \"0s\"\n";
+
+/// The code in the last SMS sent.
+fn last_sms_code(sent: &std::sync::Mutex<Vec<(String, String)>>) -> String {
+    let sent = sent.lock().unwrap();
+    let (_, text) = sent.last().unwrap();
+    text.split("code: ").nth(1).unwrap()[..6].to_owned()
+}
+
+/// Enrolls an SMS number for `user` through the engine; returns recovery codes.
+fn enroll_sms(w: &World, user: &str) -> Vec<String> {
+    let outbox = crate::delivery::Outbox::new(true);
+    let engine = w.engine().with_delivery(&outbox);
+    engine
+        .begin_sms(user, "+447700900123", w.at(), &mut *w.rng.borrow_mut())
+        .unwrap();
+    for msg in outbox.take() {
+        crate::delivery::Sender::send(&w.sender, &msg).unwrap();
+    }
+    let code = last_sms_code(&w.sender.sent);
+    let codes = engine
+        .confirm_sms(user, code.as_bytes(), w.at(), &mut *w.rng.borrow_mut())
+        .unwrap();
+    codes.iter().map(|c| c.expose().to_owned()).collect()
+}
+
+#[test]
+fn sms_is_sent_after_the_store_closes_and_never_logged() {
+    let mut w = world(SMS_POLICY);
+    w.sms = true;
+    enroll_sms(&w, "frank");
+    let sent = w.sender.sent.clone();
+    let pam = w.pam(
+        "frank",
+        vec![
+            Step::Secret(CODE_PROMPT, say("sms")),
+            Step::Secret(
+                "Code sent by SMS to +44••••••••23",
+                Box::new(move |_| {
+                    assert_eq!(sent.lock().unwrap().last().unwrap().0, "+447700900123");
+                    last_sms_code(&sent)
+                }),
+            ),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    let log = w.log_text();
+    assert!(
+        log.contains("accepted (SMS)") && log.contains("event=sms-sent"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("7700900123") && !log.contains(&last_sms_code(&w.sender.sent)),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_failed_sms_is_reported_and_a_recovery_code_still_works() {
+    let mut w = world(SMS_POLICY);
+    w.sms = true;
+    let codes = enroll_sms(&w, "frank");
+    w.sender.fail = true;
+    let pam = w.pam(
+        "frank",
+        vec![
+            Step::Secret(CODE_PROMPT, say("sms")),
+            Step::Error(
+                "The SMS could not be sent. Use your authenticator app or a recovery code.",
+            ),
+            Step::Secret(CODE_PROMPT, say(&codes[0])),
+            Step::Info("Recovery code accepted"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    assert!(w
+        .log_text()
+        .contains("SMS delivery failed: gateway refused"));
+}
+
+#[test]
+fn without_an_sms_command_sms_fails_plainly() {
+    let w = world(SMS_POLICY);
+    enroll_sms(&w, "frank");
+    let codes = w
+        .engine()
+        .regenerate_recovery("frank", w.at(), &mut *w.rng.borrow_mut())
+        .unwrap();
+    let pam = w.pam(
+        "frank",
+        vec![
+            Step::Secret(CODE_PROMPT, say("sms")),
+            Step::Error("no SMS delivery is configured"),
+            Step::Secret(CODE_PROMPT, say(codes[0].expose())),
+            Step::Info("Recovery code accepted"),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+}
+
+#[test]
+fn a_broken_store_fails_closed() {
+    let mut w = world(REQUIRED);
+    w.backend.broken = true;
+    let pam = w.pam("alice", vec![Step::Error("unavailable")]);
+    assert_eq!(w.auth(&pam), PamCode::AuthInfoUnavail);
+    let pam = w.pam("alice", vec![Step::Error("unavailable")]);
+    assert_eq!(account(&pam, &w.env()), PamCode::AuthInfoUnavail);
+    assert!(w.log_text().contains("test store is broken"));
+}
+
+#[test]
+fn a_failed_conversation_is_conv_err() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    let pam = w.pam("alice", vec![Step::ConvFails(CODE_PROMPT)]);
+    assert_eq!(w.auth(&pam), PamCode::ConvErr);
+}
+
+#[test]
+fn exemptions_pass_and_are_logged_as_warnings() {
+    let w = world("[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"breakglass\"]\n");
+    let pam = w.pam("breakglass", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    assert!(w.log_text().contains("no code needed (exempt)"));
+}

@@ -1,0 +1,208 @@
+//! Test sites: a private policy, seal key, database and PAM service directory,
+//! the real module built by cargo, and codes from `oathtool`.
+#![allow(dead_code)]
+
+pub mod libpam;
+
+use libpam::{Responder, Shown, Transaction};
+use planasonix_core::native::{now, OsRandom, SledStore};
+use planasonix_core::otpauth::secret_base32;
+use planasonix_core::{Engine, Policy, SealKey, SecretBytes, UnixTime};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Builds the module once per test run (cargo test does not rebuild a cdylib)
+/// and returns the path of the `.so`.
+pub fn module_so() -> &'static Path {
+    static SO: OnceLock<PathBuf> = OnceLock::new();
+    SO.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(&cargo)
+            .args(["build", "-p", "pam_planasonix", "--lib", "--quiet"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cargo} to build the module: {e}"));
+        assert!(
+            out.status.success(),
+            "building the module failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // target/debug/deps/<test binary> -> target/debug/libpam_planasonix.so
+        let exe = std::env::current_exe().unwrap();
+        let so = exe
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("libpam_planasonix.so");
+        assert!(so.is_file(), "{} missing after the build", so.display());
+        so
+    })
+}
+
+/// A fresh TOTP secret of 20 bytes, from the OS.
+pub fn new_secret() -> Vec<u8> {
+    let mut s = vec![0u8; 20];
+    planasonix_core::Random::fill(&mut OsRandom::new(), &mut s).unwrap();
+    s
+}
+
+/// The TOTP code `oathtool` computes for `secret` at `at` (an oathtool -N time).
+pub fn oathtool_at(secret: &[u8], at: &str) -> String {
+    let b32 = secret_base32(secret);
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", "-N", at, b32.expose()])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("oathtool is required for these tests (apt install oathtool): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(code.len(), 6, "oathtool printed {code:?}");
+    code
+}
+
+/// The code for now.
+pub fn oathtool(secret: &[u8]) -> String {
+    oathtool_at(secret, &format!("@{}", now().0))
+}
+
+/// A private deployment: policy, key, database, PAM service files.
+pub struct Site {
+    pub dir: PathBuf,
+    pub policy: PathBuf,
+    pub key: PathBuf,
+    pub db: PathBuf,
+    pub confdir: PathBuf,
+}
+
+impl Site {
+    pub fn new(name: &str, policy: &str) -> Site {
+        let dir =
+            std::env::temp_dir().join(format!("pam-planasonix-it-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("pam.d")).unwrap();
+        let site = Site {
+            policy: dir.join("policy.toml"),
+            key: dir.join("seal.key"),
+            db: dir.join("db"),
+            confdir: dir.join("pam.d"),
+            dir,
+        };
+        std::fs::write(&site.policy, policy).unwrap();
+        let key = SealKey::generate(&mut OsRandom::new()).unwrap();
+        std::fs::write(&site.key, key.to_key_text().expose()).unwrap();
+        std::fs::set_permissions(&site.key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        site
+    }
+
+    /// The module arguments pointing at this site; `extra` adds or replaces.
+    pub fn args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            format!("config={}", self.policy.display()),
+            format!("db={}", self.db.display()),
+            format!("key={}", self.key.display()),
+        ];
+        for e in extra {
+            let name = e.split('=').next().unwrap_or_default();
+            args.retain(|a| a.split('=').next() != Some(name));
+            args.push(e.to_string());
+        }
+        args
+    }
+
+    /// Writes service `name`: our module for auth and account, with `extra` args.
+    pub fn service(&self, name: &str, extra: &[&str]) {
+        let so = module_so().display().to_string();
+        let args = self.args(extra).join(" ");
+        std::fs::write(
+            self.confdir.join(name),
+            format!("auth required {so} {args}\naccount required {so} {args}\n"),
+        )
+        .unwrap();
+    }
+
+    /// Enrolls `user` with `secret` at `at`; returns the recovery codes.
+    pub fn provision_at(&self, user: &str, secret: &[u8], at: UnixTime) -> Vec<String> {
+        let policy = Policy::from_toml(&std::fs::read_to_string(&self.policy).unwrap()).unwrap();
+        let key = planasonix_core::native::load_key_file(&self.key).unwrap();
+        SledStore::transaction(&self.db, Duration::from_secs(30), |store| {
+            let engine = Engine::new(&policy, &key, store);
+            let params = engine.totp_params();
+            engine
+                .provision_totp(
+                    user,
+                    &SecretBytes::new(secret.to_vec()),
+                    params,
+                    at,
+                    &mut OsRandom::new(),
+                )
+                .map(|e| {
+                    e.recovery_codes
+                        .iter()
+                        .map(|c| c.expose().to_owned())
+                        .collect()
+                })
+        })
+        .unwrap()
+    }
+
+    pub fn provision(&self, user: &str, secret: &[u8]) -> Vec<String> {
+        self.provision_at(user, secret, now())
+    }
+
+    /// A transaction for `service` and `user` from remote host 192.0.2.10.
+    pub fn start(&self, service: &str, user: &str, responder: Responder) -> Transaction {
+        let mut tx = Transaction::start(&self.confdir, service, user, responder);
+        tx.set_rhost("192.0.2.10");
+        tx
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Answers prompts with `answers` in order; more prompts than answers fail the
+/// conversation. Use [`assert_all_answered`] style checks via the transcript.
+pub fn answers(answers: &[&str]) -> Responder {
+    let mut queue: std::collections::VecDeque<String> =
+        answers.iter().map(|s| s.to_string()).collect();
+    Box::new(move |_| queue.pop_front())
+}
+
+/// No prompt may happen.
+pub fn no_prompts() -> Responder {
+    Box::new(|shown| panic!("unexpected prompt: {shown:?}"))
+}
+
+/// Prompts shown, in order.
+pub fn prompts(shown: &[Shown]) -> Vec<String> {
+    shown
+        .iter()
+        .filter_map(|s| match s {
+            Shown::Secret(t) | Shown::Visible(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// All text shown, one line per message.
+pub fn transcript(shown: &[Shown]) -> String {
+    shown
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
