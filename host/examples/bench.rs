@@ -1,0 +1,203 @@
+//! Component benchmark: warm verify calls per second, fresh-instance verify
+//! latency, native core verify latency and the WASM/native ratio, all measured
+//! in one run on this machine. Prints a table and writes JSON.
+//!
+//! `cargo run --release -p planasonix-host --example bench -- [OUT.json]`
+//! (builds the component first if `PLANASONIX_WASM` does not point to one).
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use planasonix_core::hotp::{totp, Algorithm};
+use planasonix_core::{
+    Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, TotpParams, UnixTime,
+};
+use planasonix_host::*;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+const T0: u64 = 1_800_000_000;
+const SECRET: &[u8] = b"benchmark-secret-0001";
+const POLICY: &str = "";
+const N: u64 = 20_000;
+
+struct Quiet;
+impl HostDelivery for Quiet {
+    fn send_sms(&self, _: &str, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn send_notice(&self, _: &str, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Code and time of the i-th login: one new TOTP step per call, so every
+/// verify is a real accepted login with its replay bookkeeping.
+fn login(i: u64) -> (Vec<u8>, u64) {
+    let at = T0 + 30 * (i + 1);
+    (totp(Algorithm::Sha1, SECRET, at, 30, 6).into_bytes(), at)
+}
+
+fn component() -> Vec<u8> {
+    if let Some(p) = std::env::var_os("PLANASONIX_WASM") {
+        return std::fs::read(p).unwrap();
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let ok = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "planasonix-wasm",
+        ])
+        .current_dir(&root)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "component build failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    std::fs::read(target.join("wasm32-wasip2/release/planasonix_wasm.wasm")).unwrap()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let out_path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "bench-component.json".into());
+    let params = TotpParams {
+        algorithm: Algorithm::Sha1,
+        digits: 6,
+        period: 30,
+    };
+    let key_bytes = [7u8; 32];
+
+    // Native: the core directly on an in-memory store.
+    let policy = Policy::from_toml(POLICY).unwrap();
+    let key = SealKey::from_bytes(&key_bytes).unwrap();
+    let store = MemoryStore::new();
+    let engine = Engine::new(&policy, &key, &store);
+    let mut rng = SeededRandom::new(1);
+    engine
+        .provision_totp(
+            "alice",
+            &SecretBytes::new(SECRET.to_vec()),
+            params,
+            UnixTime(T0),
+            &mut rng,
+        )
+        .unwrap();
+    let ctx = planasonix_core::Context {
+        service: "idp".into(),
+        remote: None,
+        action: None,
+    };
+    let logins: Vec<(Vec<u8>, u64)> = (0..N).map(login).collect();
+    let start = Instant::now();
+    for (code, at) in &logins {
+        let v = engine
+            .verify("alice", code, &ctx, UnixTime(*at), &mut rng)
+            .unwrap();
+        assert!(matches!(v, planasonix_core::Verification::Accepted { .. }));
+    }
+    let native_us = start.elapsed().as_secs_f64() * 1e6 / N as f64;
+
+    // The component: one warm instance, then a fresh instance per call.
+    let shared: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let setup = Engine::new(&policy, &key, shared.as_ref());
+    setup
+        .provision_totp(
+            "alice",
+            &SecretBytes::new(SECRET.to_vec()),
+            params,
+            UnixTime(T0),
+            &mut rng,
+        )
+        .unwrap();
+    let host = PluginHost::new(
+        HostConfig {
+            wasm: component(),
+            cache_dir: None,
+            policy_toml: POLICY.into(),
+            seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),
+            randomness: Randomness::System,
+            limits: Limits::default(),
+            max_instances: 16,
+        },
+        shared,
+        Arc::new(Quiet),
+    )
+    .unwrap();
+    let wctx = Context {
+        service: "idp".into(),
+        remote: None,
+        action: None,
+    };
+    let mut session = host.session().unwrap();
+    let start = Instant::now();
+    for (code, at) in &logins {
+        let v = session.verify("alice", code, &wctx, *at).unwrap().unwrap();
+        assert!(matches!(v, Verification::Accepted(_)));
+    }
+    let warm = start.elapsed().as_secs_f64();
+    let warm_per_sec = N as f64 / warm;
+    let warm_us = warm * 1e6 / N as f64;
+
+    let fresh_n = 2_000u64;
+    let mut fresh = Vec::with_capacity(fresh_n as usize);
+    let mut instantiate = Vec::with_capacity(fresh_n as usize);
+    for i in N..N + fresh_n {
+        let (code, at) = login(i);
+        let t = Instant::now();
+        let mut s = host.session().unwrap();
+        instantiate.push(t.elapsed().as_secs_f64() * 1e6);
+        let v = s.verify("alice", &code, &wctx, at).unwrap().unwrap();
+        assert!(matches!(v, Verification::Accepted(_)));
+        fresh.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let fresh_us = median(fresh);
+    let inst_us = median(instantiate);
+    let ratio = warm_us / native_us;
+
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model()
+    );
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| native core verify (in-memory store) | {native_us:.1} µs |");
+    println!(
+        "| component warm verify | {warm_us:.1} µs ({warm_per_sec:.0} verifies/s, one core) |"
+    );
+    println!("| component fresh instance + configure + verify (median) | {fresh_us:.1} µs |");
+    println!("|   of which instantiate + configure | {inst_us:.1} µs |");
+    println!("| WASM/native ratio (warm) | {ratio:.2} |");
+    let json = format!(
+        "{{\"native_verify_us\":{native_us:.2},\"warm_verify_us\":{warm_us:.2},\"warm_verifies_per_sec\":{warm_per_sec:.0},\"fresh_instance_verify_us\":{fresh_us:.2},\"instantiate_configure_us\":{inst_us:.2},\"wasm_native_ratio\":{ratio:.3}}}\n"
+    );
+    std::fs::write(&out_path, json).unwrap();
+    println!("written: {out_path}");
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
