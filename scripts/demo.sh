@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo run --locked --quiet -p planasonix-core --example story
 cargo run --locked --quiet -p planasonix-host --example idp_story
+scripts/demo-login.sh
