@@ -6,13 +6,13 @@
 //! (builds the component first if `PLANASONIX_WASM` does not point to one).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+mod shared;
+
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::{
     Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, TotpParams, UnixTime,
 };
 use planasonix_host::*;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,35 +36,6 @@ impl HostDelivery for Quiet {
 fn login(i: u64) -> (Vec<u8>, u64) {
     let at = T0 + 30 * (i + 1);
     (totp(Algorithm::Sha1, SECRET, at, 30, 6).into_bytes(), at)
-}
-
-fn component() -> Vec<u8> {
-    if let Some(p) = std::env::var_os("PLANASONIX_WASM") {
-        return std::fs::read(p).unwrap();
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let ok = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "planasonix-wasm",
-        ])
-        .current_dir(&root)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "component build failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    std::fs::read(target.join("wasm32-wasip2/release/planasonix_wasm.wasm")).unwrap()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -127,7 +98,8 @@ fn main() {
         .unwrap();
     let host = PluginHost::new(
         HostConfig {
-            wasm: component(),
+            wasm: std::env::var_os("PLANASONIX_WASM")
+                .map_or_else(shared::component, |p| std::fs::read(p).unwrap()),
             cache_dir: None,
             policy_toml: POLICY.into(),
             seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),

@@ -3,13 +3,13 @@
 //! `cargo run -p planasonix-host --example idp_story` (builds the component).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+mod shared;
+
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::native::{now, OsRandom};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::Random;
 use planasonix_host::*;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 struct Printer;
@@ -21,33 +21,6 @@ impl HostDelivery for Printer {
         println!("   [notice to {user}] {message}");
         Ok(())
     }
-}
-
-fn component() -> Vec<u8> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let ok = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "--locked",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "planasonix-wasm",
-        ])
-        .current_dir(&root)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "building the component failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    std::fs::read(target.join("wasm32-wasip2/release/planasonix_wasm.wasm")).unwrap()
 }
 
 fn check(ok: bool, what: &str) {
@@ -63,7 +36,7 @@ fn main() {
     OsRandom::new().fill(&mut key).unwrap();
     let host = PluginHost::new(
         HostConfig {
-            wasm: component(),
+            wasm: shared::component(),
             cache_dir: None,
             policy_toml: "[enforcement]\nmode = \"required-for-all\"\n".into(),
             seal_key: zeroize::Zeroizing::new(key),
