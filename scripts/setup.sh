@@ -9,6 +9,7 @@ APT_PACKAGES=(
   oathtool zbar-tools                             # independent TOTP and QR checks
   libpam-google-authenticator                     # files for the `import google-authenticator` test
   openssh-server openssh-client expect            # sshd end-to-end tests
+  lintian rpm rpmlint man-db debootstrap           # package build, lint and install tests
 )
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -40,6 +41,15 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
 else
   say "wasm32-wasip2 target present"
 fi
+
+for tool in cargo-deb cargo-generate-rpm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    say "installing $tool (cargo install --locked)"
+    cargo install --locked --quiet "$tool"
+  else
+    say "$tool present"
+  fi
+done
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   say "installing Node.js (for the jco conformance run)"

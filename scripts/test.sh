@@ -18,3 +18,11 @@ cargo test --locked --workspace --no-fail-fast
 
 step "planasonix-core builds for wasm32-wasip2 without native adapters"
 cargo build --locked -p planasonix-core --target wasm32-wasip2 --no-default-features
+
+step "packages: build the .deb and .rpm, lint them, install test in a Debian chroot"
+if [ "$(id -u)" -eq 0 ]; then
+  packaging/build.sh
+  packaging/test.sh
+else
+  echo "SKIPPED: the package tests need root (dpkg and mounts inside a chroot)" >&2
+fi

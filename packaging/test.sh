@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Package acceptance: lintian and rpmlint, RPM contents and scriptlets, man pages
+# render cleanly, and an install test of the .deb inside a throwaway Debian
+# chroot (debootstrap), so the host's own PAM stacks are never touched.
+# Runs packaging/build.sh first unless dist/ already holds both packages.
+# Needs root (dpkg inside the chroot, mounts).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+dist="$root/dist"
+say() { printf '[package-test] %s\n' "$*"; }
+fail() { printf '[package-test] FAILED: %s\n' "$*" >&2; exit 1; }
+
+deb="$(ls "$dist"/libpam-planasonix_*.deb 2>/dev/null | head -n1 || true)"
+rpm="$(ls "$dist"/pam_planasonix-*.rpm 2>/dev/null | head -n1 || true)"
+if [ -z "$deb" ] || [ -z "$rpm" ]; then
+  packaging/build.sh
+  deb="$(ls "$dist"/libpam-planasonix_*.deb | head -n1)"
+  rpm="$(ls "$dist"/pam_planasonix-*.rpm | head -n1)"
+fi
+
+# --- lint ---------------------------------------------------------------------
+say "lintian $(basename "$deb")"
+# Remaining warnings and infos are listed and justified in packaging/README.md.
+lintian --fail-on error --display-info "$deb" || fail "lintian reports errors (see above)"
+
+say "rpmlint $(basename "$rpm")"
+rpmlint_out="$(rpmlint -c packaging/rpmlint.toml "$rpm" 2>&1 || true)"
+printf '%s\n' "$rpmlint_out" | grep -E ': [EW]: ' | sed 's/^/    /' || true
+# Accepted, each justified in packaging/README.md: the package is unsigned, and
+# cargo-generate-rpm cannot write the Packager, Group, BuildHost or changelog tags.
+accepted='no-signature|no-packager-tag|no-group-tag|no-buildhost-tag|no-changelogname-tag'
+if printf '%s\n' "$rpmlint_out" | grep -E ': E: ' | grep -vE ": E: ($accepted)\$"; then
+  fail "rpmlint reports errors beyond the accepted ones"
+fi
+printf '%s\n' "$rpmlint_out" | grep -qE '[0-9]+ packages? and 0 specfiles checked' \
+  || fail "rpmlint did not check the package"
+
+# --- RPM contents ---------------------------------------------------------------
+say "RPM contents and modes"
+want_rpm="$(cat <<'LIST'
+-rwxr-xr-x /usr/bin/planasonix
+-rw-r--r-- /etc/planasonix/policy.toml
+-rwxr-xr-x /usr/lib64/security/pam_planasonix.so
+-rw-r--r-- /usr/share/bash-completion/completions/planasonix
+-rw-r--r-- /usr/share/doc/pam_planasonix/README.md
+-rw-r--r-- /usr/share/fish/vendor_completions.d/planasonix.fish
+-rw-r--r-- /usr/share/man/man1/planasonix.1.gz
+-rw-r--r-- /usr/share/man/man5/planasonix-policy.5.gz
+-rw-r--r-- /usr/share/man/man8/pam_planasonix.8.gz
+-rw-r--r-- /usr/share/planasonix/planasonix_mfa.wasm
+-rw-r--r-- /usr/share/zsh/site-functions/_planasonix
+LIST
+)"
+got_rpm="$(rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" | sort -k2)"
+if [ "$(printf '%s\n' "$want_rpm" | sort -k2)" != "$got_rpm" ]; then
+  diff <(printf '%s\n' "$want_rpm" | sort -k2) <(printf '%s\n' "$got_rpm") || true
+  fail "RPM file list or modes differ from the expected ones"
+fi
+rpm -qp --configfiles "$rpm" | grep -qx /etc/planasonix/policy.toml \
+  || fail "policy.toml is not a config file in the RPM"
+[ "$(rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm" | grep ' /etc/planasonix/policy.toml$' | cut -d' ' -f1)" = cn ] \
+  || fail "policy.toml is not %config(noreplace)"
+scripts="$(rpm -qp --scripts "$rpm")"
+printf '%s\n' "$scripts" | sed 's/^/    /'
+printf '%s\n' "$scripts" | grep -q '^postinstall scriptlet' || fail "no %post scriptlet"
+printf '%s\n' "$scripts" | grep -q 'planasonix init' || fail "%post does not create the key and state directory"
+rpm -qp --requires "$rpm" | grep -q '^pam' || fail "RPM does not require pam"
+
+# --- man pages ------------------------------------------------------------------
+say "man pages render without warnings"
+for page in packaging/man/*.[0-9]; do
+  warnings="$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)"
+  [ -z "$warnings" ] || { printf '%s\n' "$warnings"; fail "$page renders with warnings"; }
+done
+
+# --- install test in a chroot ----------------------------------------------------
+chroot_dir="$(mktemp -d /var/tmp/planasonix-pkgtest.XXXXXX)"
+cleanup() {
+  umount "$chroot_dir/proc" 2>/dev/null || true
+  rm -rf --one-file-system "$chroot_dir"
+}
+trap cleanup EXIT
+in_chroot() { chroot "$chroot_dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
+
+say "debootstrap a minimal Debian 12 into $chroot_dir"
+debootstrap --variant=minbase --include=pamtester bookworm "$chroot_dir" http://deb.debian.org/debian >"$chroot_dir.log" 2>&1 \
+  || { tail -n 20 "$chroot_dir.log"; fail "debootstrap failed"; }
+rm -f "$chroot_dir.log"
+mount -t proc proc "$chroot_dir/proc"
+common_auth_before="$(cat "$chroot_dir/etc/pam.d/common-auth")"
+
+say "dpkg -i $(basename "$deb")"
+cp "$deb" "$chroot_dir/tmp/pkg.deb"
+in_chroot dpkg -i /tmp/pkg.deb
+files="$(in_chroot dpkg -L libpam-planasonix)"
+for f in /lib/x86_64-linux-gnu/security/pam_planasonix.so /usr/bin/planasonix \
+         /usr/share/planasonix/planasonix_mfa.wasm /usr/share/pam-configs/planasonix \
+         /etc/planasonix/policy.toml /usr/share/man/man8/pam_planasonix.8.gz; do
+  printf '%s\n' "$files" | grep -qx "$f" || fail "the package does not ship $f"
+done
+[ "$(stat -c %a "$chroot_dir/etc/planasonix/seal.key")" = 600 ] || fail "seal key is not 0600"
+[ "$(stat -c %a "$chroot_dir/var/lib/planasonix")" = 700 ] || fail "state directory is not 0700"
+[ "$(cat "$chroot_dir/etc/pam.d/common-auth")" = "$common_auth_before" ] \
+  || fail "installing changed common-auth (the profile must be Default: no)"
+
+say "provision a user with the installed planasonix, log in through pam_planasonix.so by bare name"
+in_chroot useradd --create-home alice
+secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+in_chroot planasonix admin provision-totp alice --secret "$secret" >/dev/null
+cat > "$chroot_dir/etc/pam.d/planasonix-test" <<'PAM'
+auth    required    pam_planasonix.so
+account required    pam_permit.so
+PAM
+login() { printf '%s\n' "$1" | in_chroot pamtester -I rhost=192.0.2.7 planasonix-test alice authenticate 2>&1; }
+if out="$(login 000000)"; then fail "a wrong code was accepted: $out"; fi
+printf '    wrong code: %s\n' "$out"
+code="$(oathtool --totp -b "$secret")"
+out="$(login "$code")" || fail "a valid code was refused: $out"
+printf '    valid code: %s\n' "$out"
+if out="$(login "$code")"; then fail "a replayed code was accepted: $out"; fi
+printf '    replayed code: %s\n' "$out"
+
+say "pam-auth-update --enable planasonix, then --disable"
+in_chroot pam-auth-update --enable planasonix
+grep -q 'pam_planasonix.so' "$chroot_dir/etc/pam.d/common-auth" || fail "--enable did not add the module to common-auth"
+in_chroot pam-auth-update --disable planasonix
+[ "$(cat "$chroot_dir/etc/pam.d/common-auth")" = "$common_auth_before" ] \
+  || { diff <(printf '%s\n' "$common_auth_before") "$chroot_dir/etc/pam.d/common-auth" || true; fail "common-auth differs after --disable"; }
+
+say "enabled, then dpkg --purge: the profile leaves the stacks and nothing is left behind"
+in_chroot pam-auth-update --enable planasonix
+rm "$chroot_dir/etc/pam.d/planasonix-test"
+in_chroot dpkg --purge libpam-planasonix
+[ "$(cat "$chroot_dir/etc/pam.d/common-auth")" = "$common_auth_before" ] \
+  || fail "common-auth still differs after purge"
+left=""
+while IFS= read -r f; do
+  [ -z "$f" ] || [ -d "$chroot_dir$f" ] && continue
+  [ -e "$chroot_dir$f" ] && left="$left $f"
+done <<< "$files"
+for f in /etc/planasonix /var/lib/planasonix; do
+  [ -e "$chroot_dir$f" ] && left="$left $f"
+done
+[ -z "$left" ] || fail "left behind after purge:$left"
+say "all package checks passed"
