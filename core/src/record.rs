@@ -3,7 +3,7 @@
 //! One record per user under `user/NAME`, JSON with a schema version. Secrets
 //! inside are [`Sealed`]; codes are hashes.
 
-use crate::audit::{AuditEvent, Factor};
+use crate::audit::Factor;
 use crate::hotp::Algorithm;
 use crate::recovery::RecoverySet;
 use crate::seal::Sealed;
@@ -11,7 +11,6 @@ use crate::sms::SmsChallenge;
 use crate::store::StoreError;
 use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
 /// The record format this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -103,8 +102,10 @@ pub struct UserRecord {
     pub marks: Vec<MfaMark>,
     /// Latest passed MFA anywhere (step-up).
     pub last_mfa: Option<UnixTime>,
-    /// Bounded audit trail, oldest first.
-    pub audit: VecDeque<AuditEvent>,
+    /// Sequence number of this user's next audit event; the events themselves
+    /// are stored beside the record (see `engine::audit_trail`).
+    #[serde(default)]
+    pub audit_next: u64,
 }
 
 impl Default for UserRecord {
@@ -123,7 +124,7 @@ impl Default for UserRecord {
             lockout: Lockout::default(),
             marks: Vec::new(),
             last_mfa: None,
-            audit: VecDeque::new(),
+            audit_next: 0,
         }
     }
 }
@@ -139,14 +140,21 @@ impl UserRecord {
             key: key.to_owned(),
             detail,
         };
-        let head: Head = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-        if head.schema != SCHEMA_VERSION {
-            return Err(corrupt(format!(
-                "schema version {} (this build reads {SCHEMA_VERSION})",
-                head.schema
-            )));
+        let wrong_schema = |schema: u32| {
+            corrupt(format!(
+                "schema version {schema} (this build reads {SCHEMA_VERSION})"
+            ))
+        };
+        // One parse on the hot path; the schema is looked at separately only
+        // to explain a record this build cannot read.
+        match serde_json::from_slice::<UserRecord>(bytes) {
+            Ok(rec) if rec.schema == SCHEMA_VERSION => Ok(rec),
+            Ok(rec) => Err(wrong_schema(rec.schema)),
+            Err(e) => match serde_json::from_slice::<Head>(bytes) {
+                Ok(head) if head.schema != SCHEMA_VERSION => Err(wrong_schema(head.schema)),
+                _ => Err(corrupt(e.to_string())),
+            },
         }
-        serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))
     }
 
     /// Encodes for storage.

@@ -522,6 +522,16 @@ fn audit_log_is_bounded_ordered_and_secret_free() {
     }
     let alice = e.audit_log(Some("alice"), None).unwrap();
     assert_eq!(alice.len(), 10);
+    assert_eq!(alice.last().unwrap().kind, AuditKind::Unlocked);
+    assert_eq!(alice.last().unwrap().at, T0.plus(Duration::from_secs(19)));
+    // Events live beside the record and old ones are pruned as the trail grows.
+    let stored = f.store.keys("audit/alice/").unwrap().len();
+    assert!((10..10 + 32).contains(&stored), "{stored} events stored");
+    let record = f.store.get("user/alice").unwrap().unwrap().value;
+    assert!(
+        !String::from_utf8_lossy(&record).contains("unlocked"),
+        "the record carries no events"
+    );
     let all = e.audit_log(None, None).unwrap();
     assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(all.iter().any(|ev| ev.user == "bob"));

@@ -1,7 +1,7 @@
 //! Status, admin reset and unlock, audit queries.
 
 use super::Engine;
-use crate::audit::{AuditEvent, AuditKind, Factor};
+use crate::audit::{AuditKind, Factor};
 use crate::delivery::NoticeKind;
 use crate::error::Error;
 use crate::policy::Mode;
@@ -149,26 +149,5 @@ impl Engine<'_> {
             .into_iter()
             .filter_map(|k| k.strip_prefix("user/").map(str::to_owned))
             .collect())
-    }
-
-    /// Audit events, oldest first: of one user, or of everyone.
-    pub fn audit_log(
-        &self,
-        user: Option<&str>,
-        since: Option<UnixTime>,
-    ) -> Result<Vec<AuditEvent>, Error> {
-        let users = match user {
-            Some(u) => vec![u.to_owned()],
-            None => self.users()?,
-        };
-        let mut out = Vec::new();
-        for u in users {
-            out.extend(self.load(&u)?.audit);
-        }
-        if let Some(since) = since {
-            out.retain(|e| e.at >= since);
-        }
-        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.user.cmp(&b.user)));
-        Ok(out)
     }
 }

@@ -6,6 +6,7 @@
 //! happen only after the change is committed.
 
 mod admin;
+mod audit_trail;
 mod decide;
 mod enroll;
 mod sms;
@@ -57,7 +58,7 @@ pub(crate) struct Tx<'r> {
 }
 
 impl Tx<'_> {
-    /// Records an audit event (kept in the record, sent to the sink on commit).
+    /// Records an audit event (stored and sent to the sink on commit).
     pub(crate) fn audit(&mut self, kind: AuditKind) {
         self.events.push(AuditEvent {
             at: self.now,
@@ -145,11 +146,8 @@ impl<'a> Engine<'a> {
             };
             let value = change(&mut tx)?;
             let (events, notices) = (tx.events, tx.notices);
-            let keep = self.policy.audit.keep_per_user as usize;
-            rec.audit.extend(events.iter().cloned());
-            while rec.audit.len() > keep {
-                rec.audit.pop_front();
-            }
+            let first_event = rec.audit_next;
+            rec.audit_next += events.len() as u64;
             if rec == before {
                 return Ok(value);
             }
@@ -159,6 +157,7 @@ impl<'a> Engine<'a> {
                 .compare_and_swap(&key, expected, Some(&rec.encode()))?
             {
                 Cas::Swapped(_) => {
+                    self.store_audit(user, first_event, &events);
                     self.after_commit(user, now, events, notices);
                     return Ok(value);
                 }
