@@ -4,9 +4,9 @@
 //! small however long the trail is. The record reserves sequence numbers
 //! (`audit_next`) in the same compare-and-swap as the state change, so
 //! concurrent writers never collide; the events are written right after that
-//! commit. A crash between the two loses that change's stored events (the
-//! audit sink, syslog for the PAM module, still receives them) and never the
-//! state change itself. Events older than the newest `keep_per_user` are not
+//! commit. A crash between the two loses that change's events, never the
+//! state change itself; a failed event write (store full, say) still reaches
+//! the audit sink, syslog for the PAM module. Events older than the newest `keep_per_user` are not
 //! returned, and are deleted every [`PRUNE_EVERY`] events.
 
 use super::Engine;
