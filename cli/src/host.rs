@@ -9,7 +9,7 @@
 
 use crate::delivery::{CommandDelivery, SyslogSink};
 use crate::error::{io_error, plain_io, CliError, CliResult, Exit};
-use planasonix_core::native::{load_key_file, now, SledStore};
+use planasonix_core::native::{load_key_file, now, FileTrail, SledStore};
 use planasonix_core::{
     Deferred, Delivery, Engine, Error, Message, NoDelivery, Policy, SealKey, SmsPurpose,
 };
@@ -133,9 +133,11 @@ impl Host {
     ) -> CliResult<T> {
         self.check_db()?;
         let sink = SyslogSink;
+        let trail = FileTrail::beside(&self.db);
         SledStore::transaction(&self.db, self.wait, |store| {
             let engine = Engine::new(policy, key, store)
                 .with_audit_sink(&sink)
+                .with_audit_trail(&trail)
                 .with_delivery(delivery);
             work(&engine)
         })

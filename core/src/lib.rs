@@ -50,6 +50,7 @@ pub mod secret;
 pub mod sms;
 pub mod store;
 pub mod time;
+pub mod trail;
 
 pub use audit::{AuditEvent, AuditKind, AuditSink, Factor, Level};
 pub use decision::{Context, Decision, Denied, NotRequired, Subject};
@@ -64,3 +65,4 @@ pub use seal::{SealError, SealKey};
 pub use secret::{SecretBytes, SecretString};
 pub use store::{MemoryStore, Store, StoreError};
 pub use time::UnixTime;
+pub use trail::{AuditTrail, StoreTrail};

@@ -2,7 +2,7 @@
 
 use crate::delivery::Outbox;
 use crate::log::{AuditToLog, Log};
-use planasonix_core::native::SledStore;
+use planasonix_core::native::{FileTrail, SledStore};
 use planasonix_core::{Engine, Error, Policy, SealKey};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,10 +43,12 @@ impl Backend for SledBackend<'_> {
         op: impl FnOnce(&Engine<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let sink = AuditToLog(self.log);
+        let trail = FileTrail::beside(&self.db);
         SledStore::transaction(&self.db, STORE_WAIT, |store| {
             let engine = Engine::new(&self.policy, &self.key, store)
                 .with_delivery(outbox)
-                .with_audit_sink(&sink);
+                .with_audit_sink(&sink)
+                .with_audit_trail(&trail);
             op(&engine)
         })
     }

@@ -1,35 +1,14 @@
 // Runs one conformance scenario (tests/scenarios/*.json) against the component
 // transpiled by jco, printing the canonical outcome of every step as JSON.
 // Usage: node runner.mjs OUT/plugin.js SCENARIO.json
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { gateway } from './imports.mjs';
+import { totp } from './totp.mjs';
 
 const [modulePath, scenarioPath] = process.argv.slice(2);
 const { engine } = await import(pathToFileURL(modulePath).href);
 const scenario = JSON.parse(readFileSync(scenarioPath, 'utf8'));
-
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0, value = 0;
-  const out = [];
-  for (const c of text.replace(/=+$/, '')) {
-    value = (value << 5) | alphabet.indexOf(c);
-    bits += 5;
-    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
-  }
-  return Buffer.from(out);
-}
-
-function totp(secretB32, at) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
-  const mac = createHmac('sha1', base32Decode(secretB32)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const bin = mac.readUInt32BE(offset) & 0x7fffffff;
-  return String(bin % 1_000_000).padStart(6, '0');
-}
 
 const factors = (list) => list.join('+');
 const opt = (t) => (t === undefined ? 'none' : String(t));

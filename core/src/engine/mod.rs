@@ -26,6 +26,7 @@ use crate::record::{user_key, UserRecord};
 use crate::seal::SealKey;
 use crate::store::{Cas, Store};
 use crate::time::UnixTime;
+use crate::trail::AuditTrail;
 
 /// Compare-and-swap attempts before giving up with `StoreError::Contention`.
 const MAX_CAS_ATTEMPTS: usize = 1000;
@@ -37,6 +38,7 @@ pub struct Engine<'a> {
     store: &'a dyn Store,
     delivery: &'a dyn Delivery,
     sink: Option<&'a dyn AuditSink>,
+    trail: Option<&'a dyn AuditTrail>,
 }
 
 impl core::fmt::Debug for Engine<'_> {
@@ -87,6 +89,7 @@ impl<'a> Engine<'a> {
             store,
             delivery: &NoDelivery,
             sink: None,
+            trail: None,
         }
     }
 
@@ -99,6 +102,13 @@ impl<'a> Engine<'a> {
     /// Hands every committed audit event to `sink` (syslog, a test log).
     pub fn with_audit_sink(mut self, sink: &'a dyn AuditSink) -> Self {
         self.sink = Some(sink);
+        self
+    }
+
+    /// Keeps audit events in `trail` instead of the record store (the
+    /// default, [`crate::trail::StoreTrail`]).
+    pub fn with_audit_trail(mut self, trail: &'a dyn AuditTrail) -> Self {
+        self.trail = Some(trail);
         self
     }
 

@@ -37,13 +37,27 @@ fn is_lock_conflict(e: &sled::Error) -> bool {
 }
 
 impl SledStore {
-    /// Opens (creating if absent) the database at `path`, once. Another process
-    /// holding it gives [`StoreError::Busy`].
+    /// Opens (creating if absent) the database at `path` for a long-lived
+    /// handle, flushed in the background every 500 ms as well as by
+    /// [`SledStore::flush`]. Another process holding it gives
+    /// [`StoreError::Busy`].
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with(path, Some(500))
+    }
+
+    /// Opens for one short transaction: no background flusher, whose thread
+    /// would keep the database (and its lock) alive after the handle is
+    /// dropped; [`SledStore::transaction`] flushes before it closes.
+    fn open_short(path: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with(path, None)
+    }
+
+    fn open_with(path: &Path, flush_every_ms: Option<u64>) -> Result<SledStore, StoreError> {
         let db = sled::Config::new()
             .path(path)
             .mode(sled::Mode::LowSpace)
             .cache_capacity(4 << 20)
+            .flush_every_ms(flush_every_ms)
             .open()
             .map_err(|e| {
                 if is_lock_conflict(&e) {
@@ -55,20 +69,22 @@ impl SledStore {
         Ok(SledStore { db })
     }
 
-    /// Opens the database, waiting up to `wait` (jittered exponential backoff)
-    /// while another process holds it.
+    /// Opens the database for a short transaction, waiting up to `wait` while
+    /// another process holds it: polls every 1–8 ms (jittered, doubling to 8 ms),
+    /// so a waiter gets in within milliseconds of the holder closing, even with
+    /// dozens of logins queued.
     pub fn open_waiting(path: &Path, wait: Duration) -> Result<SledStore, StoreError> {
         #[allow(clippy::disallowed_methods)] // A deadline, not a time the engine sees.
         let start = Instant::now();
         let mut rng = OsRandom::new();
-        let mut pause_ms: u32 = 2;
+        let mut pause_us: u32 = 1_000;
         loop {
-            match SledStore::open(path) {
+            match SledStore::open_short(path) {
                 Err(StoreError::Busy) if start.elapsed() < wait => {
-                    let jitter = below(&mut rng, pause_ms).unwrap_or(0);
-                    let pause = Duration::from_millis(u64::from(pause_ms / 2 + jitter));
+                    let jitter = below(&mut rng, pause_us).unwrap_or(0);
+                    let pause = Duration::from_micros(u64::from(pause_us / 2 + jitter));
                     std::thread::sleep(pause.min(wait.saturating_sub(start.elapsed())));
-                    pause_ms = (pause_ms * 2).min(100);
+                    pause_us = (pause_us * 2).min(8_000);
                 }
                 other => return other,
             }

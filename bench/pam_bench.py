@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""PAM login latency: pam_permit (floor), pam_google_authenticator, pam_oath and
+pam_planasonix, side by side in one run, each driven by pamtester with a valid
+code, with 1 and with 10,000 enrolled users; then 32 parallel logins of
+distinct users per module. Writes JSON; bench/run.sh prints the table.
+
+Every login runs under pam_wrapper (private PAM service files; /etc/pam.d is
+never read or touched), nss_wrapper (the 10,000 users exist only in a private
+passwd file) and libfaketime: login i happens at T0 + 30*i seconds, so every
+code is fresh for modules that refuse reuse (all three do). The wrappers are
+the same for every module, floor included, so the floor subtracts them.
+"""
+import argparse
+import base64
+import concurrent.futures
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+T0 = 1_800_000_000
+PRELOAD = ":".join([
+    "libpam_wrapper.so",
+    "libnss_wrapper.so",
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+])
+MODULES = ["pam_permit", "pam_google_authenticator", "pam_oath", "pam_planasonix"]
+
+
+def secret(i):
+    return hashlib.sha1(b"bench-user-%d" % i).digest()
+
+
+def user(i):
+    return "u%05d" % i
+
+
+def totp(key, at):
+    import hmac
+    mac = hmac.new(key, (at // 30).to_bytes(8, "big"), "sha1").digest()
+    off = mac[-1] & 0x0F
+    return "%06d" % ((int.from_bytes(mac[off:off + 4], "big") & 0x7FFFFFFF) % 1_000_000)
+
+
+class Setup:
+    """Private passwd/group, per-module state and PAM service files for n users."""
+
+    def __init__(self, root, n, module_so, cli):
+        self.dir = os.path.join(root, "users-%d" % n)
+        self.n = n
+        os.makedirs(os.path.join(self.dir, "pam.d"))
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+            for i in range(n):
+                f.write("%s:x:%d:%d::/nonexistent:/bin/sh\n" % (user(i), 10000 + i, 10000 + i))
+        with open(os.path.join(self.dir, "group"), "w") as f:
+            f.write("root:x:0:\n")
+            for i in range(n):
+                f.write("%s:x:%d:\n" % (user(i), 10000 + i))
+        # google-authenticator: one file per user, read as root (user=root).
+        ga = os.path.join(self.dir, "ga")
+        os.makedirs(ga, mode=0o700)
+        for i in range(n):
+            p = os.path.join(ga, user(i))
+            with open(p, "w") as f:
+                f.write(base64.b32encode(secret(i)).decode() + "\n")
+                f.write('" WINDOW_SIZE 3\n" DISALLOW_REUSE\n" TOTP_AUTH\n')
+            os.chmod(p, 0o600)
+        # pam_oath: one users file.
+        oath = os.path.join(self.dir, "users.oath")
+        with open(oath, "w") as f:
+            for i in range(n):
+                f.write("HOTP/T30\t%s\t-\t%s\n" % (user(i), secret(i).hex()))
+        os.chmod(oath, 0o600)
+        # planasonix: the same secrets, taken over from the pam_oath file by the CLI.
+        p = os.path.join(self.dir, "planasonix")
+        args = ["--config", p + "/policy.toml", "--db", p + "/db", "--key", p + "/seal.key"]
+        subprocess.run([cli] + args + ["init"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([cli] + args + ["--json", "import", "oath-usersfile", oath],
+                       check=True, stdout=subprocess.DEVNULL)
+        services = {
+            "pam_permit": "pam_permit.so",
+            "pam_google_authenticator": "pam_google_authenticator.so secret=%s/${USER} user=root" % ga,
+            "pam_oath": "pam_oath.so usersfile=%s window=1 digits=6" % oath,
+            "pam_planasonix": "%s config=%s/policy.toml db=%s/db key=%s/seal.key" % (module_so, p, p, p),
+        }
+        for name, line in services.items():
+            with open(os.path.join(self.dir, "pam.d", name), "w") as f:
+                f.write("auth required %s\naccount required pam_permit.so\n" % line)
+        with open(os.path.join(self.dir, "pam.d", "other"), "w") as f:
+            f.write("auth required pam_deny.so\n")
+
+    def login(self, module, i, at):
+        """One pamtester login of user i at time `at`; returns (seconds, ok)."""
+        env = dict(os.environ,
+                   LD_PRELOAD=PRELOAD, PAM_WRAPPER="1",
+                   PAM_WRAPPER_SERVICE_DIR=os.path.join(self.dir, "pam.d"),
+                   NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
+                   NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"),
+                   FAKETIME=time.strftime("@%Y-%m-%d %H:%M:%S", time.gmtime(at)),
+                   TZ="UTC")
+        code = totp(secret(i), at) + "\n"
+        start = time.perf_counter()
+        r = subprocess.run(["pamtester", "-I", "rhost=192.0.2.1", module, user(i), "authenticate"],
+                           input=code.encode(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        elapsed = time.perf_counter() - start
+        return elapsed, r.returncode == 0 and b"successfully authenticated" in r.stdout
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--module", required=True, help="built pam_planasonix .so")
+    ap.add_argument("--cli", required=True, help="built planasonix binary")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--runs", type=int, default=100, help="sequential logins per module and size")
+    ap.add_argument("--large", type=int, default=10_000)
+    ap.add_argument("--bursts", type=int, default=10, help="bursts of 32 parallel logins")
+    a = ap.parse_args()
+
+    root = tempfile.mkdtemp(prefix="planasonix-pam-bench.", dir="/var/tmp")
+    try:
+        result = {"runs": a.runs, "sequential": {}, "concurrent": {}}
+        setups = {}
+        for n in (1, a.large):
+            t = time.perf_counter()
+            setups[n] = Setup(root, n, a.module, a.cli)
+            print("[pam-bench] %d users set up in %.0f s" % (n, time.perf_counter() - t), file=sys.stderr)
+        step = 0
+        for n, s in setups.items():
+            samples = {m: [] for m in MODULES}
+            failures = {m: 0 for m in MODULES}
+            for r in range(a.runs):
+                step += 1
+                # Interleaved so that drift in the machine's speed hits every module alike.
+                for m in MODULES:
+                    i = r % n if n == 1 else (r * 97) % n
+                    secs, ok = s.login(m, i, T0 + 30 * step)
+                    samples[m].append(secs * 1000)
+                    failures[m] += 0 if ok else 1
+            result["sequential"][str(n)] = {
+                m: {"median_ms": statistics.median(samples[m]), "failures": failures[m]} for m in MODULES
+            }
+            print("[pam-bench] %d users: sequential logins done" % n, file=sys.stderr)
+        s = setups[a.large]
+        lat = {m: [] for m in MODULES}
+        fails = {m: 0 for m in MODULES}
+        for b in range(a.bursts):
+            for m in MODULES:
+                step += 1
+                at = T0 + 30 * step
+                with concurrent.futures.ThreadPoolExecutor(32) as pool:
+                    for secs, ok in pool.map(lambda i: s.login(m, i % s.n, at), range(b * 32, b * 32 + 32)):
+                        lat[m].append(secs * 1000)
+                        fails[m] += 0 if ok else 1
+        result["concurrent"] = {
+            m: {"p50_ms": pct(lat[m], 50), "p99_ms": pct(lat[m], 99), "failures": fails[m], "logins": len(lat[m])}
+            for m in MODULES
+        }
+        with open(a.out, "w") as f:
+            json.dump(result, f, indent=2)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Merges the benchmark parts into one JSON file and prints the table, with
+each goal of the benchmark next to the figure it is about.
+Usage: report.py OUT.json pam.json component.json jco.json store.json"""
+import json
+import platform
+import subprocess
+import sys
+import time
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def machine():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    with open("/proc/meminfo") as f:
+        mem_gib = int(f.readline().split()[1]) / 1024 / 1024
+    return "%s cores, %s, %.0f GiB, %s" % (cores, cpu, mem_gib, platform.platform())
+
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+def main():
+    out, pam, comp, jco, store = sys.argv[1:6]
+    pam, comp, jco, store = load(pam), load(comp), load(jco), load(store)
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(),
+              "pam": pam, "component": dict(comp, **jco), "store": store}
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2)
+
+    print("Machine: %s; %s" % (result["machine"], result["date"]))
+    print()
+    print("PAM login latency, pamtester with a valid code, median of %d logins:" % pam["runs"])
+    print()
+    print("| enrolled users | module | median | added over pam_permit | ratio to google-authenticator's added |")
+    print("|---|---|---|---|---|")
+    goals = []
+    for n, mods in pam["sequential"].items():
+        floor = mods["pam_permit"]["median_ms"]
+        ga_added = mods["pam_google_authenticator"]["median_ms"] - floor
+        for m, v in mods.items():
+            added = v["median_ms"] - floor
+            ratio = "" if m == "pam_permit" else "%.2f" % (added / ga_added)
+            fails = "" if v["failures"] == 0 else " (%d failed)" % v["failures"]
+            print("| %s | %s | %.2f ms%s | %.2f ms | %s |" % (n, m, v["median_ms"], fails, added, ratio))
+        ours = (mods["pam_planasonix"]["median_ms"] - floor) / ga_added
+        goals.append(("added latency <= 1.5x google-authenticator's, %s users" % n, "%.2fx" % ours, ours <= 1.5))
+    print()
+    print("32 parallel logins of distinct users (10,000 enrolled), %d logins per module:" %
+          next(iter(pam["concurrent"].values()))["logins"])
+    print()
+    print("| module | p50 | p99 | failures |")
+    print("|---|---|---|---|")
+    for m, v in pam["concurrent"].items():
+        print("| %s | %.1f ms | %.1f ms | %d |" % (m, v["p50_ms"], v["p99_ms"], v["failures"]))
+    c = pam["concurrent"]["pam_planasonix"]
+    goals.append(("32 parallel logins: zero failures", "%d" % c["failures"], c["failures"] == 0))
+    goals.append(("32 parallel logins: p99 < 100 ms", "%.1f ms" % c["p99_ms"], c["p99_ms"] < 100))
+    print()
+    k = result["component"]
+    print("Component (verify = one accepted TOTP login, replay bookkeeping and audit included):")
+    print()
+    print("| measure | value |")
+    print("|---|---|")
+    print("| native core verify (in-memory store) | %.1f µs |" % k["native_verify_us"])
+    print("| component warm verify, wasmtime | %.1f µs (%.0f verifies/s, one core) |" % (k["warm_verify_us"], k["warm_verifies_per_sec"]))
+    print("| fresh instance + configure + verify, wasmtime (median) | %.1f µs |" % k["fresh_instance_verify_us"])
+    print("| WASM/native ratio (warm) | %.2f |" % k["wasm_native_ratio"])
+    print("| component verify under Node.js (jco) | %.1f µs (%.0f verifies/s) |" % (k["jco_verify_us"], k["jco_verifies_per_sec"]))
+    goals.append((">= 50,000 warm verifies/s on one core", "%.0f/s" % k["warm_verifies_per_sec"], k["warm_verifies_per_sec"] >= 50_000))
+    goals.append(("fresh instance + verify <= 100 µs", "%.1f µs" % k["fresh_instance_verify_us"], k["fresh_instance_verify_us"] <= 100))
+    goals.append(("WASM/native <= 3", "%.2f" % k["wasm_native_ratio"], k["wasm_native_ratio"] <= 3))
+    print()
+    print("Store: one login's sled transaction (open, read, CAS, audit append, flush, close):")
+    print()
+    print("| users | database + audit trail | open | transaction |")
+    print("|---|---|---|---|")
+    for row in store:
+        print("| %d | %.1f MB | %.2f ms | %.2f ms |" % (row["users"], row["db_bytes"] / 1e6, row["open_ms"], row["transaction_ms"]))
+    print()
+    print("| goal | measured | |")
+    print("|---|---|---|")
+    for name, value, ok in goals:
+        print("| %s | %s | %s |" % (name, value, verdict(ok)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The benchmark: PAM login latency against pam_permit, google-authenticator
+# and pam_oath (1 and 10,000 users, sequential and 32 parallel), the component
+# (wasmtime warm and fresh, native core, jco), and the store against database
+# size. Prints a table and writes bench/latest.json. Takes ~10 minutes.
+#   scripts/bench.sh [--quick]      (--quick: 200 users, fewer runs; for a smoke test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+scripts/setup.sh
+missing=()
+for p in libpam-oath libnss-wrapper libfaketime; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[bench] installing ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; fi
+fi
+
+large=10000 runs=100 bursts=10
+if [ "${1:-}" = "--quick" ]; then large=200 runs=20 bursts=3; fi
+
+target="${CARGO_TARGET_DIR:-$root/target}"
+export CARGO_TARGET_DIR="$target"
+echo "[bench] release builds"
+cargo build --locked --release -p pam_planasonix -p planasonix
+cargo build --locked --release -p planasonix-wasm --target wasm32-wasip2
+cargo build --locked --release -p planasonix-host --example bench
+cargo build --locked --release -p planasonix-core --example store_bench
+
+work="$(mktemp -d /var/tmp/planasonix-bench.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+wasm="$target/wasm32-wasip2/release/planasonix_wasm.wasm"
+
+echo "[bench] component under wasmtime"
+PLANASONIX_WASM="$wasm" "$target/release/examples/bench" "$work/component.json" >/dev/null
+echo "[bench] component under Node.js (jco)"
+(cd tests/jco && ./node_modules/.bin/jco transpile "$wasm" --name plugin --quiet -o out-release \
+   --map "planasonix:mfa/store=$PWD/imports.mjs#store" \
+   --map "planasonix:mfa/delivery=$PWD/imports.mjs#delivery" \
+ && node bench.mjs out-release/plugin.js 20000) > "$work/jco.json"
+echo "[bench] store against database size"
+"$target/release/examples/store_bench" "$work/store.json" >/dev/null
+echo "[bench] PAM modules ($large users; importing them takes a few minutes)"
+python3 bench/pam_bench.py --module "$target/release/libpam_planasonix.so" --cli "$target/release/planasonix" \
+  --out "$work/pam.json" --runs "$runs" --large "$large" --bursts "$bursts"
+
+out=bench/latest.json
+[ "${1:-}" = "--quick" ] && out="$work/latest.json"
+python3 bench/report.py "$out" "$work/pam.json" "$work/component.json" "$work/jco.json" "$work/store.json" | tee "${out%.json}.md"
+echo "[bench] written: $out"
