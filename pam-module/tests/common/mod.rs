@@ -43,6 +43,35 @@ pub fn module_so() -> &'static Path {
     })
 }
 
+/// Builds the `planasonix` CLI once per test run and returns its path.
+pub fn cli_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(&cargo)
+            .args([
+                "build",
+                "-p",
+                "planasonix",
+                "--bin",
+                "planasonix",
+                "--quiet",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cargo} to build the CLI: {e}"));
+        assert!(
+            out.status.success(),
+            "building the CLI failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exe = std::env::current_exe().unwrap();
+        let bin = exe.parent().unwrap().parent().unwrap().join("planasonix");
+        assert!(bin.is_file(), "{} missing after the build", bin.display());
+        bin
+    })
+}
+
 /// A fresh TOTP secret of 20 bytes, from the OS.
 pub fn new_secret() -> Vec<u8> {
     let mut s = vec![0u8; 20];
@@ -156,6 +185,20 @@ impl Site {
 
     pub fn provision(&self, user: &str, secret: &[u8]) -> Vec<String> {
         self.provision_at(user, secret, now())
+    }
+
+    /// The `planasonix` CLI pointed at this site, with `args`.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(cli_bin())
+            .arg("--config")
+            .arg(&self.policy)
+            .arg("--db")
+            .arg(&self.db)
+            .arg("--key")
+            .arg(&self.key)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// A transaction for `service` and `user` from remote host 192.0.2.10.
