@@ -1,0 +1,268 @@
+//! Crash safety: pamtester logins and CLI commands killed with SIGKILL at
+//! random points of 250 transactions on one database. Afterwards the database
+//! opens and every invariant holds: no code accepted once is accepted again
+//! (TOTP steps and recovery codes alike), and no enrollment that was never
+//! confirmed is active.
+//!
+//! Every process runs under libfaketime at its own 30-second step, so each
+//! login has a fresh code; logins run under pam_wrapper (private PAM files).
+// Test harness code: a failed expectation should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use planasonix_core::native::OsRandom;
+use planasonix_core::{Random, UnixTime};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TRANSACTIONS: u64 = 250;
+const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+const T0: u64 = 1_900_000_000;
+const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\n[lockout]\nmax_failures = 1000\n";
+
+/// `@YYYY-MM-DD hh:mm:ss` (UTC) for libfaketime.
+fn faketime(at: u64) -> String {
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("@{at}"), "+@%Y-%m-%d %H:%M:%S"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Runs `cmd` at fake time `at` with `input`, killing it after `kill_after`
+/// if given. Returns `Some(success)` if it finished, `None` if it was killed.
+fn run(
+    mut cmd: Command,
+    at: u64,
+    input: &str,
+    kill_after: Option<Duration>,
+) -> Option<(bool, String)> {
+    let preload = match cmd.get_envs().find(|(k, _)| *k == "LD_PRELOAD") {
+        Some((_, Some(v))) => format!("{}:{FAKETIME}", v.to_string_lossy()),
+        _ => FAKETIME.to_owned(),
+    };
+    let mut child = cmd
+        .env("LD_PRELOAD", preload)
+        .env("FAKETIME", faketime(at))
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    if let Some(after) = kill_after {
+        let start = Instant::now();
+        while start.elapsed() < after {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            return None;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.success(), text))
+}
+
+fn pamtester(site: &Site, user: &str) -> Command {
+    let mut cmd = Command::new("pamtester");
+    cmd.args(["-I", "rhost=192.0.2.10", "crash", user, "authenticate"])
+        .env("LD_PRELOAD", "libpam_wrapper.so")
+        .env("PAM_WRAPPER", "1")
+        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir);
+    cmd
+}
+
+fn cli(site: &Site, args: &[&str]) -> Command {
+    let mut cmd = Command::new(cli_bin());
+    cmd.arg("--config")
+        .arg(&site.policy)
+        .arg("--db")
+        .arg(&site.db)
+        .arg("--key")
+        .arg(&site.key)
+        .args(["--wait", "10s"])
+        .args(args);
+    cmd
+}
+
+/// A login of `user` with `code` at `at`, never killed: did it get in?
+fn login(site: &Site, user: &str, code: &str, at: u64) -> bool {
+    let (ok, text) = run(pamtester(site, user), at, &format!("{code}\n"), None).unwrap();
+    assert!(
+        ok || text.contains("Authentication failure"),
+        "a login neither succeeded nor was refused: {text}"
+    );
+    ok
+}
+
+#[test]
+fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
+    let site = Site::new("crash", POLICY);
+    site.service("crash", &[]);
+    let users: Vec<(String, Vec<u8>)> = (0..6).map(|i| (format!("c{i}"), new_secret())).collect();
+    let mut recovery: Vec<Vec<String>> = users
+        .iter()
+        .map(|(u, s)| site.provision_at(u, s, UnixTime(T0)))
+        .collect();
+    let mut rng = OsRandom::new();
+    let mut pick = |n: u32| {
+        let mut b = [0u8; 4];
+        rng.fill(&mut b).unwrap();
+        u32::from_le_bytes(b) % n
+    };
+
+    // What was accepted by a process that finished, and what a killed one tried.
+    let mut accepted: Vec<(usize, String, u64)> = Vec::new();
+    let mut unknown: Vec<(usize, String, u64)> = Vec::new();
+    let mut enrollments: Vec<String> = Vec::new();
+    let (mut killed, mut finished) = (0, 0);
+    for i in 0..TRANSACTIONS {
+        let at = T0 + 30 * (i + 1);
+        let kill_after = Some(Duration::from_micros(u64::from(pick(40_000))));
+        let u = (i % users.len() as u64) as usize;
+        let (user, secret) = &users[u];
+        let outcome = match i % 5 {
+            0 | 1 | 2 => {
+                let code = oathtool_at(secret, &format!("@{at}"));
+                let r = run(pamtester(&site, user), at, &format!("{code}\n"), kill_after);
+                match &r {
+                    Some((true, _)) => accepted.push((u, code, at)),
+                    Some((false, text)) => panic!("a valid code was refused at step {i}: {text}"),
+                    None => unknown.push((u, code, at)),
+                }
+                r
+            }
+            3 => {
+                // The next recovery code we have not tried yet, if any.
+                let Some(code) = recovery[u].pop() else {
+                    continue;
+                };
+                let r = run(pamtester(&site, user), at, &format!("{code}\n"), kill_after);
+                match &r {
+                    Some((true, _)) => accepted.push((u, code, at)),
+                    // Refused: a regeneration (maybe killed) replaced the set.
+                    Some((false, _)) => {}
+                    None => unknown.push((u, code, at)),
+                }
+                r
+            }
+            _ => {
+                if i % 10 == 4 {
+                    let r = run(
+                        cli(
+                            &site,
+                            &["--json", "recovery-codes", "--user", user, "--regenerate"],
+                        ),
+                        at,
+                        "",
+                        kill_after,
+                    );
+                    if let Some((true, text)) = &r {
+                        let v: serde_json::Value =
+                            serde_json::from_str(text.lines().next().unwrap()).unwrap();
+                        recovery[u] = v["codes"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|c| c.as_str().unwrap().to_owned())
+                            .collect();
+                    }
+                    r
+                } else {
+                    // An enrollment that is never confirmed: killed, or given a wrong code.
+                    let name = format!("e{i}");
+                    enrollments.push(name.clone());
+                    run(
+                        cli(&site, &["enroll", "totp", "--user", &name]),
+                        at,
+                        "000000\n",
+                        kill_after,
+                    )
+                }
+            }
+        };
+        if outcome.is_some() {
+            finished += 1;
+        } else {
+            killed += 1;
+        }
+    }
+    println!(
+        "{TRANSACTIONS} transactions: {killed} killed, {finished} finished, {} accepted codes",
+        accepted.len()
+    );
+    assert!(
+        killed >= 25 && finished >= 25,
+        "{killed} killed, {finished} finished: adjust the kill window"
+    );
+
+    let end = T0 + 30 * (TRANSACTIONS + 1);
+    // The database opens and every record reads.
+    let (ok, text) = run(cli(&site, &["--json", "admin", "list"]), end, "", None).unwrap();
+    assert!(ok, "admin list after the crashes: {text}");
+    for (user, _) in &users {
+        let (ok, text) = run(
+            cli(&site, &["--json", "status", "--user", user]),
+            end,
+            "",
+            None,
+        )
+        .unwrap();
+        assert!(ok, "status of {user}: {text}");
+    }
+    let (ok, text) = run(cli(&site, &["--json", "audit"]), end, "", None).unwrap();
+    assert!(ok, "audit after the crashes: {text}");
+    // No code accepted by a finished login is accepted again.
+    for (u, code, at) in &accepted {
+        assert!(
+            !login(&site, &users[*u].0, code, *at),
+            "{} reused an accepted code",
+            users[*u].0
+        );
+    }
+    // A code whose login was killed is accepted at most once from now on.
+    for (u, code, at) in &unknown {
+        let wins = (0..2)
+            .filter(|_| login(&site, &users[*u].0, code, *at))
+            .count();
+        assert!(wins <= 1, "{} got in twice with one code", users[*u].0);
+    }
+    // No enrollment that was never confirmed is active.
+    for name in &enrollments {
+        let (ok, text) = run(
+            cli(&site, &["--json", "status", "--user", name]),
+            end,
+            "",
+            None,
+        )
+        .unwrap();
+        assert!(ok, "status of {name}: {text}");
+        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(
+            compact.contains("\"enrolled\":false"),
+            "{name} is active: {text}"
+        );
+    }
+    // And the users still get in with fresh codes.
+    for (user, secret) in &users {
+        let at = end + 60;
+        assert!(
+            login(&site, user, &oathtool_at(secret, &format!("@{at}")), at),
+            "{user} locked out"
+        );
+    }
+}
