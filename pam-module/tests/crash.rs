@@ -136,7 +136,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
         let u = (i % users.len() as u64) as usize;
         let (user, secret) = &users[u];
         let outcome = match i % 5 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let code = oathtool_at(secret, &format!("@{at}"));
                 let r = run(pamtester(&site, user), at, &format!("{code}\n"), kill_after);
                 match &r {

@@ -11,6 +11,9 @@ use crate::store::{decode_versioned, encode_versioned, Cas, Store, StoreError, V
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Free space a transaction needs on the database's filesystem.
+pub const MIN_FREE_BYTES: u64 = 4 << 20;
+
 /// How long a process waits for another to release the database by default.
 pub const DEFAULT_BUSY_WAIT: Duration = Duration::from_secs(3);
 
@@ -91,12 +94,31 @@ impl SledStore {
         }
     }
 
+    /// Refuses to open a database whose filesystem is (nearly) full: sled
+    /// 0.34 corrupts its files when a write fails for lack of space, and the
+    /// database then stays unreadable after space is freed (found by
+    /// pam-module/tests/faults.rs). Refusing first keeps it intact.
+    fn check_free_space(path: &Path) -> Result<(), StoreError> {
+        let existing = path.ancestors().find(|p| p.exists()).unwrap_or(path);
+        match fs2::available_space(existing) {
+            Ok(free) if free < MIN_FREE_BYTES => Err(StoreError::Io(format!(
+                "{}: only {} KiB free on its filesystem, {} KiB needed; free some space",
+                path.display(),
+                free / 1024,
+                MIN_FREE_BYTES / 1024
+            ))),
+            // Unknown free space: let sled try.
+            _ => Ok(()),
+        }
+    }
+
     /// Opens the database, runs `work`, flushes, and closes it again.
     pub fn transaction<T, E: From<StoreError>>(
         path: &Path,
         wait: Duration,
         work: impl FnOnce(&SledStore) -> Result<T, E>,
     ) -> Result<T, E> {
+        SledStore::check_free_space(path)?;
         let store = SledStore::open_waiting(path, wait)?;
         let out = work(&store);
         store.flush()?;

@@ -249,3 +249,65 @@ pub fn transcript(shown: &[Shown]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Runs pamtester in a private mount namespace whose `/dev/log` is a socket
+/// this test reads, and returns the syslog datagrams the module sent.
+pub fn pamtester_syslog(
+    site: &Site,
+    service: &str,
+    user: &str,
+    input: &str,
+) -> (bool, Vec<String>) {
+    use std::io::Write;
+    use std::os::unix::net::UnixDatagram;
+    let socket = site.dir.join("log");
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixDatagram::bind(&socket).unwrap();
+    listener
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let old = site.dir.join("olddev");
+    std::fs::create_dir_all(&old).unwrap();
+    // A tmpfs over /dev in the namespace, with the few nodes pamtester needs
+    // and our socket as /dev/log; the host's /dev is untouched.
+    let script = format!(
+        "set -e\nmount --bind /dev {old}\nmount -t tmpfs -o size=1m tmpfs /dev\n\
+         for n in null zero urandom random full; do touch /dev/$n; mount --bind {old}/$n /dev/$n; done\n\
+         touch /dev/log; mount --bind {socket} /dev/log\n\
+         exec pamtester -I rhost=192.0.2.10 {service} {user} authenticate\n",
+        old = old.display(),
+        socket = socket.display(),
+    );
+    let mut child = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .env("LD_PRELOAD", "libpam_wrapper.so")
+        .env("PAM_WRAPPER", "1")
+        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("unshare (util-linux) and root are required: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut lines = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = listener.recv(&mut buf) {
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !lines.is_empty(),
+        "no syslog lines received; pamtester said:\n{text}"
+    );
+    (out.status.success(), lines)
+}
