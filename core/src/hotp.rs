@@ -44,22 +44,45 @@ impl fmt::Display for Algorithm {
     }
 }
 
+/// An HMAC key ready for computing HOTP values of one secret, so that
+/// checking several time steps sets the key up once.
+pub struct HotpKey(hmac::Key);
+
+impl fmt::Debug for HotpKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HotpKey(..)")
+    }
+}
+
+impl HotpKey {
+    /// Sets up the key for `secret`.
+    pub fn new(algorithm: Algorithm, secret: &[u8]) -> HotpKey {
+        HotpKey(hmac::Key::new(algorithm.ring(), secret))
+    }
+
+    /// The HOTP value for `counter`, as a zero-padded string of `digits` digits.
+    ///
+    /// `digits` is 6 to 9; the policy only admits 6 and 8.
+    pub fn code(&self, counter: u64, digits: u32) -> String {
+        let tag = hmac::sign(&self.0, &counter.to_be_bytes());
+        let mac = tag.as_ref();
+        let offset = usize::from(mac[mac.len() - 1] & 0x0f);
+        let binary = u32::from_be_bytes([
+            mac[offset],
+            mac[offset + 1],
+            mac[offset + 2],
+            mac[offset + 3],
+        ]) & 0x7fff_ffff;
+        let modulus = 10u32.pow(digits.clamp(1, 9));
+        format!("{:0width$}", binary % modulus, width = digits as usize)
+    }
+}
+
 /// The HOTP value for `counter`, as a zero-padded string of `digits` digits.
 ///
 /// `digits` is 6 to 9; the policy only admits 6 and 8.
 pub fn hotp(algorithm: Algorithm, secret: &[u8], counter: u64, digits: u32) -> String {
-    let key = hmac::Key::new(algorithm.ring(), secret);
-    let tag = hmac::sign(&key, &counter.to_be_bytes());
-    let mac = tag.as_ref();
-    let offset = usize::from(mac[mac.len() - 1] & 0x0f);
-    let binary = u32::from_be_bytes([
-        mac[offset],
-        mac[offset + 1],
-        mac[offset + 2],
-        mac[offset + 3],
-    ]) & 0x7fff_ffff;
-    let modulus = 10u32.pow(digits.clamp(1, 9));
-    format!("{:0width$}", binary % modulus, width = digits as usize)
+    HotpKey::new(algorithm, secret).code(counter, digits)
 }
 
 /// The TOTP time step for `unix_seconds` with a step of `period` seconds.

@@ -5,7 +5,7 @@ use crate::audit::{AuditKind, Factor};
 use crate::decision::Context;
 use crate::delivery::NoticeKind;
 use crate::error::Error;
-use crate::hotp::{hotp, time_step};
+use crate::hotp::{time_step, HotpKey};
 use crate::input::{CodeInput, InputError};
 use crate::random::Random;
 use crate::record::TotpFactor;
@@ -66,11 +66,12 @@ pub(crate) fn check_totp(
     now: UnixTime,
 ) -> Result<TotpCheck, Error> {
     let secret = key.open(&totp_context(user), &factor.secret)?;
+    let hmac = HotpKey::new(factor.algorithm, secret.expose());
     let current = time_step(now.0, factor.period);
     let mut fresh = None;
     let mut replay = false;
     for step in current.saturating_sub(u64::from(skew))..=current.saturating_add(u64::from(skew)) {
-        let expected = hotp(factor.algorithm, secret.expose(), step, factor.digits);
+        let expected = hmac.code(step, factor.digits);
         let matched: bool = expected.as_bytes().ct_eq(code.as_bytes()).into();
         if matched {
             if factor.last_step.is_some_and(|last| step <= last) {
