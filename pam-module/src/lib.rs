@@ -21,3 +21,11 @@ mod flow;
 mod log;
 mod module;
 mod pam;
+
+/// The pure steps a conversation answer takes in this module, public only for
+/// the fuzz targets in `fuzz/` and their replay test. Not an API: the module
+/// is loaded by libpam, never linked against.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::flow::{capitalise, wants_enrollment};
+}

@@ -192,7 +192,7 @@ pub(crate) fn ask_code<B: Backend>(
 }
 
 /// Messages from the core start in lower case; shown alone they read better capitalised.
-pub(crate) fn capitalise(text: &str) -> String {
+pub fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => {

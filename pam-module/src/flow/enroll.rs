@@ -44,13 +44,18 @@ pub(crate) fn grace<B: Backend>(
         Ok(a) => a,
         Err(PamError(code)) => return code,
     };
-    let yes = core::str::from_utf8(&answer)
-        .map(|a| matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
-        .unwrap_or(false);
-    if !yes {
+    if !wants_enrollment(&answer) {
         return PamCode::Success;
     }
     enroll(pam, env, who, rng)
+}
+
+/// Whether the answer to [`ENROLL_QUESTION`] is yes (`y` or `yes`, any case,
+/// surrounding blanks ignored). Anything else, unreadable bytes included, is no.
+pub fn wants_enrollment(answer: &[u8]) -> bool {
+    core::str::from_utf8(answer)
+        .map(|a| matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+        .unwrap_or(false)
 }
 
 /// Enrolls an app: QR code and key, a confirmation code, recovery codes, then

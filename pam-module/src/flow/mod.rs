@@ -14,6 +14,8 @@ mod tests;
 
 pub(crate) use account::account;
 pub(crate) use auth::authenticate;
+pub use auth::capitalise;
+pub use enroll::wants_enrollment;
 
 use crate::backend::Backend;
 use crate::code::PamCode;
