@@ -19,6 +19,9 @@ cargo test --locked --workspace --no-fail-fast
 step "planasonix-core builds for wasm32-wasip2 without native adapters"
 cargo build --locked -p planasonix-core --target wasm32-wasip2 --no-default-features
 
+step "fuzzing: each cargo-fuzz target for a bounded time (fuzz/run.sh)"
+FUZZ_NICE=0 CARGO_BUILD_JOBS=2 fuzz/run.sh "${PLANASONIX_FUZZ_SECONDS:-20}"
+
 step "packages: build the .deb and .rpm, lint them, install test in a Debian chroot"
 if [ "$(id -u)" -eq 0 ]; then
   packaging/build.sh
