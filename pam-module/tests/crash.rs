@@ -129,10 +129,11 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
     let mut accepted: Vec<(usize, String, u64)> = Vec::new();
     let mut unknown: Vec<(usize, String, u64)> = Vec::new();
     let mut enrollments: Vec<String> = Vec::new();
-    let (mut killed, mut finished) = (0, 0);
+    let (mut killed, mut finished, mut regenerated) = (0, 0, 0);
     for i in 0..TRANSACTIONS {
         let at = T0 + 30 * (i + 1);
-        let kill_after = Some(Duration::from_micros(u64::from(pick(40_000))));
+        // One in four runs to completion, the rest are killed after 0-40 ms.
+        let kill_after = (pick(4) != 0).then(|| Duration::from_micros(u64::from(pick(40_000))));
         let u = (i % users.len() as u64) as usize;
         let (user, secret) = &users[u];
         let outcome = match i % 5 {
@@ -172,14 +173,20 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                         kill_after,
                     );
                     if let Some((true, text)) = &r {
-                        let v: serde_json::Value =
-                            serde_json::from_str(text.lines().next().unwrap()).unwrap();
-                        recovery[u] = v["codes"]
+                        // Standard output (the JSON) comes first in `text`.
+                        let v: serde_json::Value = serde_json::Deserializer::from_str(text)
+                            .into_iter()
+                            .next()
+                            .unwrap()
+                            .unwrap();
+                        recovery[u] = v["recovery_codes"]
                             .as_array()
                             .unwrap()
                             .iter()
                             .map(|c| c.as_str().unwrap().to_owned())
                             .collect();
+                        assert_eq!(recovery[u].len(), 10, "{text}");
+                        regenerated += 1;
                     }
                     r
                 } else {
@@ -205,6 +212,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
         "{TRANSACTIONS} transactions: {killed} killed, {finished} finished, {} accepted codes",
         accepted.len()
     );
+    assert!(regenerated > 0, "no regeneration finished");
     assert!(
         killed >= 25 && finished >= 25,
         "{killed} killed, {finished} finished: adjust the kill window"
