@@ -98,7 +98,7 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus
 }
 
 /// Sends audit events to the local syslog daemon (facility LOG_AUTHPRIV).
-/// Best effort: a host without `/dev/log` still has the audit log in the store.
+/// Best effort: a host without `/dev/log` still has the audit trail file.
 #[derive(Debug, Clone, Copy)]
 pub struct SyslogSink;
 
@@ -112,13 +112,29 @@ impl AuditSink for SyslogSink {
             Level::Notice => 5,
             Level::Warning => 4,
         };
-        let line = format!(
-            "<{}>planasonix[{}]: {event}",
-            u16::from(FACILITY) * 8 + severity,
-            std::process::id()
-        );
-        if let Ok(socket) = UnixDatagram::unbound() {
-            let _ = socket.send_to(line.as_bytes(), "/dev/log");
+        send(severity, &event.to_string());
+    }
+
+    fn trail_failed(&self, user: &str, error: &str) {
+        let text = format!("audit trail not written for user={user}: {error}");
+        // The one warning the CLI prints outside its output stream: the
+        // command succeeded, but its record of it did not reach the trail.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("planasonix: warning: {text}");
         }
+        send(3, &text);
+    }
+}
+
+/// One syslog datagram at `severity`, best effort.
+fn send(severity: u8, text: &str) {
+    let line = format!(
+        "<{}>planasonix[{}]: {text}",
+        u16::from(FACILITY) * 8 + u16::from(severity),
+        std::process::id()
+    );
+    if let Ok(socket) = UnixDatagram::unbound() {
+        let _ = socket.send_to(line.as_bytes(), "/dev/log");
     }
 }

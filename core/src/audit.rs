@@ -188,6 +188,12 @@ impl fmt::Display for AuditEvent {
 pub trait AuditSink: Send + Sync {
     /// Called once per event.
     fn record(&self, event: &AuditEvent);
+
+    /// Called when the committed events of `user` could not be kept in the
+    /// audit trail (they were still handed to [`AuditSink::record`]).
+    fn trail_failed(&self, user: &str, error: &str) {
+        let _ = (user, error);
+    }
 }
 
 impl<F: Fn(&AuditEvent) + Send + Sync> AuditSink for F {

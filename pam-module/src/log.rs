@@ -39,6 +39,13 @@ impl AuditSink for AuditToLog<'_> {
         };
         self.0.log(severity, &format!("audit: {event}"));
     }
+
+    fn trail_failed(&self, user: &str, error: &str) {
+        self.0.log(
+            Severity::Error,
+            &format!("audit trail not written for user={user}: {error} (the events above are only in syslog)"),
+        );
+    }
 }
 
 /// A log that keeps lines in memory, for tests.

@@ -215,3 +215,36 @@ fn without_syslog_logins_still_work_and_the_audit_trail_keeps_them() {
         "the login is not in the audit trail: {text}"
     );
 }
+
+#[test]
+fn an_unwritable_audit_trail_is_reported_and_the_events_reach_syslog() {
+    let site = Site::new("faults-trail", REQUIRED);
+    site.service("faults", &[]);
+    let secret = new_secret();
+    site.provision("trail", &secret);
+    // A directory where the trail file should be: no privilege opens that.
+    let mut trail = site.db.as_os_str().to_owned();
+    trail.push(".audit.jsonl");
+    std::fs::create_dir_all(&trail).unwrap();
+    let (ok, lines) = pamtester_syslog(
+        &site,
+        "faults",
+        "trail",
+        &format!("{}\n", oathtool(&secret)),
+    );
+    assert!(
+        ok,
+        "the login itself must not depend on the trail: {lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("event=verified")),
+        "the event is not in syslog: {lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("audit trail not written for user=trail")
+                && l.contains("audit.jsonl")),
+        "the failed trail write is not reported: {lines:#?}"
+    );
+}

@@ -22,8 +22,13 @@ impl Engine<'_> {
     /// them is committed. Best effort: the change stands whatever happens
     /// here, and the audit sink receives the events either way.
     pub(super) fn store_audit(&self, user: &str, first: u64, events: &[AuditEvent]) {
-        if !events.is_empty() {
-            let _ = self.with_trail(|t| t.append(user, first, events));
+        if events.is_empty() {
+            return;
+        }
+        if let Err(e) = self.with_trail(|t| t.append(user, first, events)) {
+            if let Some(sink) = self.sink {
+                sink.trail_failed(user, &e.to_string());
+            }
         }
     }
 
