@@ -20,7 +20,8 @@ step "planasonix-core builds for wasm32-wasip2 without native adapters"
 cargo build --locked -p planasonix-core --target wasm32-wasip2 --no-default-features
 
 step "fuzzing: each cargo-fuzz target for a bounded time (fuzz/run.sh)"
-FUZZ_NICE=0 CARGO_BUILD_JOBS=2 fuzz/run.sh "${PLANASONIX_FUZZ_SECONDS:-20}"
+# A fixed seed keeps the gate reproducible; longer local runs explore freely.
+FUZZ_NICE=0 CARGO_BUILD_JOBS=2 FUZZ_ARGS="${FUZZ_ARGS:--seed=1}" fuzz/run.sh "${PLANASONIX_FUZZ_SECONDS:-20}"
 
 step "packages: build the .deb and .rpm, lint them, install test in a Debian chroot"
 if [ "$(id -u)" -eq 0 ]; then
