@@ -3,19 +3,12 @@
 
 mod common;
 
-use common::{code_at, ctx, Outbox, T0};
+use common::{code_at, ctx, temp_dir, Outbox, T0};
 use planasonix_core::native::{load_key_file, KeyFileError, SledStore};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::*;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("planasonix-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::path::Path;
 
 fn all_bytes(dir: &Path) -> Vec<u8> {
     let mut out = Vec::new();

@@ -4,20 +4,12 @@
 
 mod common;
 
-use common::{ctx, enroll, Fixture, T0};
+use common::{ctx, enroll, temp_dir, Fixture, T0};
 use planasonix_core::native::FileTrail;
 use planasonix_core::*;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::Duration;
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("planasonix-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn event(user: &str, at: u64) -> AuditEvent {
     AuditEvent {

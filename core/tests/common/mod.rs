@@ -3,6 +3,7 @@
 
 use planasonix_core::phone::PhoneNumber;
 use planasonix_core::*;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -125,4 +126,12 @@ pub fn enroll(f: &Fixture, user: &str, now: UnixTime) -> (String, Vec<String>) {
         .map(|c| c.expose().to_owned())
         .collect();
     (secret, codes)
+}
+
+/// An empty directory for this test process, under the system temp directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("planasonix-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
