@@ -174,38 +174,14 @@ fn without_syslog_logins_still_work_and_the_audit_trail_keeps_them() {
     let secret = new_secret();
     site.provision("quiet", &secret);
     // A private /dev without a log socket: every syslog() call goes nowhere.
-    let old = site.dir.join("olddev");
-    std::fs::create_dir_all(&old).unwrap();
-    let script = format!(
-        "set -e\nmount --bind /dev {old}\nmount -t tmpfs -o size=1m tmpfs /dev\n\
-         for n in null zero urandom random full; do touch /dev/$n; mount --bind {old}/$n /dev/$n; done\n\
-         exec pamtester -I rhost=192.0.2.10 faults quiet authenticate\n",
-        old = old.display()
+    let (ok, out) = pamtester_in_namespace(
+        &site,
+        "faults",
+        "quiet",
+        &format!("{}\n", oathtool(&secret)),
+        None,
     );
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .env("LD_PRELOAD", "libpam_wrapper.so")
-        .env("PAM_WRAPPER", "1")
-        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin
-                .take()
-                .unwrap()
-                .write_all(format!("{}\n", oathtool(&secret)).as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "login failed without syslog: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(ok, "login failed without syslog: {out}");
     let mut trail = site.db.as_os_str().to_owned();
     trail.push(".audit.jsonl");
     let text = std::fs::read_to_string(trail).unwrap();

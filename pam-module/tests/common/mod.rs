@@ -250,35 +250,33 @@ pub fn transcript(shown: &[Shown]) -> String {
         .join("\n")
 }
 
-/// Runs pamtester in a private mount namespace whose `/dev/log` is a socket
-/// this test reads, and returns the syslog datagrams the module sent.
-pub fn pamtester_syslog(
+/// Runs pamtester in a private mount namespace with a tmpfs over `/dev`
+/// holding the few nodes pamtester needs and, if given, `log_socket` as
+/// `/dev/log`; the host's `/dev` is untouched. Returns (success, output).
+pub fn pamtester_in_namespace(
     site: &Site,
     service: &str,
     user: &str,
     input: &str,
-) -> (bool, Vec<String>) {
+    log_socket: Option<&Path>,
+) -> (bool, String) {
     use std::io::Write;
-    use std::os::unix::net::UnixDatagram;
-    let socket = site.dir.join("log");
-    let _ = std::fs::remove_file(&socket);
-    let listener = UnixDatagram::bind(&socket).unwrap();
-    listener
-        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
-        .unwrap();
     let old = site.dir.join("olddev");
     std::fs::create_dir_all(&old).unwrap();
-    // A tmpfs over /dev in the namespace, with the few nodes pamtester needs
-    // and our socket as /dev/log; the host's /dev is untouched.
+    let dev_log = log_socket.map_or_else(String::new, |socket| {
+        format!(
+            "touch /dev/log; mount --bind {} /dev/log\n",
+            socket.display()
+        )
+    });
     let script = format!(
         "set -e\nmount --bind /dev {old}\nmount -t tmpfs -o size=1m tmpfs /dev\n\
          for n in null zero urandom random full; do touch /dev/$n; mount --bind {old}/$n /dev/$n; done\n\
-         touch /dev/log; mount --bind {socket} /dev/log\n\
+         {dev_log}\
          exec pamtester -I rhost=192.0.2.10 {service} {user} authenticate\n",
         old = old.display(),
-        socket = socket.display(),
     );
-    let mut child = std::process::Command::new("unshare")
+    let mut child = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sh", "-c", &script])
         .env("LD_PRELOAD", "libpam_wrapper.so")
         .env("PAM_WRAPPER", "1")
@@ -295,19 +293,38 @@ pub fn pamtester_syslog(
         .write_all(input.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let mut lines = Vec::new();
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = listener.recv(&mut buf) {
-        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-    }
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    (out.status.success(), text)
+}
+
+/// Runs pamtester in a private mount namespace whose `/dev/log` is a socket
+/// this test reads, and returns the syslog datagrams the module sent.
+pub fn pamtester_syslog(
+    site: &Site,
+    service: &str,
+    user: &str,
+    input: &str,
+) -> (bool, Vec<String>) {
+    use std::os::unix::net::UnixDatagram;
+    let socket = site.dir.join("log");
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixDatagram::bind(&socket).unwrap();
+    listener
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let (ok, text) = pamtester_in_namespace(site, service, user, input, Some(&socket));
+    let mut lines = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = listener.recv(&mut buf) {
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
     assert!(
         !lines.is_empty(),
         "no syslog lines received; pamtester said:\n{text}"
     );
-    (out.status.success(), lines)
+    (ok, lines)
 }
