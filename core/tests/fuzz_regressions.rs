@@ -9,42 +9,10 @@
 #[path = "../../fuzz/src/core_checks.rs"]
 mod core_checks;
 
-use std::panic::catch_unwind;
-use std::path::{Path, PathBuf};
+#[path = "../../fuzz/src/replay.rs"]
+mod replay;
 
-/// Every file under `fuzz/{seeds,regressions}/<target>/`, sorted.
-fn inputs(target: &str) -> Vec<PathBuf> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    let mut files = Vec::new();
-    for kind in ["seeds", "regressions"] {
-        let Ok(dir) = std::fs::read_dir(fuzz.join(kind).join(target)) else {
-            continue;
-        };
-        for entry in dir {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-/// Runs `check` on every input of `target`; fails naming each input that panicked.
-fn replay(target: &str, check: fn(&[u8])) {
-    let files = inputs(target);
-    assert!(!files.is_empty(), "no inputs for {target} under fuzz/seeds");
-    let failed: Vec<String> = files
-        .iter()
-        .filter(|file| {
-            let data = std::fs::read(file).unwrap();
-            catch_unwind(|| check(&data)).is_err()
-        })
-        .map(|file| file.display().to_string())
-        .collect();
-    assert!(failed.is_empty(), "{target} panicked on {failed:#?}");
-}
+use replay::replay;
 
 #[test]
 fn policy_parse() {

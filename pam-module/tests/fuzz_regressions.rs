@@ -8,47 +8,12 @@
 #[path = "../../fuzz/src/pam_checks.rs"]
 mod pam_checks;
 
-use std::panic::catch_unwind;
-use std::path::{Path, PathBuf};
-
-/// Every file under `fuzz/{seeds,regressions}/pam_conversation/`, sorted.
-fn inputs() -> Vec<PathBuf> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    let mut files = Vec::new();
-    for kind in ["seeds", "regressions"] {
-        let Ok(dir) = std::fs::read_dir(fuzz.join(kind).join("pam_conversation")) else {
-            continue;
-        };
-        for entry in dir {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
+#[path = "../../fuzz/src/replay.rs"]
+mod replay;
 
 #[test]
 fn pam_conversation() {
-    let files = inputs();
-    assert!(
-        !files.is_empty(),
-        "no inputs under fuzz/seeds/pam_conversation"
-    );
-    let failed: Vec<String> = files
-        .iter()
-        .filter(|file| {
-            let data = std::fs::read(file).unwrap();
-            catch_unwind(|| pam_checks::pam_conversation(&data)).is_err()
-        })
-        .map(|file| file.display().to_string())
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "pam_conversation panicked on {failed:#?}"
-    );
+    replay::replay("pam_conversation", pam_checks::pam_conversation);
 }
 
 #[test]
