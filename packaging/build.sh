@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Debian and RPM packages from a clean clone:
 #   packaging/build.sh            -> dist/libpam-planasonix_*.deb, dist/pam_planasonix-*.rpm
-# Installs cargo-deb and cargo-generate-rpm if absent (scripts/setup.sh installs
-# the Debian tools). Respects CARGO_TARGET_DIR.
+# Runs scripts/setup.sh first (Debian tools, the wasm32 target, cargo-deb and
+# cargo-generate-rpm, each skipped when present). Respects CARGO_TARGET_DIR.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -12,12 +12,7 @@ dist="$root/dist"
 
 say() { printf '[package] %s\n' "$*"; }
 
-for tool in cargo-deb cargo-generate-rpm; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    say "installing $tool"
-    cargo install --locked --quiet "$tool"
-  fi
-done
+scripts/setup.sh
 
 say "building pam_planasonix.so and planasonix (release)"
 cargo build --locked --release -p pam_planasonix -p planasonix
