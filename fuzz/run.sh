@@ -10,9 +10,9 @@
 # or runs out of memory. See fuzz/README.md.
 #
 # Needs the stable toolchain only: cargo-fuzz's nightly flags (-Zsanitizer,
-# sanitizer coverage) are allowed with RUSTC_BOOTSTRAP=1. Installs cargo-fuzz
-# and the few Debian packages the build needs when they are missing (as root,
-# or through sudo).
+# sanitizer coverage) are allowed with RUSTC_BOOTSTRAP=1. Runs scripts/setup.sh
+# first, which installs cargo-fuzz and the Debian packages the build needs when
+# they are missing (as root, or through sudo).
 #
 # Environment:
 #   PLANASONIX_FUZZ_TARGET_DIR  cargo target dir (default /var/tmp/planasonix-fuzz-target)
@@ -48,32 +48,11 @@ TARGETS=(
 
 say() { printf '[fuzz] %s\n' "$*"; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
 
 # --- prerequisites ---------------------------------------------------------
-# C/C++ compiler (libFuzzer, ring), clang (pam-sys bindgen), libpam headers.
-APT_PACKAGES=(build-essential pkg-config clang libclang-dev libpam0g-dev)
-if command -v dpkg-query >/dev/null 2>&1; then
-  missing=()
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    say "installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-  say "cargo not found: install the stable Rust toolchain (rustup) first" >&2
-  exit 1
-fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  say "installing cargo-fuzz (cargo install cargo-fuzz --locked)"
-  nice -n "$NICE" cargo install cargo-fuzz --locked
-fi
+# The project's setup: compilers, clang (pam-sys bindgen), libpam headers and
+# cargo-fuzz, each skipped when present.
+"$FUZZ_DIR/../scripts/setup.sh"
 
 # --- build -----------------------------------------------------------------
 START=$(date +%s)

@@ -42,7 +42,7 @@ else
   say "wasm32-wasip2 target present"
 fi
 
-for tool in cargo-deb cargo-generate-rpm; do
+for tool in cargo-deb cargo-generate-rpm cargo-fuzz; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     say "installing $tool (cargo install --locked)"
     cargo install --locked --quiet "$tool"
