@@ -29,7 +29,10 @@ PRELOAD = ":".join([
     "libnss_wrapper.so",
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
 ])
-MODULES = ["pam_permit", "pam_google_authenticator", "pam_oath", "pam_planasonix"]
+# pam_planasonix runs as packaged, with the state service (`planasonix serve`)
+# keeping the database open; pam_planasonix_direct has no service and opens
+# sled in every login, on a copy of the same database.
+MODULES = ["pam_permit", "pam_google_authenticator", "pam_oath", "pam_planasonix", "pam_planasonix_direct"]
 
 
 def secret(i):
@@ -83,17 +86,28 @@ class Setup:
         subprocess.run([cli] + args + ["init"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run([cli] + args + ["--json", "import", "oath-usersfile", oath],
                        check=True, stdout=subprocess.DEVNULL)
+        direct = os.path.join(self.dir, "planasonix-direct")
+        shutil.copytree(p, direct)
+        self.service = subprocess.Popen([cli, "--db", p + "/db", "serve"], stdout=subprocess.PIPE)
+        if not self.service.stdout.readline().startswith(b"serving"):
+            raise SystemExit("planasonix serve did not start")
         services = {
             "pam_permit": "pam_permit.so",
             "pam_google_authenticator": "pam_google_authenticator.so secret=%s/${USER} user=root" % ga,
             "pam_oath": "pam_oath.so usersfile=%s window=1 digits=6" % oath,
             "pam_planasonix": "%s config=%s/policy.toml db=%s/db key=%s/seal.key" % (module_so, p, p, p),
+            "pam_planasonix_direct": "%s config=%s/policy.toml db=%s/db key=%s/seal.key"
+            % (module_so, direct, direct, direct),
         }
         for name, line in services.items():
             with open(os.path.join(self.dir, "pam.d", name), "w") as f:
                 f.write("auth required %s\naccount required pam_permit.so\n" % line)
         with open(os.path.join(self.dir, "pam.d", "other"), "w") as f:
             f.write("auth required pam_deny.so\n")
+
+    def stop(self):
+        self.service.terminate()
+        self.service.wait()
 
     def login(self, module, i, at):
         """One pamtester login of user i at time `at`; returns (seconds, ok)."""
@@ -128,9 +142,9 @@ def main():
     a = ap.parse_args()
 
     root = tempfile.mkdtemp(prefix="planasonix-pam-bench.", dir="/var/tmp")
+    setups = {}
     try:
         result = {"runs": a.runs, "sequential": {}, "concurrent": {}}
-        setups = {}
         for n in (1, a.large):
             t = time.perf_counter()
             setups[n] = Setup(root, n, a.module, a.cli)
@@ -169,6 +183,8 @@ def main():
         with open(a.out, "w") as f:
             json.dump(result, f, indent=2)
     finally:
+        for s in setups.values():
+            s.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

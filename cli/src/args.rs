@@ -35,6 +35,16 @@ text was handed to the carrier; any other status, or running longer than
 reported, and nothing is left pending. Its output is ignored. The policy's
 [sms] table must enable SMS and allow the number's country prefix.";
 
+const SERVE_HELP: &str = "\
+Listens on <db>.sock (mode 0600, beside the database) until stopped. While it
+runs, the PAM module and every other planasonix command reach the database
+through it instead of opening it themselves: a login then costs a few socket
+round trips and one fsync, and parallel logins no longer queue for sled's
+one-process lock. Every write is on disk before it is acknowledged, so
+stopping it (or a crash) loses nothing; clients find nobody answering on the
+socket and open the database directly again. It never reads the seal key:
+records cross the socket sealed. Packaged as planasonix.service.";
+
 /// Planasonix MFA: enrollment, recovery codes, administration and audit.
 #[derive(Debug, Parser)]
 #[command(name = "planasonix", version, after_help = AFTER_HELP, propagate_version = true)]
@@ -126,6 +136,9 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", value_parser = duration)]
         since: Option<Duration>,
     },
+    /// Keep the database open and serve it to logins and this CLI (the state service)
+    #[command(after_help = SERVE_HELP)]
+    Serve,
     /// Print a shell completion script
     Completions {
         /// bash, elvish, fish, powershell or zsh

@@ -1,15 +1,17 @@
 //! What every command needs from the host: the policy, the seal key and short
 //! database transactions.
 //!
-//! The database is opened per transaction and closed again at once (DESIGN
-//! decision 3): the PAM module on the same host needs it too, and sled admits
-//! one process at a time. Nothing here ever waits for a person, or for an SMS
+//! Each transaction goes through the state service (`planasonix serve`) when it
+//! runs; otherwise the database is opened per transaction and closed again at
+//! once (DESIGN decision 3): the PAM module on the same host needs it too, and
+//! sled admits one process at a time. Nothing here ever waits for a person, or for an SMS
 //! or notice command, with it open: the engine queues its messages in a
 //! [`Deferred`] and they are sent after the transaction has returned.
 
 use crate::delivery::{CommandDelivery, SyslogSink};
 use crate::error::{io_error, plain_io, CliError, CliResult, Exit};
-use planasonix_core::native::{load_key_file, now, FileTrail, SledStore};
+use planasonix_core::native::{load_key_file, now, transaction, FileTrail};
+use planasonix_core::Store;
 use planasonix_core::{
     Deferred, Delivery, Engine, Error, Message, NoDelivery, Policy, SealKey, SmsPurpose,
 };
@@ -74,7 +76,7 @@ impl Host {
 
     /// Checks the database directory before sled sees it, so a missing or
     /// forbidden directory gets a plain answer instead of being created.
-    fn check_db(&self) -> CliResult<()> {
+    pub fn check_db(&self) -> CliResult<()> {
         let meta = match std::fs::metadata(&self.db) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -134,7 +136,7 @@ impl Host {
         self.check_db()?;
         let sink = SyslogSink;
         let trail = FileTrail::beside(&self.db);
-        SledStore::transaction(&self.db, self.wait, |store| {
+        transaction(&self.db, self.wait, |store| {
             let engine = Engine::new(policy, key, store)
                 .with_audit_sink(&sink)
                 .with_audit_trail(&trail)
@@ -213,9 +215,9 @@ impl Host {
     }
 
     /// Runs `work` on the raw store, open only for this call.
-    pub fn with_store<T>(&self, work: impl FnOnce(&SledStore) -> CliResult<T>) -> CliResult<T> {
+    pub fn with_store<T>(&self, work: impl FnOnce(&dyn Store) -> CliResult<T>) -> CliResult<T> {
         self.check_db()?;
-        SledStore::transaction(&self.db, self.wait, work)
+        transaction(&self.db, self.wait, work)
     }
 }
 

@@ -1,8 +1,9 @@
-//! The engine over a store opened for one short transaction at a time.
+//! The engine over a store opened for one short transaction at a time: through
+//! the state service (`planasonix serve`) when it runs, else on the sled files.
 
 use crate::delivery::Outbox;
 use crate::log::{AuditToLog, Log};
-use planasonix_core::native::{FileTrail, SledStore};
+use planasonix_core::native::{transaction, FileTrail};
 use planasonix_core::{Engine, Error, Policy, SealKey};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,7 +25,7 @@ pub(crate) trait Backend {
     ) -> Result<T, Error>;
 }
 
-/// The production backend: the sled database at `db=`.
+/// The production backend: the database at `db=`.
 pub(crate) struct SledBackend<'a> {
     pub(crate) db: PathBuf,
     pub(crate) policy: Policy,
@@ -44,7 +45,7 @@ impl Backend for SledBackend<'_> {
     ) -> Result<T, Error> {
         let sink = AuditToLog(self.log);
         let trail = FileTrail::beside(&self.db);
-        SledStore::transaction(&self.db, STORE_WAIT, |store| {
+        transaction(&self.db, STORE_WAIT, |store| {
             let engine = Engine::new(&self.policy, &self.key, store)
                 .with_delivery(outbox)
                 .with_audit_sink(&sink)

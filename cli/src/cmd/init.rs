@@ -4,7 +4,7 @@ use super::Out;
 use crate::error::{io_error, CliError, CliResult};
 use crate::files::{write_file, Existing, Written};
 use crate::host::{read_policy, Host};
-use planasonix_core::native::{load_key_file, OsRandom, SledStore};
+use planasonix_core::native::{load_key_file, transaction, OsRandom};
 use planasonix_core::policy::DEFAULT_POLICY_TOML;
 use planasonix_core::SealKey;
 use std::fs::DirBuilder;
@@ -53,7 +53,7 @@ pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
         Err(e) => return Err(io_error("cannot create database directory", &host.db, &e)),
     }
     // Opening once proves the database works (and creates its files).
-    SledStore::transaction(&host.db, host.wait, |_| Ok::<(), CliError>(()))?;
+    transaction(&host.db, host.wait, |_| Ok::<(), CliError>(()))?;
 
     make_parent(&host.config, 0o755)?;
     match write_file(

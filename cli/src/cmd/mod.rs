@@ -6,6 +6,7 @@ mod enroll;
 mod import;
 mod init;
 mod policy;
+mod serve;
 mod status;
 
 use crate::args::{Admin, Cli, Command, Enroll, Import, PolicyCmd};
@@ -94,6 +95,7 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             service,
         }) => policy::explain(&host, &mut out, &user, groups, action, amr, service),
         Command::Audit { user, since } => audit::run(&host, &mut out, user, since),
+        Command::Serve => serve::run(&host, &mut out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "planasonix", out.w);

@@ -98,7 +98,7 @@ impl SledStore {
     /// 0.34 corrupts its files when a write fails for lack of space, and the
     /// database then stays unreadable after space is freed (found by
     /// pam-module/tests/faults.rs). Refusing first keeps it intact.
-    fn check_free_space(path: &Path) -> Result<(), StoreError> {
+    pub(crate) fn check_free_space(path: &Path) -> Result<(), StoreError> {
         let existing = path.ancestors().find(|p| p.exists()).unwrap_or(path);
         match fs2::available_space(existing) {
             Ok(free) if free < MIN_FREE_BYTES => Err(StoreError::Io(format!(

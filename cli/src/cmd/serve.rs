@@ -1,0 +1,30 @@
+//! `planasonix serve`: the state service. Keeps the database open and serves
+//! it over `<db>.sock` to the PAM module and this CLI, so a login costs a few
+//! socket round trips instead of opening sled twice in a fresh process.
+
+use super::Out;
+use crate::error::{CliError, CliResult, Exit};
+use crate::host::Host;
+use planasonix_core::native::StoreService;
+use std::io::Write;
+
+pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
+    host.check_db()?;
+    let service = StoreService::start(&host.db, host.wait)?;
+    out.line(format!(
+        "serving {} on {}",
+        host.db.display(),
+        service.socket().display()
+    ))?;
+    out.flush()?;
+    // Only protocol breaches and I/O failures are reported; never values
+    // (they are sealed anyway) and never user names.
+    let stopped = service.run(|problem| {
+        // stderr is the journal under systemd; a failed write has nowhere to go.
+        let _ = writeln!(std::io::stderr().lock(), "planasonix serve: {problem}");
+    });
+    Err(CliError::new(
+        Exit::Store,
+        format!("stopped serving: accepting connections kept failing: {stopped}"),
+    ))
+}

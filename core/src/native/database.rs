@@ -1,0 +1,38 @@
+//! Short transactions on the database, through the state service when one
+//! serves it, directly on the sled files otherwise.
+
+use super::remote_store::RemoteStore;
+use super::SledStore;
+use crate::store::{Store, StoreError};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The state service's socket for the database at `db`: `<db>.sock`.
+pub fn socket_beside(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".sock");
+    PathBuf::from(name)
+}
+
+/// Runs `work` in one short transaction on the database at `db` and makes
+/// what it wrote durable (even when `work` fails: a failed code's lockout
+/// count must stick).
+///
+/// When `planasonix serve` listens on `<db>.sock`, the transaction goes
+/// through it; when nothing answers there (no service, or a socket left by one
+/// that stopped), the database is opened here, waiting up to `wait` for
+/// another process to release it ([`SledStore::transaction`]).
+pub fn transaction<T, E: From<StoreError>>(
+    db: &Path,
+    wait: Duration,
+    work: impl FnOnce(&dyn Store) -> Result<T, E>,
+) -> Result<T, E> {
+    match RemoteStore::connect(&socket_beside(db), wait) {
+        Ok(remote) => {
+            let out = work(&remote);
+            remote.commit()?;
+            out
+        }
+        Err(_) => SledStore::transaction(db, wait, |store| work(store)),
+    }
+}

@@ -1,0 +1,225 @@
+//! The state service (`planasonix serve`): one long-lived process keeps the
+//! sled database open and serves it over `<db>.sock` to the PAM module and the
+//! CLI on the same host.
+//!
+//! Without it, every login opens sled in a fresh process, twice (decide, then
+//! verify); sled writes a snapshot per open, starts a thread pool, and admits
+//! one process at a time, so logins cost milliseconds each and parallel logins
+//! queue. Through the service a transaction is a few socket round trips and
+//! one fsync. It is an optimisation, never a dependency: when nothing answers
+//! on the socket, clients open the database directly as before
+//! ([`super::transaction`]).
+//!
+//! The service holds no key: records cross the socket sealed. The socket is
+//! created mode 0600 beside the database (whose directory is 0700), so only
+//! its owner can connect. Every write is made durable before the client's
+//! commit is answered; a client that disconnects without committing has its
+//! writes flushed anyway. Killing the service loses nothing acknowledged, and
+//! the socket it leaves behind refuses connections, so clients fall back.
+
+use super::database::socket_beside;
+use super::wire::{read_frame, write_frame, Request, Response, MAX_REQUEST};
+use super::SledStore;
+use crate::store::{Store, StoreError};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connections served at once; more are answered "busy".
+pub const MAX_CONNECTIONS: usize = 256;
+/// A connection that sends nothing for this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A bound, not yet serving, state service.
+#[derive(Debug)]
+pub struct StoreService {
+    store: SledStore,
+    db: PathBuf,
+    socket: PathBuf,
+    listener: UnixListener,
+}
+
+fn socket_error(what: &str, path: &Path, e: &io::Error) -> StoreError {
+    StoreError::Io(format!("{what} {}: {e}", path.display()))
+}
+
+impl StoreService {
+    /// Opens the database at `db` (waiting up to `wait` for another process
+    /// to release it) and listens on `<db>.sock`.
+    pub fn start(db: &Path, wait: Duration) -> Result<StoreService, StoreError> {
+        // sled's lock makes this the only process on the database, so any
+        // socket already there was left by a service that has stopped.
+        let store = SledStore::open_waiting(db, wait)?;
+        let socket = socket_beside(db);
+        let mut staging = socket.as_os_str().to_owned();
+        staging.push(format!(".{}", std::process::id()));
+        let staging = PathBuf::from(staging);
+        let _ = std::fs::remove_file(&staging);
+        // Bound under a private name and made 0600 before it is renamed into
+        // place, so no client can ever reach it with wider permissions.
+        let listener = UnixListener::bind(&staging)
+            .map_err(|e| socket_error("cannot listen on", &staging, &e))?;
+        let placed = std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o600))
+            .and_then(|()| std::fs::rename(&staging, &socket));
+        if let Err(e) = placed {
+            let _ = std::fs::remove_file(&staging);
+            return Err(socket_error("cannot place socket", &socket, &e));
+        }
+        Ok(StoreService {
+            store,
+            db: db.to_path_buf(),
+            socket,
+            listener,
+        })
+    }
+
+    /// Where clients connect.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Serves until accepting fails for good; `report` hears of every client
+    /// that broke the protocol and every error the service hit. Never returns
+    /// in normal operation.
+    pub fn run(self, report: impl Fn(String) + Send + Sync + 'static) -> io::Error {
+        let report = Arc::new(report);
+        let active = Arc::new(AtomicUsize::new(0));
+        let mut consecutive_failures = 0u32;
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => {
+                    consecutive_failures = 0;
+                    stream
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait for
+                    // connections to finish, give up only if it persists.
+                    consecutive_failures += 1;
+                    report(format!("accepting a connection failed: {e}"));
+                    if consecutive_failures >= 100 {
+                        return e;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            let slot = Slot::take(&active);
+            let (store, db, tell) = (self.store.clone(), self.db.clone(), report.clone());
+            let spawned = std::thread::Builder::new()
+                .name("planasonix-conn".into())
+                .spawn(move || {
+                    // Held until the connection is done.
+                    let slot = slot;
+                    if let Err(e) = serve_connection(&store, &db, stream, slot.over_limit) {
+                        tell(e);
+                    }
+                });
+            if let Err(e) = spawned {
+                report(format!("cannot start a connection thread: {e}"));
+            }
+        }
+    }
+}
+
+/// One of the [`MAX_CONNECTIONS`] places, given back on drop.
+struct Slot {
+    active: Arc<AtomicUsize>,
+    over_limit: bool,
+}
+
+impl Slot {
+    fn take(active: &Arc<AtomicUsize>) -> Slot {
+        let before = active.fetch_add(1, Ordering::SeqCst);
+        Slot {
+            active: active.clone(),
+            over_limit: before >= MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Answers one client until it hangs up; the error names what it did wrong.
+fn serve_connection(
+    store: &SledStore,
+    db: &Path,
+    mut stream: UnixStream,
+    over_limit: bool,
+) -> Result<(), String> {
+    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
+    if over_limit {
+        let _ = read_frame(&mut stream, MAX_REQUEST);
+        let _ = write_frame(&mut stream, &Response::Failed(StoreError::Busy).encode());
+        return Err(format!(
+            "over {MAX_CONNECTIONS} connections at once; one was answered busy"
+        ));
+    }
+    let mut dirty = false;
+    let outcome = loop {
+        let body = match read_frame(&mut stream, MAX_REQUEST) {
+            Ok(Some(body)) => body,
+            Ok(None) => break Ok(()),
+            Err(e) => {
+                let why = format!("unreadable request: {e}");
+                let answer = Response::Failed(StoreError::Io(why.clone()));
+                let _ = write_frame(&mut stream, &answer.encode());
+                break Err(why);
+            }
+        };
+        let (answer, fatal) = match Request::decode(&body) {
+            Ok(request) => (handle(store, db, request, &mut dirty), None),
+            Err(m) => {
+                let why = format!("malformed request: {}", m.0);
+                (Response::Failed(StoreError::Io(why.clone())), Some(why))
+            }
+        };
+        if let Err(e) = write_frame(&mut stream, &answer.encode()) {
+            break Err(format!("client went away before its answer: {e}"));
+        }
+        if let Some(why) = fatal {
+            break Err(why);
+        }
+    };
+    // A client that died mid-transaction: its writes are records the engine
+    // swapped whole, so they are kept like any other.
+    if dirty {
+        if let Err(e) = store.flush() {
+            return Err(format!("flushing after a client left: {e}"));
+        }
+    }
+    outcome
+}
+
+fn handle(store: &SledStore, db: &Path, request: Request, dirty: &mut bool) -> Response {
+    let answer = match request {
+        Request::Get(key) => store.get(&key).map(Response::Value),
+        Request::Cas {
+            key,
+            expected,
+            value,
+        } => SledStore::check_free_space(db).and_then(|()| {
+            *dirty = true;
+            store
+                .compare_and_swap(&key, expected, value.as_deref())
+                .map(Response::Cas)
+        }),
+        Request::Keys(prefix) => store.keys(&prefix).map(Response::Keys),
+        // sled's log is sequential: this makes everything accepted so far
+        // durable, including writes this transaction read from others.
+        Request::Commit => store.flush().map(|()| {
+            *dirty = false;
+            Response::Committed
+        }),
+    };
+    answer.unwrap_or_else(Response::Failed)
+}

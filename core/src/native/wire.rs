@@ -1,0 +1,396 @@
+//! The state service's wire format: the client sends one request frame and
+//! reads one response frame, over and over, on one Unix socket connection.
+//!
+//! A frame is a little-endian `u32` body length, then the body. A request body
+//! starts with the protocol version ([`VERSION`]) and an operation byte; a
+//! response body with a tag byte. Strings and byte strings are a `u32` length
+//! and the bytes; an optional field is a 0/1 byte and then the field. Every
+//! length is checked against what is left, so no input can make either side
+//! allocate more than the frame limit or panic.
+
+use crate::store::{Cas, StoreError, Versioned};
+use std::io::{self, Read, Write};
+
+/// Protocol version; a server refuses any other.
+pub(crate) const VERSION: u8 = 1;
+/// Largest request body a server reads (records are a few KiB).
+pub(crate) const MAX_REQUEST: usize = 1 << 20;
+/// Largest response body a client reads (a key listing of many users).
+pub(crate) const MAX_RESPONSE: usize = 64 << 20;
+
+/// What a client asks.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    Get(String),
+    Cas {
+        key: String,
+        expected: Option<u64>,
+        value: Option<Vec<u8>>,
+    },
+    Keys(String),
+    /// Makes every write of this connection durable before answering.
+    Commit,
+}
+
+/// What a server answers.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Response {
+    Value(Option<Versioned>),
+    Cas(Cas),
+    Keys(Vec<String>),
+    Committed,
+    Failed(StoreError),
+}
+
+/// A frame that does not follow the format.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Malformed(pub(crate) String);
+
+impl Request {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = vec![VERSION];
+        match self {
+            Request::Get(key) => {
+                w.push(1);
+                put_bytes(&mut w, key.as_bytes());
+            }
+            Request::Cas {
+                key,
+                expected,
+                value,
+            } => {
+                w.push(2);
+                put_bytes(&mut w, key.as_bytes());
+                put_option(&mut w, expected.as_ref(), |w, v| {
+                    w.extend_from_slice(&v.to_le_bytes())
+                });
+                put_option(&mut w, value.as_ref(), |w, v| put_bytes(w, v));
+            }
+            Request::Keys(prefix) => {
+                w.push(3);
+                put_bytes(&mut w, prefix.as_bytes());
+            }
+            Request::Commit => w.push(4),
+        }
+        w
+    }
+
+    pub(crate) fn decode(body: &[u8]) -> Result<Request, Malformed> {
+        let mut r = Reader(body);
+        let version = r.byte()?;
+        if version != VERSION {
+            return Err(Malformed(format!(
+                "protocol version {version}, this service speaks {VERSION}"
+            )));
+        }
+        let request = match r.byte()? {
+            1 => Request::Get(r.string()?),
+            2 => Request::Cas {
+                key: r.string()?,
+                expected: r.option(Reader::u64)?,
+                value: r.option(|r| r.bytes().map(<[u8]>::to_vec))?,
+            },
+            3 => Request::Keys(r.string()?),
+            4 => Request::Commit,
+            op => return Err(Malformed(format!("unknown operation {op}"))),
+        };
+        r.end()?;
+        Ok(request)
+    }
+}
+
+impl Response {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Vec::new();
+        match self {
+            Response::Value(None) => w.push(0),
+            Response::Value(Some(v)) => {
+                w.push(1);
+                w.extend_from_slice(&v.version.to_le_bytes());
+                put_bytes(&mut w, &v.value);
+            }
+            Response::Cas(Cas::Conflict) => w.push(2),
+            Response::Cas(Cas::Swapped(version)) => {
+                w.push(3);
+                w.extend_from_slice(&version.to_le_bytes());
+            }
+            Response::Keys(keys) => {
+                w.push(4);
+                put_len(&mut w, keys.len());
+                for key in keys {
+                    put_bytes(&mut w, key.as_bytes());
+                }
+            }
+            Response::Committed => w.push(5),
+            Response::Failed(StoreError::Busy) => w.push(16),
+            Response::Failed(StoreError::Io(detail)) => {
+                w.push(17);
+                put_bytes(&mut w, detail.as_bytes());
+            }
+            Response::Failed(StoreError::Corrupt { key, detail }) => {
+                w.push(18);
+                put_bytes(&mut w, key.as_bytes());
+                put_bytes(&mut w, detail.as_bytes());
+            }
+            Response::Failed(StoreError::Contention) => w.push(19),
+        }
+        w
+    }
+
+    pub(crate) fn decode(body: &[u8]) -> Result<Response, Malformed> {
+        let mut r = Reader(body);
+        let response = match r.byte()? {
+            0 => Response::Value(None),
+            1 => Response::Value(Some(Versioned {
+                version: r.u64()?,
+                value: r.bytes()?.to_vec(),
+            })),
+            2 => Response::Cas(Cas::Conflict),
+            3 => Response::Cas(Cas::Swapped(r.u64()?)),
+            4 => {
+                let n = r.len()?;
+                // Each key takes at least its 4-byte length: bounds the allocation.
+                let mut keys = Vec::with_capacity(n.min(r.0.len() / 4));
+                for _ in 0..n {
+                    keys.push(r.string()?);
+                }
+                Response::Keys(keys)
+            }
+            5 => Response::Committed,
+            16 => Response::Failed(StoreError::Busy),
+            17 => Response::Failed(StoreError::Io(r.string()?)),
+            18 => Response::Failed(StoreError::Corrupt {
+                key: r.string()?,
+                detail: r.string()?,
+            }),
+            19 => Response::Failed(StoreError::Contention),
+            tag => return Err(Malformed(format!("unknown response tag {tag}"))),
+        };
+        r.end()?;
+        Ok(response)
+    }
+}
+
+/// Writes `body` as one frame.
+pub(crate) fn write_frame(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(body.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame over 4 GiB"))?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&len.to_le_bytes());
+    frame.extend_from_slice(body);
+    out.write_all(&frame)
+}
+
+/// Reads one frame of at most `max` bytes; `None` when the peer closed the
+/// connection cleanly between frames.
+pub(crate) fn read_frame(input: &mut impl Read, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match input.read(&mut head[got..]) {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let len = u32::from_le_bytes(head) as usize;
+    if len > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes, limit {max}"),
+        ));
+    }
+    let mut body = vec![0u8; len];
+    input.read_exact(&mut body)?;
+    Ok(Some(body))
+}
+
+fn put_len(w: &mut Vec<u8>, len: usize) {
+    // Frames are capped far below 4 GiB, so every length fits.
+    w.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+fn put_bytes(w: &mut Vec<u8>, bytes: &[u8]) {
+    put_len(w, bytes.len());
+    w.extend_from_slice(bytes);
+}
+
+fn put_option<T>(w: &mut Vec<u8>, v: Option<&T>, put: impl FnOnce(&mut Vec<u8>, &T)) {
+    match v {
+        None => w.push(0),
+        Some(v) => {
+            w.push(1);
+            put(w, v);
+        }
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+        let (head, rest) = self
+            .0
+            .split_at_checked(n)
+            .ok_or_else(|| Malformed(format!("truncated: {n} bytes wanted")))?;
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn byte(&mut self) -> Result<u8, Malformed> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u64(&mut self) -> Result<u64, Malformed> {
+        let mut v = [0u8; 8];
+        v.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(v))
+    }
+
+    fn len(&mut self) -> Result<usize, Malformed> {
+        let mut v = [0u8; 4];
+        v.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(v) as usize)
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    fn string(&mut self) -> Result<String, Malformed> {
+        let bytes = self.bytes()?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| Malformed("string is not UTF-8".into()))
+    }
+
+    fn option<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, Malformed>,
+    ) -> Result<Option<T>, Malformed> {
+        match self.byte()? {
+            0 => Ok(None),
+            1 => read(self).map(Some),
+            b => Err(Malformed(format!("option flag {b}"))),
+        }
+    }
+
+    fn end(&self) -> Result<(), Malformed> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Malformed(format!("{} trailing bytes", self.0.len())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requests() -> Vec<Request> {
+        vec![
+            Request::Get("user/alice".into()),
+            Request::Cas {
+                key: "user/bob".into(),
+                expected: Some(7),
+                value: Some(vec![0, 1, 2, 255]),
+            },
+            Request::Cas {
+                key: "k".into(),
+                expected: None,
+                value: None,
+            },
+            Request::Keys("user/".into()),
+            Request::Commit,
+        ]
+    }
+
+    fn responses() -> Vec<Response> {
+        vec![
+            Response::Value(None),
+            Response::Value(Some(Versioned {
+                version: u64::MAX,
+                value: b"sealed".to_vec(),
+            })),
+            Response::Cas(Cas::Conflict),
+            Response::Cas(Cas::Swapped(2)),
+            Response::Keys(vec!["a".into(), "ab".into()]),
+            Response::Committed,
+            Response::Failed(StoreError::Busy),
+            Response::Failed(StoreError::Io("disk full".into())),
+            Response::Failed(StoreError::Corrupt {
+                key: "user/x".into(),
+                detail: "short".into(),
+            }),
+            Response::Failed(StoreError::Contention),
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for r in requests() {
+            assert_eq!(Request::decode(&r.encode()), Ok(r));
+        }
+        for r in responses() {
+            assert_eq!(Response::decode(&r.encode()), Ok(r));
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_extension_is_refused() {
+        for r in requests() {
+            let body = r.encode();
+            for cut in 0..body.len() {
+                assert!(Request::decode(&body[..cut]).is_err(), "{r:?} cut at {cut}");
+            }
+            let mut longer = body.clone();
+            longer.push(0);
+            assert!(Request::decode(&longer).is_err(), "{r:?} extended");
+        }
+        for r in responses() {
+            let body = r.encode();
+            for cut in 0..body.len() {
+                assert!(
+                    Response::decode(&body[..cut]).is_err(),
+                    "{r:?} cut at {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn other_versions_unknown_operations_and_bad_text_are_named() {
+        let mut body = Request::Commit.encode();
+        body[0] = 9;
+        assert!(Request::decode(&body).unwrap_err().0.contains("version 9"));
+        assert!(Request::decode(&[VERSION, 77])
+            .unwrap_err()
+            .0
+            .contains("unknown operation 77"));
+        let mut get = vec![VERSION, 1];
+        put_bytes(&mut get, &[0xff, 0xfe]);
+        assert!(Request::decode(&get).unwrap_err().0.contains("UTF-8"));
+        // A key count far beyond the body does not allocate for it.
+        assert!(Response::decode(&[4, 0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn frames_round_trip_and_oversized_frames_are_refused_before_reading() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, b"hello").unwrap();
+        write_frame(&mut wire, b"").unwrap();
+        let mut input = wire.as_slice();
+        assert_eq!(read_frame(&mut input, 16).unwrap().unwrap(), b"hello");
+        assert_eq!(read_frame(&mut input, 16).unwrap().unwrap(), b"");
+        assert!(read_frame(&mut input, 16).unwrap().is_none());
+
+        let huge = (u32::MAX).to_le_bytes();
+        let e = read_frame(&mut huge.as_slice(), MAX_REQUEST).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        // A length cut short, or a body cut short, is an error, not a clean end.
+        assert!(read_frame(&mut [5u8, 0].as_slice(), 16).is_err());
+        assert!(read_frame(&mut [5u8, 0, 0, 0, b'h'].as_slice(), 16).is_err());
+    }
+}

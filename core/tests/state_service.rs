@@ -1,0 +1,185 @@
+//! The state service (`planasonix serve`'s engine room): transactions go
+//! through it when it listens, fall back to the files when it does not, and
+//! no client can break it for the others.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::temp_dir;
+use planasonix_core::native::{socket_beside, transaction, RemoteStore, SledStore, StoreService};
+use planasonix_core::store::{Cas, Store, StoreError};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Starts a service on a fresh database in its own thread; it serves until
+/// the test process ends.
+fn serve(tag: &str) -> PathBuf {
+    let db = temp_dir(tag).join("db");
+    let service = StoreService::start(&db, WAIT).unwrap();
+    std::thread::spawn(move || service.run(|_| {}));
+    db
+}
+
+fn raw_exchange(socket: &Path, bytes: &[u8]) -> Vec<u8> {
+    let mut s = UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    answer
+}
+
+#[test]
+fn transactions_go_through_a_running_service() {
+    let db = serve("svc-through");
+    // The service holds the database: opening it directly is refused...
+    assert_eq!(
+        SledStore::open(&db).unwrap_err(),
+        StoreError::Busy,
+        "the service keeps sled's lock"
+    );
+    // ...yet transactions work, because they reach it over the socket.
+    let swapped = transaction(&db, WAIT, |store| {
+        store.compare_and_swap("user/alice", None, Some(b"sealed"))
+    })
+    .unwrap();
+    assert_eq!(swapped, Cas::Swapped(1));
+    let read = transaction(&db, WAIT, |store| store.get("user/alice")).unwrap();
+    assert_eq!(read.unwrap().value, b"sealed");
+
+    let mode = std::fs::metadata(socket_beside(&db))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "only the owner may connect");
+}
+
+#[test]
+fn parallel_transactions_on_one_record_never_lose_an_update() {
+    let db = serve("svc-parallel");
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..25 {
+                    transaction(&db, WAIT, |store| loop {
+                        let current = store.get("counter")?;
+                        let (version, n) = match current {
+                            Some(v) => (
+                                Some(v.version),
+                                u64::from_le_bytes(v.value.try_into().unwrap()),
+                            ),
+                            None => (None, 0),
+                        };
+                        let next = (n + 1).to_le_bytes();
+                        if let Cas::Swapped(_) =
+                            store.compare_and_swap("counter", version, Some(&next))?
+                        {
+                            return Ok::<(), StoreError>(());
+                        }
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let v = transaction(&db, WAIT, |store| store.get("counter"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(u64::from_le_bytes(v.value.try_into().unwrap()), 200);
+}
+
+#[test]
+fn a_socket_left_by_a_stopped_service_falls_back_to_the_files() {
+    let db = temp_dir("svc-stale").join("db");
+    // A listener bound and dropped leaves a socket file nobody answers on.
+    drop(UnixListener::bind(socket_beside(&db)).unwrap());
+    assert!(socket_beside(&db).exists());
+    transaction(&db, WAIT, |store| {
+        store.compare_and_swap("k", None, Some(b"v"))
+    })
+    .unwrap();
+    // The write went to the files directly.
+    let direct = SledStore::open(&db).unwrap();
+    assert_eq!(direct.get("k").unwrap().unwrap().value, b"v");
+    drop(direct);
+    // And a service started now replaces the stale socket and serves the same data.
+    let service = StoreService::start(&db, WAIT).unwrap();
+    std::thread::spawn(move || service.run(|_| {}));
+    let v = transaction(&db, WAIT, |store| store.get("k")).unwrap();
+    assert_eq!(v.unwrap().value, b"v");
+}
+
+#[test]
+fn garbage_gets_a_named_error_and_the_service_keeps_serving() {
+    let db = temp_dir("svc-garbage").join("db");
+    let service = StoreService::start(&db, WAIT).unwrap();
+    let socket = service.socket().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        service.run(move |e| {
+            let _ = tx.send(e);
+        })
+    });
+
+    // A well-framed body in no known format.
+    let answer = raw_exchange(&socket, &[3, 0, 0, 0, 9, 9, 9]);
+    assert!(
+        String::from_utf8_lossy(&answer).contains("protocol version 9"),
+        "{answer:?}"
+    );
+    assert!(rx.recv_timeout(WAIT).unwrap().contains("malformed request"));
+    // A frame claiming 4 GiB: refused before anything is allocated.
+    let answer = raw_exchange(&socket, &[0xff, 0xff, 0xff, 0xff]);
+    assert!(
+        String::from_utf8_lossy(&answer).contains("limit"),
+        "{answer:?}"
+    );
+    assert!(rx
+        .recv_timeout(WAIT)
+        .unwrap()
+        .contains("unreadable request"));
+    // Non-UTF-8 key.
+    let answer = raw_exchange(&socket, &[8, 0, 0, 0, 1, 1, 2, 0, 0, 0, 0xff, 0xfe]);
+    assert!(
+        String::from_utf8_lossy(&answer).contains("UTF-8"),
+        "{answer:?}"
+    );
+
+    // A client that hangs up mid-frame does not take the service with it.
+    {
+        let mut s = UnixStream::connect(&socket).unwrap();
+        s.write_all(&[100, 0, 0, 0, 1]).unwrap();
+    }
+    transaction(&db, WAIT, |store| {
+        store.compare_and_swap("still", None, Some(b"ok"))
+    })
+    .unwrap();
+    let v = transaction(&db, WAIT, |store| store.get("still")).unwrap();
+    assert_eq!(v.unwrap().value, b"ok");
+}
+
+#[test]
+fn a_silent_service_times_out_with_a_named_error_and_the_connection_is_not_reused() {
+    let dir = temp_dir("svc-silent");
+    let socket = dir.join("db.sock");
+    // Accepts, then never answers.
+    let listener = UnixListener::bind(&socket).unwrap();
+    let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let remote = RemoteStore::connect(&socket, Duration::from_millis(200)).unwrap();
+    let e = remote.get("k").unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Io(m) if m.contains("no answer within 200 ms") && m.contains("db.sock")),
+        "{e:?}"
+    );
+    let again = remote.get("k").unwrap_err();
+    assert!(
+        matches!(&again, StoreError::Io(m) if m.contains("earlier call on this connection failed")),
+        "{again:?}"
+    );
+    drop(held);
+}
