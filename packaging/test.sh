@@ -50,6 +50,7 @@ want_rpm="$(cat <<'LIST'
 -rw-r--r-- /usr/share/man/man8/pam_planasonix.8.gz
 -rw-r--r-- /usr/share/planasonix/planasonix_mfa.wasm
 -rw-r--r-- /usr/share/zsh/site-functions/_planasonix
+-rw-r--r-- /usr/lib/systemd/system/planasonix.service
 LIST
 )"
 got_rpm="$(rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" | sort -k2)"
@@ -65,6 +66,12 @@ scripts="$(rpm -qp --scripts "$rpm")"
 printf '%s\n' "$scripts" | sed 's/^/    /'
 printf '%s\n' "$scripts" | grep -q '^postinstall scriptlet' || fail "no %post scriptlet"
 printf '%s\n' "$scripts" | grep -q 'planasonix init' || fail "%post does not create the key and state directory"
+printf '%s\n' "$scripts" | grep -q '^preuninstall scriptlet' || fail "no %preun scriptlet"
+printf '%s\n' "$scripts" | grep -q 'disable --now planasonix.service' || fail "%preun does not stop the state service"
+
+say "systemd unit"
+unit_warnings="$(systemd-analyze verify --man=no packaging/systemd/planasonix.service 2>&1 | grep -v 'Command /usr/bin/planasonix is not executable' || true)"
+[ -z "$unit_warnings" ] || { printf '%s\n' "$unit_warnings"; fail "systemd-analyze verify complains about planasonix.service"; }
 rpm -qp --requires "$rpm" | grep -q '^pam' || fail "RPM does not require pam"
 
 # --- man pages ------------------------------------------------------------------
@@ -96,7 +103,8 @@ in_chroot dpkg -i /tmp/pkg.deb
 files="$(in_chroot dpkg -L libpam-planasonix)"
 for f in /lib/x86_64-linux-gnu/security/pam_planasonix.so /usr/bin/planasonix \
          /usr/share/planasonix/planasonix_mfa.wasm /usr/share/pam-configs/planasonix \
-         /etc/planasonix/policy.toml /usr/share/man/man8/pam_planasonix.8.gz; do
+         /etc/planasonix/policy.toml /usr/share/man/man8/pam_planasonix.8.gz \
+         /lib/systemd/system/planasonix.service; do
   printf '%s\n' "$files" | grep -qx "$f" || fail "the package does not ship $f"
 done
 [ "$(stat -c %a "$chroot_dir/etc/planasonix/seal.key")" = 600 ] || fail "seal key is not 0600"
@@ -107,7 +115,8 @@ done
 say "provision a user with the installed planasonix, log in through pam_planasonix.so by bare name"
 in_chroot useradd --create-home alice
 secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
-in_chroot planasonix admin provision-totp alice --secret "$secret" >/dev/null
+recovery="$(in_chroot planasonix admin provision-totp alice --secret "$secret" | sed -n 's/^    \([0-9A-Z]\{5\}-[0-9A-Z]\{5\}\)$/\1/p')"
+[ "$(printf '%s\n' "$recovery" | wc -l)" = 10 ] || fail "provision-totp did not print 10 recovery codes"
 cat > "$chroot_dir/etc/pam.d/planasonix-test" <<'PAM'
 auth    required    pam_planasonix.so
 account required    pam_permit.so
@@ -120,6 +129,24 @@ out="$(login "$code")" || fail "a valid code was refused: $out"
 printf '    valid code: %s\n' "$out"
 if out="$(login "$code")"; then fail "a replayed code was accepted: $out"; fi
 printf '    replayed code: %s\n' "$out"
+
+if [ -x "$chroot_dir/usr/bin/deb-systemd-helper" ]; then
+  [ -L "$chroot_dir/etc/systemd/system/multi-user.target.wants/planasonix.service" ] \
+    || fail "postinst did not enable planasonix.service"
+fi
+say "the state service as the unit runs it: logins go through the socket"
+in_chroot planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
+serve_pid=$!
+for _ in $(seq 100); do [ -S "$chroot_dir/var/lib/planasonix/db.sock" ] && break; sleep 0.1; done
+[ -S "$chroot_dir/var/lib/planasonix/db.sock" ] || { cat "$chroot_dir/tmp/serve.out"; fail "planasonix serve did not listen"; }
+[ "$(stat -c %a "$chroot_dir/var/lib/planasonix/db.sock")" = 600 ] || fail "the socket is not 0600"
+first="$(printf '%s\n' "$recovery" | head -n 1)"
+out="$(login "$first")" || fail "a recovery code was refused through the service: $out"
+printf '    recovery code through the service: %s\n' "$out"
+if out="$(login "$first")"; then fail "a spent recovery code was accepted through the service: $out"; fi
+if out="$(login "$code")"; then fail "a replayed code was accepted through the service: $out"; fi
+printf '    replayed code through the service: %s\n' "$out"
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 
 say "pam-auth-update --enable planasonix, then --disable"
 in_chroot pam-auth-update --enable planasonix

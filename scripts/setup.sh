@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libpam-google-authenticator                     # files for the `import google-authenticator` test
   openssh-server openssh-client expect            # sshd end-to-end tests
   lintian rpm rpmlint man-db debootstrap           # package build, lint and install tests
+  systemd                                         # systemd-analyze verify for the unit file
 )
 
 say() { printf '[setup] %s\n' "$*"; }

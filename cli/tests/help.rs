@@ -54,6 +54,7 @@ fn help_output() {
         ("help-policy", vec!["policy", "--help"]),
         ("help-policy-explain", vec!["policy", "explain", "--help"]),
         ("help-audit", vec!["audit", "--help"]),
+        ("help-serve", vec!["serve", "--help"]),
     ] {
         // Without the global path options, so the defaults show.
         let mut cmd = std::process::Command::new(BIN);

@@ -6,3 +6,14 @@ if ! /usr/bin/planasonix init >/dev/null; then
     echo "pam_planasonix: 'planasonix init' failed (see above); pam_planasonix.so" >&2
     echo "pam_planasonix: refuses logins it is asked to check until it succeeds." >&2
 fi
+# The state service follows the system's presets (as %systemd_post does): on
+# Fedora and EL it stays disabled until `systemctl enable --now planasonix`.
+# Logins work without it, only slower. On upgrade a running one is restarted.
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null 2>&1 || :
+    if [ "$1" -eq 1 ]; then
+        systemctl --no-reload preset planasonix.service >/dev/null 2>&1 || :
+    else
+        systemctl try-restart planasonix.service >/dev/null 2>&1 || :
+    fi
+fi

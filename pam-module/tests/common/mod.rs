@@ -5,7 +5,7 @@
 pub mod libpam;
 
 use libpam::{Responder, Shown, Transaction};
-use planasonix_core::native::{now, OsRandom, SledStore};
+use planasonix_core::native::{now, transaction, OsRandom};
 use planasonix_core::otpauth::secret_base32;
 use planasonix_core::{Engine, Policy, SealKey, SecretBytes, UnixTime};
 use std::os::unix::fs::PermissionsExt;
@@ -162,7 +162,7 @@ impl Site {
     pub fn provision_at(&self, user: &str, secret: &[u8], at: UnixTime) -> Vec<String> {
         let policy = Policy::from_toml(&std::fs::read_to_string(&self.policy).unwrap()).unwrap();
         let key = planasonix_core::native::load_key_file(&self.key).unwrap();
-        SledStore::transaction(&self.db, Duration::from_secs(30), |store| {
+        transaction(&self.db, Duration::from_secs(30), |store| {
             let engine = Engine::new(&policy, &key, store);
             let params = engine.totp_params();
             engine
@@ -201,6 +201,29 @@ impl Site {
             .unwrap()
     }
 
+    /// Starts `planasonix serve` on this site's database and waits until it
+    /// listens; it is killed when the returned guard drops.
+    pub fn serve(&self) -> Serving {
+        use std::io::BufRead;
+        let mut child = Command::new(cli_bin())
+            .arg("--db")
+            .arg(&self.db)
+            .arg("serve")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(
+            first.starts_with("serving "),
+            "planasonix serve said {first:?}"
+        );
+        Serving(child)
+    }
+
     /// A transaction for `service` and `user` from remote host 192.0.2.10.
     pub fn start(&self, service: &str, user: &str, responder: Responder) -> Transaction {
         let mut tx = Transaction::start(&self.confdir, service, user, responder);
@@ -214,6 +237,24 @@ impl Drop for Site {
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// A running `planasonix serve`; killed (SIGKILL, like a crash) on drop.
+pub struct Serving(pub std::process::Child);
+
+impl Serving {
+    /// Kills it as a crash would, leaving its socket behind.
+    pub fn crash(mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

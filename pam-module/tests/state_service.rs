@@ -1,0 +1,90 @@
+//! Logins through the state service (`planasonix serve`, the packaged
+//! default), and what happens when it crashes or comes back: acknowledged
+//! writes survive, clients fall back to the files, and the CLI works beside it.
+// Test harness code: a failed expectation should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::libpam::name;
+use common::*;
+use pam_sys::*;
+use planasonix_core::native::{socket_beside, SledStore};
+use planasonix_core::StoreError;
+
+const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
+
+fn login(site: &Site, user: &str, answer: &str) -> i32 {
+    let mut tx = site.start("sshd", user, answers(&[answer]));
+    let rc = tx.authenticate();
+    if rc != PAM_SUCCESS {
+        eprintln!("{}: {}", name(rc), transcript(&tx.shown()));
+    }
+    rc
+}
+
+#[test]
+fn logins_go_through_the_service_and_what_it_acknowledged_survives_its_crash() {
+    let site = Site::new("svc-crash", REQUIRED);
+    site.service("sshd", &[]);
+    let secret = new_secret();
+    let recovery = site.provision("alice", &secret);
+    let service = site.serve();
+    // The service holds sled's lock, so these logins can only be going through it.
+    assert_eq!(SledStore::open(&site.db).unwrap_err(), StoreError::Busy);
+
+    let code = oathtool(&secret);
+    assert_eq!(login(&site, "alice", &code), PAM_SUCCESS);
+    assert_eq!(login(&site, "alice", &code), PAM_AUTH_ERR, "replay refused");
+    assert_eq!(login(&site, "alice", &recovery[0]), PAM_SUCCESS);
+    // The CLI beside it: reads and writes through the service too.
+    let status = site.cli(&["--json", "status", "--user", "alice"]);
+    assert!(status.status.success(), "{status:?}");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("\"recovery_remaining\": 9"));
+
+    service.crash();
+    assert!(
+        socket_beside(&site.db).exists(),
+        "a crash leaves the socket"
+    );
+    // Nobody answers there now: logins open the database themselves, and
+    // every write the service acknowledged is in it.
+    assert_eq!(
+        login(&site, "alice", &code),
+        PAM_AUTH_ERR,
+        "replay refused after the crash"
+    );
+    assert_eq!(
+        login(&site, "alice", &recovery[0]),
+        PAM_AUTH_ERR,
+        "spent code stays spent"
+    );
+    assert_eq!(login(&site, "alice", &recovery[1]), PAM_SUCCESS);
+
+    // A new service takes over the stale socket and sees the fallback's write.
+    let _service = site.serve();
+    assert_eq!(login(&site, "alice", &recovery[1]), PAM_AUTH_ERR);
+    assert_eq!(login(&site, "alice", &recovery[2]), PAM_SUCCESS);
+}
+
+#[test]
+fn serve_refuses_a_missing_database_and_a_second_service_plainly() {
+    let site = Site::new("svc-refuse", REQUIRED);
+    let missing = site.cli(&["serve"]);
+    assert_eq!(missing.status.code(), Some(4));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        said.contains("does not exist; create it with `planasonix init`"),
+        "{said}"
+    );
+
+    site.provision("alice", &new_secret());
+    let _first = site.serve();
+    let second = site.cli(&["--wait", "300ms", "serve"]);
+    assert_eq!(second.status.code(), Some(4), "{second:?}");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("database busy"), "{said}");
+    // The first one still serves.
+    let status = site.cli(&["status", "--user", "alice"]);
+    assert!(status.status.success(), "{status:?}");
+}
