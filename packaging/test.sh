@@ -133,6 +133,9 @@ printf '    replayed code: %s\n' "$out"
 if [ -x "$chroot_dir/usr/bin/deb-systemd-helper" ]; then
   [ -L "$chroot_dir/etc/systemd/system/multi-user.target.wants/planasonix.service" ] \
     || fail "postinst did not enable planasonix.service"
+  echo "    planasonix.service enabled by postinst"
+else
+  echo "    the chroot has no deb-systemd-helper (init-system-helpers), so nothing enables units there"
 fi
 say "the state service as the unit runs it: logins go through the socket"
 in_chroot planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
