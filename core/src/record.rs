@@ -12,8 +12,15 @@ use crate::store::StoreError;
 use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
 
-/// The record format this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The record format this build writes. It reads this one and
+/// [`OLDEST_SCHEMA_READ`] onwards; a record it changes is written in this one.
+///
+/// 2: recovery code hashes as one string (see `recovery::stored_form`); empty
+/// and absent fields left out.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest record format this build still reads.
+pub const OLDEST_SCHEMA_READ: u32 = 1;
 
 /// Most recent MFA marks kept per user (service × remote host pairs).
 const MAX_MARKS: usize = 16;
@@ -57,9 +64,18 @@ pub struct SmsFactor {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lockout {
     /// Times of failures inside the current window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<UnixTime>,
     /// Locked until then, if locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<UnixTime>,
+}
+
+impl Lockout {
+    /// No failures and no lock: nothing worth storing.
+    pub fn is_clear(&self) -> bool {
+        self.failures.is_empty() && self.locked_until.is_none()
+    }
 }
 
 /// A passed MFA for one service and remote host.
@@ -79,28 +95,40 @@ pub struct UserRecord {
     /// Record format version.
     pub schema: u32,
     /// First time a policy that requires MFA saw this user (grace starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<UnixTime>,
     /// An enrollment deadline opened by an admin reset; overrides `first_seen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enroll_by: Option<UnixTime>,
     /// Active authenticator app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp: Option<TotpFactor>,
     /// Authenticator app awaiting its confirmation code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_totp: Option<TotpFactor>,
     /// Active SMS number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms: Option<SmsFactor>,
     /// SMS number awaiting confirmation, with the code sent to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_sms: Option<(SmsFactor, SmsChallenge)>,
     /// Login code sent by SMS and not yet used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_challenge: Option<SmsChallenge>,
     /// Times of SMS sends in the last hour (rate limits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sms_sends: Vec<UnixTime>,
     /// Recovery codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoverySet>,
     /// Failures and lock.
+    #[serde(default, skip_serializing_if = "Lockout::is_clear")]
     pub lockout: Lockout,
     /// Recent passed MFAs per service and remote host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<MfaMark>,
     /// Latest passed MFA anywhere (step-up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_mfa: Option<UnixTime>,
     /// Sequence number of this user's next audit event; the events themselves
     /// are stored beside the record (see `engine::audit_trail`).
@@ -130,7 +158,9 @@ impl Default for UserRecord {
 }
 
 impl UserRecord {
-    /// Decodes a stored record, refusing other schema versions.
+    /// Decodes a stored record, refusing schema versions this build does not
+    /// read. An older record comes back marked with [`SCHEMA_VERSION`], since
+    /// it is written in that format if it is changed.
     pub fn decode(key: &str, bytes: &[u8]) -> Result<UserRecord, StoreError> {
         #[derive(Deserialize)]
         struct Head {
@@ -142,16 +172,20 @@ impl UserRecord {
         };
         let wrong_schema = |schema: u32| {
             corrupt(format!(
-                "schema version {schema} (this build reads {SCHEMA_VERSION})"
+                "schema version {schema} (this build reads {OLDEST_SCHEMA_READ} to {SCHEMA_VERSION})"
             ))
         };
+        let readable = OLDEST_SCHEMA_READ..=SCHEMA_VERSION;
         // One parse on the hot path; the schema is looked at separately only
         // to explain a record this build cannot read.
         match serde_json::from_slice::<UserRecord>(bytes) {
-            Ok(rec) if rec.schema == SCHEMA_VERSION => Ok(rec),
+            Ok(mut rec) if readable.contains(&rec.schema) => {
+                rec.schema = SCHEMA_VERSION;
+                Ok(rec)
+            }
             Ok(rec) => Err(wrong_schema(rec.schema)),
             Err(e) => match serde_json::from_slice::<Head>(bytes) {
-                Ok(head) if head.schema != SCHEMA_VERSION => Err(wrong_schema(head.schema)),
+                Ok(head) if !readable.contains(&head.schema) => Err(wrong_schema(head.schema)),
                 _ => Err(corrupt(e.to_string())),
             },
         }
@@ -225,9 +259,9 @@ mod tests {
         assert_eq!(UserRecord::decode("user/a", &bytes).unwrap(), r);
         let future = String::from_utf8(bytes)
             .unwrap()
-            .replace("\"schema\":1", "\"schema\":2");
+            .replace("\"schema\":2", "\"schema\":3");
         let e = UserRecord::decode("user/a", future.as_bytes()).unwrap_err();
-        assert!(e.to_string().contains("schema version 2"), "{e}");
+        assert!(e.to_string().contains("schema version 3"), "{e}");
         assert!(matches!(
             UserRecord::decode("user/a", b"{not json"),
             Err(StoreError::Corrupt { .. })

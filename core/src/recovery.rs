@@ -14,6 +14,8 @@ use ring::pbkdf2;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+mod stored_form;
+
 /// The symbols a recovery code is made of.
 pub const RECOVERY_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
@@ -23,6 +25,9 @@ pub const RECOVERY_CODE_LEN: usize = 10;
 /// PBKDF2 rounds for new sets. Codes carry 50 bits already; the rounds make an
 /// offline search of a stolen database cost years, and one login pays ~ms.
 const PBKDF2_ROUNDS: u32 = 10_000;
+
+/// Bytes of a stored code hash (PBKDF2-HMAC-SHA256 output).
+const HASH_LEN: usize = 32;
 
 /// Upper case, separators (space, `-`) removed; `None` if a symbol is foreign.
 pub fn normalize_recovery_code(text: &str) -> Option<SecretString> {
@@ -41,10 +46,9 @@ pub fn normalize_recovery_code(text: &str) -> Option<SecretString> {
 }
 
 /// One stored code: its hash, and when it was used (if it was).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCode {
-    #[serde(with = "b64")]
-    hash: Vec<u8>,
+    hash: [u8; HASH_LEN],
     used_at: Option<UnixTime>,
 }
 
@@ -55,6 +59,7 @@ pub struct RecoverySet {
     salt: Vec<u8>,
     rounds: u32,
     created_at: UnixTime,
+    #[serde(with = "stored_form")]
     codes: Vec<StoredCode>,
     /// Length of imported all-digit codes (another tool's scratch codes), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,8 +122,8 @@ impl RecoverySet {
         Ok(NewRecoveryCodes { display, set })
     }
 
-    fn hash(&self, canonical: &str) -> Vec<u8> {
-        let mut out = vec![0u8; 32];
+    fn hash(&self, canonical: &str) -> [u8; HASH_LEN] {
+        let mut out = [0u8; HASH_LEN];
         let rounds = NonZeroU32::new(self.rounds).unwrap_or(NonZeroU32::MIN);
         pbkdf2::derive(
             pbkdf2::PBKDF2_HMAC_SHA256,

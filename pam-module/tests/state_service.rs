@@ -14,13 +14,17 @@ use planasonix_core::StoreError;
 
 const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
 
-fn login(site: &Site, user: &str, answer: &str) -> i32 {
+/// Logs `user` in answering `answer`; asserts the PAM result is `want`.
+fn login(site: &Site, user: &str, answer: &str, want: i32, why: &str) {
     let mut tx = site.start("sshd", user, answers(&[answer]));
     let rc = tx.authenticate();
-    if rc != PAM_SUCCESS {
-        eprintln!("{}: {}", name(rc), transcript(&tx.shown()));
-    }
-    rc
+    assert_eq!(
+        rc,
+        want,
+        "{why}: got {}, conversation:\n{}",
+        name(rc),
+        transcript(&tx.shown())
+    );
 }
 
 #[test]
@@ -34,9 +38,27 @@ fn logins_go_through_the_service_and_what_it_acknowledged_survives_its_crash() {
     assert_eq!(SledStore::open(&site.db).unwrap_err(), StoreError::Busy);
 
     let code = oathtool(&secret);
-    assert_eq!(login(&site, "alice", &code), PAM_SUCCESS);
-    assert_eq!(login(&site, "alice", &code), PAM_AUTH_ERR, "replay refused");
-    assert_eq!(login(&site, "alice", &recovery[0]), PAM_SUCCESS);
+    login(
+        &site,
+        "alice",
+        &code,
+        PAM_SUCCESS,
+        "TOTP code through the service",
+    );
+    login(
+        &site,
+        "alice",
+        &code,
+        PAM_AUTH_ERR,
+        "replay through the service",
+    );
+    login(
+        &site,
+        "alice",
+        &recovery[0],
+        PAM_SUCCESS,
+        "recovery code through the service",
+    );
     // The CLI beside it: reads and writes through the service too.
     let status = site.cli(&["--json", "status", "--user", "alice"]);
     assert!(status.status.success(), "{status:?}");
@@ -49,22 +71,44 @@ fn logins_go_through_the_service_and_what_it_acknowledged_survives_its_crash() {
     );
     // Nobody answers there now: logins open the database themselves, and
     // every write the service acknowledged is in it.
-    assert_eq!(
-        login(&site, "alice", &code),
+    login(
+        &site,
+        "alice",
+        &code,
         PAM_AUTH_ERR,
-        "replay refused after the crash"
+        "replay after the crash",
     );
-    assert_eq!(
-        login(&site, "alice", &recovery[0]),
+    login(
+        &site,
+        "alice",
+        &recovery[0],
         PAM_AUTH_ERR,
-        "spent code stays spent"
+        "spent code after the crash",
     );
-    assert_eq!(login(&site, "alice", &recovery[1]), PAM_SUCCESS);
+    login(
+        &site,
+        "alice",
+        &recovery[1],
+        PAM_SUCCESS,
+        "fresh recovery code, no service",
+    );
 
     // A new service takes over the stale socket and sees the fallback's write.
     let _service = site.serve();
-    assert_eq!(login(&site, "alice", &recovery[1]), PAM_AUTH_ERR);
-    assert_eq!(login(&site, "alice", &recovery[2]), PAM_SUCCESS);
+    login(
+        &site,
+        "alice",
+        &recovery[1],
+        PAM_AUTH_ERR,
+        "code spent without the service",
+    );
+    login(
+        &site,
+        "alice",
+        &recovery[2],
+        PAM_SUCCESS,
+        "fresh recovery code, new service",
+    );
 }
 
 #[test]
