@@ -237,6 +237,40 @@ fn ssh_login_with_codes() {
 }
 
 #[test]
+fn ssh_login_through_the_state_service() {
+    let site = Site::new(
+        "sshd-service",
+        "[enforcement]\nmode = \"required-for-all\"\n",
+    );
+    let secret = new_secret();
+    let recovery = site.provision("root", &secret);
+    let _service = site.serve();
+    let sshd = Sshd::start(&site);
+
+    let (rc, out) = sshd.login(&code_script(), "root", &[&oathtool(&secret)]);
+    assert_eq!(
+        rc,
+        0,
+        "valid code refused:\n{out}\n--- sshd ---\n{}",
+        sshd.log()
+    );
+    let (rc, out) = sshd.login(&code_script(), "root", &[&recovery[0]]);
+    assert_eq!(
+        rc,
+        0,
+        "recovery code refused:\n{out}\n--- sshd ---\n{}",
+        sshd.log()
+    );
+    let (rc, out) = sshd.login(&code_script(), "root", &[&recovery[0]]);
+    assert_eq!(rc, 1, "recovery code worked twice:\n{out}");
+    // The service kept the database the whole time: sshd's logins went through it.
+    assert_eq!(
+        planasonix_core::native::SledStore::open(&site.db).unwrap_err(),
+        planasonix_core::StoreError::Busy
+    );
+}
+
+#[test]
 fn ssh_enrollment_during_grace() {
     let site = Site::new(
         "sshd-enroll",
