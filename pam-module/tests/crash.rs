@@ -4,6 +4,11 @@
 //! (TOTP steps and recovery codes alike), and no enrollment that was never
 //! confirmed is active.
 //!
+//! The state service (`planasonix serve`) runs in alternate phases of 25
+//! transactions, and is itself SIGKILLed at random points of about one in six
+//! of the transactions it serves (then started again); a login whose service
+//! died under it may fail closed, and counts as a killed one.
+//!
 //! Every process runs under libfaketime at its own 30-second step, so each
 //! login has a fresh code; logins run under pam_wrapper (private PAM files).
 // Test harness code: a failed expectation should stop the test loudly.
@@ -130,8 +135,30 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
     let mut unknown: Vec<(usize, String, u64)> = Vec::new();
     let mut enrollments: Vec<String> = Vec::new();
     let (mut killed, mut finished, mut regenerated) = (0, 0, 0);
+    let (mut served, mut service_kills) = (0, 0);
+    let mut service: Option<Serving> = None;
     for i in 0..TRANSACTIONS {
         let at = T0 + 30 * (i + 1);
+        let want_service = (i / 25) % 2 == 1;
+        match (&service, want_service) {
+            (None, true) => service = Some(site.serve()),
+            (Some(_), false) => service.take().unwrap().crash(),
+            _ => {}
+        }
+        served += u32::from(service.is_some());
+        // Killed from another thread while this transaction runs, after 0-40 ms.
+        let service_killer = match &service {
+            Some(s) if pick(6) == 0 => {
+                let pid = s.0.id().to_string();
+                let after = Duration::from_micros(u64::from(pick(40_000)));
+                Some(std::thread::spawn(move || {
+                    std::thread::sleep(after);
+                    let _ = Command::new("kill").args(["-9", &pid]).status();
+                }))
+            }
+            _ => None,
+        };
+        let service_died = service_killer.is_some();
         // One in four runs to completion, the rest are killed after 0-40 ms.
         let kill_after = (pick(4) != 0).then(|| Duration::from_micros(u64::from(pick(40_000))));
         let u = (i % users.len() as u64) as usize;
@@ -142,6 +169,8 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                 let r = run(pamtester(&site, user), at, &format!("{code}\n"), kill_after);
                 match &r {
                     Some((true, _)) => accepted.push((u, code, at)),
+                    // Failed closed when the service vanished mid-transaction.
+                    Some((false, _)) if service_died => unknown.push((u, code, at)),
                     Some((false, text)) => panic!("a valid code was refused at step {i}: {text}"),
                     None => unknown.push((u, code, at)),
                 }
@@ -202,15 +231,28 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                 }
             }
         };
+        if let Some(killer) = service_killer {
+            killer.join().unwrap();
+            service.take().unwrap().crash();
+            service_kills += 1;
+        }
         if outcome.is_some() {
             finished += 1;
         } else {
             killed += 1;
         }
     }
+    if let Some(s) = service.take() {
+        s.crash();
+    }
     println!(
-        "{TRANSACTIONS} transactions: {killed} killed, {finished} finished, {} accepted codes",
+        "{TRANSACTIONS} transactions: {killed} killed, {finished} finished, {} accepted codes; \
+         {served} through the state service, which was killed {service_kills} times",
         accepted.len()
+    );
+    assert!(
+        service_kills >= 5,
+        "the service was killed only {service_kills} times"
     );
     assert!(regenerated > 0, "no regeneration finished");
     assert!(
