@@ -10,7 +10,8 @@ target="${CARGO_TARGET_DIR:-$PWD/target}"
 cli="$target/debug/planasonix"
 module="$target/debug/libpam_planasonix.so"
 dir="$(mktemp -d /tmp/planasonix-login-demo.XXXXXX)"
-trap 'rm -rf "$dir"' EXIT
+svc=""
+trap '[ -n "$svc" ] && kill "$svc" 2>/dev/null; rm -rf "$dir"' EXIT
 p=(--config "$dir/policy.toml" --db "$dir/db" --key "$dir/seal.key")
 
 say() { printf '\n== %s\n' "$*"; }
@@ -40,6 +41,13 @@ mkdir -p "$dir/pam.d"
 echo "auth required pam_deny.so" > "$dir/pam.d/other"
 echo "auth required $module config=$dir/policy.toml db=$dir/db key=$dir/seal.key" > "$dir/pam.d/demo"
 
+say "the state service starts, as planasonix.service runs it: logins now reach the database over $dir/db.sock"
+"$cli" --db "$dir/db" serve > "$dir/serve.out" 2>&1 &
+svc=$!
+for _ in $(seq 100); do [ -S "$dir/db.sock" ] && break; sleep 0.05; done
+[ -S "$dir/db.sock" ] || { cat "$dir/serve.out"; echo "planasonix serve did not start" >&2; exit 1; }
+sed 's/^/   /' "$dir/serve.out"
+
 say "alice logs in through libpam with the code from her app (oathtool)"
 code="$(oathtool --totp -b "$secret")"
 expect_outcome ok "$code"
@@ -49,8 +57,10 @@ say "alice uses a recovery code; then someone tries it again"
 expect_outcome ok "$recovery"
 expect_outcome fail "$recovery"
 
-say "an admin resets alice (lost phone); the next login is in the enrollment grace period"
+say "an admin resets alice (lost phone), through the service"
 "$cli" "${p[@]}" admin reset alice --reason "lost phone, identity checked"
+say "the service stops (or crashes); logins open the database themselves, alice is in her enrollment grace period"
+kill "$svc"; wait "$svc" 2>/dev/null || true; svc=""
 expect_outcome ok ""
 "$cli" "${p[@]}" audit --user alice | tail -n 8 | sed 's/^/   /'
 echo
