@@ -2,13 +2,14 @@
 """PAM login latency: pam_permit (floor), pam_google_authenticator, pam_oath and
 pam_planasonix, side by side in one run, each driven by pamtester with a valid
 code, with 1 and with 10,000 enrolled users; then 32 parallel logins of
-distinct users per module. Writes JSON; bench/run.sh prints the table.
+distinct users per module. Writes JSON; scripts/bench.sh prints the table.
 
 Every login runs under pam_wrapper (private PAM service files; /etc/pam.d is
 never read or touched), nss_wrapper (the 10,000 users exist only in a private
 passwd file) and libfaketime: login i happens at T0 + 30*i seconds, so every
 code is fresh for modules that refuse reuse (all three do). The wrappers are
 the same for every module, floor included, so the floor subtracts them.
+Parallel logins go through long-lived worker shells (see Workers).
 """
 import argparse
 import base64
@@ -109,21 +110,91 @@ class Setup:
         self.service.terminate()
         self.service.wait()
 
+    def env(self):
+        return dict(os.environ,
+                    PAM_WRAPPER="1",
+                    PAM_WRAPPER_SERVICE_DIR=os.path.join(self.dir, "pam.d"),
+                    NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
+                    NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"),
+                    TZ="UTC")
+
     def login(self, module, i, at):
-        """One pamtester login of user i at time `at`; returns (seconds, ok)."""
-        env = dict(os.environ,
-                   LD_PRELOAD=PRELOAD, PAM_WRAPPER="1",
-                   PAM_WRAPPER_SERVICE_DIR=os.path.join(self.dir, "pam.d"),
-                   NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
-                   NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"),
-                   FAKETIME=time.strftime("@%Y-%m-%d %H:%M:%S", time.gmtime(at)),
-                   TZ="UTC")
+        """One pamtester login of user i at time `at`; returns (seconds, ok, output)."""
+        env = dict(self.env(), LD_PRELOAD=PRELOAD, FAKETIME=faketime(at))
         code = totp(secret(i), at) + "\n"
         start = time.perf_counter()
         r = subprocess.run(["pamtester", "-I", "rhost=192.0.2.1", module, user(i), "authenticate"],
                            input=code.encode(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         elapsed = time.perf_counter() - start
-        return elapsed, r.returncode == 0 and b"successfully authenticated" in r.stdout
+        return elapsed, passed(r.returncode, r.stdout), r.stdout.decode(errors="replace").strip()
+
+
+# A worker shell runs one pamtester per line it reads (tab-separated: fake
+# time, service, user, code), then prints "@@status N". As root it first mounts
+# a private /tmp.
+WORKER = r"""
+[ -z "$PRIVATE_TMP" ] || mount -t tmpfs -o size=4m,mode=1777 tmpfs /tmp || exit 1
+echo ready
+while IFS='	' read -r faketime module user code; do
+  printf '%s\n' "$code" | FAKETIME="$faketime" LD_PRELOAD="$BENCH_PRELOAD" \
+    pamtester -I rhost=192.0.2.1 "$module" "$user" authenticate 2>&1
+  echo "@@status $?"
+done
+"""
+
+
+class Workers:
+    """Long-lived shells for parallel logins. pam_wrapper 1.1.4 copies the service
+    files into /tmp/pam.<one letter>, so pamtesters started at once collide on
+    that name and fail before any module runs. As root each worker has its own
+    /tmp (a mount namespace, set up once), so a login costs about what a
+    sequential one does: a fork and an exec of pamtester."""
+
+    def __init__(self, setup, count):
+        self.private_tmp = os.geteuid() == 0 and shutil.which("unshare") is not None
+        if not self.private_tmp:
+            print("[pam-bench] not root: parallel logins share /tmp, so pam_wrapper collisions "
+                  "count as failures for every module", file=sys.stderr)
+        prefix = ["unshare", "--mount", "--propagation", "private"] if self.private_tmp else []
+        env = dict(setup.env(), BENCH_PRELOAD=PRELOAD, PRIVATE_TMP="1" if self.private_tmp else "")
+        self.shells = []
+        for _ in range(count):
+            sh = subprocess.Popen(prefix + ["sh", "-c", WORKER], env=env, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.shells.append(sh)
+        for sh in self.shells:
+            if sh.stdout.readline() != "ready\n":
+                raise SystemExit("a login worker did not start")
+
+    def login(self, k, module, i, at):
+        """User i logs in through worker k; returns (seconds, ok, output)."""
+        sh = self.shells[k]
+        start = time.perf_counter()
+        sh.stdin.write("%s\t%s\t%s\t%s\n" % (faketime(at), module, user(i), totp(secret(i), at)))
+        sh.stdin.flush()
+        output = []
+        while True:
+            line = sh.stdout.readline()
+            if not line or line.startswith("@@status "):
+                break
+            output.append(line)
+        elapsed = time.perf_counter() - start
+        status = int(line.split()[1]) if line else -1
+        output = "".join(output)
+        return elapsed, passed(status, output.encode()), output.strip()
+
+    def stop(self):
+        for sh in self.shells:
+            sh.stdin.close()
+            sh.wait()
+
+
+def faketime(at):
+    return time.strftime("@%Y-%m-%d %H:%M:%S", time.gmtime(at))
+
+
+def passed(status, output):
+    return status == 0 and b"successfully authenticated" in output
 
 
 def pct(values, p):
@@ -143,6 +214,7 @@ def main():
 
     root = tempfile.mkdtemp(prefix="planasonix-pam-bench.", dir="/var/tmp")
     setups = {}
+    stoppable = []
     try:
         result = {"runs": a.runs, "sequential": {}, "concurrent": {}}
         for n in (1, a.large):
@@ -158,7 +230,7 @@ def main():
                 # Interleaved so that drift in the machine's speed hits every module alike.
                 for m in MODULES:
                     i = r % n if n == 1 else (r * 97) % n
-                    secs, ok = s.login(m, i, T0 + 30 * step)
+                    secs, ok, _ = s.login(m, i, T0 + 30 * step)
                     samples[m].append(secs * 1000)
                     failures[m] += 0 if ok else 1
             result["sequential"][str(n)] = {
@@ -166,24 +238,31 @@ def main():
             }
             print("[pam-bench] %d users: sequential logins done" % n, file=sys.stderr)
         s = setups[a.large]
+        workers = Workers(s, 32)
+        stoppable.append(workers)
         lat = {m: [] for m in MODULES}
         fails = {m: 0 for m in MODULES}
+        first_failure = {m: None for m in MODULES}
         for b in range(a.bursts):
             for m in MODULES:
                 step += 1
                 at = T0 + 30 * step
                 with concurrent.futures.ThreadPoolExecutor(32) as pool:
-                    for secs, ok in pool.map(lambda i: s.login(m, i % s.n, at), range(b * 32, b * 32 + 32)):
+                    logins = pool.map(lambda k: workers.login(k, m, (b * 32 + k) % s.n, at), range(32))
+                    for secs, ok, output in logins:
                         lat[m].append(secs * 1000)
-                        fails[m] += 0 if ok else 1
+                        if not ok:
+                            fails[m] += 1
+                            first_failure[m] = first_failure[m] or output[-300:]
         result["concurrent"] = {
-            m: {"p50_ms": pct(lat[m], 50), "p99_ms": pct(lat[m], 99), "failures": fails[m], "logins": len(lat[m])}
+            m: {"p50_ms": pct(lat[m], 50), "p99_ms": pct(lat[m], 99), "failures": fails[m], "logins": len(lat[m]),
+                "private_tmp": workers.private_tmp, "first_failure": first_failure[m]}
             for m in MODULES
         }
         with open(a.out, "w") as f:
             json.dump(result, f, indent=2)
     finally:
-        for s in setups.values():
+        for s in stoppable + list(setups.values()):
             s.stop()
         shutil.rmtree(root, ignore_errors=True)
 

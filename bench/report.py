@@ -43,6 +43,10 @@ def main():
     print()
     print("PAM login latency, pamtester with a valid code, median of %d logins:" % pam["runs"])
     print()
+    print("pam_planasonix runs as packaged, with the state service (`planasonix serve`) keeping")
+    print("the database open; pam_planasonix_direct has no service and opens the database in")
+    print("every login (what happens while the service is stopped). The goals apply to the first.")
+    print()
     print("| enrolled users | module | median | added over pam_permit | ratio to google-authenticator's added |")
     print("|---|---|---|---|---|")
     goals = []
@@ -60,10 +64,21 @@ def main():
     print("32 parallel logins of distinct users (10,000 enrolled), %d logins per module:" %
           next(iter(pam["concurrent"].values()))["logins"])
     print()
+    if next(iter(pam["concurrent"].values())).get("private_tmp"):
+        print("32 long-lived worker shells start the pamtesters, each shell with its own /tmp")
+        print("(pam_wrapper's directories collide otherwise); the same for every module.")
+        print()
     print("| module | p50 | p99 | failures |")
     print("|---|---|---|---|")
     for m, v in pam["concurrent"].items():
         print("| %s | %.1f ms | %.1f ms | %d |" % (m, v["p50_ms"], v["p99_ms"], v["failures"]))
+    failed = [(m, v["first_failure"]) for m, v in pam["concurrent"].items() if v.get("first_failure")]
+    if failed:
+        print()
+        print("First failure seen per module:")
+        print()
+        for m, text in failed:
+            print("- %s: `%s`" % (m, " / ".join(text.splitlines()[-2:])))
     c = pam["concurrent"]["pam_planasonix"]
     goals.append(("32 parallel logins: zero failures", "%d" % c["failures"], c["failures"] == 0))
     goals.append(("32 parallel logins: p99 < 100 ms", "%.1f ms" % c["p99_ms"], c["p99_ms"] < 100))

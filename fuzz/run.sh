@@ -44,6 +44,7 @@ TARGETS=(
   "code_input:16384"        # far beyond the 64-byte prompt limit, to test it
   "record_decode:16384"     # a stored user record (a full one is ~1-2 KiB)
   "pam_conversation:4096"   # prompt selector byte + the conversation answer
+  "service_frame:8192"      # state-service frames (a record CAS is ~1-2 KiB)
 )
 
 say() { printf '[fuzz] %s\n' "$*"; }

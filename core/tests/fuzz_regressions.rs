@@ -25,6 +25,11 @@ fn code_input() {
 }
 
 #[test]
+fn service_frame() {
+    replay("service_frame", core_checks::service_frame);
+}
+
+#[test]
 fn record_decode() {
     replay("record_decode", core_checks::record_decode);
 }
