@@ -61,10 +61,10 @@ def main():
         ours = (mods["pam_planasonix"]["median_ms"] - floor) / ga_added
         goals.append(("added latency <= 1.5x google-authenticator's, %s users" % n, "%.2fx" % ours, ours <= 1.5))
     print()
-    print("32 parallel logins of distinct users (10,000 enrolled), %d logins per module:" %
-          next(iter(pam["concurrent"].values()))["logins"])
+    any_module = next(iter(pam["concurrent"].values()))
+    print("32 parallel logins of distinct users (10,000 enrolled), %d logins per module:" % any_module["logins"])
     print()
-    if next(iter(pam["concurrent"].values())).get("private_tmp"):
+    if any_module.get("private_tmp"):
         print("32 long-lived worker shells start the pamtesters, each shell with its own /tmp")
         print("(pam_wrapper's directories collide otherwise); the same for every module.")
         print()
