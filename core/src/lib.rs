@@ -49,6 +49,7 @@ pub mod seal;
 pub mod secret;
 pub mod sms;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod trail;
 

@@ -7,7 +7,7 @@
 //! logins). See `README.md` and `pam_planasonix(8)`.
 //!
 //! Layout: `ffi/` holds every line that touches C (entry points, the handle
-//! and conversation, syslog, groups); `flow/` is the login flow against the
+//! and conversation, syslog); `flow/` is the login flow against the
 //! [`pam::Pam`] trait, tested with a scripted fake; `code` maps return codes
 //! in one place.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

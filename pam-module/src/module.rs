@@ -6,13 +6,12 @@ use crate::args::ModuleArgs;
 use crate::backend::SledBackend;
 use crate::code::PamCode;
 use crate::delivery::CommandSender;
-use crate::ffi::groups::SystemGroups;
 use crate::ffi::syslog::Syslog;
-use crate::flow::{self, Env};
+use crate::flow::{self, Accounts, Env, Site};
 use crate::log::{Log, Severity};
 use crate::pam::Pam;
-use planasonix_core::native::{load_key_file, now, OsRandom};
-use planasonix_core::Policy;
+use planasonix_core::native::accounts::{self, Account, AccountError};
+use planasonix_core::native::{load_key_file, now, read_policy_file, OsRandom};
 
 /// Which PAM entry point is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,13 +54,9 @@ pub(crate) fn run<'a>(
         );
         PamCode::AuthInfoUnavail
     };
-    let text = match std::fs::read_to_string(&args.config) {
-        Ok(t) => t,
-        Err(e) => return unavailable(format!("cannot read policy {}: {e}", args.config.display())),
-    };
-    let policy = match Policy::from_toml(&text) {
+    let policy = match read_policy_file(&args.config) {
         Ok(p) => p,
-        Err(e) => return unavailable(format!("policy {}: {e}", args.config.display())),
+        Err(e) => return unavailable(e.to_string()),
     };
     if let Some(action) = &args.action {
         if !policy.step_up.contains_key(action) {
@@ -73,7 +68,15 @@ pub(crate) fn run<'a>(
     }
     let key = match load_key_file(&args.key) {
         Ok(k) => k,
-        Err(e) => return unavailable(e.to_string()),
+        Err(e) => {
+            let site = Site {
+                policy: &policy,
+                accounts: &SystemAccounts,
+                log: &log,
+                action: args.action.clone(),
+            };
+            return flow::without_key(pam, &site, &e.to_string());
+        }
     };
     let backend = SledBackend {
         db: args.db.clone(),
@@ -90,7 +93,7 @@ pub(crate) fn run<'a>(
         backend: &backend,
         sender: &sender,
         log: &log,
-        groups: &SystemGroups,
+        accounts: &SystemAccounts,
         clock: &now,
         sms_configured: args.sms_command.is_some(),
         action: args.action.clone(),
@@ -101,4 +104,17 @@ pub(crate) fn run<'a>(
     };
     log.log(Severity::Debug, &format!("returning {code}"));
     code
+}
+
+/// The system's account databases, through NSS.
+struct SystemAccounts;
+
+impl Accounts for SystemAccounts {
+    fn resolve(&self, typed: &str) -> Result<Account, AccountError> {
+        accounts::resolve(typed)
+    }
+
+    fn groups_of(&self, account: &Account) -> Result<Vec<String>, AccountError> {
+        accounts::groups_of(account)
+    }
 }

@@ -1,9 +1,10 @@
 //! Deciding what a login or action requires.
 
 use super::Engine;
-use crate::audit::AuditKind;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::decision::{Context, Decision, Denied, NotRequired, Subject};
 use crate::error::Error;
+use crate::input::validate_user_name;
 use crate::policy::Mode;
 use crate::record::UserRecord;
 use crate::time::UnixTime;
@@ -29,10 +30,23 @@ impl Engine<'_> {
             None => None,
         };
         if self.policy.is_exempt(user) {
-            self.update(user, Some(ctx), now, |tx| {
+            // Break-glass must work when the store does not: the answer never
+            // depends on this write, and the event reaches the sink either way.
+            let audited = self.update(user, Some(ctx), now, |tx| {
                 tx.audit(AuditKind::ExemptionUsed);
                 Ok(())
-            })?;
+            });
+            if let (Err(e), Some(sink)) = (audited, self.sink) {
+                validate_user_name(user)?;
+                sink.record(&AuditEvent {
+                    at: now,
+                    user: user.to_owned(),
+                    service: Some(ctx.service.clone()).filter(|s| !s.is_empty()),
+                    remote: ctx.remote.clone(),
+                    kind: AuditKind::ExemptionUsed,
+                });
+                sink.trail_failed(user, &e.to_string());
+            }
             return Ok(Decision::NotRequired(NotRequired::Exempt));
         }
         let rec = self.load(user)?;

@@ -17,6 +17,8 @@ pub enum KeyFileError {
     Unreadable(PathBuf, std::io::Error),
     /// Group or others may read or write it.
     TooOpen(PathBuf, u32),
+    /// Someone other than root or the user reading it owns it.
+    WrongOwner(PathBuf, u32),
     /// It is not a regular file.
     NotAFile(PathBuf),
     /// Its content is not a key.
@@ -39,6 +41,11 @@ impl fmt::Display for KeyFileError {
                 "seal key {} has mode {mode:04o}: group and others must have no access (chmod 600)",
                 p.display()
             ),
+            KeyFileError::WrongOwner(p, uid) => write!(
+                f,
+                "seal key {} is owned by uid {uid}: it must be owned by root (or the user running this) (chown root)",
+                p.display()
+            ),
             KeyFileError::NotAFile(p) => {
                 write!(f, "seal key {} is not a regular file", p.display())
             }
@@ -49,7 +56,8 @@ impl fmt::Display for KeyFileError {
 
 impl std::error::Error for KeyFileError {}
 
-/// Loads the seal key, refusing a file that group or others can access.
+/// Loads the seal key, refusing a file that group or others can access or
+/// that someone other than root or this process's user owns.
 pub fn load_key_file(path: &Path) -> Result<SealKey, KeyFileError> {
     let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => KeyFileError::Missing(path.to_owned()),
@@ -64,6 +72,11 @@ pub fn load_key_file(path: &Path) -> Result<SealKey, KeyFileError> {
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
         return Err(KeyFileError::TooOpen(path.to_owned(), mode));
+    }
+    // Whoever owns the key file can replace the key under every login.
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return Err(KeyFileError::WrongOwner(path.to_owned(), meta.uid()));
     }
     let mut text = Zeroizing::new(Vec::with_capacity(128));
     file.by_ref()

@@ -1,9 +1,8 @@
 //! Everything that touches C: the PAM entry points, the handle and its
-//! conversation, syslog(3) and the group database. Every `unsafe` block says
+//! conversation and syslog(3). Every `unsafe` block says
 //! why it is sound; nothing outside this folder uses `unsafe`.
 #![allow(unsafe_code)]
 
-pub(crate) mod groups;
 mod handle;
 pub(crate) mod syslog;
 

@@ -6,6 +6,8 @@
 //! the store (the core marks it per user, service and remote host), for at most
 //! [`RECENT_MFA_MAX_AGE`].
 
+use super::auth::break_glass;
+use super::degraded::{degraded, is_exempt, store_unreachable};
 use super::{fail, Env, Who};
 use crate::backend::Backend;
 use crate::code::PamCode;
@@ -25,16 +27,22 @@ Administrators: for sshd set `KbdInteractiveAuthentication yes` and \
 
 /// The account stage.
 pub(crate) fn account<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>) -> PamCode {
-    let who = match Who::read(pam, env) {
+    let site = env.site();
+    let who = match Who::read(pam, &site) {
         Ok(w) => w,
         Err(code) => return code,
     };
     if pam.passed() {
         return PamCode::Success;
     }
+    if is_exempt(&site, &who) {
+        break_glass(env, &who);
+        return PamCode::Success;
+    }
     let (decision, _) = env.call(|e| e.decide(&who.subject, &who.ctx, env.now()));
     let decision = match decision {
         Ok(d) => d,
+        Err(e) if store_unreachable(&e) => return degraded(pam, &site, &who, &e.to_string()),
         Err(e) => return fail(pam, env, &who, &e),
     };
     let refuse = |what: &str, message: &str| {

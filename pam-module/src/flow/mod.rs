@@ -6,6 +6,7 @@
 
 mod account;
 mod auth;
+mod degraded;
 mod enroll;
 #[cfg(test)]
 mod fake;
@@ -15,6 +16,7 @@ mod tests;
 pub(crate) use account::account;
 pub(crate) use auth::authenticate;
 pub use auth::capitalise;
+pub(crate) use degraded::without_key;
 pub use enroll::wants_enrollment;
 
 use crate::backend::Backend;
@@ -22,16 +24,20 @@ use crate::code::PamCode;
 use crate::delivery::{Outbox, Outgoing, Sender};
 use crate::log::{Log, Severity};
 use crate::pam::{Pam, PamError};
-use planasonix_core::{Context, Engine, Error, Mode, Subject, UnixTime};
+use planasonix_core::native::accounts::{Account, AccountError};
+use planasonix_core::text::Field;
+use planasonix_core::{Context, Engine, Error, Mode, Policy, Subject, UnixTime};
 
 /// What the user sees when the module cannot work; details go to syslog only.
 pub(crate) const UNAVAILABLE: &str =
     "Two-factor authentication is unavailable right now; contact your administrator.";
 
-/// Unix groups of a user.
-pub(crate) trait Groups {
-    /// Names of every group `user` belongs to, primary included.
-    fn groups_of(&self, user: &str) -> Result<Vec<String>, String>;
+/// The system's account databases (NSS), as the flow needs them.
+pub(crate) trait Accounts {
+    /// The account `typed` names (a login name, an alias, a qualified name).
+    fn resolve(&self, typed: &str) -> Result<Account, AccountError>;
+    /// Names of every group `account` belongs to, primary included.
+    fn groups_of(&self, account: &Account) -> Result<Vec<String>, AccountError>;
 }
 
 /// Everything the flow uses besides the PAM handle.
@@ -42,14 +48,29 @@ pub(crate) struct Env<'a, B: Backend> {
     pub(crate) sender: &'a dyn Sender,
     /// Where log lines go.
     pub(crate) log: &'a dyn Log,
-    /// System groups.
-    pub(crate) groups: &'a dyn Groups,
+    /// System accounts and groups.
+    pub(crate) accounts: &'a dyn Accounts,
     /// The clock.
     pub(crate) clock: &'a dyn Fn() -> UnixTime,
     /// Whether `sms_command=` is set.
     pub(crate) sms_configured: bool,
     /// `action=`, for step-up stacks.
     pub(crate) action: Option<String>,
+}
+
+/// What a stage needs before any store or key: the policy, the account
+/// databases, the log and the step-up action.
+pub(crate) struct Site<'a> {
+    pub(crate) policy: &'a Policy,
+    pub(crate) accounts: &'a dyn Accounts,
+    pub(crate) log: &'a dyn Log,
+    pub(crate) action: Option<String>,
+}
+
+impl Site<'_> {
+    fn log(&self, severity: Severity, line: &str) {
+        self.log.log(severity, line);
+    }
 }
 
 /// A delivery that failed after its transaction.
@@ -61,6 +82,16 @@ pub(crate) struct Undelivered {
 impl<B: Backend> Env<'_, B> {
     pub(crate) fn now(&self) -> UnixTime {
         (self.clock)()
+    }
+
+    /// The part of the environment that needs no store.
+    pub(crate) fn site(&self) -> Site<'_> {
+        Site {
+            policy: self.backend.policy(),
+            accounts: self.accounts,
+            log: self.log,
+            action: self.action.clone(),
+        }
     }
 
     fn log(&self, severity: Severity, line: &str) {
@@ -93,6 +124,9 @@ impl<B: Backend> Env<'_, B> {
 
 /// Who is logging in, where, and why.
 pub(crate) struct Who {
+    /// The name as typed, when NSS resolved it to another (canonical) one.
+    pub(crate) typed: Option<String>,
+    /// The canonical account (`subject.user` is NSS's `pw_name`).
     pub(crate) subject: Subject,
     pub(crate) ctx: Context,
 }
@@ -102,9 +136,16 @@ impl Who {
         &self.subject.user
     }
 
-    /// Reads user, service and remote host from PAM and groups from the system.
-    pub(crate) fn read<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>) -> Result<Who, PamCode> {
-        let user = pam.user().map_err(|PamError(code)| {
+    /// Reads user, service and remote host from PAM, resolves the user
+    /// through NSS to its canonical name, and reads groups from the system.
+    ///
+    /// Everything after this (record, policy, audit, log lines) uses the
+    /// canonical name: an alias (`ALICE`, `alice@example.com`) is the same
+    /// account, never a second, empty record. A name NSS does not know gets
+    /// PAM_USER_UNKNOWN and nothing is written.
+    pub(crate) fn read(pam: &dyn Pam, site: &Site<'_>) -> Result<Who, PamCode> {
+        let env = site;
+        let typed = pam.user().map_err(|PamError(code)| {
             env.log(
                 Severity::Error,
                 &format!("cannot get the user name: {code}"),
@@ -125,22 +166,50 @@ impl Who {
             );
             code
         })?;
-        // Groups matter only to decide who is an admin; an NSS failure then
-        // fails closed rather than treat an admin as a plain user.
-        let groups = if env.backend.policy().enforcement.mode == Mode::RequiredForAdmins {
-            env.groups.groups_of(&user).map_err(|e| {
+        let account = match env.accounts.resolve(&typed) {
+            Ok(account) => account,
+            Err(e @ (AccountError::Unknown(_) | AccountError::BadName(_))) => {
+                env.log(
+                    Severity::Notice,
+                    &format!(
+                        "user={} service={}: {e}; {}",
+                        Field(&typed),
+                        Field(&service),
+                        PamCode::UserUnknown
+                    ),
+                );
+                return Err(PamCode::UserUnknown);
+            }
+            Err(e) => {
                 env.log(
                     Severity::Error,
-                    &format!("user={user}: cannot read groups: {e}"),
+                    &format!(
+                        "user={} service={}: cannot resolve the user: {e}; failing closed",
+                        Field(&typed),
+                        Field(&service)
+                    ),
+                );
+                return Err(PamCode::AuthInfoUnavail);
+            }
+        };
+        // Groups matter only to decide who is an admin; an NSS failure then
+        // fails closed rather than treat an admin as a plain user.
+        let groups = if env.policy.enforcement.mode == Mode::RequiredForAdmins {
+            env.accounts.groups_of(&account).map_err(|e| {
+                env.log(
+                    Severity::Error,
+                    &format!("user={}: cannot read groups: {e}", Field(&account.name)),
                 );
                 PamCode::AuthInfoUnavail
             })?
         } else {
             Vec::new()
         };
+        let typed = (typed != account.name).then_some(typed);
         Ok(Who {
+            typed,
             subject: Subject {
-                user,
+                user: account.name,
                 groups,
                 amr: Vec::new(),
             },
@@ -154,7 +223,11 @@ impl Who {
 
     /// `user=… service=… remote=…` for log lines.
     pub(crate) fn describe(&self) -> String {
-        let mut s = format!("user={} service={}", self.subject.user, self.ctx.service);
+        let mut s = format!("user={}", self.subject.user);
+        if let Some(t) = &self.typed {
+            s.push_str(&format!(" typed={}", Field(t)));
+        }
+        s.push_str(&format!(" service={}", self.ctx.service));
         if let Some(r) = &self.ctx.remote {
             s.push_str(&format!(" remote={r}"));
         }

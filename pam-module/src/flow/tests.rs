@@ -4,11 +4,12 @@ use super::account::HOW_TO_FIX;
 use super::auth::CODE_PROMPT;
 use super::enroll::{CONFIRM_PROMPT, ENROLL_QUESTION, NEXT_CODE_PROMPT};
 use super::fake::{say, MemoryBackend, RecordingSender, ScriptedPam, Step};
-use super::{account, authenticate, Env, Groups};
+use super::{account, authenticate, Accounts, Env};
 use crate::code::PamCode;
 use crate::log::MemoryLog;
 use crate::pam::Pam;
 use planasonix_core::hotp::{totp, Algorithm};
+use planasonix_core::native::accounts::{Account, AccountError};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::{Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, UnixTime};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,14 +18,34 @@ use std::sync::Arc;
 const T0: u64 = 1_800_000_000;
 const SECRET: &[u8] = b"12345678901234567890";
 
-struct FakeGroups;
+/// A directory that, like SSSD by default, resolves names case-insensitively
+/// and knows qualified forms; `ghost` is unknown.
+struct FakeAccounts;
 
-impl Groups for FakeGroups {
-    fn groups_of(&self, user: &str) -> Result<Vec<String>, String> {
-        match user {
+impl Accounts for FakeAccounts {
+    fn resolve(&self, typed: &str) -> Result<Account, AccountError> {
+        let name = typed
+            .strip_suffix("@example.com")
+            .unwrap_or(typed)
+            .to_ascii_lowercase();
+        if name == "ghost" {
+            return Err(AccountError::Unknown(typed.into()));
+        }
+        Ok(Account {
+            name,
+            uid: 1000,
+            gid: 1000,
+        })
+    }
+
+    fn groups_of(&self, account: &Account) -> Result<Vec<String>, AccountError> {
+        match account.name.as_str() {
             "alice" => Ok(vec!["alice".into(), "wheel".into()]),
             "bob" => Ok(vec!["bob".into()]),
-            _ => Err("no such user".into()),
+            _ => Err(AccountError::Lookup {
+                call: "getgrouplist",
+                reason: "no such user".into(),
+            }),
         }
     }
 }
@@ -69,7 +90,7 @@ impl World {
             backend: &self.backend,
             sender: &self.sender,
             log: &*self.log,
-            groups: &FakeGroups,
+            accounts: &FakeAccounts,
             clock: &*self.clock,
             sms_configured: self.sms,
             action: self.action.clone(),
@@ -553,5 +574,89 @@ fn exemptions_pass_and_are_logged_as_warnings() {
     let w = world("[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"breakglass\"]\n");
     let pam = w.pam("breakglass", vec![]);
     assert_eq!(w.auth(&pam), PamCode::Success);
-    assert!(w.log_text().contains("no code needed (exempt)"));
+    assert!(warned(
+        &w,
+        "user=breakglass service=sshd remote=192.0.2.10 event=exemption-used"
+    ));
+}
+
+fn warned(w: &World, text: &str) -> bool {
+    w.log
+        .lines()
+        .iter()
+        .any(|(sev, l)| *sev == crate::log::Severity::Warning && l.contains(text))
+}
+
+#[test]
+fn break_glass_works_when_the_store_does_not() {
+    let mut w =
+        world("[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"breakglass\"]\n");
+    w.backend.broken = true;
+    let pam = w.pam("breakglass", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    assert!(warned(
+        &w,
+        "user=breakglass service=sshd remote=192.0.2.10: break-glass"
+    ));
+    assert!(w
+        .log_text()
+        .contains("not in the audit trail: database unusable: test store is broken"));
+    let pam = w.pam("breakglass", vec![]);
+    assert_eq!(account(&pam, &w.env()), PamCode::Success);
+    // Everyone else the policy requires is refused.
+    let pam = w.pam("alice", vec![Step::Error("unavailable")]);
+    assert_eq!(w.auth(&pam), PamCode::AuthInfoUnavail);
+}
+
+#[test]
+fn users_the_policy_does_not_require_are_ignored_when_the_store_is_down() {
+    let mut w =
+        world("[enforcement]\nmode = \"required-for-admins\"\nadmin_groups = [\"wheel\"]\n");
+    w.backend.broken = true;
+    let pam = w.pam("bob", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::Ignore);
+    assert!(warned(&w, "does not require a second factor of this user"));
+    let pam = w.pam("alice", vec![Step::Error("unavailable")]);
+    assert_eq!(w.auth(&pam), PamCode::AuthInfoUnavail);
+}
+
+#[test]
+fn an_alias_is_the_same_account_and_its_failures_count_there() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    for typed in ["ALICE", "alice@example.com"] {
+        let pam = w.pam(
+            typed,
+            vec![
+                Step::Secret(CODE_PROMPT, say("000000")),
+                Step::Error("Wrong code"),
+            ],
+        );
+        assert_eq!(w.auth(&pam), PamCode::AuthErr, "{typed}");
+        let pam = w.pam(typed, vec![Step::Error("needs a second factor")]);
+        assert_eq!(account(&pam, &w.env()), PamCode::PermDenied, "{typed}");
+    }
+    let status = w.engine().status("alice", w.at()).unwrap();
+    assert_eq!(status.recent_failures, 2);
+    assert_eq!(
+        planasonix_core::Store::keys(&w.backend.store, "user/").unwrap(),
+        ["user/alice"],
+        "an alias must never get a record of its own"
+    );
+    assert!(w.log_text().contains("user=alice typed=ALICE service=sshd"));
+}
+
+#[test]
+fn a_name_nss_does_not_know_is_user_unknown_and_writes_nothing() {
+    let w = world(REQUIRED);
+    let pam = w.pam("ghost", vec![]);
+    assert_eq!(w.auth(&pam), PamCode::UserUnknown);
+    let pam = w.pam("ghost", vec![]);
+    assert_eq!(account(&pam, &w.env()), PamCode::UserUnknown);
+    assert!(planasonix_core::Store::keys(&w.backend.store, "")
+        .unwrap()
+        .is_empty());
+    assert!(w
+        .log_text()
+        .contains("user=ghost service=sshd: no account ghost"));
 }

@@ -2,6 +2,8 @@
 //! the real module built by cargo, and codes from `oathtool`.
 #![allow(dead_code)]
 
+#[path = "../../../tests/support/accounts.rs"]
+pub mod accounts;
 pub mod libpam;
 
 use libpam::{Responder, Shown, Transaction};
@@ -160,6 +162,7 @@ impl Site {
 
     /// Enrolls `user` with `secret` at `at`; returns the recovery codes.
     pub fn provision_at(&self, user: &str, secret: &[u8], at: UnixTime) -> Vec<String> {
+        accounts::ensure(user);
         let policy = Policy::from_toml(&std::fs::read_to_string(&self.policy).unwrap()).unwrap();
         let key = planasonix_core::native::load_key_file(&self.key).unwrap();
         transaction(&self.db, Duration::from_secs(30), |store| {
@@ -226,6 +229,7 @@ impl Site {
 
     /// A transaction for `service` and `user` from remote host 192.0.2.10.
     pub fn start(&self, service: &str, user: &str, responder: Responder) -> Transaction {
+        accounts::ensure(user);
         let mut tx = Transaction::start(&self.confdir, service, user, responder);
         tx.set_rhost("192.0.2.10");
         tx
@@ -301,7 +305,21 @@ pub fn pamtester_in_namespace(
     input: &str,
     log_socket: Option<&Path>,
 ) -> (bool, String) {
+    pamtester_in_namespace_from(site, service, user, "192.0.2.10", input, log_socket)
+}
+
+/// [`pamtester_in_namespace`] with `rhost` as PAM_RHOST (any bytes but NUL:
+/// it reaches pamtester through the environment, never through the shell).
+pub fn pamtester_in_namespace_from(
+    site: &Site,
+    service: &str,
+    user: &str,
+    rhost: &str,
+    input: &str,
+    log_socket: Option<&Path>,
+) -> (bool, String) {
     use std::io::Write;
+    accounts::ensure(user);
     let old = site.dir.join("olddev");
     std::fs::create_dir_all(&old).unwrap();
     let dev_log = log_socket.map_or_else(String::new, |socket| {
@@ -314,7 +332,7 @@ pub fn pamtester_in_namespace(
         "set -e\nmount --bind /dev {old}\nmount -t tmpfs -o size=1m tmpfs /dev\n\
          for n in null zero urandom random full; do touch /dev/$n; mount --bind {old}/$n /dev/$n; done\n\
          {dev_log}\
-         exec pamtester -I rhost=192.0.2.10 {service} {user} authenticate\n",
+         exec pamtester -I \"rhost=$PLANASONIX_TEST_RHOST\" {service} {user} authenticate\n",
         old = old.display(),
     );
     let mut child = Command::new("unshare")
@@ -322,6 +340,7 @@ pub fn pamtester_in_namespace(
         .env("LD_PRELOAD", "libpam_wrapper.so")
         .env("PAM_WRAPPER", "1")
         .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
+        .env("PLANASONIX_TEST_RHOST", rhost)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -350,6 +369,17 @@ pub fn pamtester_syslog(
     user: &str,
     input: &str,
 ) -> (bool, Vec<String>) {
+    pamtester_syslog_from(site, service, user, "192.0.2.10", input)
+}
+
+/// [`pamtester_syslog`] with `rhost` as PAM_RHOST.
+pub fn pamtester_syslog_from(
+    site: &Site,
+    service: &str,
+    user: &str,
+    rhost: &str,
+    input: &str,
+) -> (bool, Vec<String>) {
     use std::os::unix::net::UnixDatagram;
     let socket = site.dir.join("log");
     let _ = std::fs::remove_file(&socket);
@@ -357,7 +387,7 @@ pub fn pamtester_syslog(
     listener
         .set_read_timeout(Some(std::time::Duration::from_millis(500)))
         .unwrap();
-    let (ok, text) = pamtester_in_namespace(site, service, user, input, Some(&socket));
+    let (ok, text) = pamtester_in_namespace_from(site, service, user, rhost, input, Some(&socket));
     let mut lines = Vec::new();
     let mut buf = [0u8; 8192];
     while let Ok(n) = listener.recv(&mut buf) {
