@@ -10,12 +10,15 @@
 
 use crate::delivery::{CommandDelivery, SyslogSink};
 use crate::error::{io_error, plain_io, CliError, CliResult, Exit};
+use planasonix_core::native::accounts::{self, AccountError};
 use planasonix_core::native::{load_key_file, now, transaction, FileTrail};
+use planasonix_core::text::Field;
 use planasonix_core::Store;
 use planasonix_core::{
     Deferred, Delivery, Engine, Error, Message, NoDelivery, Policy, SealKey, SmsPurpose,
 };
 use std::io;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -233,20 +236,63 @@ fn db_io(path: &Path, e: &io::Error) -> CliError {
     )
 }
 
-/// The user a command is about: `--user`, else the person who ran it.
+/// The user a command is about: `--user`, else the person who ran it,
+/// resolved through NSS like the PAM module does ([`account`]).
 pub fn user_or_invoker(user: Option<String>) -> CliResult<String> {
     if let Some(u) = user {
-        return Ok(u);
+        return account(&u);
     }
     for var in ["SUDO_USER", "USER", "LOGNAME"] {
         if let Ok(v) = std::env::var(var) {
             if !v.is_empty() {
-                planasonix_core::input::validate_user_name(&v)?;
-                return Ok(v);
+                return account(&v);
             }
         }
     }
     Err(CliError::usage("cannot tell who you are: pass --user NAME"))
+}
+
+/// The canonical name of the account `typed` names, as NSS resolves it: the
+/// record the PAM module uses for that login. When it differs from what was
+/// typed, stderr says so. A name NSS does not know is refused.
+pub fn account(typed: &str) -> CliResult<String> {
+    match accounts::resolve(typed) {
+        Ok(a) => {
+            if a.name != typed {
+                let _ = writeln!(
+                    io::stderr(),
+                    "note: {} is the account {} on this host (NSS); acting on {}",
+                    Field(typed),
+                    Field(&a.name),
+                    Field(&a.name)
+                );
+            }
+            Ok(a.name)
+        }
+        Err(AccountError::BadName(e)) => Err(e.into()),
+        Err(e @ AccountError::Unknown(_)) => Err(CliError::failed(format!(
+            "{e}; the PAM module refuses such logins, so there is nothing to enroll"
+        ))),
+        Err(e) => Err(CliError::new(Exit::Store, e.to_string())),
+    }
+}
+
+/// Like [`account`], but a name NSS does not know (an account since removed
+/// from the directory) is taken as typed, saying so: its stored state can
+/// still be reset and its history read.
+pub fn account_or_stored(typed: &str) -> CliResult<String> {
+    match accounts::resolve(typed) {
+        Err(AccountError::Unknown(_)) => {
+            planasonix_core::input::validate_user_name(typed)?;
+            let _ = writeln!(
+                io::stderr(),
+                "note: {} is not an account on this host (NSS); acting on the state stored under that name",
+                Field(typed)
+            );
+            Ok(typed.to_owned())
+        }
+        _ => account(typed),
+    }
 }
 
 /// Advice for a person who may not touch the key or database.

@@ -241,6 +241,14 @@ pub fn oath_usersfile(host: &Host, out: &mut Out<'_>, file: &Path) -> CliResult<
             refused.push(format!("line {n}: {e}"));
             continue;
         }
+        // The record is the canonical account's, as the PAM module keys it.
+        let user = &match planasonix_core::native::accounts::resolve(user) {
+            Ok(a) => a.name,
+            Err(e) => {
+                refused.push(format!("line {n}: {e}"));
+                continue;
+            }
+        };
         let params = match oath_type(kind) {
             Ok(p) => p,
             Err(why) => {

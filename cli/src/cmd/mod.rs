@@ -11,7 +11,8 @@ mod status;
 
 use crate::args::{Admin, Cli, Command, Enroll, Import, PolicyCmd};
 use crate::error::{plain_io, CliError, CliResult};
-use crate::host::Host;
+use crate::host::{account, account_or_stored, Host};
+use planasonix_core::text::{escape_json, escape_line};
 use std::io::Write;
 
 /// What a command writes to and how.
@@ -22,16 +23,27 @@ pub struct Out<'a> {
 }
 
 impl Out<'_> {
-    /// Writes `text` and a newline.
+    /// Writes `text` and a newline. Names and reasons in it come from
+    /// outside: every control or format character except the newlines that
+    /// end its lines is written as an escape, so nothing reaches the terminal
+    /// raw (QR block characters and recovery codes are printable and stay).
     pub fn line(&mut self, text: impl AsRef<str>) -> CliResult<()> {
-        writeln!(self.w, "{}", text.as_ref()).map_err(write_error)
+        let mut lines = text.as_ref().split('\n').map(escape_line);
+        let mut safe = lines.next().unwrap_or_default();
+        for line in lines {
+            safe.push('\n');
+            safe.push_str(&line);
+        }
+        writeln!(self.w, "{safe}").map_err(write_error)
     }
 
-    /// Writes `value` as pretty JSON and a newline.
+    /// Writes `value` as pretty JSON and a newline, with the characters
+    /// `serde_json` passes through raw (DEL, C1 controls, bidi overrides)
+    /// written as `\u` escapes.
     pub fn json(&mut self, value: &serde_json::Value) -> CliResult<()> {
         let text = serde_json::to_string_pretty(value)
             .map_err(|e| CliError::failed(format!("cannot render JSON: {e}")))?;
-        self.line(text)
+        writeln!(self.w, "{}", escape_json(&text)).map_err(write_error)
     }
 
     /// Makes everything written so far visible (before waiting for input).
@@ -73,12 +85,14 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
         }
         Command::Status { user } => status::status(&host, &mut out, user.user),
         Command::Admin(Admin::ProvisionTotp { user, secret }) => {
-            admin::provision(&host, &mut out, &user, &secret)
+            admin::provision(&host, &mut out, &account(&user)?, &secret)
         }
         Command::Admin(Admin::Reset { user, reason }) => {
-            admin::reset(&host, &mut out, &user, &reason)
+            admin::reset(&host, &mut out, &account_or_stored(&user)?, &reason)
         }
-        Command::Admin(Admin::Unlock { user }) => admin::unlock(&host, &mut out, &user),
+        Command::Admin(Admin::Unlock { user }) => {
+            admin::unlock(&host, &mut out, &account_or_stored(&user)?)
+        }
         Command::Admin(Admin::List) => admin::list(&host, &mut out),
         Command::Import(Import::GoogleAuthenticator { user, file }) => {
             import::google_authenticator(&host, &mut out, user.user, &file)
@@ -93,8 +107,14 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             action,
             amr,
             service,
-        }) => policy::explain(&host, &mut out, &user, groups, action, amr, service),
-        Command::Audit { user, since } => audit::run(&host, &mut out, user, since),
+        }) => {
+            let user = account_or_stored(&user)?;
+            policy::explain(&host, &mut out, &user, groups, action, amr, service)
+        }
+        Command::Audit { user, since } => {
+            let user = user.as_deref().map(account_or_stored).transpose()?;
+            audit::run(&host, &mut out, user, since)
+        }
         Command::Serve => serve::run(&host, &mut out),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

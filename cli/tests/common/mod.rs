@@ -7,7 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[path = "../../../tests/support/accounts.rs"]
+pub mod accounts;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_planasonix");
+
+/// The accounts the CLI tests name: the CLI resolves `--user` through NSS.
+pub const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin", "gina", "hank"];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -19,6 +25,7 @@ pub struct Host {
 impl Host {
     /// An empty layout (nothing created yet).
     pub fn empty(name: &str) -> Host {
+        accounts::ensure_all(USERS);
         let root = std::env::temp_dir().join(format!(
             "planasonix-cli-{name}-{}-{}",
             std::process::id(),
