@@ -146,6 +146,7 @@ fn a_full_or_read_only_state_directory_fails_closed_and_recovers() {
         );
     };
     cli(&["init"]);
+    accounts::ensure_all(&["disk", "other"]);
     for (user, s) in [("disk", &secret), ("other", &other)] {
         let b32 = planasonix_core::otpauth::secret_base32(s);
         cli(&["admin", "provision-totp", user, "--secret", b32.expose()]);

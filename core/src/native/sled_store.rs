@@ -98,9 +98,15 @@ impl SledStore {
     /// 0.34 corrupts its files when a write fails for lack of space, and the
     /// database then stays unreadable after space is freed (found by
     /// pam-module/tests/faults.rs). Refusing first keeps it intact.
+    ///
+    /// The space counted is what this process may really write: root may use
+    /// the filesystem's reserved blocks, so for root it is every free block
+    /// (`f_bfree`), for anyone else the unreserved ones (`f_bavail`). Counting
+    /// only the latter let any local user who filled the filesystem (a
+    /// shared `/var`, say) deny every login, root's and break-glass included.
     pub(crate) fn check_free_space(path: &Path) -> Result<(), StoreError> {
         let existing = path.ancestors().find(|p| p.exists()).unwrap_or(path);
-        match fs2::available_space(existing) {
+        match writable_bytes(existing) {
             Ok(free) if free < MIN_FREE_BYTES => Err(StoreError::Io(format!(
                 "{}: only {} KiB free on its filesystem, {} KiB needed; free some space",
                 path.display(),
@@ -129,6 +135,17 @@ impl SledStore {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(io)
     }
+}
+
+/// Bytes this process may still write on the filesystem holding `path`.
+fn writable_bytes(path: &Path) -> Result<u64, nix::Error> {
+    let st = nix::sys::statvfs::statvfs(path)?;
+    let blocks = if nix::unistd::geteuid().is_root() {
+        st.blocks_free()
+    } else {
+        st.blocks_available()
+    };
+    Ok(u64::from(blocks).saturating_mul(u64::from(st.fragment_size())))
 }
 
 impl Store for SledStore {
