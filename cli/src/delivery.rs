@@ -3,6 +3,7 @@
 
 use planasonix_core::audit::{AuditEvent, AuditSink, Level};
 use planasonix_core::phone::PhoneNumber;
+use planasonix_core::text::{escape_line, Field};
 use planasonix_core::{Delivery, DeliveryError, Notice};
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
@@ -116,7 +117,10 @@ impl AuditSink for SyslogSink {
     }
 
     fn trail_failed(&self, user: &str, error: &str) {
-        let text = format!("audit trail not written for user={user}: {error}");
+        let text = escape_line(&format!(
+            "audit trail not written for user={}: {error}",
+            Field(user)
+        ));
         // The one warning the CLI prints outside its output stream: the
         // command succeeded, but its record of it did not reach the trail.
         #[allow(clippy::print_stderr)]
@@ -127,12 +131,15 @@ impl AuditSink for SyslogSink {
     }
 }
 
-/// One syslog datagram at `severity`, best effort.
+/// One syslog datagram at `severity`, best effort. Values in `text` went
+/// through [`Field`] already; the line is cleaned like the PAM module's, so
+/// nothing reaches syslog as a raw control character.
 fn send(severity: u8, text: &str) {
     let line = format!(
-        "<{}>planasonix[{}]: {text}",
+        "<{}>planasonix[{}]: {}",
         u16::from(FACILITY) * 8 + u16::from(severity),
-        std::process::id()
+        std::process::id(),
+        escape_line(text)
     );
     if let Ok(socket) = UnixDatagram::unbound() {
         let _ = socket.send_to(line.as_bytes(), "/dev/log");

@@ -6,6 +6,7 @@
 use planasonix_core::input::UserNameError;
 use planasonix_core::native::KeyFileError;
 use planasonix_core::phone::PhoneError;
+use planasonix_core::text::escape_line;
 use planasonix_core::{Error, StoreError};
 use std::fmt;
 use std::io;
@@ -64,14 +65,22 @@ impl CliError {
         self
     }
 
-    /// The single stderr line: no newlines, whatever the source said.
+    /// The single stderr line: no newlines, whatever the source said, and
+    /// no other control or format character raw (a name in the message may
+    /// come from outside).
     pub fn line(&self) -> String {
         let flat: String = self
             .message
             .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
+            .map(|c| {
+                if matches!(c, '\n' | '\r' | '\t') {
+                    ' '
+                } else {
+                    c
+                }
+            })
             .collect();
-        format!("planasonix: {}", flat.trim())
+        format!("planasonix: {}", escape_line(flat.trim()))
     }
 }
 
@@ -173,5 +182,10 @@ mod tests {
     fn error_line_is_one_line() {
         let e = CliError::failed("first\nsecond\r\n");
         assert_eq!(e.line(), "planasonix: first second");
+        let e = CliError::failed("no account root\u{1b}[2J\u{202e} here");
+        assert_eq!(
+            e.line(),
+            "planasonix: no account root\\u{001b}[2J\\u{202e} here"
+        );
     }
 }

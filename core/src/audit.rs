@@ -2,6 +2,7 @@
 //!
 //! No event carries a secret, a code or a phone number.
 
+use crate::text::Field;
 use crate::time::UnixTime;
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -161,20 +162,23 @@ impl AuditEvent {
 
 impl fmt::Display for AuditEvent {
     /// One log line: `user=alice service=sshd remote=10.0.0.1 event=verified factor=totp`.
+    ///
+    /// Every value goes through [`Field`]: user, service, remote host and
+    /// reasons come from outside, and must not forge a field or a line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "user={}", self.user)?;
+        write!(f, "user={}", Field(&self.user))?;
         if let Some(s) = &self.service {
-            write!(f, " service={s}")?;
+            write!(f, " service={}", Field(s))?;
         }
         if let Some(r) = &self.remote {
-            write!(f, " remote={r}")?;
+            write!(f, " remote={}", Field(r))?;
         }
         match serde_json::to_value(&self.kind) {
             Ok(serde_json::Value::Object(map)) => {
                 for (k, v) in map {
                     match v {
-                        serde_json::Value::String(s) => write!(f, " {k}={s}")?,
-                        other => write!(f, " {k}={other}")?,
+                        serde_json::Value::String(s) => write!(f, " {}={}", Field(&k), Field(&s))?,
+                        other => write!(f, " {}={}", Field(&k), Field(&other.to_string()))?,
                     }
                 }
                 Ok(())
@@ -228,5 +232,22 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<AuditEvent>(&json).unwrap(), e);
         assert_eq!(e.level(), Level::Info);
+    }
+
+    #[test]
+    fn values_from_outside_cannot_forge_a_field_or_a_line() {
+        let e = AuditEvent {
+            at: UnixTime(10),
+            user: "mallory\u{202e}".into(),
+            service: Some("sshd x=y".into()),
+            remote: Some("203.0.113.9 event=verified factor=totp \x1b[2J".into()),
+            kind: AuditKind::Reset {
+                reason: "lost\nevent=verified".into(),
+            },
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"user="mallory\u{202e}" service="sshd x=y" remote="203.0.113.9 event=verified factor=totp \u{001b}[2J" event=reset reason="lost\nevent=verified""#
+        );
     }
 }

@@ -86,6 +86,28 @@ pub fn escape_line(text: &str) -> String {
     out
 }
 
+/// JSON text as `serde_json` writes it, with every character that
+/// [`is_unsafe_char`] rejects inside a string written as a `\uXXXX` escape
+/// (a surrogate pair past U+FFFF). `serde_json` escapes C0 controls itself
+/// but passes DEL, C1 controls and bidi overrides through raw; outside its
+/// strings it writes only ASCII punctuation, digits, letters and the
+/// whitespace between tokens, which stays as it is.
+pub fn escape_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe_char(c) && !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                // Writing into a String cannot fail.
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +126,22 @@ mod tests {
         assert_eq!(Field("").to_string(), r#""""#);
         assert_eq!(Field("evil\u{202e}gnp").to_string(), r#""evil\u{202e}gnp""#);
         assert_eq!(Field("a\u{85}b").to_string(), r#""a\u{0085}b""#);
+    }
+
+    #[test]
+    fn json_strings_lose_what_serde_json_lets_through() {
+        let value = "a\u{7f}b\u{85}c\u{202e}d\u{e0041}\u{1b}é█";
+        let json = escape_json(&serde_json::json!({ "v": value }).to_string());
+        assert_eq!(
+            json,
+            r#"{"v":"a\u007fb\u0085c\u202ed\udb40\udc41\u001bé█"}"#
+        );
+        assert!(!json.chars().any(is_unsafe_char));
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["v"], value);
+        // Pretty output keeps its layout.
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({ "a": [1] })).unwrap();
+        assert_eq!(escape_json(&pretty), pretty);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! phone number: the flow only ever logs names, decisions and error kinds, and
 //! audit events from the core, which are built to hold none of those.
 
+use planasonix_core::text::Field;
 use planasonix_core::{AuditEvent, AuditSink, Level};
 
 /// Syslog severities this module uses.
@@ -43,7 +44,10 @@ impl AuditSink for AuditToLog<'_> {
     fn trail_failed(&self, user: &str, error: &str) {
         self.0.log(
             Severity::Error,
-            &format!("audit trail not written for user={user}: {error} (the events above are only in syslog)"),
+            &format!(
+                "audit trail not written for user={}: {error} (the events above are only in syslog)",
+                Field(user)
+            ),
         );
     }
 }

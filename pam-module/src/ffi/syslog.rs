@@ -7,6 +7,7 @@
 
 use crate::log::{Log, Severity};
 use core::ffi::c_int;
+use planasonix_core::text::{escape_line, Field};
 use std::ffi::CString;
 
 /// Logs to syslog with a per-call prefix.
@@ -21,7 +22,7 @@ impl Syslog {
     /// A logger for `service` at `stage`.
     pub(crate) fn new(service: &str, stage: &str) -> Syslog {
         Syslog {
-            prefix: format!("pam_planasonix({}:{stage})", clean(service)),
+            prefix: format!("pam_planasonix({}:{stage})", Field(service)),
             debug: false,
         }
     }
@@ -36,19 +37,14 @@ impl Syslog {
     }
 
     fn write(&self, priority: c_int, line: &str) {
-        let text = format!("{}: {}", self.prefix, clean(line));
+        // Values in `line` went through `Field` already; this is the last
+        // guard, so that nothing reaches syslog as a raw control character.
+        let text = format!("{}: {}", self.prefix, escape_line(line));
         let Ok(text) = CString::new(text) else { return };
         // SAFETY: a constant "%s" format with exactly one NUL-terminated string
         // argument, so syslog reads nothing else; both live across the call.
         unsafe { libc::syslog(libc::LOG_AUTHPRIV | priority, c"%s".as_ptr(), text.as_ptr()) };
     }
-}
-
-/// One line, no control characters (log injection).
-fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 impl Log for Syslog {

@@ -223,16 +223,16 @@ impl Who {
 
     /// `user=… service=… remote=…` for log lines.
     pub(crate) fn describe(&self) -> String {
-        let mut s = format!("user={}", self.subject.user);
+        let mut s = format!("user={}", Field(&self.subject.user));
         if let Some(t) = &self.typed {
             s.push_str(&format!(" typed={}", Field(t)));
         }
-        s.push_str(&format!(" service={}", self.ctx.service));
+        s.push_str(&format!(" service={}", Field(&self.ctx.service)));
         if let Some(r) = &self.ctx.remote {
-            s.push_str(&format!(" remote={r}"));
+            s.push_str(&format!(" remote={}", Field(r)));
         }
         if let Some(a) = &self.ctx.action {
-            s.push_str(&format!(" action={a}"));
+            s.push_str(&format!(" action={}", Field(a)));
         }
         s
     }
