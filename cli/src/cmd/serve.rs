@@ -6,6 +6,7 @@ use super::Out;
 use crate::error::{CliError, CliResult, Exit};
 use crate::host::Host;
 use planasonix_core::native::StoreService;
+use planasonix_core::text::escape_line;
 use std::io::Write;
 
 pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
@@ -21,7 +22,12 @@ pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
     // (they are sealed anyway) and never user names.
     let stopped = service.run(|problem| {
         // stderr is the journal under systemd; a failed write has nowhere to go.
-        let _ = writeln!(std::io::stderr().lock(), "planasonix serve: {problem}");
+        // A client's bad frame may be quoted in it: escaped like every log line.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "planasonix serve: {}",
+            escape_line(&problem)
+        );
     });
     Err(CliError::new(
         Exit::Store,
