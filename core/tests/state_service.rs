@@ -6,7 +6,9 @@
 mod common;
 
 use common::temp_dir;
-use planasonix_core::native::{socket_beside, transaction, RemoteStore, SledStore, StoreService};
+use planasonix_core::native::{
+    socket_beside, transaction, RemoteStore, SledStore, StoreService, Trust,
+};
 use planasonix_core::store::{Cas, Store, StoreError};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -170,7 +172,10 @@ fn a_silent_service_times_out_with_a_named_error_and_the_connection_is_not_reuse
     // Accepts, then never answers.
     let listener = UnixListener::bind(&socket).unwrap();
     let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
-    let remote = RemoteStore::connect(&socket, Duration::from_millis(200)).unwrap();
+    let trust = Trust::of(&dir.join("db")).unwrap();
+    let remote = RemoteStore::connect(&socket, Duration::from_millis(200), &trust)
+        .unwrap()
+        .unwrap();
     let e = remote.get("k").unwrap_err();
     assert!(
         matches!(&e, StoreError::Io(m) if m.contains("no answer within 200 ms") && m.contains("db.sock")),

@@ -13,7 +13,9 @@ pub mod accounts;
 pub const BIN: &str = env!("CARGO_BIN_EXE_planasonix");
 
 /// The accounts the CLI tests name: the CLI resolves `--user` through NSS.
-pub const USERS: &[&str] = &["alice", "bob", "carol", "dave", "erin", "gina", "hank"];
+pub const USERS: &[&str] = &[
+    "alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank",
+];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 

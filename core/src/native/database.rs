@@ -2,6 +2,7 @@
 //! serves it, directly on the sled files otherwise.
 
 use super::remote_store::RemoteStore;
+use super::trust::Trust;
 use super::SledStore;
 use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
@@ -21,18 +22,21 @@ pub fn socket_beside(db: &Path) -> PathBuf {
 /// When `planasonix serve` listens on `<db>.sock`, the transaction goes
 /// through it; when nothing answers there (no service, or a socket left by one
 /// that stopped), the database is opened here, waiting up to `wait` for
-/// another process to release it ([`SledStore::transaction`]).
+/// another process to release it ([`SledStore::transaction`]). A service,
+/// socket or directory this process must not trust ([`Trust`]) is refused
+/// with [`StoreError::Untrusted`], never fallen back from.
 pub fn transaction<T, E: From<StoreError>>(
     db: &Path,
     wait: Duration,
     work: impl FnOnce(&dyn Store) -> Result<T, E>,
 ) -> Result<T, E> {
-    match RemoteStore::connect(&socket_beside(db), wait) {
-        Ok(remote) => {
+    let trust = Trust::of(db)?;
+    match RemoteStore::connect(&socket_beside(db), wait, &trust)? {
+        Some(remote) => {
             let out = work(&remote);
             remote.commit()?;
             out
         }
-        Err(_) => SledStore::transaction(db, wait, |store| work(store)),
+        None => SledStore::transaction(db, wait, |store| work(store)),
     }
 }

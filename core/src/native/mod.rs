@@ -12,6 +12,7 @@ mod policy_file;
 mod remote_store;
 mod sled_store;
 mod store_service;
+mod trust;
 mod wire;
 
 pub use database::{socket_beside, transaction};
@@ -22,6 +23,7 @@ pub use policy_file::{read_policy_file, PolicyFileError};
 pub use remote_store::RemoteStore;
 pub use sled_store::{SledStore, DEFAULT_BUSY_WAIT, MIN_FREE_BYTES};
 pub use store_service::{StoreService, IDLE_TIMEOUT, MAX_CONNECTIONS};
+pub use trust::{peer_uid, Trust};
 
 /// Entry points for the fuzz targets (`fuzz/`); not an API.
 #[doc(hidden)]

@@ -6,36 +6,92 @@
 //! once is not trusted again: every later call on it fails, and the caller's
 //! transaction fails closed.
 
+use super::trust::Trust;
 use super::wire::{read_frame, write_frame, Request, Response, MAX_RESPONSE};
 use crate::store::{Cas, Store, StoreError, Versioned};
+use nix::errno::Errno;
+use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A connection to the state service.
 #[derive(Debug)]
 pub struct RemoteStore {
     socket: PathBuf,
-    timeout: Duration,
+    wait: Duration,
+    /// The whole transaction must be answered by then.
+    deadline: Instant,
     /// `None` once a call has failed on the transport.
     stream: Mutex<Option<UnixStream>>,
 }
 
+/// How often a client retries a connection the service's queue has no room for.
+const RETRY_FULL_QUEUE: Duration = Duration::from_millis(2);
+
 impl RemoteStore {
-    /// Connects to the service at `socket`; each answer may take up to
-    /// `timeout`. Fails when nothing listens there (no socket, or one left by
-    /// a service that has stopped).
-    pub fn connect(socket: &Path, timeout: Duration) -> io::Result<RemoteStore> {
-        let stream = UnixStream::connect(socket)?;
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        Ok(RemoteStore {
+    /// Connects to the service at `socket`, trusting only what `trust`
+    /// accepts; the whole transaction on the connection (connecting
+    /// included) must be answered within `wait`. `Ok(None)`: nothing listens
+    /// there (no socket, one left by a service that stopped, or one this user
+    /// may not use), so the caller may open the database itself.
+    ///
+    /// Never hangs: a stalled service (stopped, or its connection queue
+    /// full) fails the transaction once `wait` has passed.
+    pub fn connect(
+        socket: &Path,
+        wait: Duration,
+        trust: &Trust,
+    ) -> Result<Option<RemoteStore>, StoreError> {
+        #[allow(clippy::disallowed_methods)] // A deadline, not a time the engine sees.
+        let deadline = Instant::now() + wait;
+        if !trust.check_socket(socket)? {
+            return Ok(None);
+        }
+        let io = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Io(format!("state service {}: {what}: {e}", socket.display()))
+        };
+        let fd = socket::socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            None,
+        )
+        .map_err(|e| io("cannot make a socket", &e))?;
+        let addr = UnixAddr::new(socket).map_err(|e| io("bad socket path", &e))?;
+        loop {
+            match socket::connect(fd.as_raw_fd(), &addr) {
+                Ok(()) => break,
+                Err(Errno::EINTR) => continue,
+                #[allow(clippy::disallowed_methods)] // A deadline.
+                Err(Errno::EAGAIN) if Instant::now() < deadline => {
+                    std::thread::sleep(RETRY_FULL_QUEUE)
+                }
+                Err(Errno::EAGAIN) => {
+                    return Err(StoreError::Io(format!(
+                        "state service {}: its connection queue stayed full for {} ms (stalled or overloaded)",
+                        socket.display(),
+                        wait.as_millis()
+                    )))
+                }
+                Err(Errno::ENOENT | Errno::ECONNREFUSED | Errno::EACCES) => return Ok(None),
+                Err(e) => return Err(io("cannot connect", &e)),
+            }
+        }
+        let stream = UnixStream::from(fd);
+        stream
+            .set_nonblocking(false)
+            .map_err(|e| io("cannot use the connection", &e))?;
+        trust.check_peer(socket, &stream)?;
+        Ok(Some(RemoteStore {
             socket: socket.to_path_buf(),
-            timeout,
+            wait,
+            deadline,
             stream: Mutex::new(Some(stream)),
-        })
+        }))
     }
 
     /// Makes every write made through this connection durable.
@@ -54,6 +110,19 @@ impl RemoteStore {
         let stream = guard
             .as_mut()
             .ok_or_else(|| self.broken("an earlier call on this connection failed"))?;
+        #[allow(clippy::disallowed_methods)] // A deadline.
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            *guard = None;
+            return Err(self.broken(&format!("no answer within {} ms", self.wait.as_millis())));
+        }
+        let timeouts = stream
+            .set_read_timeout(Some(left))
+            .and_then(|()| stream.set_write_timeout(Some(left)));
+        if let Err(e) = timeouts {
+            *guard = None;
+            return Err(self.transport(&e));
+        }
         let answer = write_frame(stream, &request.encode())
             .and_then(|()| read_frame(stream, MAX_RESPONSE))
             .map_err(|e| self.transport(&e))
@@ -75,7 +144,7 @@ impl RemoteStore {
     fn transport(&self, e: &io::Error) -> StoreError {
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                self.broken(&format!("no answer within {} ms", self.timeout.as_millis()))
+                self.broken(&format!("no answer within {} ms", self.wait.as_millis()))
             }
             _ => self.broken(&e.to_string()),
         }
@@ -143,7 +212,10 @@ mod tests {
         let db = dir.join("db");
         let service = StoreService::start(&db, Duration::from_secs(5)).unwrap();
         std::thread::spawn(move || service.run(|_| {}));
-        let remote = RemoteStore::connect(&socket_beside(&db), Duration::from_secs(5)).unwrap();
+        let trust = Trust::of(&db).unwrap();
+        let remote = RemoteStore::connect(&socket_beside(&db), Duration::from_secs(5), &trust)
+            .unwrap()
+            .unwrap();
         crate::store::contract::check(&remote);
         remote.commit().unwrap();
         let _ = std::fs::remove_dir_all(&dir);

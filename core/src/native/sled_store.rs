@@ -145,7 +145,7 @@ fn writable_bytes(path: &Path) -> Result<u64, nix::Error> {
     } else {
         st.blocks_available()
     };
-    Ok(u64::from(blocks).saturating_mul(u64::from(st.fragment_size())))
+    Ok(blocks.saturating_mul(st.fragment_size()))
 }
 
 impl Store for SledStore {

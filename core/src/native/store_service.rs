@@ -12,12 +12,15 @@
 //!
 //! The service holds no key: records cross the socket sealed. The socket is
 //! created mode 0600 beside the database (whose directory is 0700), so only
-//! its owner can connect. Every write is made durable before the client's
+//! its owner can connect, and every connection's peer credentials are
+//! checked besides: root and the service's own user are served, anyone else
+//! is refused. Clients check the service the same way ([`super::Trust`]). Every write is made durable before the client's
 //! commit is answered; a client that disconnects without committing has its
 //! writes flushed anyway. Killing the service loses nothing acknowledged, and
 //! the socket it leaves behind refuses connections, so clients fall back.
 
 use super::database::socket_beside;
+use super::trust::peer_uid;
 use super::wire::{read_frame, write_frame, Request, Response, MAX_REQUEST};
 use super::SledStore;
 use crate::store::{Store, StoreError};
@@ -157,6 +160,24 @@ fn serve_connection(
 ) -> Result<(), String> {
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IDLE_TIMEOUT));
+    // Only root and the service's own user may read or write records here,
+    // whatever the socket's mode says.
+    let me = nix::unistd::geteuid().as_raw();
+    match peer_uid(&stream) {
+        Ok(uid) if uid == 0 || uid == me => {}
+        other => {
+            let who = other.map_or_else(|e| format!("unknown ({e})"), |uid| uid.to_string());
+            let why = format!(
+                "refused a client running as uid {who}: only root and uid {me} may use the state service"
+            );
+            let _ = read_frame(&mut stream, MAX_REQUEST);
+            let _ = write_frame(
+                &mut stream,
+                &Response::Failed(StoreError::Untrusted(why.clone())).encode(),
+            );
+            return Err(why);
+        }
+    }
     if over_limit {
         let _ = read_frame(&mut stream, MAX_REQUEST);
         let _ = write_frame(&mut stream, &Response::Failed(StoreError::Busy).encode());

@@ -133,6 +133,10 @@ impl Response {
                 put_bytes(&mut w, detail.as_bytes());
             }
             Response::Failed(StoreError::Contention) => w.push(19),
+            Response::Failed(StoreError::Untrusted(why)) => {
+                w.push(20);
+                put_bytes(&mut w, why.as_bytes());
+            }
         }
         w
     }
@@ -164,6 +168,7 @@ impl Response {
                 detail: r.string()?,
             }),
             19 => Response::Failed(StoreError::Contention),
+            20 => Response::Failed(StoreError::Untrusted(r.string()?)),
             tag => return Err(Malformed(format!("unknown response tag {tag}"))),
         };
         r.end()?;
@@ -325,6 +330,7 @@ mod tests {
                 detail: "short".into(),
             }),
             Response::Failed(StoreError::Contention),
+            Response::Failed(StoreError::Untrusted("client uid 1000".into())),
         ]
     }
 

@@ -46,6 +46,9 @@ pub enum StoreError {
     },
     /// A record kept changing under us; the operation gave up after many retries.
     Contention,
+    /// The state service or the database is in a place, or run by a user,
+    /// that this process must not trust (who, where, and why).
+    Untrusted(String),
 }
 
 impl fmt::Display for StoreError {
@@ -61,6 +64,7 @@ impl fmt::Display for StoreError {
             StoreError::Contention => {
                 f.write_str("too many concurrent changes to one record; try again")
             }
+            StoreError::Untrusted(why) => write!(f, "refusing the database: {why}"),
         }
     }
 }

@@ -1,0 +1,153 @@
+//! What the module trusts on the local host: the state service's socket and
+//! peer, the policy file and the seal key, through real libpam.
+//!
+//! Needs root (another uid runs the fake service; files are chowned).
+// Test harness code: a failed expectation should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::libpam::name;
+use common::*;
+use pam_sys::*;
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
+
+fn chown(path: &Path, user: &str) {
+    let st = Command::new("chown").arg(user).arg(path).status().unwrap();
+    assert!(st.success());
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `planasonix serve` on `db`, run as `user`; killed on drop.
+fn serve_as(user: &str, db: &Path) -> Serving {
+    let mut child = Command::new("setpriv")
+        .args(["--reuid", user, "--regid", user, "--clear-groups"])
+        .arg(cli_bin())
+        .arg("--db")
+        .arg(db)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    if !first.starts_with("serving ") {
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        panic!("serve as {user} said {first:?} {err:?}");
+    }
+    Serving(child)
+}
+
+/// An authentication with no answer to any prompt: it must not pass.
+fn no_code_login(site: &Site) -> (i32, String) {
+    let mut tx = site.start("sshd", "alice", answers(&[]));
+    let rc = tx.authenticate();
+    (rc, transcript(&tx.shown()))
+}
+
+#[test]
+fn a_state_service_run_by_another_user_is_refused() {
+    let mut site = Site::new("trust-service", REQUIRED);
+    let state = site.dir.join("state");
+    std::fs::create_dir(&state).unwrap();
+    site.db = state.join("db");
+    site.service("sshd", &[]);
+    site.provision("alice", &new_secret());
+    accounts::ensure("mallory");
+
+    // A state directory anyone may write, as /var/tmp is. Mallory serves an
+    // empty database of her own and puts its socket where the module looks.
+    chmod(&state, 0o1777);
+    let evil = site.dir.join("evil");
+    std::fs::create_dir_all(evil.join("db")).unwrap();
+    chmod(&evil.join("db"), 0o700);
+    chown(&evil.join("db"), "mallory");
+    chown(&evil, "mallory");
+    let fake = serve_as("mallory", &evil.join("db"));
+    let moved = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "mallory",
+            "--regid",
+            "mallory",
+            "--clear-groups",
+            "mv",
+        ])
+        .arg(evil.join("db.sock"))
+        .arg(state.join("db.sock"))
+        .status()
+        .unwrap();
+    assert!(moved.success());
+
+    let (rc, shown) = no_code_login(&site);
+    assert_ne!(
+        rc, PAM_SUCCESS,
+        "a fake service let alice in without a code:\n{shown}"
+    );
+    assert_eq!(rc, PAM_AUTHINFO_UNAVAIL, "got {}:\n{shown}", name(rc));
+
+    // The directory fixed, the socket left behind is still mallory's.
+    chmod(&state, 0o755);
+    let (rc, shown) = no_code_login(&site);
+    assert_eq!(rc, PAM_AUTHINFO_UNAVAIL, "got {}:\n{shown}", name(rc));
+    drop(fake);
+
+    // Mallory's socket gone: the real database answers, and asks for a code.
+    std::fs::remove_file(state.join("db.sock")).unwrap();
+    let (rc, shown) = no_code_login(&site);
+    assert_eq!(rc, PAM_CONV_ERR, "got {}:\n{shown}", name(rc));
+    assert!(shown.contains("Verification code"), "{shown}");
+}
+
+#[test]
+fn a_policy_others_may_write_and_a_key_another_user_owns_are_refused() {
+    let policy = "[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"root\"]\n";
+    let site = Site::new("trust-files", policy);
+    site.service("sshd", &[]);
+    site.provision("alice", &new_secret());
+    accounts::ensure("mallory");
+    let refused_saying = |what: &str| {
+        let (ok, lines) = pamtester_syslog(&site, "sshd", "alice", "");
+        assert!(!ok, "alice got in ({what})");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(what) && l.contains("failing closed")),
+            "no line says {what:?}: {lines:#?}"
+        );
+    };
+
+    // Whoever can write the policy can exempt anyone.
+    chmod(&site.policy, 0o664);
+    refused_saying("lets group or others write it");
+    chmod(&site.policy, 0o644);
+    chown(&site.policy, "mallory");
+    refused_saying("owned by uid");
+    chown(&site.policy, "root");
+    chmod(&site.dir, 0o777);
+    refused_saying("its directory");
+    chmod(&site.dir, 0o755);
+
+    // Whoever owns the key file can swap the key under every login.
+    chown(&site.key, "mallory");
+    refused_saying("chown root");
+    chown(&site.key, "root");
+    let (ok, lines) = pamtester_syslog(&site, "sshd", "alice", "000000\n");
+    assert!(!ok);
+    assert!(
+        lines.iter().any(|l| l.contains("wrong code")),
+        "with the files fixed the module asks again: {lines:#?}"
+    );
+}
