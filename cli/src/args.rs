@@ -45,6 +45,15 @@ stopping it (or a crash) loses nothing; clients find nobody answering on the
 socket and open the database directly again. It never reads the seal key:
 records cross the socket sealed. Packaged as planasonix.service.";
 
+const DOCTOR_HELP: &str = "\
+Reads the PAM stacks of sshd, login, sudo and su (includes followed) and
+sshd's effective settings (`sshd -T`), and says for each service whether a
+second factor is really asked: protected, partial (some logins skip it or
+are refused instead of asked), not-protected, not-configured (no PAM file)
+or unknown (sshd -T failed). Every finding names the line or setting to add
+or change. Exit status 1 when a service is not-protected (after the report),
+else 0; with --summary always 0.";
+
 /// Planasonix MFA: enrollment, recovery codes, administration and audit.
 #[derive(Debug, Parser)]
 #[command(name = "planasonix", version, after_help = AFTER_HELP, propagate_version = true)]
@@ -76,7 +85,7 @@ pub struct Cli {
         default_value = "/etc/planasonix/seal.key"
     )]
     pub key: PathBuf,
-    /// Print data as JSON (status, audit, admin list/provision-totp, policy, recovery-codes)
+    /// Print data as JSON (status, audit, admin list/provision-totp, policy, recovery-codes, doctor)
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// How long to wait for another process to release the database (e.g. 3s, 500ms)
@@ -139,11 +148,31 @@ pub enum Command {
     /// Keep the database open and serve it to logins and this CLI (the state service)
     #[command(after_help = SERVE_HELP)]
     Serve,
+    /// Check whether sshd, login, sudo and su really ask for a second factor
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(Doctor),
     /// Print a shell completion script
     Completions {
         /// bash, elvish, fish, powershell or zsh
         shell: clap_complete::Shell,
     },
+}
+
+/// `planasonix doctor`
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// PAM configuration directory
+    #[arg(long, value_name = "DIR", default_value = "/etc/pam.d")]
+    pub pam_dir: PathBuf,
+    /// sshd configuration, read through `sshd -T -f FILE`
+    #[arg(long, value_name = "FILE", default_value = "/etc/ssh/sshd_config")]
+    pub sshd_config: PathBuf,
+    /// The sshd program
+    #[arg(long, value_name = "PATH", default_value = "/usr/sbin/sshd")]
+    pub sshd: PathBuf,
+    /// One line per service, and exit status 0 whatever the verdicts
+    #[arg(long)]
+    pub summary: bool,
 }
 
 /// `--user`, defaulting to the invoking user.

@@ -55,6 +55,7 @@ fn help_output() {
         ("help-policy-explain", vec!["policy", "explain", "--help"]),
         ("help-audit", vec!["audit", "--help"]),
         ("help-serve", vec!["serve", "--help"]),
+        ("help-doctor", vec!["doctor", "--help"]),
     ] {
         // Without the global path options, so the defaults show.
         let mut cmd = std::process::Command::new(BIN);

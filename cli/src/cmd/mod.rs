@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod doctor;
 mod enroll;
 mod import;
 mod init;
@@ -116,6 +117,15 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             audit::run(&host, &mut out, user, since)
         }
         Command::Serve => serve::run(&host, &mut out),
+        Command::Doctor(d) => doctor::run(
+            &mut out,
+            &doctor::Options {
+                pam_dir: d.pam_dir,
+                sshd_config: d.sshd_config,
+                sshd: d.sshd,
+                summary: d.summary,
+            },
+        ),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "planasonix", out.w);

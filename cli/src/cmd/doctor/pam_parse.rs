@@ -1,0 +1,398 @@
+//! One PAM configuration file as libpam reads it: `type control module args`,
+//! `#` comments anywhere, `\` continuations, `[value=action …]` controls,
+//! `-type` lines, `include`/`substack`, and Debian's `@include FILE`.
+
+/// The four management groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Auth,
+    Account,
+    Password,
+    Session,
+}
+
+impl Stage {
+    fn parse(word: &str) -> Option<Stage> {
+        match word.to_ascii_lowercase().as_str() {
+            "auth" => Some(Stage::Auth),
+            "account" => Some(Stage::Account),
+            "password" => Some(Stage::Password),
+            "session" => Some(Stage::Session),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Auth => "auth",
+            Stage::Account => "account",
+            Stage::Password => "password",
+            Stage::Session => "session",
+        }
+    }
+}
+
+/// What libpam does after a module returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Ignore,
+    Ok,
+    Done,
+    Bad,
+    Die,
+    Reset,
+    /// Skip this many following modules.
+    Jump(u32),
+}
+
+/// A control reduced to the three kinds of return that matter here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actions {
+    pub success: Action,
+    pub ignore: Action,
+    /// Every action some failure code can take (the listed ones and `default`).
+    pub failure: Vec<Action>,
+}
+
+impl Actions {
+    fn from_pairs(pairs: &[(&str, Action)], default: Action) -> Actions {
+        let find = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, a)| *a);
+        let mut failure = vec![default];
+        for (k, a) in pairs {
+            if *k != "success" && *k != "ignore" && *k != "default" && !failure.contains(a) {
+                failure.push(*a);
+            }
+        }
+        Actions {
+            success: find("success").unwrap_or(default),
+            ignore: find("ignore").unwrap_or(default),
+            failure,
+        }
+    }
+
+    /// True when every failure fails the stack (as `required`/`requisite` do;
+    /// `ok` and `done` on a failure make the stack's status that failure).
+    pub fn failure_counts(&self) -> bool {
+        self.failure
+            .iter()
+            .all(|a| matches!(a, Action::Bad | Action::Die | Action::Ok | Action::Done))
+    }
+}
+
+/// The second field of a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    Module(Actions),
+    /// `include FILE`: its lines join this stack.
+    Include,
+    /// `substack FILE`: `done` and `die` in it end only the substack.
+    Substack,
+}
+
+/// What a logical line is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    Rule {
+        stage: Stage,
+        /// `-type`: a module that cannot be loaded is skipped silently.
+        quiet: bool,
+        control: Control,
+        /// The module (path or bare name), or the file of include/substack.
+        target: String,
+        args: Vec<String>,
+    },
+    /// Debian's `@include FILE`: every line of FILE, all types.
+    AtInclude(String),
+    /// A line libpam would reject; the reason.
+    Invalid(String),
+}
+
+/// A logical line with where it starts and its text (whitespace collapsed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub number: usize,
+    pub text: String,
+    pub entry: Entry,
+}
+
+/// Splits `text` into logical lines and parses each.
+pub fn parse(text: &str) -> Vec<Line> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    let mut start = 0;
+    for (i, raw) in text.lines().enumerate() {
+        let code = raw.split('#').next().unwrap_or("");
+        if pending.is_empty() {
+            start = i + 1;
+        }
+        match code.trim_end().strip_suffix('\\') {
+            Some(head) => {
+                pending.push_str(head);
+                pending.push(' ');
+                continue;
+            }
+            None => pending.push_str(code),
+        }
+        let logical = std::mem::take(&mut pending);
+        if let Some(line) = parse_line(start, &logical) {
+            out.push(line);
+        }
+    }
+    if let Some(line) = parse_line(start, &pending) {
+        out.push(line);
+    }
+    out
+}
+
+fn parse_line(number: usize, logical: &str) -> Option<Line> {
+    let fields = fields(logical);
+    let first = fields.first()?;
+    let text = fields.join(" ");
+    let entry = if first.eq_ignore_ascii_case("@include") {
+        match fields.get(1) {
+            Some(file) => Entry::AtInclude(file.clone()),
+            None => Entry::Invalid("@include without a file name".into()),
+        }
+    } else {
+        rule(&fields)
+    };
+    Some(Line {
+        number,
+        text,
+        entry,
+    })
+}
+
+fn rule(fields: &[String]) -> Entry {
+    let (quiet, type_word) = match fields[0].strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, fields[0].as_str()),
+    };
+    let Some(stage) = Stage::parse(type_word) else {
+        return Entry::Invalid(format!("unknown type `{}`", fields[0]));
+    };
+    let (Some(control), Some(target)) = (fields.get(1), fields.get(2)) else {
+        return Entry::Invalid("a rule needs a type, a control and a module".into());
+    };
+    let control = match control.to_ascii_lowercase().as_str() {
+        "include" => Control::Include,
+        "substack" => Control::Substack,
+        word => match keyword(word) {
+            Some(actions) => Control::Module(actions),
+            None => match brackets(control) {
+                Ok(actions) => Control::Module(actions),
+                Err(why) => return Entry::Invalid(why),
+            },
+        },
+    };
+    Entry::Rule {
+        stage,
+        quiet,
+        control,
+        target: target.clone(),
+        args: fields[3..].to_vec(),
+    }
+}
+
+fn keyword(word: &str) -> Option<Actions> {
+    use Action::*;
+    let (pairs, default): (&[(&str, Action)], Action) = match word {
+        "required" => (
+            &[
+                ("success", Ok),
+                ("new_authtok_reqd", Ok),
+                ("ignore", Ignore),
+            ],
+            Bad,
+        ),
+        "requisite" => (
+            &[
+                ("success", Ok),
+                ("new_authtok_reqd", Ok),
+                ("ignore", Ignore),
+            ],
+            Die,
+        ),
+        "sufficient" => (&[("success", Done), ("new_authtok_reqd", Done)], Ignore),
+        "optional" => (&[("success", Ok), ("new_authtok_reqd", Ok)], Ignore),
+        _ => return None,
+    };
+    Some(Actions::from_pairs(pairs, default))
+}
+
+/// `[value=action …]`; values not listed and no `default` mean `bad`, as in libpam.
+fn brackets(control: &str) -> Result<Actions, String> {
+    let inner = control
+        .strip_prefix('[')
+        .and_then(|c| c.strip_suffix(']'))
+        .ok_or_else(|| format!("unknown control `{control}`"))?;
+    let mut pairs = Vec::new();
+    let mut default = Action::Bad;
+    for pair in inner.split_whitespace() {
+        let (value, action) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("`{pair}` in the control is not value=action"))?;
+        let action = match action.to_ascii_lowercase().as_str() {
+            "ignore" => Action::Ignore,
+            "ok" => Action::Ok,
+            "done" => Action::Done,
+            "bad" => Action::Bad,
+            "die" => Action::Die,
+            "reset" => Action::Reset,
+            n => Action::Jump(
+                n.parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("unknown action `{action}` in the control"))?,
+            ),
+        };
+        let value = value.to_ascii_lowercase();
+        if value == "default" {
+            default = action;
+        }
+        pairs.push((value, action));
+    }
+    let pairs: Vec<(&str, Action)> = pairs.iter().map(|(k, a)| (k.as_str(), *a)).collect();
+    Ok(Actions::from_pairs(&pairs, default))
+}
+
+/// Whitespace-separated fields; `[ … ]` (with `\]` inside) is one field.
+fn fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut field = String::new();
+        if c == '[' {
+            while let Some(c) = chars.next() {
+                if c == '\\' && chars.peek() == Some(&']') {
+                    field.push(']');
+                    chars.next();
+                    continue;
+                }
+                field.push(if c.is_whitespace() { ' ' } else { c });
+                if c == ']' {
+                    break;
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                field.push(c);
+                chars.next();
+            }
+        }
+        out.push(field);
+    }
+    out
+}
+
+/// The file name of a module path: `/lib/…/pam_unix.so` → `pam_unix.so`.
+pub fn module_name(target: &str) -> &str {
+    target.rsplit('/').next().unwrap_or(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn only(text: &str) -> Line {
+        let mut lines = parse(text);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        lines.remove(0)
+    }
+
+    #[test]
+    fn keywords_and_comments() {
+        let line = only("# comment\n\nauth  required\tpam_planasonix.so action=sudo # why\n");
+        assert_eq!(line.number, 3);
+        assert_eq!(line.text, "auth required pam_planasonix.so action=sudo");
+        let Entry::Rule {
+            stage,
+            control: Control::Module(actions),
+            args,
+            ..
+        } = line.entry
+        else {
+            panic!("not a module rule")
+        };
+        assert_eq!(stage, Stage::Auth);
+        assert!(actions.failure_counts());
+        assert_eq!(args, vec!["action=sudo"]);
+        let Entry::Rule {
+            control: Control::Module(a),
+            ..
+        } = only("auth sufficient pam_unix.so").entry
+        else {
+            panic!()
+        };
+        assert_eq!(a.success, Action::Done);
+        assert!(!a.failure_counts());
+    }
+
+    #[test]
+    fn brackets_continuations_and_dash() {
+        let line = only("-auth [success=2 \\\n default=ignore] /lib/security/pam_unix.so nullok\n");
+        assert_eq!(line.number, 1);
+        let Entry::Rule {
+            quiet,
+            control: Control::Module(a),
+            target,
+            ..
+        } = line.entry
+        else {
+            panic!()
+        };
+        assert!(quiet);
+        assert_eq!(a.success, Action::Jump(2));
+        assert_eq!(a.failure, vec![Action::Ignore]);
+        assert_eq!(module_name(&target), "pam_unix.so");
+        // Without `default`, unlisted values are `bad`.
+        let Entry::Rule {
+            control: Control::Module(a),
+            ..
+        } = only("auth [success=ok ignore=ignore] pam_x.so").entry
+        else {
+            panic!()
+        };
+        assert!(a.failure_counts());
+    }
+
+    #[test]
+    fn includes_and_invalid_lines() {
+        assert_eq!(
+            only("@include common-auth").entry,
+            Entry::AtInclude("common-auth".into())
+        );
+        assert!(matches!(
+            only("auth substack password-auth").entry,
+            Entry::Rule {
+                control: Control::Substack,
+                ..
+            }
+        ));
+        assert!(matches!(only("auth required").entry, Entry::Invalid(_)));
+        assert!(matches!(
+            only("autth required x.so").entry,
+            Entry::Invalid(_)
+        ));
+        assert!(matches!(
+            only("auth [success=maybe] x.so").entry,
+            Entry::Invalid(_)
+        ));
+        assert!(matches!(
+            only("auth sometimes x.so").entry,
+            Entry::Invalid(_)
+        ));
+        // A comment ends the line before a trailing backslash is seen.
+        assert_eq!(
+            parse("auth required a.so # \\\nauth required b.so").len(),
+            2
+        );
+    }
+}
