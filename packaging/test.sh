@@ -99,7 +99,11 @@ common_auth_before="$(cat "$chroot_dir/etc/pam.d/common-auth")"
 
 say "dpkg -i $(basename "$deb")"
 cp "$deb" "$chroot_dir/tmp/pkg.deb"
-in_chroot dpkg -i /tmp/pkg.deb
+install_out="$(in_chroot dpkg -i /tmp/pkg.deb 2>&1)" || { printf '%s\n' "$install_out"; fail "dpkg -i failed"; }
+printf '%s\n' "$install_out" | sed 's/^/    /'
+# postinst prints `planasonix doctor --summary`; the profile is still off.
+printf '%s\n' "$install_out" | grep -q '^    login: not-protected: pam_planasonix.so is not in the auth stack' \
+  || fail "postinst did not print the planasonix doctor summary"
 files="$(in_chroot dpkg -L libpam-planasonix)"
 for f in /lib/x86_64-linux-gnu/security/pam_planasonix.so /usr/bin/planasonix \
          /usr/share/planasonix/planasonix_mfa.wasm /usr/share/pam-configs/planasonix \
@@ -154,6 +158,8 @@ kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 say "pam-auth-update --enable planasonix, then --disable"
 in_chroot pam-auth-update --enable planasonix
 grep -q 'pam_planasonix.so' "$chroot_dir/etc/pam.d/common-auth" || fail "--enable did not add the module to common-auth"
+in_chroot planasonix doctor --summary | grep -qx 'login: protected' \
+  || { in_chroot planasonix doctor || true; fail "planasonix doctor does not see login protected after --enable"; }
 in_chroot pam-auth-update --disable planasonix
 [ "$(cat "$chroot_dir/etc/pam.d/common-auth")" = "$common_auth_before" ] \
   || { diff <(printf '%s\n' "$common_auth_before") "$chroot_dir/etc/pam.d/common-auth" || true; fail "common-auth differs after --disable"; }
