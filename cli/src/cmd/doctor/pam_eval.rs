@@ -56,10 +56,13 @@ struct State {
 
 /// Whether `op` is the second factor.
 pub fn is_mfa(op: &Op) -> bool {
-    module_name(&op.module) == "pam_planasonix.so"
+    !op.must_fail && module_name(&op.module) == "pam_planasonix.so"
 }
 
 fn returns(op: &Op) -> &'static [Ret] {
+    if op.must_fail {
+        return &[Ret::Failure];
+    }
     match module_name(&op.module) {
         "pam_deny.so" => &[Ret::Failure],
         "pam_permit.so" => &[Ret::Success],

@@ -51,17 +51,38 @@ pub struct Op {
     pub quiet: bool,
     pub args: Vec<String>,
     pub actions: Actions,
+    /// An `include` or `substack` libpam could not load: it always fails.
+    pub must_fail: bool,
 }
 
 /// Something wrong in the files, besides what the stack does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
-    Missing { from: Origin, file: String },
-    Loop { from: Origin, file: String },
-    TooLarge { file: String },
-    Unreadable { file: String, why: String },
-    TooDeep { from: Origin },
-    Invalid { at: Origin, why: String },
+    /// `fails`: an `include`/`substack`, whose place libpam fills with a
+    /// line that always fails.
+    Missing {
+        from: Origin,
+        file: String,
+        fails: bool,
+    },
+    Loop {
+        from: Origin,
+        file: String,
+    },
+    TooLarge {
+        file: String,
+    },
+    Unreadable {
+        file: String,
+        why: String,
+    },
+    TooDeep {
+        from: Origin,
+    },
+    Invalid {
+        at: Origin,
+        why: String,
+    },
 }
 
 /// A flattened stack and the problems met while building it.
@@ -128,18 +149,18 @@ impl Walk<'_> {
                     let why = why.clone();
                     self.out.problems.push(Problem::Invalid { at, why });
                 }
-                Entry::AtInclude(target) => self.include(file, line, target, level, false),
+                Entry::AtInclude(target) => self.include(file, line, target, level, None),
                 Entry::Rule { stage, .. } if *stage != self.stage => {}
                 Entry::Rule {
                     control: Control::Include,
                     target,
                     ..
-                } => self.include(file, line, target, level, false),
+                } => self.include(file, line, target, level, Some(false)),
                 Entry::Rule {
                     control: Control::Substack,
                     target,
                     ..
-                } => self.include(file, line, target, level, true),
+                } => self.include(file, line, target, level, Some(true)),
                 Entry::Rule {
                     control: Control::Module(actions),
                     quiet,
@@ -154,30 +175,63 @@ impl Walk<'_> {
                     quiet: *quiet,
                     args: args.clone(),
                     actions: actions.clone(),
+                    must_fail: false,
                 }),
             }
         }
         self.open.pop();
     }
 
-    fn include(&mut self, file: &str, line: &Line, target: &str, level: usize, sub: bool) {
+    /// `substack`: `None` for Debian's `@include`, else whether it is a substack.
+    fn include(
+        &mut self,
+        file: &str,
+        line: &Line,
+        target: &str,
+        level: usize,
+        substack: Option<bool>,
+    ) {
         let from = Origin::of(file, line);
-        if self.open.iter().any(|f| f == target) {
+        let lines = if self.open.iter().any(|f| f == target) {
             let file = target.into();
-            self.out.problems.push(Problem::Loop { from, file });
-            return;
-        }
-        if self.open.len() >= MAX_DEPTH {
-            self.out.problems.push(Problem::TooDeep { from });
-            return;
-        }
-        let Some(lines) = self.load(target) else {
-            if !self.out.problems.iter().any(|p| mentions(p, target)) {
-                let file = target.into();
-                self.out.problems.push(Problem::Missing { from, file });
+            self.out.problems.push(Problem::Loop {
+                from: from.clone(),
+                file,
+            });
+            None
+        } else if self.open.len() >= MAX_DEPTH {
+            self.out
+                .problems
+                .push(Problem::TooDeep { from: from.clone() });
+            None
+        } else {
+            let lines = self.load(target);
+            if lines.is_none() && !self.out.problems.iter().any(|p| mentions(p, target)) {
+                let (file, fails) = (target.into(), substack.is_some());
+                self.out.problems.push(Problem::Missing {
+                    from: from.clone(),
+                    file,
+                    fails,
+                });
+            }
+            lines
+        };
+        let Some(lines) = lines else {
+            if substack.is_some() {
+                self.out.ops.push(Op {
+                    level,
+                    origin: from,
+                    via: self.via.clone(),
+                    module: target.into(),
+                    quiet: false,
+                    args: Vec::new(),
+                    actions: Actions::always_bad(),
+                    must_fail: true,
+                });
             }
             return;
         };
+        let sub = substack == Some(true);
         self.via.push((from, sub));
         self.expand(target, &lines, level + usize::from(sub));
         self.via.pop();
@@ -238,9 +292,11 @@ mod tests {
             ("loop", "@include sshd\n"),
         ]);
         let stack = flatten("sshd", Stage::Auth, &mut read);
-        assert_eq!(stack.ops.len(), 1);
+        // The `include` libpam cannot load becomes a line that always fails.
+        assert_eq!(stack.ops.len(), 2);
+        assert!(stack.ops[0].must_fail && !stack.ops[1].must_fail);
         assert!(
-            matches!(&stack.problems[0], Problem::Missing { file, from } if file == "gone" && from.line == 1)
+            matches!(&stack.problems[0], Problem::Missing { file, from, fails: true } if file == "gone" && from.line == 1)
         );
         assert!(matches!(&stack.problems[1], Problem::Loop { file, .. } if file == "sshd"));
     }

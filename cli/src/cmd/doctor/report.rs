@@ -95,7 +95,7 @@ impl ServiceReport {
         ServiceReport {
             name,
             verdict,
-            sources,
+            sources: sources.iter().map(|s| shown(s)).collect(),
             findings,
         }
     }

@@ -212,8 +212,18 @@ pub fn problems(problems: &[Problem], dir: &str) -> Vec<Finding> {
         .iter()
         .map(|p| {
             let (message, fix) = match p {
-                Problem::Missing { from, file } => (
-                    format!("{} ({}) includes {}, which does not exist: libpam reports an error and the lines it should add are missing", quoted(&from.text), place(dir, from), quoted(&path(dir, file))),
+                Problem::Missing { from, file, fails } => (
+                    format!(
+                        "{} ({}) includes {}, which does not exist: {}",
+                        quoted(&from.text),
+                        place(dir, from),
+                        quoted(&path(dir, file)),
+                        if *fails {
+                            "libpam puts a line that always fails in its place, so these logins are refused"
+                        } else {
+                            "the lines it should add are missing"
+                        }
+                    ),
                     format!("create {} or remove that line", shown(&path(dir, file))),
                 ),
                 Problem::Loop { from, file } => (
