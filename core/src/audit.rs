@@ -73,8 +73,15 @@ pub enum AuditKind {
     },
     /// A TOTP code was used a second time.
     Replay,
-    /// Too many failures: locked.
+    /// Too many failures from all remote hosts together: the user is locked
+    /// out everywhere.
     Locked {
+        /// Until when.
+        until: UnixTime,
+    },
+    /// Too many failures from the event's remote host: that host is locked
+    /// out for the user; other hosts are not.
+    RemoteLocked {
         /// Until when.
         until: UnixTime,
     },
@@ -150,6 +157,7 @@ impl AuditEvent {
             | AuditKind::FactorRemoved { .. }
             | AuditKind::GraceLogin { .. } => Level::Notice,
             AuditKind::Locked { .. }
+            | AuditKind::RemoteLocked { .. }
             | AuditKind::ExemptionUsed
             | AuditKind::EnrollmentOverdue
             | AuditKind::Reset { .. }

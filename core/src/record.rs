@@ -11,6 +11,7 @@ use crate::sms::SmsChallenge;
 use crate::store::StoreError;
 use crate::time::UnixTime;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// The record format this build writes. It reads this one and
 /// [`OLDEST_SCHEMA_READ`] onwards; a record it changes is written in this one.
@@ -60,21 +61,156 @@ pub struct SmsFactor {
     pub last_used: Option<UnixTime>,
 }
 
-/// Failed codes and the current lock.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lockout {
-    /// Times of failures inside the current window.
+/// Remote hosts whose failures and lock a record keeps at most. Past it the
+/// entry that expires first is dropped: that only frees one remote early, and
+/// the user-wide count (which nothing drops early) still bounds every guess.
+pub const MAX_REMOTES: usize = 32;
+
+/// Longest remote host name kept, in bytes; longer ones are cut (at a
+/// character boundary) and so share a count, which only locks sooner.
+const MAX_REMOTE_LEN: usize = 255;
+
+/// The remote a failure counts against: `None` and `""` (local logins) are one.
+fn remote_key(remote: Option<&str>) -> Option<String> {
+    let r = remote.filter(|r| !r.is_empty())?;
+    let mut end = r.len().min(MAX_REMOTE_LEN);
+    while !r.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(r[..end].to_owned())
+}
+
+/// Failed codes and the lock of one remote host, for one user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteLockout {
+    /// The remote host as the door reported it; `None` for local logins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+    /// Times of this remote's failures inside the current window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<UnixTime>,
-    /// Locked until then, if locked.
+    /// This remote is locked out for the user until then, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_until: Option<UnixTime>,
+}
+
+impl RemoteLockout {
+    /// When this entry stops mattering: its lock ends and its last failure
+    /// leaves the window.
+    fn expires(&self, window: Duration) -> UnixTime {
+        let last = self.failures.iter().max().map(|t| t.plus(window));
+        last.max(self.locked_until).unwrap_or(UnixTime(0))
+    }
+}
+
+/// Failed codes and the current locks: user-wide and per remote host.
+///
+/// Records written before the per-remote count have only the user-wide
+/// fields, which keep their meaning.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lockout {
+    /// Times of failures from every remote inside the current window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<UnixTime>,
+    /// The user is locked out everywhere until then, if locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<UnixTime>,
+    /// Per remote host, at most [`MAX_REMOTES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remotes: Vec<RemoteLockout>,
+}
+
+/// Failures in the window after one more, as [`Lockout::count_failure`] counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailureCount {
+    /// From this remote.
+    pub remote: u32,
+    /// From all remotes.
+    pub all: u32,
 }
 
 impl Lockout {
     /// No failures and no lock: nothing worth storing.
     pub fn is_clear(&self) -> bool {
-        self.failures.is_empty() && self.locked_until.is_none()
+        self.failures.is_empty() && self.locked_until.is_none() && self.remotes.is_empty()
+    }
+
+    /// The lock in force at `now` for a login from `remote`: the user-wide
+    /// one or that remote's, whichever ends later.
+    pub fn locked_until(&self, remote: Option<&str>, now: UnixTime) -> Option<UnixTime> {
+        let key = remote_key(remote);
+        let remote = self
+            .remotes
+            .iter()
+            .find(|r| r.remote == key)
+            .and_then(|r| r.locked_until);
+        self.locked_until.max(remote).filter(|until| *until > now)
+    }
+
+    /// Counts a failure from `remote` at `now`, forgetting what is older than
+    /// `window` and remotes with nothing left in force.
+    pub fn count_failure(
+        &mut self,
+        remote: Option<&str>,
+        now: UnixTime,
+        window: Duration,
+    ) -> FailureCount {
+        let live = |t: &UnixTime| *t <= now && now.since(*t) < window;
+        self.failures.retain(live);
+        self.failures.push(now);
+        for r in &mut self.remotes {
+            r.failures.retain(live);
+        }
+        self.remotes
+            .retain(|r| !r.failures.is_empty() || r.locked_until.is_some_and(|u| u > now));
+        let key = remote_key(remote);
+        let at = match self.remotes.iter().position(|r| r.remote == key) {
+            Some(at) => at,
+            None => {
+                if self.remotes.len() >= MAX_REMOTES {
+                    if let Some(first) =
+                        (0..self.remotes.len()).min_by_key(|i| self.remotes[*i].expires(window))
+                    {
+                        self.remotes.remove(first);
+                    }
+                }
+                self.remotes.push(RemoteLockout {
+                    remote: key,
+                    failures: Vec::new(),
+                    locked_until: None,
+                });
+                self.remotes.len() - 1
+            }
+        };
+        self.remotes[at].failures.push(now);
+        FailureCount {
+            remote: self.remotes[at].failures.len() as u32,
+            all: self.failures.len() as u32,
+        }
+    }
+
+    /// Locks `remote` out until `until`; its failures are spent (they stay in
+    /// the user-wide count).
+    pub fn lock_remote(&mut self, remote: Option<&str>, until: UnixTime) {
+        let key = remote_key(remote);
+        if let Some(r) = self.remotes.iter_mut().find(|r| r.remote == key) {
+            r.failures.clear();
+            r.locked_until = Some(until);
+        }
+    }
+
+    /// Locks the user out everywhere until `until`. Per-remote state goes:
+    /// every remote lock ends before this one (same duration, set earlier).
+    pub fn lock_user(&mut self, until: UnixTime) {
+        self.locked_until = Some(until);
+        self.failures.clear();
+        self.remotes.clear();
+    }
+
+    /// A right code from `remote`: that remote's failures are forgotten.
+    pub fn clear_remote(&mut self, remote: Option<&str>) {
+        let key = remote_key(remote);
+        self.remotes.retain(|r| r.remote != key);
     }
 }
 
@@ -217,9 +353,15 @@ impl UserRecord {
         out
     }
 
-    /// Whether a lock is in force at `now`.
+    /// Whether a user-wide lock is in force at `now`.
     pub fn locked_until(&self, now: UnixTime) -> Option<UnixTime> {
         self.lockout.locked_until.filter(|until| *until > now)
+    }
+
+    /// Whether a lock is in force at `now` for a login from `remote`: the
+    /// user-wide lock or that remote's.
+    pub fn locked_until_from(&self, remote: Option<&str>, now: UnixTime) -> Option<UnixTime> {
+        self.lockout.locked_until(remote, now)
     }
 
     /// Records a passed MFA for `service` and `remote` at `now`.

@@ -50,7 +50,7 @@ impl Engine<'_> {
             return Ok(Decision::NotRequired(NotRequired::Exempt));
         }
         let rec = self.load(user)?;
-        if let Some(until) = rec.locked_until(now) {
+        if let Some(until) = rec.locked_until_from(ctx.remote.as_deref(), now) {
             return Ok(Decision::Denied(Denied::LockedOut { until }));
         }
         if rec.enrolled() {

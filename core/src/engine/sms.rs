@@ -206,7 +206,7 @@ impl Engine<'_> {
             sms.max_attempts,
         )?;
         let sealed: Sealed = self.update(user, Some(ctx), now, |tx| {
-            if let Some(until) = tx.rec.locked_until(now) {
+            if let Some(until) = tx.rec.locked_until_from(ctx.remote.as_deref(), now) {
                 return Ok(Err(Error::Locked { until }));
             }
             let Some(factor) = tx.rec.sms.clone() else {

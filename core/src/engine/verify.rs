@@ -116,7 +116,7 @@ impl Engine<'_> {
         let skew = self.policy.totp.skew;
         let sms_len = self.policy.sms.code_length as usize;
         self.update(user, Some(ctx), now, |tx| {
-            if let Some(until) = tx.rec.locked_until(now) {
+            if let Some(until) = tx.rec.locked_until_from(ctx.remote.as_deref(), now) {
                 return Ok(Verification::Locked { until });
             }
             if !tx.rec.enrolled() && tx.rec.recovery.is_none() {
@@ -203,11 +203,14 @@ impl Engine<'_> {
     }
 
     fn succeed(&self, tx: &mut Tx<'_>, factor: Factor) -> Verification {
-        tx.rec.lockout.failures.clear();
         let (service, remote) = tx
             .ctx
             .map(|c| (c.service.clone(), c.remote.clone()))
             .unwrap_or_default();
+        // The user-wide count is left to age out of the window: a right code
+        // here says nothing about guesses from elsewhere, and clearing it
+        // would hand a guesser a fresh allowance at every real login.
+        tx.rec.lockout.clear_remote(remote.as_deref());
         tx.rec.mark_mfa(&service, remote.as_deref(), tx.now);
         tx.audit(AuditKind::Verified { factor });
         Verification::Accepted {
@@ -216,30 +219,38 @@ impl Engine<'_> {
         }
     }
 
-    /// Counts a failure; locks when the window holds too many.
+    /// Counts a failure against the remote and the user; locks the remote
+    /// out, or the user everywhere, when the window holds too many.
     fn fail(&self, tx: &mut Tx<'_>, replayed: bool) -> Verification {
         let lockout = &self.policy.lockout;
         let now = tx.now;
-        tx.rec
-            .lockout
-            .failures
-            .retain(|t| *t <= now && now.since(*t) < lockout.window);
-        tx.rec.lockout.failures.push(now);
-        let failures = tx.rec.lockout.failures.len() as u32;
+        let ctx = tx.ctx;
+        let remote = ctx.and_then(|c| c.remote.as_deref());
+        let count = tx.rec.lockout.count_failure(remote, now, lockout.window);
         if replayed {
             tx.audit(AuditKind::Replay);
         }
-        tx.audit(AuditKind::Failed { failures });
-        if failures >= lockout.max_failures {
+        tx.audit(AuditKind::Failed {
+            failures: count.all,
+        });
+        if count.all >= lockout.max_failures_all_remotes {
             let until = now.plus(lockout.duration);
-            tx.rec.lockout.locked_until = Some(until);
-            tx.rec.lockout.failures.clear();
+            tx.rec.lockout.lock_user(until);
             tx.rec.sms_challenge = None;
             tx.audit(AuditKind::Locked { until });
             tx.notify(NoticeKind::Locked { until });
             return Verification::Locked { until };
         }
-        let failures_left = lockout.max_failures - failures;
+        if count.remote >= lockout.max_failures {
+            // The user's SMS code and inbox are left alone: the real user may
+            // be signing in from elsewhere.
+            let until = now.plus(lockout.duration);
+            tx.rec.lockout.lock_remote(remote, until);
+            tx.audit(AuditKind::RemoteLocked { until });
+            return Verification::Locked { until };
+        }
+        let failures_left =
+            (lockout.max_failures - count.remote).min(lockout.max_failures_all_remotes - count.all);
         if replayed {
             Verification::Replayed { failures_left }
         } else {

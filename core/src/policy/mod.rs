@@ -162,13 +162,27 @@ impl Default for RecoveryPolicy {
     }
 }
 
-/// `[lockout]`: failed codes per user before a temporary lock.
+/// `[lockout]`: failed codes before a temporary lock, per remote host and per user.
+///
+/// Failures are counted per (user, remote host) — logins without a remote host
+/// count as one more — and, separately, for the user over all remote hosts.
+/// `max_failures` from one remote within `window` lock that remote out for the
+/// user; `max_failures_all_remotes` from all of them together lock the user
+/// everywhere. So a stranger guessing from one address cannot lock the real
+/// user out elsewhere, and spreading guesses over many addresses buys no more
+/// guesses than `max_failures_all_remotes` per lock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LockoutPolicy {
-    /// Failures within `window` that lock the user (1 to 1000).
+    /// Failures from one remote within `window` that lock that remote out for
+    /// the user (1 to 1000).
     #[serde(deserialize_with = "de::int_in::<_, 1, 1000>")]
     pub max_failures: u32,
+    /// Failures from all remotes together within `window` that lock the user
+    /// everywhere (1 to 1000). Below `max_failures`, it is the only limit that
+    /// ever applies.
+    #[serde(deserialize_with = "de::int_in::<_, 1, 1000>")]
+    pub max_failures_all_remotes: u32,
     /// Rolling window failures are counted in (1s to 1d).
     #[serde(
         deserialize_with = "de::duration_in::<_, 1, 86_400>",
@@ -187,6 +201,7 @@ impl Default for LockoutPolicy {
     fn default() -> Self {
         LockoutPolicy {
             max_failures: 5,
+            max_failures_all_remotes: 20,
             window: Duration::from_secs(900),
             duration: Duration::from_secs(900),
         }
