@@ -11,7 +11,9 @@
 use crate::delivery::{CommandDelivery, SyslogSink};
 use crate::error::{io_error, plain_io, CliError, CliResult, Exit};
 use planasonix_core::native::accounts::{self, AccountError};
-use planasonix_core::native::{load_key_file, now, transaction, FileTrail};
+use planasonix_core::native::{
+    load_key_file, now, read_policy_file, transaction, FileTrail, PolicyFileError,
+};
 use planasonix_core::text::Field;
 use planasonix_core::Store;
 use planasonix_core::{
@@ -67,9 +69,17 @@ pub fn read_policy(path: &Path) -> CliResult<Policy> {
 }
 
 impl Host {
-    /// The policy in force.
+    /// The policy in force, refused like the PAM module refuses it when
+    /// someone other than root could change it.
     pub fn policy(&self) -> CliResult<Policy> {
-        read_policy(&self.config)
+        read_policy_file(&self.config).map_err(|e| match e {
+            PolicyFileError::Unreadable(_, ref io)
+                if io.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                CliError::new(Exit::Permission, e.to_string())
+            }
+            e => CliError::failed(e.to_string()),
+        })
     }
 
     /// The seal key (refused when group or others can read it).

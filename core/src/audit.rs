@@ -120,6 +120,12 @@ pub enum AuditKind {
         /// The admin's stated reason.
         reason: String,
     },
+    /// A right TOTP code was refused only because the last accepted one lies
+    /// ahead of this clock (not counted as a failure).
+    ClockBehind {
+        /// When the time step of the last accepted code began.
+        last_accepted: UnixTime,
+    },
     /// A notice to the user could not be delivered.
     NoticeFailed {
         /// The channel's reason.
@@ -162,6 +168,7 @@ impl AuditEvent {
             | AuditKind::EnrollmentOverdue
             | AuditKind::Reset { .. }
             | AuditKind::SmsFailed { .. }
+            | AuditKind::ClockBehind { .. }
             | AuditKind::NoticeFailed { .. } => Level::Warning,
             _ => Level::Info,
         }

@@ -315,3 +315,104 @@ fn sms_only_user_with_sms_disabled_has_no_usable_factor() {
         Decision::Denied(Denied::NoUsableFactor)
     );
 }
+
+#[test]
+fn a_passed_mfa_stored_in_the_future_is_never_recent() {
+    // The clock was a day ahead when alice passed MFA, then was set right.
+    let f = Fixture::new("[remember]\nwindow = \"8h\"\n[step_up]\nsudo = \"5m\"\n");
+    let (secret, _) = common::enroll(&f, "alice", T0);
+    let e = f.engine();
+    let ahead = T0.plus(Duration::from_secs(DAY));
+    let accepted = e
+        .verify(
+            "alice",
+            common::code_at(&secret, ahead).as_bytes(),
+            &ctx(),
+            ahead,
+            &mut SeededRandom::new(1),
+        )
+        .unwrap();
+    assert!(matches!(accepted, Verification::Accepted { .. }));
+    let alice = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
+    let now = T0.plus(Duration::from_secs(60));
+    assert!(
+        matches!(
+            e.decide(&alice, &ctx(), now).unwrap(),
+            Decision::Required { step_up: None, .. }
+        ),
+        "a mark from the future remembered the host"
+    );
+    let sudo = Context {
+        action: Some("sudo".into()),
+        ..ctx()
+    };
+    assert!(
+        matches!(
+            e.decide(&alice, &sudo, now).unwrap(),
+            Decision::Required {
+                step_up: Some(_),
+                ..
+            }
+        ),
+        "a last MFA from the future satisfied step-up"
+    );
+}
+
+#[test]
+fn a_code_refused_only_because_the_clock_went_back_is_not_a_failure() {
+    let f = Fixture::new("");
+    let (secret, _) = common::enroll(&f, "alice", T0);
+    let e = f.engine();
+    // Accepted while the clock was two minutes ahead...
+    let ahead = T0.plus(Duration::from_secs(120));
+    let code = common::code_at(&secret, ahead);
+    assert!(matches!(
+        e.verify(
+            "alice",
+            code.as_bytes(),
+            &ctx(),
+            ahead,
+            &mut SeededRandom::new(1)
+        )
+        .unwrap(),
+        Verification::Accepted { .. }
+    ));
+    // ...then the clock was set right: today's right code matches a step
+    // before the accepted one.
+    let now = T0.plus(Duration::from_secs(5));
+    let today = common::code_at(&secret, now);
+    let v = e
+        .verify(
+            "alice",
+            today.as_bytes(),
+            &ctx(),
+            now,
+            &mut SeededRandom::new(2),
+        )
+        .unwrap();
+    let step = (ahead.0 / 30) * 30;
+    assert_eq!(
+        v,
+        Verification::ClockBehind {
+            last_accepted: UnixTime(step)
+        }
+    );
+    assert_eq!(e.status("alice", now).unwrap().recent_failures, 0);
+    assert!(f.events().contains(&AuditKind::ClockBehind {
+        last_accepted: UnixTime(step)
+    }));
+    // A plain replay inside the window is still a replay, and counts.
+    let again = e
+        .verify(
+            "alice",
+            code.as_bytes(),
+            &ctx(),
+            ahead,
+            &mut SeededRandom::new(3),
+        )
+        .unwrap();
+    assert!(matches!(again, Verification::Replayed { .. }), "{again:?}");
+}

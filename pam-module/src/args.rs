@@ -18,6 +18,10 @@ pub(crate) const DEFAULT_KEY: &str = "/etc/planasonix/seal.key";
 pub(crate) const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest delivery timeout accepted.
 const MAX_DELIVERY_TIMEOUT_SECS: u64 = 120;
+/// Default time one engine operation may wait for the store.
+pub(crate) const DEFAULT_STORE_WAIT: Duration = Duration::from_secs(10);
+/// Longest store wait accepted.
+const MAX_STORE_WAIT_SECS: u64 = 60;
 
 /// Parsed module arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +40,9 @@ pub(crate) struct ModuleArgs {
     pub(crate) notice_command: Option<PathBuf>,
     /// `delivery_timeout=`: seconds either command may run.
     pub(crate) delivery_timeout: Duration,
+    /// `store_wait=`: seconds one engine operation may wait for the store
+    /// (the state service, or another process holding the database).
+    pub(crate) store_wait: Duration,
     /// `debug`: extra syslog lines at LOG_DEBUG.
     pub(crate) debug: bool,
 }
@@ -50,6 +57,7 @@ impl Default for ModuleArgs {
             sms_command: None,
             notice_command: None,
             delivery_timeout: DEFAULT_DELIVERY_TIMEOUT,
+            store_wait: DEFAULT_STORE_WAIT,
             debug: false,
         }
     }
@@ -71,6 +79,8 @@ pub(crate) enum ArgError {
     BadAction,
     /// `delivery_timeout=` not 1 to 120 seconds.
     BadTimeout,
+    /// `store_wait=` not 1 to 60 seconds.
+    BadStoreWait,
     /// Not valid UTF-8.
     NotUtf8,
 }
@@ -88,6 +98,10 @@ impl fmt::Display for ArgError {
             ArgError::BadTimeout => write!(
                 f,
                 "module argument delivery_timeout= must be 1 to {MAX_DELIVERY_TIMEOUT_SECS} seconds"
+            ),
+            ArgError::BadStoreWait => write!(
+                f,
+                "module argument store_wait= must be 1 to {MAX_STORE_WAIT_SECS} seconds"
             ),
             ArgError::NotUtf8 => f.write_str("a module argument is not valid UTF-8"),
         }
@@ -151,6 +165,13 @@ impl ModuleArgs {
                     }
                     out.delivery_timeout = Duration::from_secs(secs);
                 }
+                ("store_wait", Some(v)) => {
+                    let secs: u64 = v.parse().map_err(|_| ArgError::BadStoreWait)?;
+                    if !(1..=MAX_STORE_WAIT_SECS).contains(&secs) {
+                        return Err(ArgError::BadStoreWait);
+                    }
+                    out.store_wait = Duration::from_secs(secs);
+                }
                 _ => return Err(ArgError::Unknown(printable(name))),
             }
         }
@@ -161,7 +182,14 @@ impl ModuleArgs {
 fn is_known(name: &str) -> bool {
     matches!(
         name,
-        "config" | "db" | "key" | "action" | "sms_command" | "notice_command" | "delivery_timeout"
+        "config"
+            | "db"
+            | "key"
+            | "action"
+            | "sms_command"
+            | "notice_command"
+            | "delivery_timeout"
+            | "store_wait"
     )
 }
 
@@ -192,6 +220,7 @@ mod tests {
             "sms_command=/bin/sms",
             "notice_command=/bin/notice",
             "delivery_timeout=3",
+            "store_wait=2",
             "debug",
         ])
         .unwrap();
@@ -202,6 +231,7 @@ mod tests {
         assert_eq!(a.sms_command, Some(PathBuf::from("/bin/sms")));
         assert_eq!(a.notice_command, Some(PathBuf::from("/bin/notice")));
         assert_eq!(a.delivery_timeout, Duration::from_secs(3));
+        assert_eq!(a.store_wait, Duration::from_secs(2));
         assert!(a.debug);
     }
 
@@ -232,6 +262,8 @@ mod tests {
         assert_eq!(parse(&["action=a b"]), Err(ArgError::BadAction));
         assert_eq!(parse(&["delivery_timeout=0"]), Err(ArgError::BadTimeout));
         assert_eq!(parse(&["delivery_timeout=ten"]), Err(ArgError::BadTimeout));
+        assert_eq!(parse(&["store_wait=0"]), Err(ArgError::BadStoreWait));
+        assert_eq!(parse(&["store_wait=61"]), Err(ArgError::BadStoreWait));
         assert_eq!(
             parse(&["db=/a", "db=/b"]),
             Err(ArgError::Repeated("db".into()))

@@ -8,10 +8,6 @@ use planasonix_core::{Engine, Error, Policy, SealKey};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How long a login waits for another process to release the database. Longer
-/// than the core's default so that a burst of logins queues rather than fails.
-pub(crate) const STORE_WAIT: Duration = Duration::from_secs(10);
-
 /// Runs engine operations, each in its own store transaction.
 pub(crate) trait Backend {
     /// The policy in force.
@@ -31,6 +27,10 @@ pub(crate) struct SledBackend<'a> {
     pub(crate) policy: Policy,
     pub(crate) key: SealKey,
     pub(crate) log: &'a dyn Log,
+    /// How long one operation may wait for the store (`store_wait=`): longer
+    /// than the core's default so that a burst of logins queues rather than
+    /// fails; a stalled service fails the login closed once it has passed.
+    pub(crate) wait: Duration,
 }
 
 impl Backend for SledBackend<'_> {
@@ -45,7 +45,7 @@ impl Backend for SledBackend<'_> {
     ) -> Result<T, Error> {
         let sink = AuditToLog(self.log);
         let trail = FileTrail::beside(&self.db);
-        transaction(&self.db, STORE_WAIT, |store| {
+        transaction(&self.db, self.wait, |store| {
             let engine = Engine::new(&self.policy, &self.key, store)
                 .with_delivery(outbox)
                 .with_audit_sink(&sink)

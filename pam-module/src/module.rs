@@ -83,6 +83,7 @@ pub(crate) fn run<'a>(
         policy,
         key,
         log: &log,
+        wait: args.store_wait,
     };
     let sender = CommandSender {
         sms_command: args.sms_command.clone(),

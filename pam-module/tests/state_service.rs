@@ -132,3 +132,60 @@ fn serve_refuses_a_missing_database_and_a_second_service_plainly() {
     let status = site.cli(&["status", "--user", "alice"]);
     assert!(status.status.success(), "{status:?}");
 }
+
+/// Runs one authentication of `user` on another thread; `None` if it has not
+/// returned within `limit` (a hang: the module must never wait without end).
+fn auth_within(site: &std::sync::Arc<Site>, user: &str, limit: std::time::Duration) -> Option<i32> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let site = site.clone();
+    let user = user.to_owned();
+    std::thread::spawn(move || {
+        let mut t = site.start("sshd", &user, answers(&["000000"]));
+        let _ = tx.send(t.authenticate());
+    });
+    rx.recv_timeout(limit).ok()
+}
+
+#[test]
+fn a_stalled_service_fails_logins_closed_within_the_wait_and_never_hangs() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    let policy = "[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"root\"]\n";
+    let site = Arc::new(Site::new("svc-stalled", policy));
+    site.service("sshd", &["store_wait=2"]);
+    site.provision("alice", &new_secret());
+    let service = site.serve();
+    let pid = service.0.id().to_string();
+    let signal = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    // Far beyond two 2-second waits; only a hang gets near it.
+    let limit = Duration::from_secs(60);
+
+    // Stopped (SIGSTOP): connections queue, nothing answers.
+    signal("-STOP");
+    let rc = auth_within(&site, "alice", limit).expect("a login hung on a stopped service");
+    assert_eq!(rc, PAM_AUTHINFO_UNAVAIL, "got {}", name(rc));
+    let rc = auth_within(&site, "root", limit).expect("break-glass hung on a stopped service");
+    assert_eq!(rc, PAM_SUCCESS, "break-glass got {}", name(rc));
+
+    // Its connection queue full as well: connecting itself would block.
+    let socket = socket_beside(&site.db);
+    for _ in 0..300 {
+        let socket = socket.clone();
+        std::thread::spawn(move || std::os::unix::net::UnixStream::connect(socket));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let rc = auth_within(&site, "alice", limit).expect("a login hung on a full connection queue");
+    assert_eq!(rc, PAM_AUTHINFO_UNAVAIL, "got {}", name(rc));
+
+    // Resumed: logins are answered again (a wrong code, counted).
+    signal("-CONT");
+    let rc = auth_within(&site, "alice", limit).expect("a login hung after the service resumed");
+    assert_eq!(rc, PAM_AUTH_ERR, "got {}", name(rc));
+    drop(service);
+}

@@ -27,6 +27,7 @@ function canonical(op, value) {
       if (v.tag === 'accepted') return `accepted:${v.val.factor}:${v.val.recoveryRemaining}`;
       if (v.tag === 'sms-sent') return `sms-sent:${v.val}`;
       if (v.tag === 'locked') return `locked@${v.val}`;
+      if (v.tag === 'clock-behind') return `clock-behind@${v.val}`;
       return `${v.tag}:${v.val}`;
     }
     case 'begin-totp': return `enrollment:${value.algorithm}:${value.digits}:${value.period}:${value.secretBase32}`;

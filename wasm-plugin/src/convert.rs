@@ -76,6 +76,9 @@ pub(crate) fn verification(v: Verification) -> wit::Verification {
         Verification::Rejected { failures_left } => wit::Verification::Rejected(failures_left),
         Verification::Replayed { failures_left } => wit::Verification::Replayed(failures_left),
         Verification::Locked { until } => wit::Verification::Locked(until.0),
+        Verification::ClockBehind { last_accepted } => {
+            wit::Verification::ClockBehind(last_accepted.0)
+        }
     }
 }
 

@@ -107,7 +107,7 @@ impl Engine<'_> {
             return Decision::Denied(Denied::NoUsableFactor);
         }
         if let Some((action, max_age)) = step_up {
-            return match rec.last_mfa.filter(|at| now.since(*at) <= max_age) {
+            return match rec.last_mfa.filter(|at| recent(*at, now, max_age)) {
                 Some(at) => Decision::NotRequired(NotRequired::RecentMfa { at }),
                 None => Decision::Required {
                     factors,
@@ -121,7 +121,7 @@ impl Engine<'_> {
         let window = self.policy.remember.window;
         if !window.is_zero() {
             if let Some(at) = rec.mark_for(&ctx.service, ctx.remote.as_deref()) {
-                if now.since(at) < window {
+                if recent(at, now, window) && now.since(at) < window {
                     return Decision::NotRequired(NotRequired::Remembered { at });
                 }
             }
@@ -138,21 +138,11 @@ impl Engine<'_> {
             .iter()
             .any(|a| self.policy.enforcement.trusted_amr.iter().any(|t| t == a))
     }
+}
 
-    /// When MFA last passed for `user` on `service` from `remote`, if within
-    /// `max_age` of `now`. The PAM account stage uses this to see that the
-    /// (separate-process) auth stage passed.
-    pub fn recent_mfa(
-        &self,
-        user: &str,
-        service: &str,
-        remote: Option<&str>,
-        max_age: std::time::Duration,
-        now: UnixTime,
-    ) -> Result<Option<UnixTime>, Error> {
-        let rec = self.load(user)?;
-        Ok(rec
-            .mark_for(service, remote)
-            .filter(|at| *at <= now && now.since(*at) <= max_age))
-    }
+/// Whether `at` lies within `max_age` before `now`. A time after `now` (a
+/// clock that was ahead when it was stored, or a forged record) is never
+/// recent: `UnixTime::since` saturates to zero, which would read as "just now".
+fn recent(at: UnixTime, now: UnixTime, max_age: std::time::Duration) -> bool {
+    at <= now && now.since(at) <= max_age
 }

@@ -149,7 +149,9 @@ impl Engine<'_> {
             }
             match check_totp(self.key, user, &pending, code.expose(), skew, now)? {
                 TotpCheck::Fresh(step) => pending.last_step = Some(step),
-                TotpCheck::Replay | TotpCheck::Wrong => return Err(Error::WrongCode),
+                TotpCheck::Replay | TotpCheck::ClockBehind(_) | TotpCheck::Wrong => {
+                    return Err(Error::WrongCode)
+                }
             }
             tx.rec.pending_totp = None;
             self.activate_totp(tx, pending);

@@ -44,6 +44,13 @@ pub enum Verification {
         /// Until when.
         until: UnixTime,
     },
+    /// The code matched only steps at or before one already accepted that
+    /// lies ahead of this clock: the clock went back (or was ahead then). Not
+    /// counted as a failure; audited at warning level.
+    ClockBehind {
+        /// When the time step of the last accepted code began.
+        last_accepted: UnixTime,
+    },
 }
 
 /// How a typed code compared with a TOTP factor.
@@ -52,6 +59,9 @@ pub(crate) enum TotpCheck {
     Fresh(u64),
     /// Matched a step already used.
     Replay,
+    /// Matched only used steps, and the last used one lies beyond the skew
+    /// window ahead of now: this clock is behind the one that accepted it.
+    ClockBehind(u64),
     /// Matched nothing.
     Wrong,
 }
@@ -81,10 +91,13 @@ pub(crate) fn check_totp(
             }
         }
     }
-    Ok(match (fresh, replay) {
-        (Some(step), _) => TotpCheck::Fresh(step),
-        (None, true) => TotpCheck::Replay,
-        (None, false) => TotpCheck::Wrong,
+    Ok(match (fresh, replay, factor.last_step) {
+        (Some(step), _, _) => TotpCheck::Fresh(step),
+        (None, true, Some(last)) if last > current.saturating_add(u64::from(skew)) => {
+            TotpCheck::ClockBehind(last)
+        }
+        (None, true, _) => TotpCheck::Replay,
+        (None, false, _) => TotpCheck::Wrong,
     })
 }
 
@@ -138,6 +151,7 @@ impl Engine<'_> {
                         return Err(InputError::WrongLength { got: code.len() }.into());
                     }
                     let mut replayed = false;
+                    let mut clock_behind = None;
                     if totp_fits {
                         if let Some(factor) = tx.rec.totp.as_mut() {
                             match check_totp(self.key, user, factor, code, skew, now)? {
@@ -147,6 +161,10 @@ impl Engine<'_> {
                                     return Ok(self.succeed(tx, Factor::Totp));
                                 }
                                 TotpCheck::Replay => replayed = true,
+                                TotpCheck::ClockBehind(last) => {
+                                    clock_behind =
+                                        Some(UnixTime(last.saturating_mul(factor.period)))
+                                }
                                 TotpCheck::Wrong => {}
                             }
                         }
@@ -173,6 +191,11 @@ impl Engine<'_> {
                         if let Some(accepted) = self.spend_recovery(tx, code) {
                             return Ok(accepted);
                         }
+                    }
+                    if let Some(last_accepted) = clock_behind {
+                        // The person typed the right code; the clock is wrong.
+                        tx.audit(AuditKind::ClockBehind { last_accepted });
+                        return Ok(Verification::ClockBehind { last_accepted });
                     }
                     Ok(self.fail(tx, replayed))
                 }

@@ -157,6 +157,7 @@ pub fn canonical(out: &Result<Outcome, PluginError>) -> String {
             Verification::Rejected(n) => format!("rejected:{n}"),
             Verification::Replayed(n) => format!("replayed:{n}"),
             Verification::Locked(t) => format!("locked@{t}"),
+            Verification::ClockBehind(t) => format!("clock-behind@{t}"),
         },
         Outcome::Enrollment(e) => format!("enrollment:{}:{}:{}:{}", e.algorithm, e.digits, e.period, e.secret_base32),
         Outcome::Codes(c) => format!("codes:{}", c.len()),

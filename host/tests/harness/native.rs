@@ -105,6 +105,9 @@ fn verification(v: core_::Verification) -> Verification {
         core_::Verification::Rejected { failures_left } => Verification::Rejected(failures_left),
         core_::Verification::Replayed { failures_left } => Verification::Replayed(failures_left),
         core_::Verification::Locked { until } => Verification::Locked(until.0),
+        core_::Verification::ClockBehind { last_accepted } => {
+            Verification::ClockBehind(last_accepted.0)
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 //! `pam_sm_acct_mgmt`: the safety net for logins that skipped our auth step.
 //!
-//! sshd with public keys alone never runs the PAM auth stack, and with
-//! keyboard-interactive it runs it in another process, so module data from the
-//! auth stage may be missing here. A passed MFA is therefore also looked up in
-//! the store (the core marks it per user, service and remote host), for at most
-//! [`RECENT_MFA_MAX_AGE`].
+//! sshd with public keys alone never runs the PAM auth stack; with
+//! keyboard-interactive it runs auth and account on the same PAM handle (in
+//! its PAM subprocess), so the auth stage's module data is there. A login is
+//! let through here only when this very handle passed our auth step, or when
+//! the policy does not ask this user for a code right now. Earlier versions
+//! also accepted any MFA the same user passed on the same service and remote
+//! host within 120 s, read from the store; that let a key-only login opened
+//! beside the victim's ride the victim's MFA, and is gone.
 
 use super::auth::break_glass;
 use super::degraded::{degraded, is_exempt, store_unreachable};
@@ -14,11 +17,6 @@ use crate::code::PamCode;
 use crate::log::Severity;
 use crate::pam::Pam;
 use planasonix_core::{Decision, Denied, NotRequired};
-use std::time::Duration;
-
-/// How old a passed MFA in the store may be for the account stage to accept it.
-pub(crate) const RECENT_MFA_MAX_AGE: Duration = Duration::from_secs(120);
-
 /// What an admin must change when the account stage refuses.
 pub(crate) const HOW_TO_FIX: &str =
     "This login needs a second factor, but the authentication step that asks for it did not run. \
@@ -62,25 +60,10 @@ pub(crate) fn account<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>) -> PamCode {
             ));
             PamCode::Success
         }
-        Decision::Required { .. } => {
-            let user = who.user();
-            let service = who.ctx.service.as_str();
-            let remote = who.ctx.remote.as_deref();
-            // A step-up action never accepts an MFA older than its own limit.
-            let step_up_age = who
-                .ctx
-                .action
-                .as_ref()
-                .and_then(|a| env.backend.policy().step_up.get(a))
-                .map(|m| m.0);
-            let max_age = step_up_age.map_or(RECENT_MFA_MAX_AGE, |a| a.min(RECENT_MFA_MAX_AGE));
-            let (recent, _) = env.call(|e| e.recent_mfa(user, service, remote, max_age, env.now()));
-            match recent {
-                Ok(Some(_)) => PamCode::Success,
-                Ok(None) => refuse("no second factor in this login", HOW_TO_FIX),
-                Err(e) => fail(pam, env, &who, &e),
-            }
-        }
+        // Only this handle's own auth step counts (checked above): a passed
+        // MFA of the same user elsewhere, however recent, is someone else's
+        // login and must not carry a key-only login beside it.
+        Decision::Required { .. } => refuse("no second factor in this login", HOW_TO_FIX),
         Decision::Denied(Denied::LockedOut { until }) => refuse(
             "locked out",
             &format!("Too many wrong codes: second-factor sign-in is locked until {until}."),

@@ -183,6 +183,16 @@ pub(crate) fn ask_code<B: Backend>(
                 line(Severity::Notice, "replayed code");
                 return PamCode::AuthErr;
             }
+            Ok(Verification::ClockBehind { last_accepted }) => {
+                let _ = pam.error(&format!(
+                    "This server's clock is behind: a later code was already accepted for you (at {last_accepted}). This did not count as a wrong code; ask your administrator to check the clock."
+                ));
+                line(
+                    Severity::Warning,
+                    &format!("right code refused: the last accepted code's step ({last_accepted}) lies ahead of this clock; check the system clock (not counted as a failure)"),
+                );
+                return PamCode::AuthErr;
+            }
             Ok(Verification::Locked { until }) => {
                 let _ = pam.error(&format!(
                     "Too many wrong codes: second-factor sign-in is locked until {until}."
