@@ -51,6 +51,7 @@ want_rpm="$(cat <<'LIST'
 -rw-r--r-- /usr/share/planasonix/planasonix_mfa.wasm
 -rw-r--r-- /usr/share/zsh/site-functions/_planasonix
 -rw-r--r-- /usr/lib/systemd/system/planasonix.service
+-rw-r--r-- /usr/lib/sysusers.d/planasonix.conf
 LIST
 )"
 got_rpm="$(rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$rpm" | sort -k2)"
@@ -66,6 +67,7 @@ scripts="$(rpm -qp --scripts "$rpm")"
 printf '%s\n' "$scripts" | sed 's/^/    /'
 printf '%s\n' "$scripts" | grep -q '^postinstall scriptlet' || fail "no %post scriptlet"
 printf '%s\n' "$scripts" | grep -q 'planasonix init' || fail "%post does not create the key and state directory"
+printf '%s\n' "$scripts" | grep -q 'chown -R planasonix:planasonix /var/lib/planasonix' || fail "%post does not give the state directory to the service user"
 printf '%s\n' "$scripts" | grep -q '^preuninstall scriptlet' || fail "no %preun scriptlet"
 printf '%s\n' "$scripts" | grep -q 'disable --now planasonix.service' || fail "%preun does not stop the state service"
 
@@ -91,7 +93,7 @@ trap cleanup EXIT
 in_chroot() { chroot "$chroot_dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 
 say "debootstrap a minimal Debian 12 into $chroot_dir"
-debootstrap --variant=minbase --include=pamtester bookworm "$chroot_dir" http://deb.debian.org/debian >"$chroot_dir.log" 2>&1 \
+debootstrap --variant=minbase --include=pamtester,adduser bookworm "$chroot_dir" http://deb.debian.org/debian >"$chroot_dir.log" 2>&1 \
   || { tail -n 20 "$chroot_dir.log"; fail "debootstrap failed"; }
 rm -f "$chroot_dir.log"
 mount -t proc proc "$chroot_dir/proc"
@@ -113,6 +115,9 @@ for f in /lib/x86_64-linux-gnu/security/pam_planasonix.so /usr/bin/planasonix \
 done
 [ "$(stat -c %a "$chroot_dir/etc/planasonix/seal.key")" = 600 ] || fail "seal key is not 0600"
 [ "$(stat -c %a "$chroot_dir/var/lib/planasonix")" = 700 ] || fail "state directory is not 0700"
+in_chroot getent passwd planasonix >/dev/null || fail "postinst did not create the planasonix system user"
+[ "$(stat -c %U "$chroot_dir/var/lib/planasonix")" = planasonix ] || fail "the state directory is not the service user's"
+[ "$(stat -c %U "$chroot_dir/etc/planasonix/seal.key")" = root ] || fail "the seal key is not root's"
 [ "$(cat "$chroot_dir/etc/pam.d/common-auth")" = "$common_auth_before" ] \
   || fail "installing changed common-auth (the profile must be Default: no)"
 
@@ -141,18 +146,39 @@ if [ -x "$chroot_dir/usr/bin/deb-systemd-helper" ]; then
 else
   echo "    the chroot has no deb-systemd-helper (init-system-helpers), so nothing enables units there"
 fi
-say "the state service as the unit runs it: logins go through the socket"
-in_chroot planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
+say "the state service as the unit runs it (its own user, no seal key): logins go through the socket"
+unit="$chroot_dir/lib/systemd/system/planasonix.service"
+service_user="$(sed -n 's/^User=//p' "$unit")"
+[ "$service_user" = planasonix ] || fail "the unit does not run the service as planasonix (User=$service_user)"
+grep -qx 'InaccessiblePaths=-/etc/planasonix/seal.key' "$unit" || fail "the unit does not hide the seal key"
+as_service() { in_chroot setpriv --reuid "$service_user" --regid "$service_user" --init-groups "$@"; }
+if as_service cat /etc/planasonix/seal.key >/dev/null 2>&1; then fail "the service user can read the seal key"; fi
+echo "    unit: User=$service_user; the seal key is unreadable to it"
+as_service planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
 serve_pid=$!
 for _ in $(seq 100); do [ -S "$chroot_dir/var/lib/planasonix/db.sock" ] && break; sleep 0.1; done
 [ -S "$chroot_dir/var/lib/planasonix/db.sock" ] || { cat "$chroot_dir/tmp/serve.out"; fail "planasonix serve did not listen"; }
 [ "$(stat -c %a "$chroot_dir/var/lib/planasonix/db.sock")" = 600 ] || fail "the socket is not 0600"
+[ "$(stat -c %U "$chroot_dir/var/lib/planasonix/db.sock")" = "$service_user" ] || fail "the socket is not the service user's"
 first="$(printf '%s\n' "$recovery" | head -n 1)"
 out="$(login "$first")" || fail "a recovery code was refused through the service: $out"
 printf '    recovery code through the service: %s\n' "$out"
 if out="$(login "$first")"; then fail "a spent recovery code was accepted through the service: $out"; fi
 if out="$(login "$code")"; then fail "a replayed code was accepted through the service: $out"; fi
 printf '    replayed code through the service: %s\n' "$out"
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+# Stopped: root's logins open the database themselves and hand what they
+# wrote back to the service user, so the service starts again afterwards.
+second="$(printf '%s\n' "$recovery" | sed -n 2p)"
+out="$(login "$second")" || fail "a recovery code was refused with the service stopped: $out"
+printf '    recovery code with the service stopped: %s\n' "$out"
+left_to_root="$(find "$chroot_dir/var/lib/planasonix/db" -user root | head -n 3)"
+[ -z "$left_to_root" ] || fail "a direct login left root-owned files in the database: $left_to_root"
+as_service planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
+serve_pid=$!
+for _ in $(seq 100); do grep -q '^serving ' "$chroot_dir/tmp/serve.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^serving ' "$chroot_dir/tmp/serve.out" || { cat "$chroot_dir/tmp/serve.out"; fail "the service did not start again after a direct login"; }
+if out="$(login "$second")"; then fail "a spent recovery code was accepted through the restarted service: $out"; fi
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 
 say "pam-auth-update --enable planasonix, then --disable"

@@ -151,3 +151,73 @@ fn a_policy_others_may_write_and_a_key_another_user_owns_are_refused() {
         "with the files fixed the module asks again: {lines:#?}"
     );
 }
+
+/// Files under `dir` owned by root.
+fn root_owned(dir: &Path) -> Vec<String> {
+    let out = Command::new("find")
+        .arg(dir)
+        .args(["-user", "root"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_service_runs_as_its_own_user_and_root_hands_back_what_it_wrote() {
+    let mut site = Site::new("trust-owner", REQUIRED);
+    let state = site.dir.join("state");
+    std::fs::create_dir(&state).unwrap();
+    site.db = state.join("db");
+    site.service("sshd", &[]);
+    let secret = new_secret();
+    site.provision("alice", &secret);
+    accounts::ensure("pxservice");
+    // As the packages lay it out: the state directory is the service user's.
+    let st = Command::new("chown")
+        .args(["-R", "pxservice:pxservice"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    chmod(&state, 0o700);
+
+    let service = serve_as("pxservice", &site.db);
+    let mut tx = site.start("sshd", "alice", answers(&[&oathtool(&secret)]));
+    let rc = tx.authenticate();
+    assert_eq!(
+        rc,
+        PAM_SUCCESS,
+        "through the service user's service: {}",
+        name(rc)
+    );
+    drop(service);
+
+    // Stopped: root opens the database itself, then hands its files back.
+    let code = oathtool_at(
+        &secret,
+        &format!("@{}", planasonix_core::native::now().0 + 30),
+    );
+    let mut tx = site.start("sshd", "alice", answers(&[&code]));
+    let rc = tx.authenticate();
+    assert_eq!(
+        rc,
+        PAM_SUCCESS,
+        "directly, with the service stopped: {}",
+        name(rc)
+    );
+    let left = root_owned(&site.db);
+    assert!(left.is_empty(), "root left files behind: {left:?}");
+    // And the service starts again on them, and remembers the last code.
+    let _service = serve_as("pxservice", &site.db);
+    let mut tx = site.start("sshd", "alice", answers(&[&code]));
+    let rc = tx.authenticate();
+    assert_eq!(
+        rc,
+        PAM_AUTH_ERR,
+        "the replay through the restarted service: {}",
+        name(rc)
+    );
+}

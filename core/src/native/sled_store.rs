@@ -99,9 +99,10 @@ impl SledStore {
     /// database then stays unreadable after space is freed (found by
     /// pam-module/tests/faults.rs). Refusing first keeps it intact.
     ///
-    /// The space counted is what this process may really write: root may use
-    /// the filesystem's reserved blocks, so for root it is every free block
-    /// (`f_bfree`), for anyone else the unreserved ones (`f_bavail`). Counting
+    /// The space counted is what this process may really write: root (or the
+    /// state service, through CAP_SYS_RESOURCE) may use the filesystem's
+    /// reserved blocks, so for them it is every free block (`f_bfree`), for
+    /// anyone else the unreserved ones (`f_bavail`). Counting
     /// only the latter let any local user who filled the filesystem (a
     /// shared `/var`, say) deny every login, root's and break-glass included.
     pub(crate) fn check_free_space(path: &Path) -> Result<(), StoreError> {
@@ -128,6 +129,8 @@ impl SledStore {
         let store = SledStore::open_waiting(path, wait)?;
         let out = work(&store);
         store.flush()?;
+        drop(store);
+        give_back_to_owner(path)?;
         out
     }
 
@@ -137,10 +140,68 @@ impl SledStore {
     }
 }
 
+/// Whether this process may use blocks the filesystem reserves for root:
+/// root, or a process holding CAP_SYS_RESOURCE (the state service's only
+/// capability, for exactly this).
+fn may_use_reserve() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    const CAP_SYS_RESOURCE: u32 = 24;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << CAP_SYS_RESOURCE) != 0)
+}
+
+/// After root has used a database owned by another user (the state
+/// service's, with the service stopped), hands every file root created there
+/// back to that owner, so the service can open it again. The database
+/// directory is the owner's; nothing is followed out of it.
+fn give_back_to_owner(db: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let dir = std::fs::symlink_metadata(db)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", db.display())))?;
+    if dir.uid() == 0 || !dir.is_dir() {
+        return Ok(());
+    }
+    let (uid, gid) = (dir.uid(), dir.gid());
+    let mut pending = vec![db.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| StoreError::Io(format!("{}: {e}", d.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.uid() == 0 {
+                std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).map_err(|e| {
+                    StoreError::Io(format!(
+                        "cannot give {} back to uid {uid}: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
+            if meta.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Bytes this process may still write on the filesystem holding `path`.
 fn writable_bytes(path: &Path) -> Result<u64, nix::Error> {
     let st = nix::sys::statvfs::statvfs(path)?;
-    let blocks = if nix::unistd::geteuid().is_root() {
+    let blocks = if may_use_reserve() {
         st.blocks_free()
     } else {
         st.blocks_available()
