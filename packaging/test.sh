@@ -124,7 +124,12 @@ in_chroot getent passwd planasonix >/dev/null || fail "postinst did not create t
 say "provision a user with the installed planasonix, log in through pam_planasonix.so by bare name"
 in_chroot useradd --create-home alice
 secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
-recovery="$(in_chroot planasonix admin provision-totp alice --secret "$secret" | sed -n 's/^    \([0-9A-Z]\{5\}-[0-9A-Z]\{5\}\)$/\1/p')"
+# From a root-only file: a secret on the command line is refused (exit 2).
+rc=0; in_chroot planasonix admin provision-totp alice --secret "$secret" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "a secret on the command line was not refused (exit $rc)"
+printf '%s\n' "$secret" > "$chroot_dir/root/alice.secret"
+chmod 600 "$chroot_dir/root/alice.secret"
+recovery="$(in_chroot planasonix admin provision-totp alice --secret-file /root/alice.secret | sed -n 's/^    \([0-9A-Z]\{5\}-[0-9A-Z]\{5\}\)$/\1/p')"
 [ "$(printf '%s\n' "$recovery" | wc -l)" = 10 ] || fail "provision-totp did not print 10 recovery codes"
 cat > "$chroot_dir/etc/pam.d/planasonix-test" <<'PAM'
 auth    required    pam_planasonix.so

@@ -33,7 +33,8 @@ sed -i 's/^mode = "optional"/mode = "required-for-all"/' "$dir/policy.toml"
 
 say "an admin provisions alice's authenticator app with the CLI"
 secret="$(head -c 20 /dev/urandom | base32 | tr -d '=')"
-provision="$("$cli" "${p[@]}" --json admin provision-totp alice --secret "$secret")"
+# On standard input, never on the command line (other users read that in /proc).
+provision="$(printf '%s\n' "$secret" | "$cli" "${p[@]}" --json admin provision-totp alice --secret -)"
 recovery="$(printf '%s' "$provision" | python3 -c 'import json,sys; print(json.load(sys.stdin)["recovery_codes"][0])')"
 "$cli" "${p[@]}" status --user alice | sed 's/^/   /'
 

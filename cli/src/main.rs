@@ -12,6 +12,7 @@ mod delivery;
 mod error;
 mod files;
 mod host;
+mod private_input;
 mod prompt;
 mod qr_png;
 

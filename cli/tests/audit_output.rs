@@ -51,7 +51,10 @@ fn event_fields(line: &str) -> usize {
 fn audit_output_never_passes_control_or_bidi_characters_through() {
     let host = Host::init("audit-escape");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    let out = host.run(&["admin", "provision-totp", "root", "--secret", secret], "");
+    let out = host.run(
+        &["admin", "provision-totp", "root", "--secret", "-"],
+        &format!("{secret}\n"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = host.run(&["admin", "reset", "root", "--reason", REASON], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

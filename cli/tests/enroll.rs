@@ -230,11 +230,13 @@ fn recovery_codes_count_and_regenerate() {
 fn admin_provision_reset_unlock_and_list() {
     let host = Host::init("admin");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    let out = host.run(&["admin", "provision-totp", "bob", "--secret", secret], "");
+    let out = host.run(
+        &["admin", "provision-totp", "bob", "--secret", "-"],
+        &format!("{secret}\n"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(recovery_codes(&text(&out.stdout)).len(), 10);
 
-    // From stdin, for automation that keeps secrets out of argv.
     let out = host.run(
         &[
             "admin",
@@ -317,20 +319,16 @@ fn enroll_sms_through_the_configured_command() {
         &format!("echo \"$1\" > {0}.to\ncat > {0}.text", sent.display()),
     );
     let mut child = host
-        .command(&[
-            "enroll",
-            "sms",
-            "--user",
-            "dave",
-            "--phone",
-            "+44 7700 900123",
-        ])
+        .command(&["enroll", "sms", "--user", "dave", "--phone", "-"])
         .env("PLANASONIX_SMS_COMMAND", &script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The number first (never on the command line), the code later.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"+44 7700 900123\n").unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut seen = String::new();
     while !seen.contains("A code was sent to") {
@@ -353,7 +351,6 @@ fn enroll_sms_through_the_configured_command() {
         .unwrap()
         .trim_end_matches('.')
         .to_owned();
-    let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(format!("{code}\n").as_bytes()).unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
@@ -379,11 +376,11 @@ fn a_failing_or_hanging_sms_command_is_reported_plainly() {
             "--user",
             "erin",
             "--phone",
-            "+447700900123",
+            "-",
             "--sms-command",
             failing.to_str().unwrap(),
         ],
-        "",
+        "+447700900123\n",
     );
     let line = fails_with(&out, 1);
     assert!(line.contains("exited with status 7"), "{line}");
@@ -407,13 +404,13 @@ fn a_failing_or_hanging_sms_command_is_reported_plainly() {
             "--user",
             "frank",
             "--phone",
-            "+447700900124",
+            "-",
             "--sms-command",
             hanging.to_str().unwrap(),
             "--sms-timeout",
             "1s",
         ],
-        "",
+        "+447700900124\n",
     );
     let line = fails_with(&out, 1);
     assert!(line.contains("did not finish within 1s"), "{line}");
@@ -463,7 +460,7 @@ fn the_database_is_free_while_the_sms_command_runs() {
             "--user",
             "gina",
             "--phone",
-            "+447700900125",
+            "-",
             "--sms-command",
             script.to_str().unwrap(),
         ])
@@ -472,6 +469,8 @@ fn the_database_is_free_while_the_sms_command_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"+447700900125\n").unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut shown = String::new();
     while !shown.contains("A code was sent to") {
@@ -499,7 +498,6 @@ fn the_database_is_free_while_the_sms_command_runs() {
         .find(|w| w.len() >= 6 && w.chars().all(|c| c.is_ascii_digit()))
         .unwrap()
         .to_owned();
-    let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(format!("{code}\n").as_bytes()).unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
@@ -512,7 +510,10 @@ fn the_database_is_free_while_the_sms_command_runs() {
 fn notices_are_sent_with_the_database_closed_and_failures_audited() {
     let host = Host::init("notice");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    let out = host.run(&["admin", "provision-totp", "hank", "--secret", secret], "");
+    let out = host.run(
+        &["admin", "provision-totp", "hank", "--secret", "-"],
+        &format!("{secret}\n"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // The notice command reads the database while it runs.
@@ -568,11 +569,11 @@ fn notices_are_sent_with_the_database_closed_and_failures_audited() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let out = host
-        .command(&["admin", "provision-totp", "hank", "--secret", secret])
-        .env("PLANASONIX_NOTICE_COMMAND", &failing)
-        .output()
-        .unwrap();
+    let out = run_with_stdin(
+        host.command(&["admin", "provision-totp", "hank", "--secret", "-"])
+            .env("PLANASONIX_NOTICE_COMMAND", &failing),
+        &format!("{secret}\n"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(json(&host.run(&["status", "--user", "hank", "--json"], ""))["enrolled"] == true);
     let audit = json(&host.run(&["audit", "--user", "hank", "--json"], ""));

@@ -42,11 +42,11 @@ fn bad_phone_numbers() {
                 "--user",
                 "alice",
                 "--phone",
-                "07700900123",
+                "-",
                 "--sms-command",
                 "/bin/true",
             ],
-            "",
+            "07700900123\n",
         ),
         2,
     );
@@ -60,11 +60,11 @@ fn bad_phone_numbers() {
                 "--user",
                 "alice",
                 "--phone",
-                "+15555550123",
+                "-",
                 "--sms-command",
                 "/bin/true",
             ],
-            "",
+            "+15555550123\n",
         ),
         1,
     );
@@ -83,11 +83,11 @@ fn sms_disabled_by_policy() {
                 "--user",
                 "alice",
                 "--phone",
-                "+447700900123",
+                "-",
                 "--sms-command",
                 "/bin/true",
             ],
-            "",
+            "+447700900123\n",
         ),
         1,
     );
@@ -99,16 +99,16 @@ fn bad_base32_secrets() {
     let host = Host::init("bad-base32");
     let line = fails_with(
         &host.run(
-            &["admin", "provision-totp", "bob", "--secret", "not base32!"],
-            "",
+            &["admin", "provision-totp", "bob", "--secret", "-"],
+            "not base32!\n",
         ),
         2,
     );
     assert!(line.contains("not base32"), "{line}");
     let line = fails_with(
         &host.run(
-            &["admin", "provision-totp", "bob", "--secret", "JBSWY3DP"],
-            "",
+            &["admin", "provision-totp", "bob", "--secret", "-"],
+            "JBSWY3DP\n",
         ),
         2,
     );

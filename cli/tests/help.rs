@@ -112,21 +112,29 @@ fn error_messages() {
         (vec!["status", "--user", "a b"], ""),
         (vec!["admin", "unlock", "-rf"], ""),
         (
-            vec!["admin", "provision-totp", "bob", "--secret", "0000"],
-            "",
-        ),
-        (
             vec!["admin", "provision-totp", "bob", "--secret", "MZXW6YTBOI"],
             "",
         ),
-        (vec!["admin", "reset", "bob", "--reason", "  "], ""),
         (
-            vec!["enroll", "sms", "--user", "bob", "--phone", "12345"],
-            "",
+            vec!["admin", "provision-totp", "bob", "--secret", "-"],
+            "0000\n",
         ),
+        (
+            vec!["admin", "provision-totp", "bob", "--secret", "-"],
+            "MZXW6YTBOI\n",
+        ),
+        (vec!["admin", "reset", "bob", "--reason", "  "], ""),
         (
             vec!["enroll", "sms", "--user", "bob", "--phone", "+447700900123"],
             "",
+        ),
+        (
+            vec!["enroll", "sms", "--user", "bob", "--phone", "-"],
+            "12345\n",
+        ),
+        (
+            vec!["enroll", "sms", "--user", "bob", "--phone", "-"],
+            "+447700900123\n",
         ),
         (vec!["audit", "--since", "yesterday"], ""),
         (vec!["policy", "explain", "bob", "--action", "sudo"], ""),

@@ -149,7 +149,18 @@ fn a_full_or_read_only_state_directory_fails_closed_and_recovers() {
     accounts::ensure_all(&["disk", "other"]);
     for (user, s) in [("disk", &secret), ("other", &other)] {
         let b32 = planasonix_core::otpauth::secret_base32(s);
-        cli(&["admin", "provision-totp", user, "--secret", b32.expose()]);
+        // Never on the command line: a root-only file.
+        let file = site.dir.join(format!("{user}.secret"));
+        std::fs::write(&file, b32.expose()).unwrap();
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        cli(&[
+            "admin",
+            "provision-totp",
+            user,
+            "--secret-file",
+            file.to_str().unwrap(),
+        ]);
     }
 
     // Full: fill the tmpfs to the last byte.

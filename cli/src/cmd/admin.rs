@@ -4,17 +4,18 @@ use super::status::{factor_list, to_json};
 use super::{print_recovery_codes, Out};
 use crate::error::{CliError, CliResult};
 use crate::host::Host;
-use crate::prompt::read_line;
+use crate::private_input::{read_private_file, read_private_line};
 use planasonix_core::native::{now, OsRandom};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::SecretBytes;
+use std::path::Path;
 
 /// RFC 4226 §4 R6: at least 128 bits of shared secret.
 const MIN_SECRET_BYTES: usize = 16;
 /// Longest secret accepted (SHA-512 block-sized).
 const MAX_SECRET_BYTES: usize = 128;
 
-/// Decodes a base32 TOTP secret given on the command line.
+/// Decodes a base32 TOTP secret (from standard input or a file).
 pub fn secret_from_base32(text: &str, min: usize) -> CliResult<SecretBytes> {
     let bytes = parse_base32(text).ok_or_else(|| {
         CliError::usage(
@@ -33,13 +34,33 @@ pub fn secret_from_base32(text: &str, min: usize) -> CliResult<SecretBytes> {
     Ok(secret)
 }
 
-pub fn provision(host: &Host, out: &mut Out<'_>, user: &str, secret: &str) -> CliResult<()> {
-    let secret = if secret == "-" {
-        let line = read_line("Secret (base32): ")?;
-        secret_from_base32(&line, MIN_SECRET_BYTES)?
-    } else {
-        secret_from_base32(secret, MIN_SECRET_BYTES)?
+/// What `--secret VALUE` says: where the secret may come from instead.
+const SECRET_ON_ARGV: &str = "a secret on the command line is readable by every user of this host (ps, /proc) and kept in shell history and sudo's log, so treat the value given as exposed; give `--secret -` to read it from standard input, or `--secret-file PATH` to read it from a file only root may read";
+
+/// Longest line of base32 read from standard input.
+const MAX_SECRET_LINE: usize = 1024;
+
+/// The secret to provision: from standard input (`--secret -`) or a private
+/// file (`--secret-file PATH`), never from the command line itself.
+fn provided_secret(secret: Option<&str>, secret_file: Option<&Path>) -> CliResult<SecretBytes> {
+    let text = match (secret, secret_file) {
+        (Some("-"), None) => read_private_line("Secret (base32): ", MAX_SECRET_LINE)?,
+        (None, Some(path)) => read_private_file(path)?,
+        (Some(_), None) => return Err(CliError::usage(SECRET_ON_ARGV)),
+        // clap requires exactly one of the two.
+        _ => return Err(CliError::usage("give `--secret -` or `--secret-file PATH`")),
     };
+    secret_from_base32(text.trim(), MIN_SECRET_BYTES)
+}
+
+pub fn provision(
+    host: &Host,
+    out: &mut Out<'_>,
+    user: &str,
+    secret: Option<&str>,
+    secret_file: Option<&Path>,
+) -> CliResult<()> {
+    let secret = provided_secret(secret, secret_file)?;
     let policy = host.policy()?;
     let key = host.seal_key()?;
     let enrolled = host.with_engine(&policy, &key, None, |engine| {

@@ -5,9 +5,11 @@ use super::{print_recovery_codes, Out};
 use crate::error::{CliError, CliResult};
 use crate::files::{check_parent, write_file, Existing};
 use crate::host::{user_or_invoker, Host, SmsRoute, NOT_ADMIN_HINT};
+use crate::private_input::read_private_line;
 use crate::prompt::{interactive, read_line};
 use crate::qr_png::png_bytes;
 use planasonix_core::native::{now, OsRandom};
+use planasonix_core::phone::PhoneNumber;
 use planasonix_core::{Error, SecretString, SmsPurpose};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -94,10 +96,11 @@ pub fn sms(
     host: &Host,
     out: &mut Out<'_>,
     user: Option<String>,
-    phone: &str,
+    phone: Option<&str>,
     sms_command: Option<PathBuf>,
     sms_timeout: Duration,
 ) -> CliResult<()> {
+    check_phone_source(phone)?;
     let user = user_or_invoker(user)?;
     let policy = host.policy()?;
     if !policy.sms.enabled {
@@ -111,6 +114,7 @@ pub fn sms(
             "no SMS command is configured: pass --sms-command PATH or set PLANASONIX_SMS_COMMAND",
         ));
     };
+    let phone = read_phone()?;
     // The code is sent after the transaction that issued it has returned, so
     // logins are not kept waiting while the SMS command runs.
     let route = SmsRoute {
@@ -124,7 +128,7 @@ pub fn sms(
     )?;
     let masked = host
         .with_engine(&policy, &key, Some(&route), |engine| {
-            Ok(engine.begin_sms(&user, phone, now(), &mut OsRandom::new())?)
+            Ok(engine.begin_sms(&user, &phone, now(), &mut OsRandom::new())?)
         })
         .map_err(|e| e.with_permission_hint(NOT_ADMIN_HINT))?;
     out.line(format!("A code was sent to {masked}."))?;
@@ -145,6 +149,37 @@ pub fn sms(
     })?;
     out.line(format!("SMS codes enrolled for {user} at {masked}."))?;
     print_recovery_codes(out, &user, &codes)
+}
+
+/// Longest line read as a phone number.
+const MAX_PHONE_LINE: usize = 64;
+
+/// The mobile number, from standard input (`--phone -`) or asked at the
+/// terminal: a number is personal data, and the command line is readable by
+/// every user of the host and kept in shell history and sudo's log.
+fn check_phone_source(given: Option<&str>) -> CliResult<()> {
+    match given {
+        Some("-") => {}
+        None if interactive() => {}
+        Some(_) => return Err(CliError::usage(
+            "a phone number on the command line is readable by every user of this host (ps, /proc) and kept in shell history and sudo's log; give `--phone -` to read it from standard input, or leave --phone out to be asked at the terminal",
+        )),
+        None => return Err(CliError::usage(
+            "no mobile number: give `--phone -` to read it from standard input (one line, before the code), or run at a terminal to be asked",
+        )),
+    }
+    Ok(())
+}
+
+/// Reads the number [`check_phone_source`] allowed; only its form is checked
+/// here, whether the policy allows its country is the engine's.
+fn read_phone() -> CliResult<Zeroizing<String>> {
+    let line = read_private_line(
+        "Mobile number in international form (e.g. +447700900123): ",
+        MAX_PHONE_LINE,
+    )?;
+    PhoneNumber::parse(&line).map_err(|e| CliError::usage(e.to_string()))?;
+    Ok(line)
 }
 
 /// Reads a code and confirms it, up to `tries` times while the answer is a

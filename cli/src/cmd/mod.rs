@@ -80,14 +80,29 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             phone,
             sms_command,
             sms_timeout,
-        }) => enroll::sms(&host, &mut out, user.user, &phone, sms_command, sms_timeout),
+        }) => enroll::sms(
+            &host,
+            &mut out,
+            user.user,
+            phone.as_deref(),
+            sms_command,
+            sms_timeout,
+        ),
         Command::RecoveryCodes { user, regenerate } => {
             status::recovery_codes(&host, &mut out, user.user, regenerate)
         }
         Command::Status { user } => status::status(&host, &mut out, user.user),
-        Command::Admin(Admin::ProvisionTotp { user, secret }) => {
-            admin::provision(&host, &mut out, &account(&user)?, &secret)
-        }
+        Command::Admin(Admin::ProvisionTotp {
+            user,
+            secret,
+            secret_file,
+        }) => admin::provision(
+            &host,
+            &mut out,
+            &account(&user)?,
+            secret.as_deref(),
+            secret_file.as_deref(),
+        ),
         Command::Admin(Admin::Reset { user, reason }) => {
             admin::reset(&host, &mut out, &account_or_stored(&user)?, &reason)
         }
