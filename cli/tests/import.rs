@@ -10,6 +10,57 @@ fn accepted(v: &Verification) -> bool {
     matches!(v, Verification::Accepted { .. })
 }
 
+fn replayed(v: &Verification) -> bool {
+    matches!(v, Verification::Replayed { .. })
+}
+
+fn unix_now() -> u64 {
+    planasonix_core::native::now().0
+}
+
+/// Waits, when the current 30-second step is about to end, for the next one:
+/// the import and the codes a test computes then share one step.
+fn early_in_a_step() {
+    let into = unix_now() % 30;
+    if into > 20 {
+        std::thread::sleep(std::time::Duration::from_secs(31 - into));
+    }
+}
+
+/// The TOTP code for a base32 secret `steps` time steps from now, from `oathtool`.
+fn oathtool_at(secret: &str, digits: u32, steps: u64) -> String {
+    require_tool("oathtool", "oathtool");
+    let out = Command::new("oathtool")
+        .args(["--totp", &format!("--digits={digits}"), "-b", secret])
+        .arg(format!("--now=@{}", unix_now() + 30 * steps))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "oathtool: {}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+/// A google-authenticator file for `secret`, owned by root, mode `mode`.
+fn ga_file(host: &Host, name: &str, mode: u32) -> std::path::PathBuf {
+    let file = host.root.join(name);
+    std::fs::write(&file, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n\" TOTP_AUTH\n").unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    file
+}
+
+fn chown(user: &str, path: &std::path::Path) {
+    common::accounts::ensure(user);
+    assert!(Command::new("chown")
+        .arg(user)
+        .arg(path)
+        .status()
+        .unwrap()
+        .success());
+}
+
+fn nobody_enrolled(host: &Host) -> bool {
+    text(&host.run(&["admin", "list", "--json"], "").stdout).trim() == "[]"
+}
+
 #[test]
 fn imports_a_file_written_by_google_authenticator() {
     require_tool("google-authenticator", "libpam-google-authenticator");
@@ -41,6 +92,7 @@ fn imports_a_file_written_by_google_authenticator() {
     let content = std::fs::read_to_string(&file).unwrap();
     let secret = content.lines().next().unwrap().to_owned();
 
+    early_in_a_step();
     let out = host.run(
         &[
             "import",
@@ -75,16 +127,18 @@ fn imports_a_file_written_by_google_authenticator() {
     let status = json(&host.run(&["status", "--user", "alice", "--json"], ""));
     assert_eq!(status["recovery_remaining"], 5, "{status}");
 
-    // The app's codes (from oathtool, for the file's secret) now verify, once.
-    let code = oathtool(&secret);
+    // The code of this step may have just been used with the old module: a
+    // replay. The app's next code verifies, once.
+    assert!(
+        replayed(&verify(&host, "alice", &oathtool(&secret))),
+        "the current code right after the import"
+    );
+    let code = oathtool_at(&secret, 6, 1);
     assert!(
         accepted(&verify(&host, "alice", &code)),
-        "oathtool code for the imported secret"
+        "oathtool's next code for the imported secret"
     );
-    assert!(matches!(
-        verify(&host, "alice", &code),
-        Verification::Replayed { .. }
-    ));
+    assert!(replayed(&verify(&host, "alice", &code)));
     // Each scratch code works exactly once at the login prompt.
     for (i, c) in scratch.iter().enumerate() {
         assert_eq!(
@@ -217,6 +271,7 @@ fn imports_time_based_entries_of_a_pam_oath_users_file() {
          HOTP/T30 dave - 12zz\n",
     )
     .unwrap();
+    early_in_a_step();
     let out = host.run(&["import", "oath-usersfile", file.to_str().unwrap()], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -238,21 +293,142 @@ fn imports_time_based_entries_of_a_pam_oath_users_file() {
     assert_eq!(recovery_codes(&stdout).len(), 20);
 
     // RFC 6238's SHA1 key "12345678901234567890", in base32 for oathtool.
+    // The current codes may have been used with pam_oath: replays; the next work.
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    assert!(accepted(&verify(&host, "alice", &oathtool(secret))));
-    require_tool("oathtool", "oathtool");
-    let eight = Command::new("oathtool")
-        .args(["--totp", "--digits=8", "-b", secret])
-        .output()
-        .unwrap();
-    assert!(accepted(&verify(&host, "bob", text(&eight.stdout).trim())));
+    assert!(replayed(&verify(&host, "alice", &oathtool(secret))));
+    assert!(accepted(&verify(
+        &host,
+        "alice",
+        &oathtool_at(secret, 6, 1)
+    )));
+    assert!(replayed(&verify(&host, "bob", &oathtool_at(secret, 8, 0))));
+    assert!(accepted(&verify(&host, "bob", &oathtool_at(secret, 8, 1))));
+}
+
+#[test]
+fn symbolic_links_and_files_others_own_or_may_write_are_refused() {
+    let host = Host::init("import-unsafe");
+    let real = ga_file(&host, "ga", 0o600);
+    let link = host.root.join("ga-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let import = |file: &std::path::Path| {
+        host.run(
+            &[
+                "import",
+                "google-authenticator",
+                "--user",
+                "alice",
+                file.to_str().unwrap(),
+            ],
+            "",
+        )
+    };
+    let line = fails_with(&import(&link), 3);
+    assert!(line.contains("symbolic link"), "{line}");
+
+    // Owned by someone who is neither root nor alice: they chose the secret.
+    let frank = ga_file(&host, "ga-frank", 0o600);
+    chown("frank", &frank);
+    let line = fails_with(&import(&frank), 3);
+    assert!(line.contains("neither root nor alice"), "{line}");
+
+    let writable = ga_file(&host, "ga-writable", 0o666);
+    let line = fails_with(&import(&writable), 3);
+    assert!(line.contains("0666"), "{line}");
+
+    // The same for a pam_oath users file: root's (or the admin's) only.
+    let oath = host.root.join("users.oath");
+    std::fs::write(
+        &oath,
+        "HOTP/T30 alice - 3132333435363738393031323334353637383930\n",
+    )
+    .unwrap();
+    chown("frank", &oath);
+    let line = fails_with(
+        &host.run(&["import", "oath-usersfile", oath.to_str().unwrap()], ""),
+        3,
+    );
+    assert!(line.contains("neither root nor you"), "{line}");
+    let oath_link = host.root.join("users.oath-link");
+    std::os::unix::fs::symlink(&oath, &oath_link).unwrap();
+    let line = fails_with(
+        &host.run(
+            &["import", "oath-usersfile", oath_link.to_str().unwrap()],
+            "",
+        ),
+        3,
+    );
+    assert!(line.contains("symbolic link"), "{line}");
+    assert!(nobody_enrolled(&host));
+}
+
+#[test]
+fn without_user_the_file_must_be_the_invokers_and_sudo_needs_user() {
+    let host = Host::init("import-whose");
+    // Run through sudo by an admin: never enroll the admin by default.
+    let file = ga_file(&host, "ga", 0o600);
+    let out = run_with_stdin(
+        host.command(&["import", "google-authenticator", file.to_str().unwrap()])
+            .env("SUDO_USER", "carol")
+            .env("USER", "root"),
+        "",
+    );
+    let line = fails_with(&out, 2);
+    assert!(line.contains("--user"), "{line}");
+    assert!(line.contains("sudo"), "{line}");
+    assert!(nobody_enrolled(&host));
+
+    // Without sudo and without --user, the target is the invoker, and the
+    // file must be theirs: root's file does not enroll dave.
+    let out = run_with_stdin(
+        host.command(&["import", "google-authenticator", file.to_str().unwrap()])
+            .env_remove("SUDO_USER")
+            .env("USER", "dave"),
+        "",
+    );
+    let line = fails_with(&out, 2);
+    assert!(line.contains("pass --user"), "{line}");
+    assert!(nobody_enrolled(&host));
+
+    // dave's own file, run as dave would: taken for dave.
+    chown("dave", &file);
+    let out = run_with_stdin(
+        host.command(&["import", "google-authenticator", file.to_str().unwrap()])
+            .env_remove("SUDO_USER")
+            .env("USER", "dave"),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("for dave"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // With --user, a root-owned file for that user is fine.
+    let root_file = ga_file(&host, "ga-root", 0o600);
+    let out = run_with_stdin(
+        host.command(&[
+            "import",
+            "google-authenticator",
+            "--user",
+            "erin",
+            root_file.to_str().unwrap(),
+        ])
+        .env("SUDO_USER", "carol"),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 #[test]
 fn lockout_is_lifted_by_admin_unlock() {
     let host = Host::init("unlock");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    let out = host.run(&["admin", "provision-totp", "erin", "--secret", secret], "");
+    let out = host.run(
+        &["admin", "provision-totp", "erin", "--secret", "-"],
+        &format!("{secret}\n"),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let right: u32 = oathtool(secret).parse().unwrap();
     let wrong = format!("{:06}", (right + 500_000) % 1_000_000);

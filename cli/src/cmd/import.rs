@@ -5,20 +5,71 @@
 //! policy (windows, rate limits) are reported as not taken.
 
 use super::{print_recovery_codes, Out};
-use crate::error::{io_error, CliError, CliResult};
+use crate::error::{CliError, CliResult, Exit};
 use crate::host::{user_or_invoker, Host};
+use crate::private_input::open_regular;
 use planasonix_core::hotp::Algorithm;
 use planasonix_core::input::validate_user_name;
+use planasonix_core::native::accounts;
 use planasonix_core::native::{now, OsRandom};
 use planasonix_core::{Factor, SecretBytes, SecretString, TotpParams};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use zeroize::Zeroizing;
 
 /// Shortest secret taken over: 80 bits, what google-authenticator writes.
 const MIN_IMPORTED_SECRET: usize = 10;
 
-fn read_secret_file(path: &Path) -> CliResult<Zeroizing<String>> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| io_error("cannot read", path, &e))?);
+/// Longest file taken over (a pam_oath users file of many thousand users).
+const MAX_IMPORT_FILE: usize = 16 << 20;
+
+/// Who may own a file whose secrets are taken over: whoever owns it chose
+/// them.
+enum Owners {
+    /// The target user only (no `--user` given: the file must be theirs).
+    Only(u32),
+    /// Root or the target user.
+    RootOr(u32),
+    /// Root, or whoever runs this command.
+    RootOrMe,
+}
+
+/// Reads `path` through one descriptor, opened without following a symbolic
+/// link; owner and mode are checked on that descriptor, so what is checked
+/// is what is read.
+fn read_secret_file(path: &Path, owners: Owners, user: &str) -> CliResult<Zeroizing<String>> {
+    let opened = open_regular(path)?;
+    let owner = opened.meta.uid();
+    let refused = |why: String| CliError::new(Exit::Permission, why);
+    match owners {
+        Owners::Only(uid) if owner != uid => {
+            return Err(CliError::usage(format!(
+                "{} is owned by uid {owner}, not by {user}: pass --user to say whose secret it is",
+                path.display()
+            )))
+        }
+        Owners::RootOr(uid) if owner != 0 && owner != uid => {
+            return Err(refused(format!(
+                "{} is owned by uid {owner}, neither root nor {user}: whoever owns it chose the secret",
+                path.display()
+            )))
+        }
+        Owners::RootOrMe if owner != 0 && owner != nix::unistd::geteuid().as_raw() => {
+            return Err(refused(format!(
+                "{} is owned by uid {owner}, neither root nor you: whoever owns it chose the secrets",
+                path.display()
+            )))
+        }
+        _ => {}
+    }
+    let mode = opened.meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(refused(format!(
+            "{} is mode {mode:04o}: others may have written its secrets; `chmod go-w` it after checking it",
+            path.display()
+        )));
+    }
+    let bytes = opened.read_bounded(path, MAX_IMPORT_FILE)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| CliError::failed(format!("{} is not a text file", path.display())))?;
     Ok(Zeroizing::new(text.to_owned()))
@@ -100,8 +151,23 @@ pub fn google_authenticator(
     user: Option<String>,
     file: &Path,
 ) -> CliResult<()> {
+    // Through sudo, the invoker is the admin: never enroll them by default.
+    let explicit = user.is_some();
+    if !explicit && std::env::var_os("SUDO_USER").is_some_and(|v| !v.is_empty()) {
+        return Err(CliError::usage(
+            "run through sudo: pass --user NAME to say whose file this is (the import never assumes the user who ran sudo)",
+        ));
+    }
     let user = user_or_invoker(user)?;
-    let text = read_secret_file(file)?;
+    let uid = accounts::resolve(&user)
+        .map_err(|e| CliError::failed(e.to_string()))?
+        .uid;
+    let owners = if explicit {
+        Owners::RootOr(uid)
+    } else {
+        Owners::Only(uid)
+    };
+    let text = read_secret_file(file, owners, &user)?;
     let ga = parse_google_authenticator(file, &text)?;
     drop(text);
     let policy = host.policy()?;
@@ -118,7 +184,7 @@ pub fn google_authenticator(
             )));
         }
         let mut rng = OsRandom::new();
-        let enrolled = engine.provision_totp(&user, &ga.secret, params, now(), &mut rng)?;
+        let enrolled = engine.import_totp(&user, &ga.secret, params, now(), &mut rng)?;
         // The scratch codes become the recovery codes (replacing the fresh set
         // just issued). Should that fail, the fresh set stays and is printed.
         let scratch = if ga.scratch_codes.is_empty() {
@@ -219,7 +285,8 @@ fn hex(text: &str) -> Option<SecretBytes> {
 }
 
 pub fn oath_usersfile(host: &Host, out: &mut Out<'_>, file: &Path) -> CliResult<()> {
-    let text = read_secret_file(file)?;
+    // Every line names its user; the file itself is root's, as pam_oath's is.
+    let text = read_secret_file(file, Owners::RootOrMe, "")?;
     let mut entries = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -304,7 +371,7 @@ pub fn oath_usersfile(host: &Host, out: &mut Out<'_>, file: &Path) -> CliResult<
                 continue;
             }
             let enrolled =
-                engine.provision_totp(&e.user, &e.secret, e.params, now(), &mut OsRandom::new())?;
+                engine.import_totp(&e.user, &e.secret, e.params, now(), &mut OsRandom::new())?;
             results.push(Ok(enrolled.recovery_codes));
         }
         Ok(results)

@@ -5,7 +5,7 @@ use super::{Engine, Tx};
 use crate::audit::{AuditKind, Factor};
 use crate::delivery::NoticeKind;
 use crate::error::Error;
-use crate::hotp::Algorithm;
+use crate::hotp::{time_step, Algorithm};
 use crate::input::{CodeInput, InputError};
 use crate::otpauth::{secret_base32, KeyUri};
 use crate::qr::{Qr, QrTooLong};
@@ -161,12 +161,41 @@ impl Engine<'_> {
     }
 
     /// Activates an authenticator app with a known secret, without a
-    /// confirmation code: for admin provisioning and imports.
+    /// confirmation code: for admin provisioning. The first code from it is
+    /// accepted, even one of the current time step.
     pub fn provision_totp(
         &self,
         user: &str,
         secret: &SecretBytes,
         params: TotpParams,
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<EnrolledTotp, Error> {
+        self.install_totp(user, secret, params, None, now, rng)
+    }
+
+    /// Activates an authenticator app taken over from another tool, whose
+    /// codes that tool may have accepted moments ago: the current time step
+    /// counts as used, so such a code cannot be replayed here; the app's next
+    /// code works.
+    pub fn import_totp(
+        &self,
+        user: &str,
+        secret: &SecretBytes,
+        params: TotpParams,
+        now: UnixTime,
+        rng: &mut dyn Random,
+    ) -> Result<EnrolledTotp, Error> {
+        let used = time_step(now.0, params.period);
+        self.install_totp(user, secret, params, Some(used), now, rng)
+    }
+
+    fn install_totp(
+        &self,
+        user: &str,
+        secret: &SecretBytes,
+        params: TotpParams,
+        last_step: Option<u64>,
         now: UnixTime,
         rng: &mut dyn Random,
     ) -> Result<EnrolledTotp, Error> {
@@ -178,7 +207,7 @@ impl Engine<'_> {
                 algorithm: params.algorithm,
                 digits: params.digits,
                 period: params.period,
-                last_step: None,
+                last_step,
                 since: now,
                 last_used: None,
             };
