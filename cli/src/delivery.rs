@@ -112,6 +112,7 @@ impl AuditSink for SyslogSink {
             Level::Info => 6,
             Level::Notice => 5,
             Level::Warning => 4,
+            Level::Error => 3,
         };
         send(severity, &event.to_string());
     }

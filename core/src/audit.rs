@@ -39,6 +39,8 @@ pub enum Level {
     Notice,
     /// Needs attention (LOG_WARNING).
     Warning,
+    /// Something is wrong that an admin must look into (LOG_ERR).
+    Error,
 }
 
 /// What happened.
@@ -126,6 +128,12 @@ pub enum AuditKind {
         /// When the time step of the last accepted code began.
         last_accepted: UnixTime,
     },
+    /// The user's stored record failed its authentication and was refused
+    /// (changed without the seal key); the login failed closed.
+    RecordRefused {
+        /// What did not match.
+        detail: String,
+    },
     /// A notice to the user could not be delivered.
     NoticeFailed {
         /// The channel's reason.
@@ -170,6 +178,7 @@ impl AuditEvent {
             | AuditKind::SmsFailed { .. }
             | AuditKind::ClockBehind { .. }
             | AuditKind::NoticeFailed { .. } => Level::Warning,
+            AuditKind::RecordRefused { .. } => Level::Error,
             _ => Level::Info,
         }
     }

@@ -1,12 +1,17 @@
 //! A user's stored state: factors, lockout, grace, recent MFA and audit trail.
 //!
 //! One record per user under `user/NAME`, JSON with a schema version. Secrets
-//! inside are [`Sealed`]; codes are hashes.
+//! inside are [`Sealed`]; codes are peppered hashes. From schema 3 on, the
+//! whole record is authenticated under the seal key, bound to its store key
+//! and schema ([`UserRecord::seal`], [`UserRecord::open`]): a writer without
+//! the key (the state service, a database administrator, a copied database)
+//! cannot change a field, move a record to another user, or roll a field
+//! back, without the record being refused.
 
 use crate::audit::Factor;
 use crate::hotp::Algorithm;
 use crate::recovery::RecoverySet;
-use crate::seal::Sealed;
+use crate::seal::{SealKey, Sealed};
 use crate::sms::SmsChallenge;
 use crate::store::StoreError;
 use crate::time::UnixTime;
@@ -18,7 +23,87 @@ use std::time::Duration;
 ///
 /// 2: recovery code hashes as one string (see `recovery::stored_form`); empty
 /// and absent fields left out.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the whole record authenticated (`PXR\x03`, a 32-byte HMAC-SHA256 tag
+/// under a key derived from the seal key, then the JSON); recovery and SMS
+/// code hashes peppered with the seal key.
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The last schema stored without authentication; read, and rewritten as
+/// [`SCHEMA_VERSION`] on its next change, until the database is marked
+/// upgraded ([`UPGRADED_KEY`]).
+pub const LAST_UNAUTHENTICATED_SCHEMA: u32 = 2;
+
+/// First bytes of an authenticated record.
+const SEALED_MAGIC: &[u8; 4] = b"PXR\x03";
+/// Length of a record's authentication tag.
+const TAG_LEN: usize = 32;
+
+/// Store key of the mark that every record of this database has been
+/// rewritten in an authenticated schema: from then on an unauthenticated
+/// record is refused (it can only be a downgrade by a writer without the key).
+pub const UPGRADED_KEY: &str = "meta/records-authenticated";
+
+/// The body of the [`UPGRADED_KEY`] mark.
+const UPGRADED_BODY: &[u8] = b"{\"min_schema\":3}";
+
+/// Wraps `body` stored under `key` with its tag.
+fn seal_bytes(seal: &SealKey, key: &str, body: &[u8]) -> Vec<u8> {
+    let tag = seal.record_tag(SCHEMA_VERSION, key, body);
+    let mut out = Vec::with_capacity(SEALED_MAGIC.len() + TAG_LEN + body.len());
+    out.extend_from_slice(SEALED_MAGIC);
+    out.extend_from_slice(&tag);
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of an authenticated value, if `bytes` is one; `Err` if its tag
+/// does not match; `Ok(None)` if it is not in the authenticated form at all.
+fn open_bytes<'b>(
+    seal: &SealKey,
+    key: &str,
+    bytes: &'b [u8],
+) -> Result<Option<&'b [u8]>, StoreError> {
+    let Some(rest) = bytes.strip_prefix(SEALED_MAGIC) else {
+        return Ok(None);
+    };
+    let (tag, body) = rest
+        .split_at_checked(TAG_LEN)
+        .ok_or_else(|| StoreError::Tampered {
+            key: key.to_owned(),
+            detail: "shorter than its authentication tag".into(),
+        })?;
+    if !seal.record_tag_matches(SCHEMA_VERSION, key, body, tag) {
+        return Err(StoreError::Tampered {
+            key: key.to_owned(),
+            detail: "its authentication tag does not match: it was changed, copied from another record, or written without this host's seal key".into(),
+        });
+    }
+    Ok(Some(body))
+}
+
+/// Whether `bytes` is in the authenticated form (whatever its tag says).
+pub fn is_authenticated_form(bytes: &[u8]) -> bool {
+    bytes.starts_with(SEALED_MAGIC)
+}
+
+/// The mark that the database's records are all authenticated.
+pub fn upgraded_mark(seal: &SealKey) -> Vec<u8> {
+    seal_bytes(seal, UPGRADED_KEY, UPGRADED_BODY)
+}
+
+/// Whether `bytes` is a genuine [`UPGRADED_KEY`] mark.
+pub fn is_upgraded_mark(seal: &SealKey, bytes: &[u8]) -> bool {
+    matches!(open_bytes(seal, UPGRADED_KEY, bytes), Ok(Some(body)) if body == UPGRADED_BODY)
+}
+
+/// How a stored record was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provenance {
+    /// Authenticated under the seal key.
+    Authenticated,
+    /// An older, unauthenticated schema.
+    Unauthenticated,
+}
 
 /// The oldest record format this build still reads.
 pub const OLDEST_SCHEMA_READ: u32 = 1;
@@ -327,10 +412,48 @@ impl UserRecord {
         }
     }
 
-    /// Encodes for storage.
+    /// Encodes the record's JSON body (what [`UserRecord::seal`] authenticates).
     pub fn encode(&self) -> Vec<u8> {
         // Serialising plain data with string keys cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// The record as stored under `key`: authenticated under `seal`.
+    pub fn seal(&self, seal: &SealKey, key: &str) -> Vec<u8> {
+        seal_bytes(seal, key, &self.encode())
+    }
+
+    /// Reads a stored record: an authenticated one must carry a matching tag
+    /// for exactly this `key` (else [`StoreError::Tampered`]); an
+    /// unauthenticated one is read only in the schemas written before
+    /// authentication existed, and said to be one.
+    pub fn open(
+        seal: &SealKey,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<(UserRecord, Provenance), StoreError> {
+        if let Some(body) = open_bytes(seal, key, bytes)? {
+            let rec = UserRecord::decode(key, body)?;
+            return Ok((rec, Provenance::Authenticated));
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            schema: u32,
+        }
+        match serde_json::from_slice::<Head>(bytes) {
+            Ok(head)
+                if head.schema > LAST_UNAUTHENTICATED_SCHEMA && head.schema <= SCHEMA_VERSION =>
+            {
+                Err(StoreError::Tampered {
+                    key: key.to_owned(),
+                    detail: format!(
+                        "a schema {} record without its authentication tag",
+                        head.schema
+                    ),
+                })
+            }
+            _ => Ok((UserRecord::decode(key, bytes)?, Provenance::Unauthenticated)),
+        }
     }
 
     /// Whether any second factor is active (recovery codes alone are not one).
@@ -401,13 +524,68 @@ mod tests {
         assert_eq!(UserRecord::decode("user/a", &bytes).unwrap(), r);
         let future = String::from_utf8(bytes)
             .unwrap()
-            .replace("\"schema\":2", "\"schema\":3");
+            .replace("\"schema\":3", "\"schema\":4");
         let e = UserRecord::decode("user/a", future.as_bytes()).unwrap_err();
-        assert!(e.to_string().contains("schema version 3"), "{e}");
+        assert!(e.to_string().contains("schema version 4"), "{e}");
         assert!(matches!(
             UserRecord::decode("user/a", b"{not json"),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+
+    fn key() -> SealKey {
+        SealKey::from_bytes(&[9; 32]).unwrap()
+    }
+
+    #[test]
+    fn sealed_records_open_only_unchanged_under_their_own_key() {
+        let seal = key();
+        let mut r = UserRecord::default();
+        r.mark_mfa("sshd", Some("192.0.2.1"), UnixTime(5));
+        r.first_seen = Some(UnixTime(1));
+        let stored = r.seal(&seal, "user/alice");
+        assert_eq!(
+            UserRecord::open(&seal, "user/alice", &stored).unwrap(),
+            (r.clone(), Provenance::Authenticated)
+        );
+        let tampered = |bytes: &[u8], key: &str| {
+            matches!(
+                UserRecord::open(&seal, key, bytes),
+                Err(StoreError::Tampered { .. })
+            )
+        };
+        // Moved to another user.
+        assert!(tampered(&stored, "user/bob"));
+        // Any byte of the tag or the body changed.
+        for i in 0..stored.len() {
+            let mut b = stored.clone();
+            b[i] ^= 0x20;
+            assert!(
+                tampered(&b, "user/alice") || UserRecord::open(&seal, "user/alice", &b).is_err(),
+                "a change at byte {i} went unnoticed"
+            );
+        }
+        // Cut short.
+        assert!(tampered(&stored[..20], "user/alice"));
+        // Another seal key.
+        let other = SealKey::from_bytes(&[8; 32]).unwrap();
+        assert!(matches!(
+            UserRecord::open(&other, "user/alice", &stored),
+            Err(StoreError::Tampered { .. })
+        ));
+        // The body alone, as if written without the key, claiming schema 3.
+        assert!(tampered(&r.encode(), "user/alice"));
+    }
+
+    #[test]
+    fn schema_2_records_are_read_as_unauthenticated() {
+        let legacy = br#"{"schema":2,"first_seen":7}"#;
+        let (rec, provenance) = UserRecord::open(&key(), "user/alice", legacy).unwrap();
+        assert_eq!(provenance, Provenance::Unauthenticated);
+        assert_eq!(rec.first_seen, Some(UnixTime(7)));
+        assert_eq!(rec.schema, SCHEMA_VERSION);
+        assert!(is_upgraded_mark(&key(), &upgraded_mark(&key())));
+        assert!(!is_upgraded_mark(&key(), b"{}"));
     }
 
     #[test]

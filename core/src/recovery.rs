@@ -7,6 +7,7 @@
 
 use crate::codec::b64;
 use crate::random::{below, Random, RandomError};
+use crate::seal::Pepper;
 use crate::secret::SecretString;
 use crate::time::UnixTime;
 use core::num::NonZeroU32;
@@ -64,6 +65,10 @@ pub struct RecoverySet {
     /// Length of imported all-digit codes (another tool's scratch codes), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     numeric_len: Option<u32>,
+    /// Whether the hashes are peppered with the seal key (record schema 3 on);
+    /// older sets were only salted and are checked as they were made.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    peppered: bool,
 }
 
 /// Why a set of existing codes could not be imported.
@@ -92,6 +97,7 @@ impl RecoverySet {
         rng: &mut dyn Random,
         count: usize,
         now: UnixTime,
+        pepper: &Pepper<'_>,
     ) -> Result<NewRecoveryCodes, RandomError> {
         let mut salt = vec![0u8; 16];
         rng.fill(&mut salt)?;
@@ -101,6 +107,7 @@ impl RecoverySet {
             created_at: now,
             codes: Vec::with_capacity(count),
             numeric_len: None,
+            peppered: true,
         };
         let mut display = Vec::with_capacity(count);
         for _ in 0..count {
@@ -110,7 +117,7 @@ impl RecoverySet {
             }
             let raw = SecretString::new(raw);
             set.codes.push(StoredCode {
-                hash: set.hash(raw.expose()),
+                hash: set.hash(raw.expose(), pepper),
                 used_at: None,
             });
             display.push(SecretString::new(format!(
@@ -122,14 +129,21 @@ impl RecoverySet {
         Ok(NewRecoveryCodes { display, set })
     }
 
-    fn hash(&self, canonical: &str) -> [u8; HASH_LEN] {
+    fn hash(&self, canonical: &str, pepper: &Pepper<'_>) -> [u8; HASH_LEN] {
         let mut out = [0u8; HASH_LEN];
         let rounds = NonZeroU32::new(self.rounds).unwrap_or(NonZeroU32::MIN);
+        let peppered;
+        let secret: &[u8] = if self.peppered {
+            peppered = pepper.mix(&[canonical.as_bytes()]);
+            &peppered
+        } else {
+            canonical.as_bytes()
+        };
         pbkdf2::derive(
             pbkdf2::PBKDF2_HMAC_SHA256,
             rounds,
             &self.salt,
-            canonical.as_bytes(),
+            secret,
             &mut out,
         );
         out
@@ -137,8 +151,8 @@ impl RecoverySet {
 
     /// Spends the code if it is in the set and unused. `canonical` comes from
     /// [`normalize_recovery_code`]. Every stored hash is compared, in constant time.
-    pub fn consume(&mut self, canonical: &str, now: UnixTime) -> bool {
-        let candidate = self.hash(canonical);
+    pub fn consume(&mut self, canonical: &str, now: UnixTime, pepper: &Pepper<'_>) -> bool {
+        let candidate = self.hash(canonical, pepper);
         let mut hit = None;
         for (i, code) in self.codes.iter().enumerate() {
             let equal: bool = code.hash.ct_eq(&candidate).into();
@@ -161,6 +175,7 @@ impl RecoverySet {
         rng: &mut dyn Random,
         codes: &[SecretString],
         now: UnixTime,
+        pepper: &Pepper<'_>,
     ) -> Result<RecoverySet, ImportError> {
         if codes.is_empty() {
             return Err(ImportError::Empty);
@@ -173,6 +188,7 @@ impl RecoverySet {
             created_at: now,
             codes: Vec::with_capacity(codes.len()),
             numeric_len: None,
+            peppered: true,
         };
         for code in codes {
             let text = code.expose().trim();
@@ -191,7 +207,7 @@ impl RecoverySet {
                     .ok_or(ImportError::Malformed)?
             };
             set.codes.push(StoredCode {
-                hash: set.hash(canonical.expose()),
+                hash: set.hash(canonical.expose(), pepper),
                 used_at: None,
             });
         }
@@ -216,12 +232,22 @@ impl RecoverySet {
 
 #[cfg(test)]
 mod tests {
+
+    fn pepper_key() -> crate::SealKey {
+        crate::SealKey::from_bytes(&[7; 32]).unwrap()
+    }
     use super::*;
     use crate::random::SeededRandom;
 
     #[test]
     fn codes_look_right_and_are_distinct() {
-        let new = RecoverySet::generate(&mut SeededRandom::new(3), 10, UnixTime(0)).unwrap();
+        let new = RecoverySet::generate(
+            &mut SeededRandom::new(3),
+            10,
+            UnixTime(0),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
+        )
+        .unwrap();
         assert_eq!(new.display.len(), 10);
         let mut seen = std::collections::HashSet::new();
         for code in &new.display {
@@ -239,17 +265,34 @@ mod tests {
 
     #[test]
     fn each_code_works_once_in_any_spelling() {
-        let NewRecoveryCodes { display, mut set } =
-            RecoverySet::generate(&mut SeededRandom::new(4), 3, UnixTime(0)).unwrap();
+        let NewRecoveryCodes { display, mut set } = RecoverySet::generate(
+            &mut SeededRandom::new(4),
+            3,
+            UnixTime(0),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
+        )
+        .unwrap();
         let lower = display[1].expose().to_lowercase().replace('-', " ");
         let canon = normalize_recovery_code(&lower).unwrap();
-        assert!(set.consume(canon.expose(), UnixTime(5)));
+        assert!(set.consume(
+            canon.expose(),
+            UnixTime(5),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+        ));
         assert!(
-            !set.consume(canon.expose(), UnixTime(6)),
+            !set.consume(
+                canon.expose(),
+                UnixTime(6),
+                &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+            ),
             "second use must fail"
         );
         assert_eq!(set.remaining(), 2);
-        assert!(!set.consume("2222222222", UnixTime(7)));
+        assert!(!set.consume(
+            "2222222222",
+            UnixTime(7),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+        ));
     }
 
     #[test]
@@ -258,14 +301,34 @@ mod tests {
             .iter()
             .map(|c| SecretString::new((*c).into()))
             .collect();
-        let mut set = RecoverySet::import(&mut SeededRandom::new(6), &codes, UnixTime(0)).unwrap();
+        let mut set = RecoverySet::import(
+            &mut SeededRandom::new(6),
+            &codes,
+            UnixTime(0),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
+        )
+        .unwrap();
         assert_eq!(set.numeric_len(), Some(8));
-        assert!(set.consume("87654321", UnixTime(1)));
-        assert!(!set.consume("87654321", UnixTime(2)));
+        assert!(set.consume(
+            "87654321",
+            UnixTime(1),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+        ));
+        assert!(!set.consume(
+            "87654321",
+            UnixTime(2),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+        ));
         assert_eq!(set.remaining(), 1);
         let bad = |v: &[&str]| {
             let c: Vec<SecretString> = v.iter().map(|c| SecretString::new((*c).into())).collect();
-            RecoverySet::import(&mut SeededRandom::new(6), &c, UnixTime(0)).unwrap_err()
+            RecoverySet::import(
+                &mut SeededRandom::new(6),
+                &c,
+                UnixTime(0),
+                &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
+            )
+            .unwrap_err()
         };
         assert_eq!(bad(&["123"]), ImportError::Malformed);
         assert_eq!(bad(&["12345678", "1234567"]), ImportError::MixedLengths);
@@ -274,7 +337,13 @@ mod tests {
 
     #[test]
     fn stored_form_holds_no_plaintext() {
-        let new = RecoverySet::generate(&mut SeededRandom::new(5), 10, UnixTime(0)).unwrap();
+        let new = RecoverySet::generate(
+            &mut SeededRandom::new(5),
+            10,
+            UnixTime(0),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
+        )
+        .unwrap();
         let json = serde_json::to_string(&new.set).unwrap();
         for code in &new.display {
             let canon = code.expose().replace('-', "");

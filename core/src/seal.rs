@@ -3,6 +3,12 @@
 //! Each sealed value carries its own random nonce and is bound (as associated
 //! data) to the record and field it belongs to, so a ciphertext copied from one
 //! user's record to another's does not open.
+//!
+//! Three more keys are derived from the seal key, one per purpose: one
+//! authenticates whole records ([`SealKey::record_tag`]), one peppers
+//! recovery-code hashes and one SMS-code hashes ([`Pepper`]), so that neither
+//! a writer without the key nor a copy of the database can forge a record or
+//! test a code offline.
 
 use crate::codec::b64;
 use crate::random::{Random, RandomError};
@@ -10,6 +16,7 @@ use crate::secret::{SecretBytes, SecretString};
 use core::fmt;
 use data_encoding::BASE64;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
+use ring::hmac;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -56,6 +63,57 @@ impl From<RandomError> for SealError {
 pub struct SealKey {
     key: LessSafeKey,
     bytes: SecretBytes,
+    record_mac: hmac::Key,
+    recovery_pepper: hmac::Key,
+    sms_pepper: hmac::Key,
+}
+
+/// A key for one purpose, derived from the seal key (HMAC-SHA256 as the PRF).
+fn derive(bytes: &[u8], purpose: &str) -> hmac::Key {
+    let root = hmac::Key::new(hmac::HMAC_SHA256, bytes);
+    let sub = Zeroizing::new(hmac::sign(&root, purpose.as_bytes()).as_ref().to_vec());
+    hmac::Key::new(hmac::HMAC_SHA256, &sub)
+}
+
+/// What a [`Pepper`] binds a code to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PepperFor {
+    /// Recovery codes.
+    Recovery,
+    /// SMS codes.
+    Sms,
+}
+
+/// Binds a code to its user under a key derived from the seal key: the input
+/// of a stored code's hash, so the hashes in a copied database cannot be
+/// tested against guesses without the key, nor moved to another user.
+#[derive(Clone, Copy)]
+pub struct Pepper<'a> {
+    key: &'a hmac::Key,
+    user: &'a str,
+}
+
+impl fmt::Debug for Pepper<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pepper")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pepper<'_> {
+    /// `HMAC(pepper key, user || 0 || parts...)`.
+    pub fn mix(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(self.key);
+        ctx.update(self.user.as_bytes());
+        ctx.update(&[0]);
+        for p in parts {
+            ctx.update(p);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
 }
 
 impl fmt::Debug for SealKey {
@@ -75,7 +133,44 @@ impl SealKey {
         Ok(SealKey {
             key: LessSafeKey::new(unbound),
             bytes: SecretBytes::new(bytes.to_vec()),
+            record_mac: derive(bytes, "planasonix/v3/record-mac"),
+            recovery_pepper: derive(bytes, "planasonix/v3/recovery-pepper"),
+            sms_pepper: derive(bytes, "planasonix/v3/sms-pepper"),
         })
+    }
+
+    /// The pepper for `user`'s codes of one kind.
+    pub fn pepper<'a>(&'a self, what: PepperFor, user: &'a str) -> Pepper<'a> {
+        let key = match what {
+            PepperFor::Recovery => &self.recovery_pepper,
+            PepperFor::Sms => &self.sms_pepper,
+        };
+        Pepper { key, user }
+    }
+
+    /// The tag that authenticates a whole stored record: its encoding `body`,
+    /// bound to its store key and the schema version.
+    pub fn record_tag(&self, schema: u32, store_key: &str, body: &[u8]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.record_mac);
+        ctx.update(&schema.to_be_bytes());
+        ctx.update(&(store_key.len() as u64).to_be_bytes());
+        ctx.update(store_key.as_bytes());
+        ctx.update(body);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// Whether `tag` authenticates `body` under `store_key` (constant time).
+    pub fn record_tag_matches(
+        &self,
+        schema: u32,
+        store_key: &str,
+        body: &[u8],
+        tag: &[u8],
+    ) -> bool {
+        use subtle::ConstantTimeEq;
+        self.record_tag(schema, store_key, body).ct_eq(tag).into()
     }
 
     /// A fresh random key.

@@ -2,6 +2,7 @@
 
 use crate::codec::b64;
 use crate::random::{below, Random, RandomError};
+use crate::seal::Pepper;
 use crate::secret::SecretString;
 use crate::time::UnixTime;
 use ring::hmac;
@@ -19,6 +20,9 @@ pub struct SmsChallenge {
     pub expires_at: UnixTime,
     /// Wrong entries left before the code is void.
     pub attempts_left: u32,
+    /// Whether the hash is peppered with the seal key (record schema 3 on).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    peppered: bool,
 }
 
 /// How a typed code compared with the challenge.
@@ -32,9 +36,16 @@ pub enum SmsCheck {
     Expired,
 }
 
-fn digest(salt: &[u8], code: &str) -> Vec<u8> {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, salt);
-    hmac::sign(&key, code.as_bytes()).as_ref().to_vec()
+/// The stored form of a code: salted, and peppered with the seal key so a
+/// copy of the database cannot reveal a live code by trying all of them.
+fn digest(salt: &[u8], code: &str, pepper: Option<&Pepper<'_>>) -> Vec<u8> {
+    match pepper {
+        Some(p) => p.mix(&[salt, code.as_bytes()]).to_vec(),
+        None => {
+            let key = hmac::Key::new(hmac::HMAC_SHA256, salt);
+            hmac::sign(&key, code.as_bytes()).as_ref().to_vec()
+        }
+    }
 }
 
 impl SmsChallenge {
@@ -44,6 +55,7 @@ impl SmsChallenge {
         length: u32,
         expires_at: UnixTime,
         attempts: u32,
+        pepper: &Pepper<'_>,
     ) -> Result<(SecretString, SmsChallenge), RandomError> {
         let mut code = String::with_capacity(length as usize);
         for _ in 0..length {
@@ -51,7 +63,7 @@ impl SmsChallenge {
         }
         let mut salt = vec![0u8; 16];
         rng.fill(&mut salt)?;
-        let hash = digest(&salt, &code);
+        let hash = digest(&salt, &code, Some(pepper));
         Ok((
             SecretString::new(code),
             SmsChallenge {
@@ -59,16 +71,18 @@ impl SmsChallenge {
                 hash,
                 expires_at,
                 attempts_left: attempts,
+                peppered: true,
             },
         ))
     }
 
     /// Compares a typed code in constant time; a wrong one uses up an attempt.
-    pub fn check(&mut self, code: &str, now: UnixTime) -> SmsCheck {
+    pub fn check(&mut self, code: &str, now: UnixTime, pepper: &Pepper<'_>) -> SmsCheck {
         if now >= self.expires_at || self.attempts_left == 0 {
             return SmsCheck::Expired;
         }
-        let equal: bool = digest(&self.salt, code).ct_eq(&self.hash).into();
+        let pepper = self.peppered.then_some(pepper);
+        let equal: bool = digest(&self.salt, code, pepper).ct_eq(&self.hash).into();
         if equal {
             SmsCheck::Accepted
         } else {
@@ -85,20 +99,62 @@ impl SmsChallenge {
 
 #[cfg(test)]
 mod tests {
+
+    fn pepper_key() -> crate::SealKey {
+        crate::SealKey::from_bytes(&[7; 32]).unwrap()
+    }
     use super::*;
     use crate::random::SeededRandom;
 
     #[test]
     fn right_code_in_time_only() {
-        let (code, mut ch) =
-            SmsChallenge::issue(&mut SeededRandom::new(1), 6, UnixTime(100), 2).unwrap();
+        let (code, mut ch) = SmsChallenge::issue(
+            &mut SeededRandom::new(1),
+            6,
+            UnixTime(100),
+            2,
+            &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice"),
+        )
+        .unwrap();
         assert_eq!(code.expose().len(), 6);
-        assert_eq!(ch.check(code.expose(), UnixTime(100)), SmsCheck::Expired);
-        assert_eq!(ch.check("000000", UnixTime(10)), SmsCheck::Wrong);
-        assert_eq!(ch.check(code.expose(), UnixTime(10)), SmsCheck::Accepted);
-        assert_eq!(ch.check("000001", UnixTime(10)), SmsCheck::Wrong);
         assert_eq!(
-            ch.check(code.expose(), UnixTime(10)),
+            ch.check(
+                code.expose(),
+                UnixTime(100),
+                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
+            ),
+            SmsCheck::Expired
+        );
+        assert_eq!(
+            ch.check(
+                "000000",
+                UnixTime(10),
+                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
+            ),
+            SmsCheck::Wrong
+        );
+        assert_eq!(
+            ch.check(
+                code.expose(),
+                UnixTime(10),
+                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
+            ),
+            SmsCheck::Accepted
+        );
+        assert_eq!(
+            ch.check(
+                "000001",
+                UnixTime(10),
+                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
+            ),
+            SmsCheck::Wrong
+        );
+        assert_eq!(
+            ch.check(
+                code.expose(),
+                UnixTime(10),
+                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
+            ),
             SmsCheck::Expired,
             "attempts used up"
         );

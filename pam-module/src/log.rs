@@ -37,6 +37,7 @@ impl AuditSink for AuditToLog<'_> {
             Level::Info => Severity::Info,
             Level::Notice => Severity::Notice,
             Level::Warning => Severity::Warning,
+            Level::Error => Severity::Error,
         };
         self.0.log(severity, &format!("audit: {event}"));
     }

@@ -146,8 +146,8 @@ fn a_full_or_read_only_state_directory_fails_closed_and_recovers() {
         );
     };
     cli(&["init"]);
-    accounts::ensure_all(&["disk", "other"]);
-    for (user, s) in [("disk", &secret), ("other", &other)] {
+    accounts::ensure_all(&["fulldisk", "other"]);
+    for (user, s) in [("fulldisk", &secret), ("other", &other)] {
         let b32 = planasonix_core::otpauth::secret_base32(s);
         // Never on the command line: a root-only file.
         let file = site.dir.join(format!("{user}.secret"));
@@ -168,9 +168,9 @@ fn a_full_or_read_only_state_directory_fails_closed_and_recovers() {
         "dd if=/dev/zero of={}/filler bs=1M 2>/dev/null || true",
         state.display()
     ));
-    refused_saying(&site, "disk", &secret, "database");
+    refused_saying(&site, "fulldisk", &secret, "database");
     std::fs::remove_file(state.join("filler")).unwrap();
-    gets_in(&site, "disk", &secret);
+    gets_in(&site, "fulldisk", &secret);
 
     // Read-only.
     sh(&format!("mount -o remount,ro {}", state.display()));

@@ -40,6 +40,13 @@ pub fn passwd_entry(name: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+fn group_exists(name: &str) -> bool {
+    Command::new("getent")
+        .args(["group", name])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// The uid of `name`, if the account exists.
 pub fn uid_of(name: &str) -> Option<u32> {
     passwd_entry(name)?.split(':').nth(2)?.parse().ok()
@@ -85,8 +92,12 @@ pub fn ensure(name: &str) {
     let _guard = lock();
     if passwd_entry(name).is_none() {
         let mut last = String::new();
+        // A group of that name may exist already (`disk`, `users`): then the
+        // account gets no group of its own rather than joining that one.
+        let own_group = !group_exists(name);
         let created = (0..50).any(|_| {
             let out = Command::new("useradd")
+                .arg(if own_group { "--user-group" } else { "--no-user-group" })
                 .args([
                     "--system",
                     "--no-create-home",

@@ -117,6 +117,7 @@ pub(crate) fn audit_event(e: core_::AuditEvent) -> wit::AuditEvent {
         core_::Level::Info => "info",
         core_::Level::Notice => "notice",
         core_::Level::Warning => "warning",
+        core_::Level::Error => "error",
     };
     wit::AuditEvent {
         at: e.at.0,

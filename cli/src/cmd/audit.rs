@@ -41,5 +41,6 @@ fn level(l: Level) -> &'static str {
         Level::Info => "info",
         Level::Notice => "notice",
         Level::Warning => "warning",
+        Level::Error => "error",
     }
 }

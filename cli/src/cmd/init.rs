@@ -71,6 +71,19 @@ pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
             out.line(format!("kept existing policy {}", host.config.display()))?;
         }
     }
+    // Records written before they were authenticated are rewritten
+    // authenticated, and the database is marked so that an unauthenticated
+    // record is refused from now on (it could only be a downgrade).
+    let policy = host.policy()?;
+    let key = host.seal_key()?;
+    let rewritten = host.with_engine(&policy, &key, None, |engine| {
+        Ok(engine.upgrade_records(planasonix_core::native::now())?)
+    })?;
+    if rewritten > 0 {
+        out.line(format!(
+            "rewrote {rewritten} user records in the authenticated record format"
+        ))?;
+    }
     Ok(())
 }
 

@@ -64,7 +64,7 @@ fn clean_reason(reason: &str) -> String {
 impl Engine<'_> {
     /// The account's state.
     pub fn status(&self, user: &str, now: UnixTime) -> Result<UserStatus, Error> {
-        let rec = self.load(user)?;
+        let rec = self.load(user, now)?;
         let mut pending = Vec::new();
         if rec.pending_totp.is_some() {
             pending.push(Factor::Totp);

@@ -49,7 +49,7 @@ impl Engine<'_> {
             }
             return Ok(Decision::NotRequired(NotRequired::Exempt));
         }
-        let rec = self.load(user)?;
+        let rec = self.load(user, now)?;
         if let Some(until) = rec.locked_until_from(ctx.remote.as_deref(), now) {
             return Ok(Decision::Denied(Denied::LockedOut { until }));
         }

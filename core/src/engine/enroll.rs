@@ -12,6 +12,7 @@ use crate::qr::{Qr, QrTooLong};
 use crate::random::Random;
 use crate::record::TotpFactor;
 use crate::recovery::RecoverySet;
+use crate::seal::PepperFor;
 use crate::secret::{SecretBytes, SecretString};
 use crate::time::UnixTime;
 use std::time::Duration;
@@ -132,7 +133,12 @@ impl Engine<'_> {
             CodeInput::Digits(d) => d,
             _ => return Err(InputError::Malformed.into()),
         };
-        let fresh = RecoverySet::generate(rng, self.policy.recovery.codes as usize, now)?;
+        let fresh = RecoverySet::generate(
+            rng,
+            self.policy.recovery.codes as usize,
+            now,
+            &self.key.pepper(PepperFor::Recovery, user),
+        )?;
         let skew = self.policy.totp.skew;
         self.update(user, None, now, |tx| {
             let mut pending = tx
@@ -200,7 +206,12 @@ impl Engine<'_> {
         rng: &mut dyn Random,
     ) -> Result<EnrolledTotp, Error> {
         let sealed = self.key.seal(rng, &totp_context(user), secret.expose())?;
-        let fresh = RecoverySet::generate(rng, self.policy.recovery.codes as usize, now)?;
+        let fresh = RecoverySet::generate(
+            rng,
+            self.policy.recovery.codes as usize,
+            now,
+            &self.key.pepper(PepperFor::Recovery, user),
+        )?;
         self.update(user, None, now, |tx| {
             let factor = TotpFactor {
                 secret: sealed.clone(),
@@ -260,7 +271,7 @@ impl Engine<'_> {
         now: UnixTime,
         rng: &mut dyn Random,
     ) -> Result<usize, Error> {
-        let set = RecoverySet::import(rng, codes, now)
+        let set = RecoverySet::import(rng, codes, now, &self.key.pepper(PepperFor::Recovery, user))
             .map_err(|_| Error::Input(InputError::Malformed))?;
         self.update(user, None, now, |tx| {
             if !tx.rec.enrolled() {
@@ -282,7 +293,12 @@ impl Engine<'_> {
         now: UnixTime,
         rng: &mut dyn Random,
     ) -> Result<Vec<SecretString>, Error> {
-        let fresh = RecoverySet::generate(rng, self.policy.recovery.codes as usize, now)?;
+        let fresh = RecoverySet::generate(
+            rng,
+            self.policy.recovery.codes as usize,
+            now,
+            &self.key.pepper(PepperFor::Recovery, user),
+        )?;
         self.update(user, None, now, |tx| {
             if !tx.rec.enrolled() {
                 return Err(Error::NotEnrolled);

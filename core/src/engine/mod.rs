@@ -22,9 +22,11 @@ use crate::delivery::{Delivery, NoDelivery, Notice, NoticeKind};
 use crate::error::Error;
 use crate::input::validate_user_name;
 use crate::policy::Policy;
-use crate::record::{user_key, UserRecord};
+use crate::record::{
+    is_authenticated_form, upgraded_mark, user_key, Provenance, UserRecord, UPGRADED_KEY,
+};
 use crate::seal::SealKey;
-use crate::store::{Cas, Store};
+use crate::store::{Cas, Store, StoreError};
 use crate::time::UnixTime;
 use crate::trail::AuditTrail;
 
@@ -118,13 +120,90 @@ impl<'a> Engine<'a> {
     }
 
     /// Reads a user's record (a default one if none is stored).
-    pub(crate) fn load(&self, user: &str) -> Result<UserRecord, Error> {
+    pub(crate) fn load(&self, user: &str, now: UnixTime) -> Result<UserRecord, Error> {
         validate_user_name(user)?;
         let key = user_key(user);
         match self.store.get(&key)? {
-            Some(v) => Ok(UserRecord::decode(&key, &v.value)?),
+            Some(v) => Ok(self.read(user, &key, &v.value, now)?.0),
             None => Ok(UserRecord::default()),
         }
+    }
+
+    /// Authenticates and decodes the record stored under `key`. A record that
+    /// fails its check is refused (never reset), and the refusal reaches the
+    /// audit sink at error level.
+    fn read(
+        &self,
+        user: &str,
+        key: &str,
+        bytes: &[u8],
+        now: UnixTime,
+    ) -> Result<(UserRecord, Provenance), Error> {
+        let refused = |e: StoreError| -> Error {
+            if let Some(sink) = self.sink {
+                sink.record(&AuditEvent {
+                    at: now,
+                    user: user.to_owned(),
+                    service: None,
+                    remote: None,
+                    kind: AuditKind::RecordRefused {
+                        detail: e.to_string(),
+                    },
+                });
+            }
+            e.into()
+        };
+        // Written before records were authenticated: read, and rewritten
+        // authenticated on its next change; unless every record has been
+        // rewritten already, when an unauthenticated one can only be a
+        // downgrade by a writer without the key.
+        if !is_authenticated_form(bytes) && self.store.get(UPGRADED_KEY)?.is_some() {
+            return Err(refused(StoreError::Tampered {
+                key: key.to_owned(),
+                detail: "an unauthenticated record in a database whose records were all rewritten authenticated".into(),
+            }));
+        }
+        match UserRecord::open(self.key, key, bytes) {
+            Ok(found) => Ok(found),
+            Err(e @ StoreError::Tampered { .. }) => Err(refused(e)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Rewrites every user record still in an unauthenticated schema as an
+    /// authenticated one, then marks the database so that unauthenticated
+    /// records are refused from then on. Returns how many were rewritten.
+    /// Safe to run again, and beside logins (each rewrite is one CAS).
+    pub fn upgrade_records(&self, now: UnixTime) -> Result<usize, Error> {
+        let mut rewritten = 0;
+        for key in self.store.keys("user/")? {
+            let Some(user) = key.strip_prefix("user/") else {
+                continue;
+            };
+            while let Some(current) = self.store.get(&key)? {
+                let (rec, provenance) = self.read(user, &key, &current.value, now)?;
+                if provenance == Provenance::Authenticated {
+                    break;
+                }
+                match self.store.compare_and_swap(
+                    &key,
+                    Some(current.version),
+                    Some(&rec.seal(self.key, &key)),
+                )? {
+                    Cas::Swapped(_) => {
+                        rewritten += 1;
+                        break;
+                    }
+                    Cas::Conflict => continue,
+                }
+            }
+        }
+        if self.store.get(UPGRADED_KEY)?.is_none() {
+            let _ =
+                self.store
+                    .compare_and_swap(UPGRADED_KEY, None, Some(&upgraded_mark(self.key)))?;
+        }
+        Ok(rewritten)
     }
 
     /// Read → change a copy → compare-and-swap, retried on conflict. `change`
@@ -142,7 +221,7 @@ impl<'a> Engine<'a> {
         for _ in 0..MAX_CAS_ATTEMPTS {
             let current = self.store.get(&key)?;
             let before = match &current {
-                Some(v) => UserRecord::decode(&key, &v.value)?,
+                Some(v) => self.read(user, &key, &v.value, now)?.0,
                 None => UserRecord::default(),
             };
             let mut rec = before.clone();
@@ -164,7 +243,7 @@ impl<'a> Engine<'a> {
             let expected = current.as_ref().map(|v| v.version);
             match self
                 .store
-                .compare_and_swap(&key, expected, Some(&rec.encode()))?
+                .compare_and_swap(&key, expected, Some(&rec.seal(self.key, &key)))?
             {
                 Cas::Swapped(_) => {
                     self.store_audit(user, first_event, &events);

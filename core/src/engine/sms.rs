@@ -10,7 +10,7 @@ use crate::phone::PhoneNumber;
 use crate::random::Random;
 use crate::record::SmsFactor;
 use crate::recovery::RecoverySet;
-use crate::seal::Sealed;
+use crate::seal::{PepperFor, Sealed};
 use crate::secret::SecretString;
 use crate::sms::{SmsChallenge, SmsCheck};
 use crate::time::{format_duration, UnixTime};
@@ -111,6 +111,7 @@ impl Engine<'_> {
             sms.code_length,
             now.plus(sms.code_lifetime),
             sms.max_attempts,
+            &self.key.pepper(PepperFor::Sms, user),
         )?;
         self.update(user, None, now, |tx| {
             if let Some(retry_after) = self.sms_refused_until(tx) {
@@ -154,12 +155,17 @@ impl Engine<'_> {
             CodeInput::Digits(d) => d,
             _ => return Err(InputError::Malformed.into()),
         };
-        let fresh = RecoverySet::generate(rng, self.policy.recovery.codes as usize, now)?;
+        let fresh = RecoverySet::generate(
+            rng,
+            self.policy.recovery.codes as usize,
+            now,
+            &self.key.pepper(PepperFor::Recovery, user),
+        )?;
         self.update(user, None, now, |tx| {
             let Some((factor, mut challenge)) = tx.rec.pending_sms.clone() else {
                 return Ok(Err(Error::NoPendingEnrollment(Factor::Sms)));
             };
-            match challenge.check(code.expose(), now) {
+            match challenge.check(code.expose(), now, &self.key.pepper(PepperFor::Sms, user)) {
                 SmsCheck::Accepted => {}
                 SmsCheck::Wrong if challenge.attempts_left > 0 => {
                     tx.rec.pending_sms = Some((factor, challenge));
@@ -204,6 +210,7 @@ impl Engine<'_> {
             sms.code_length,
             now.plus(sms.code_lifetime),
             sms.max_attempts,
+            &self.key.pepper(PepperFor::Sms, user),
         )?;
         let sealed: Sealed = self.update(user, Some(ctx), now, |tx| {
             if let Some(until) = tx.rec.locked_until_from(ctx.remote.as_deref(), now) {

@@ -9,7 +9,7 @@ use crate::hotp::{time_step, HotpKey};
 use crate::input::{CodeInput, InputError};
 use crate::random::Random;
 use crate::record::TotpFactor;
-use crate::seal::SealKey;
+use crate::seal::{PepperFor, SealKey};
 use crate::sms::SmsCheck;
 use crate::time::UnixTime;
 use subtle::ConstantTimeEq;
@@ -171,7 +171,8 @@ impl Engine<'_> {
                     }
                     if sms_fits {
                         if let Some(challenge) = tx.rec.sms_challenge.as_mut() {
-                            match challenge.check(code, now) {
+                            match challenge.check(code, now, &self.key.pepper(PepperFor::Sms, user))
+                            {
                                 SmsCheck::Accepted => {
                                     tx.rec.sms_challenge = None;
                                     if let Some(sms) = tx.rec.sms.as_mut() {
@@ -211,11 +212,12 @@ impl Engine<'_> {
     /// Spends a recovery code (canonical form) if it is in the user's set.
     fn spend_recovery(&self, tx: &mut Tx<'_>, canonical: &str) -> Option<Verification> {
         let now = tx.now;
+        let pepper = self.key.pepper(PepperFor::Recovery, tx.user);
         let spent = tx
             .rec
             .recovery
             .as_mut()
-            .is_some_and(|set| set.consume(canonical, now));
+            .is_some_and(|set| set.consume(canonical, now, &pepper));
         if !spent {
             return None;
         }

@@ -137,6 +137,11 @@ impl Response {
                 w.push(20);
                 put_bytes(&mut w, why.as_bytes());
             }
+            Response::Failed(StoreError::Tampered { key, detail }) => {
+                w.push(21);
+                put_bytes(&mut w, key.as_bytes());
+                put_bytes(&mut w, detail.as_bytes());
+            }
         }
         w
     }
@@ -169,6 +174,10 @@ impl Response {
             }),
             19 => Response::Failed(StoreError::Contention),
             20 => Response::Failed(StoreError::Untrusted(r.string()?)),
+            21 => Response::Failed(StoreError::Tampered {
+                key: r.string()?,
+                detail: r.string()?,
+            }),
             tag => return Err(Malformed(format!("unknown response tag {tag}"))),
         };
         r.end()?;
@@ -331,6 +340,10 @@ mod tests {
             }),
             Response::Failed(StoreError::Contention),
             Response::Failed(StoreError::Untrusted("client uid 1000".into())),
+            Response::Failed(StoreError::Tampered {
+                key: "user/x".into(),
+                detail: "tag".into(),
+            }),
         ]
     }
 

@@ -121,6 +121,10 @@ impl<'de> Visitor<'de> for CodesVisitor {
 
 #[cfg(test)]
 mod tests {
+
+    fn pepper_key() -> crate::SealKey {
+        crate::SealKey::from_bytes(&[7; 32]).unwrap()
+    }
     use super::super::{normalize_recovery_code, NewRecoveryCodes, RecoverySet};
     use crate::random::SeededRandom;
     use crate::time::UnixTime;
@@ -128,9 +132,19 @@ mod tests {
     use serde_json::{json, Value};
 
     fn sample() -> NewRecoveryCodes {
-        let mut new = RecoverySet::generate(&mut SeededRandom::new(9), 3, UnixTime(10)).unwrap();
+        let mut new = RecoverySet::generate(
+            &mut SeededRandom::new(9),
+            3,
+            UnixTime(10),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
+        )
+        .unwrap();
         let canon = normalize_recovery_code(new.display[2].expose()).unwrap();
-        assert!(new.set.consume(canon.expose(), UnixTime(20)));
+        assert!(new.set.consume(
+            canon.expose(),
+            UnixTime(20),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+        ));
         new
     }
 
@@ -168,8 +182,16 @@ mod tests {
         assert_eq!(read, new.set);
         assert_eq!(read.remaining(), 2);
         let first = normalize_recovery_code(new.display[0].expose()).unwrap();
-        assert!(read.consume(first.expose(), UnixTime(30)));
-        assert!(new.set.consume(first.expose(), UnixTime(30)));
+        assert!(read.consume(
+            first.expose(),
+            UnixTime(30),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+        ));
+        assert!(new.set.consume(
+            first.expose(),
+            UnixTime(30),
+            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
+        ));
         assert_eq!(read, new.set);
     }
 

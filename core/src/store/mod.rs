@@ -49,6 +49,14 @@ pub enum StoreError {
     /// The state service or the database is in a place, or run by a user,
     /// that this process must not trust (who, where, and why).
     Untrusted(String),
+    /// A stored record fails its authentication: it was changed without the
+    /// seal key. It is refused, never reset.
+    Tampered {
+        /// The record's key.
+        key: String,
+        /// What does not match.
+        detail: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -65,6 +73,10 @@ impl fmt::Display for StoreError {
                 f.write_str("too many concurrent changes to one record; try again")
             }
             StoreError::Untrusted(why) => write!(f, "refusing the database: {why}"),
+            StoreError::Tampered { key, detail } => write!(
+                f,
+                "stored record {key:?} was altered without the seal key and is refused: {detail}"
+            ),
         }
     }
 }
