@@ -416,3 +416,25 @@ fn a_code_refused_only_because_the_clock_went_back_is_not_a_failure() {
         .unwrap();
     assert!(matches!(again, Verification::Replayed { .. }), "{again:?}");
 }
+
+#[test]
+fn by_default_only_amr_mfa_counts_as_a_second_factor_done_upstream() {
+    // `otp` or `hwk` alone can each be a single factor (RFC 8176): an IdP that
+    // signed in with a hardware key only has not done MFA.
+    let f = Fixture::new("");
+    common::enroll(&f, "alice", T0);
+    let e = f.engine();
+    for (amr, upstream) in [(&["otp"][..], false), (&["hwk"], false), (&["pwd", "mfa"], true)] {
+        let alice = Subject {
+            user: "alice".into(),
+            amr: amr.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        };
+        let d = e.decide(&alice, &ctx(), T0).unwrap();
+        assert_eq!(
+            d == Decision::NotRequired(NotRequired::UpstreamMfa),
+            upstream,
+            "amr {amr:?}: {d:?}"
+        );
+    }
+}

@@ -103,7 +103,6 @@ fn main() {
             cache_dir: None,
             policy_toml: POLICY.into(),
             seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),
-            randomness: Randomness::System,
             limits: Limits::default(),
             max_instances: 16,
         },

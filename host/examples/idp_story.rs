@@ -40,7 +40,6 @@ fn main() {
             cache_dir: None,
             policy_toml: "[enforcement]\nmode = \"required-for-all\"\n".into(),
             seal_key: zeroize::Zeroizing::new(key),
-            randomness: Randomness::System,
             limits: Limits::default(),
             max_instances: 8,
         },

@@ -11,6 +11,12 @@
 //! Every instance is bounded ([`Limits`]): its memory cannot grow past a limit
 //! and each call is interrupted after a deadline (epoch interruption), so a
 //! faulty plugin cannot hang or exhaust the identity provider.
+//!
+//! Instances always draw randomness from WASI random: the host has no way to
+//! hand them a fixed seed (the WIT's `randomness::test-seed`, which would make
+//! every fresh instance enroll the same secret). Only this crate's own tests
+//! reach one, through the `test-randomness` feature and the component's
+//! conformance variant; the shipped component refuses it in any case.
 
 mod bindings;
 mod cache;
@@ -18,15 +24,19 @@ mod limits;
 mod session;
 mod state;
 
+/// How an instance draws randomness: for this crate's conformance tests only.
+#[cfg(feature = "test-randomness")]
+pub use bindings::exports::planasonix::mfa::engine::Randomness;
 pub use bindings::exports::planasonix::mfa::engine::{
     Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
-    NotRequired, Randomness, Required, Subject, TotpEnrollment, UserStatus, Verification,
+    NotRequired, Required, Subject, TotpEnrollment, UserStatus, Verification,
 };
 pub use limits::Limits;
 pub use planasonix_core::store::Store;
 pub use session::Session;
 pub use state::{HostDelivery, HostState};
 
+use bindings::exports::planasonix::mfa::engine::Randomness as WitRandomness;
 use bindings::PluginPre;
 use limits::MemoryGuard;
 use std::path::{Path, PathBuf};
@@ -85,8 +95,6 @@ pub struct HostConfig {
     pub policy_toml: String,
     /// The 32-byte sealing key handed to every instance.
     pub seal_key: Zeroizing<Vec<u8>>,
-    /// How instances draw randomness (always `System` in production).
-    pub randomness: Randomness,
     /// Bounds per instance.
     pub limits: Limits,
     /// Instances that may exist at once (pool size).
@@ -112,7 +120,8 @@ pub struct PluginHost {
     delivery: Arc<dyn HostDelivery>,
     policy_toml: String,
     seal_key: Zeroizing<Vec<u8>>,
-    randomness: Randomness,
+    /// `System`, unless a `test-randomness` build was given another.
+    randomness: WitRandomness,
     limits: Limits,
     ticker_stop: Arc<AtomicBool>,
 }
@@ -164,10 +173,20 @@ impl PluginHost {
             delivery,
             policy_toml: config.policy_toml,
             seal_key: config.seal_key,
-            randomness: config.randomness,
+            randomness: WitRandomness::System,
             limits: config.limits,
             ticker_stop,
         })
+    }
+
+    /// Test builds only (feature `test-randomness`): every session is configured
+    /// with `randomness`, which may be a fixed seed. The shipped component
+    /// refuses a seed, so [`PluginHost::session`] then fails with
+    /// [`HostError::Load`]; the conformance variant accepts it.
+    #[cfg(feature = "test-randomness")]
+    pub fn with_randomness(mut self, randomness: Randomness) -> PluginHost {
+        self.randomness = randomness;
+        self
     }
 
     /// A fresh instance, configured with the host's policy and key. Cheap: it

@@ -61,8 +61,10 @@ impl Session {
         }
     }
 
-    /// Runs one export call under the deadline, classifying traps.
-    pub fn call<T>(
+    /// Runs one export call under the deadline, classifying traps. Not public:
+    /// the raw guest could `configure` an instance with a fixed seed (or another
+    /// policy or key); embedders get the typed calls below.
+    pub(crate) fn call<T>(
         &mut self,
         f: impl FnOnce(&Guest, &mut wasmtime::Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, HostError> {

@@ -58,7 +58,7 @@ fn load(path: &Path) -> Scenario {
 fn wasm_outcomes(scenario: &Scenario) -> Vec<String> {
     let outbox = Arc::new(Outbox::default());
     let host = host_with(
-        plugin_wasm(),
+        conformance_wasm(),
         &scenario.policy,
         Randomness::TestSeed(scenario.seed),
         Limits::default(),
@@ -76,7 +76,8 @@ fn wasm_outcomes(scenario: &Scenario) -> Vec<String> {
     run(scenario, &mut door)
 }
 
-/// Transpiles the component with jco once, into the target directory.
+/// Transpiles the component's conformance variant (runner.mjs configures it with
+/// a test seed) with jco.
 fn jco_module() -> PathBuf {
     let jco_dir = workspace_root().join("tests/jco");
     // Inside tests/jco so the generated code finds the WASI shims in its node_modules.
@@ -90,7 +91,7 @@ fn jco_module() -> PathBuf {
     );
     let status = Command::new(&jco)
         .arg("transpile")
-        .arg(plugin_wasm())
+        .arg(conformance_wasm())
         .args(["--name", "plugin", "--quiet", "-o"])
         .arg(&out)
         .args([

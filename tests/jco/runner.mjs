@@ -1,6 +1,8 @@
 // Runs one conformance scenario (tests/scenarios/*.json) against the component
 // transpiled by jco, printing the canonical outcome of every step as JSON.
 // Usage: node runner.mjs OUT/plugin.js SCENARIO.json
+// OUT must hold the component's conformance variant (feature test-randomness):
+// the shipped component refuses the test seed every door is configured with.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { gateway } from './imports.mjs';

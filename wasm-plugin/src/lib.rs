@@ -2,8 +2,14 @@
 //!
 //! A thin adapter: WIT types in, `planasonix-core` calls, WIT types out. The
 //! `store` and `delivery` imports back the core's `Store` and `Delivery` traits;
-//! randomness comes from WASI (or a fixed seed, for conformance tests only).
-//! Build with `cargo build -p planasonix-wasm --target wasm32-wasip2 --release`.
+//! randomness comes from WASI. Build with
+//! `cargo build -p planasonix-wasm --target wasm32-wasip2 --release`.
+//!
+//! That build refuses `randomness::test-seed` (`error::test-seed-refused`): a
+//! host that could pass one would make every enrollment in every fresh instance
+//! share one TOTP secret, one set of recovery codes and the same seal nonces.
+//! Only the conformance variant, built by the host's test harness with the
+//! `test-randomness` feature (and never packaged), accepts a seed.
 #![cfg(target_arch = "wasm32")]
 
 mod convert;
@@ -32,7 +38,7 @@ use bindings::exports::planasonix::mfa::engine::{
 };
 use convert::{context, err, subject};
 use imports::{HostDelivery, HostStore};
-use planasonix_core::{Engine, Policy, Random, RandomError, SealKey, SeededRandom, UnixTime};
+use planasonix_core::{Engine, Policy, Random, RandomError, SealKey, UnixTime};
 use std::cell::RefCell;
 
 /// WASI random, through ring's system generator.
@@ -42,6 +48,20 @@ impl Random for WasiRandom {
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), RandomError> {
         ring::rand::SecureRandom::fill(&self.0, dest).map_err(|_| RandomError)
     }
+}
+
+/// The conformance variant: a fixed seed, so all doors draw the same bytes.
+#[cfg(feature = "test-randomness")]
+fn test_seed(seed: u64) -> Result<Box<dyn Random>, WitError> {
+    Ok(Box::new(planasonix_core::SeededRandom::new(seed)))
+}
+
+/// Production: a fixed seed would make every secret predictable. Refused before
+/// anything is stored, like a bad policy: a fresh instance stays
+/// `not-configured` instead of running on some other randomness.
+#[cfg(not(feature = "test-randomness"))]
+fn test_seed(_: u64) -> Result<Box<dyn Random>, WitError> {
+    Err(WitError::TestSeedRefused)
 }
 
 struct Configured {
@@ -84,7 +104,7 @@ impl wit::Guest for Component {
         #[allow(clippy::disallowed_methods)] // The component's randomness is WASI random.
         let rng: Box<dyn Random> = match random {
             Randomness::System => Box::new(WasiRandom(ring::rand::SystemRandom::new())),
-            Randomness::TestSeed(seed) => Box::new(SeededRandom::new(seed)),
+            Randomness::TestSeed(seed) => test_seed(seed)?,
         };
         STATE.with(|s| *s.borrow_mut() = Some(Configured { policy, key, rng }));
         Ok(())

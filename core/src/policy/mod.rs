@@ -64,7 +64,8 @@ impl Default for Enforcement {
             grace_period: Duration::from_secs(14 * 86_400),
             enroll_at_login: false,
             exempt_users: Vec::new(),
-            trusted_amr: vec!["mfa".into(), "otp".into(), "hwk".into()],
+            // `otp` or `hwk` alone can be a single factor (RFC 8176).
+            trusted_amr: vec!["mfa".into()],
         }
     }
 }

@@ -19,19 +19,22 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Builds a guest crate for wasm32-wasip2 (release) and returns the component.
-fn build_component(package: &str, file: &str) -> PathBuf {
+/// Builds a guest crate for wasm32-wasip2 with `profile` (and `extra` cargo
+/// arguments) and returns the component.
+fn build_component(package: &str, file: &str, profile: &str, extra: &[&str]) -> PathBuf {
     let status = Command::new(env!("CARGO"))
         .args([
             "build",
             "--quiet",
             "--locked",
-            "--release",
+            "--profile",
+            profile,
             "--target",
             "wasm32-wasip2",
             "-p",
             package,
         ])
+        .args(extra)
         .current_dir(workspace_root())
         .status()
         .expect("cargo runs");
@@ -39,22 +42,43 @@ fn build_component(package: &str, file: &str) -> PathBuf {
         status.success(),
         "building {package} for wasm32-wasip2 failed"
     );
-    let path = target_dir().join("wasm32-wasip2/release").join(file);
+    let path = target_dir().join("wasm32-wasip2").join(profile).join(file);
     assert!(path.exists(), "{} missing after build", path.display());
     path
 }
 
-/// The real component (`planasonix_wasm.wasm`), built once per test binary.
+/// The real component (`planasonix_wasm.wasm`), built once per test binary
+/// exactly as packaging/build.sh builds the one it ships: release, no features.
 pub fn plugin_wasm() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| build_component("planasonix-wasm", "planasonix_wasm.wasm"))
+    PATH.get_or_init(|| build_component("planasonix-wasm", "planasonix_wasm.wasm", "release", &[]))
+}
+
+/// The component's conformance variant: feature `test-randomness` (it accepts
+/// `Randomness::TestSeed`), profile `conformance`, so it never overwrites the
+/// shipped build. Only for runs that must draw the same bytes as the core.
+pub fn conformance_wasm() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        build_component(
+            "planasonix-wasm",
+            "planasonix_wasm.wasm",
+            "conformance",
+            &["--features", "test-randomness"],
+        )
+    })
 }
 
 /// A deliberately broken component, built once per test binary.
 pub fn faulty_wasm() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        build_component("planasonix-faulty-plugin", "planasonix_faulty_plugin.wasm")
+        build_component(
+            "planasonix-faulty-plugin",
+            "planasonix_faulty_plugin.wasm",
+            "release",
+            &[],
+        )
     })
 }
 
@@ -120,11 +144,12 @@ pub fn host_with(
         cache_dir: Some(cache_dir()),
         policy_toml: policy.to_owned(),
         seal_key: zeroize::Zeroizing::new(KEY.to_vec()),
-        randomness,
         limits,
         max_instances: 64,
     };
-    PluginHost::new(config, store, outbox).unwrap()
+    PluginHost::new(config, store, outbox)
+        .unwrap()
+        .with_randomness(randomness)
 }
 
 pub fn ctx() -> Context {
