@@ -23,6 +23,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything holds a secret: no core dump, and no process of the same
+    // user may read this one's memory or environment (/proc/PID/mem, environ,
+    // ptrace). Children get it back when they exec.
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        return report(&CliError::failed(format!(
+            "cannot mark the process non-dumpable: {e}"
+        )));
+    }
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_failure(&e),
