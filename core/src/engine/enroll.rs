@@ -133,12 +133,7 @@ impl Engine<'_> {
             CodeInput::Digits(d) => d,
             _ => return Err(InputError::Malformed.into()),
         };
-        let fresh = RecoverySet::generate(
-            rng,
-            self.policy.recovery.codes as usize,
-            now,
-            &self.key.pepper(PepperFor::Recovery, user),
-        )?;
+        let fresh = self.new_recovery_codes(user, now, rng)?;
         let skew = self.policy.totp.skew;
         self.update(user, None, now, |tx| {
             let mut pending = tx
@@ -206,12 +201,7 @@ impl Engine<'_> {
         rng: &mut dyn Random,
     ) -> Result<EnrolledTotp, Error> {
         let sealed = self.key.seal(rng, &totp_context(user), secret.expose())?;
-        let fresh = RecoverySet::generate(
-            rng,
-            self.policy.recovery.codes as usize,
-            now,
-            &self.key.pepper(PepperFor::Recovery, user),
-        )?;
+        let fresh = self.new_recovery_codes(user, now, rng)?;
         self.update(user, None, now, |tx| {
             let factor = TotpFactor {
                 secret: sealed.clone(),
@@ -293,12 +283,7 @@ impl Engine<'_> {
         now: UnixTime,
         rng: &mut dyn Random,
     ) -> Result<Vec<SecretString>, Error> {
-        let fresh = RecoverySet::generate(
-            rng,
-            self.policy.recovery.codes as usize,
-            now,
-            &self.key.pepper(PepperFor::Recovery, user),
-        )?;
+        let fresh = self.new_recovery_codes(user, now, rng)?;
         self.update(user, None, now, |tx| {
             if !tx.rec.enrolled() {
                 return Err(Error::NotEnrolled);

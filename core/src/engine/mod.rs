@@ -282,6 +282,22 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// A fresh set of the policy's number of recovery codes for `user`,
+    /// peppered for that user.
+    pub(crate) fn new_recovery_codes(
+        &self,
+        user: &str,
+        now: UnixTime,
+        rng: &mut dyn crate::random::Random,
+    ) -> Result<crate::recovery::NewRecoveryCodes, crate::random::RandomError> {
+        crate::recovery::RecoverySet::generate(
+            rng,
+            self.policy.recovery.codes as usize,
+            now,
+            &self.key.pepper(crate::seal::PepperFor::Recovery, user),
+        )
+    }
+
     /// Records that a notice to `user` could not be delivered.
     pub fn notice_not_delivered(
         &self,

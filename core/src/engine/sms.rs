@@ -9,7 +9,6 @@ use crate::input::{CodeInput, InputError};
 use crate::phone::PhoneNumber;
 use crate::random::Random;
 use crate::record::SmsFactor;
-use crate::recovery::RecoverySet;
 use crate::seal::{PepperFor, Sealed};
 use crate::secret::SecretString;
 use crate::sms::{SmsChallenge, SmsCheck};
@@ -155,12 +154,7 @@ impl Engine<'_> {
             CodeInput::Digits(d) => d,
             _ => return Err(InputError::Malformed.into()),
         };
-        let fresh = RecoverySet::generate(
-            rng,
-            self.policy.recovery.codes as usize,
-            now,
-            &self.key.pepper(PepperFor::Recovery, user),
-        )?;
+        let fresh = self.new_recovery_codes(user, now, rng)?;
         self.update(user, None, now, |tx| {
             let Some((factor, mut challenge)) = tx.rec.pending_sms.clone() else {
                 return Ok(Err(Error::NoPendingEnrollment(Factor::Sms)));
