@@ -424,7 +424,11 @@ fn by_default_only_amr_mfa_counts_as_a_second_factor_done_upstream() {
     let f = Fixture::new("");
     common::enroll(&f, "alice", T0);
     let e = f.engine();
-    for (amr, upstream) in [(&["otp"][..], false), (&["hwk"], false), (&["pwd", "mfa"], true)] {
+    for (amr, upstream) in [
+        (&["otp"][..], false),
+        (&["hwk"], false),
+        (&["pwd", "mfa"], true),
+    ] {
         let alice = Subject {
             user: "alice".into(),
             amr: amr.iter().map(|a| a.to_string()).collect(),

@@ -97,7 +97,11 @@ pub fn ensure(name: &str) {
         let own_group = !group_exists(name);
         let created = (0..50).any(|_| {
             let out = Command::new("useradd")
-                .arg(if own_group { "--user-group" } else { "--no-user-group" })
+                .arg(if own_group {
+                    "--user-group"
+                } else {
+                    "--no-user-group"
+                })
                 .args([
                     "--system",
                     "--no-create-home",
