@@ -188,3 +188,43 @@ fn a_silent_service_times_out_with_a_named_error_and_the_connection_is_not_reuse
     );
     drop(held);
 }
+
+#[test]
+fn the_service_refuses_clients_that_are_neither_root_nor_its_own_user() {
+    let db = serve("svc-strangers");
+    let socket = socket_beside(&db);
+    // Whatever the socket's mode says (here: anyone may connect).
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // A Get of user/x as another uid: frame = u32 length, version 1, op 1, key.
+    let client = r#"
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+key = b"user/x"
+body = bytes([1, 1]) + len(key).to_bytes(4, "little") + key
+s.sendall(len(body).to_bytes(4, "little") + body)
+data = b""
+while len(data) < 5:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data[4] if len(data) > 4 else -1)
+"#;
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+        .args(["/usr/bin/python3", "-c", client])
+        .arg(&socket)
+        .output()
+        .expect("setpriv (util-linux) and Debian's python3 are required");
+    let tag = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(
+        tag,
+        "20",
+        "a client running as nobody was not refused (response tag {tag}; 20 is Untrusted): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Root is still served.
+    let read = transaction(&db, WAIT, |store| store.get("user/x")).unwrap();
+    assert!(read.is_none());
+}
