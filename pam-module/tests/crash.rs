@@ -221,6 +221,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                 } else {
                     // An enrollment that is never confirmed: killed, or given a wrong code.
                     let name = format!("e{i}");
+                    accounts::ensure(&name);
                     enrollments.push(name.clone());
                     run(
                         cli(&site, &["enroll", "totp", "--user", &name]),

@@ -143,8 +143,13 @@ fn admins_by_system_group_are_asked_others_ignored() {
         "{}",
         transcript(&root.shown())
     );
-    let mut ghost = site.start("sshd", "no-such-user-here", no_prompts());
-    assert_code!(ghost.authenticate(), PAM_AUTHINFO_UNAVAIL, ghost);
+    // A name NSS does not know is not a user at all.
+    let mut ghost = site.start_unknown("sshd", "no-such-user-here", no_prompts());
+    assert_code!(
+        ghost.module_authenticate(module_so(), &site.args(&[])),
+        PAM_USER_UNKNOWN,
+        ghost
+    );
 }
 
 #[test]
@@ -286,12 +291,14 @@ fn account_stage_refuses_logins_that_skipped_mfa() {
         &pubkey,
         "AuthenticationMethods publickey,keyboard-interactive"
     ));
-    // sshd keyboard-interactive: auth in one process (transaction), account in another.
+    // sshd keyboard-interactive: auth and account on the same handle.
     let mut kbdint = site.start("sshd", "alice", answers(&[&oathtool(&secret)]));
     assert_code!(kbdint.authenticate(), PAM_SUCCESS, kbdint);
+    assert_code!(kbdint.acct_mgmt(), PAM_SUCCESS, kbdint);
     drop(kbdint);
-    let mut monitor = site.start("sshd", "alice", no_prompts());
-    assert_code!(monitor.acct_mgmt(), PAM_SUCCESS, monitor);
+    // A key-only login opened beside it seconds later must not ride it.
+    let mut beside = site.start("sshd", "alice", no_prompts());
+    assert_code!(beside.acct_mgmt(), PAM_PERM_DENIED, beside);
 }
 
 #[test]
@@ -342,10 +349,9 @@ fn enrollment_at_login_during_grace() {
         10,
         "{codes}"
     );
+    // The account stage on the same handle sees the passed MFA.
+    assert_code!(tx.acct_mgmt(), PAM_SUCCESS, tx);
     drop(tx);
-    // The account stage in another process sees the passed MFA.
-    let mut monitor = site.start("sshd", "erin", no_prompts());
-    assert_code!(monitor.acct_mgmt(), PAM_SUCCESS, monitor);
     // From now on erin is asked for a code.
     let mut next = site.start("sshd", "erin", answers(&["000000"]));
     let rc = next.authenticate();

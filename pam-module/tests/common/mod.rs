@@ -230,6 +230,11 @@ impl Site {
     /// A transaction for `service` and `user` from remote host 192.0.2.10.
     pub fn start(&self, service: &str, user: &str, responder: Responder) -> Transaction {
         accounts::ensure(user);
+        self.start_unknown(service, user, responder)
+    }
+
+    /// Like [`Site::start`], for a name that must not be an account.
+    pub fn start_unknown(&self, service: &str, user: &str, responder: Responder) -> Transaction {
         let mut tx = Transaction::start(&self.confdir, service, user, responder);
         tx.set_rhost("192.0.2.10");
         tx
