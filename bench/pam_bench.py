@@ -85,8 +85,11 @@ class Setup:
         p = os.path.join(self.dir, "planasonix")
         args = ["--config", p + "/policy.toml", "--db", p + "/db", "--key", p + "/seal.key"]
         subprocess.run([cli] + args + ["init"], check=True, stdout=subprocess.DEVNULL)
+        # The CLI resolves user names through NSS, like the module: the bench's
+        # users exist only in the private passwd file.
         subprocess.run([cli] + args + ["--json", "import", "oath-usersfile", oath],
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL,
+                       env=dict(self.env(), LD_PRELOAD="libnss_wrapper.so"))
         direct = os.path.join(self.dir, "planasonix-direct")
         shutil.copytree(p, direct)
         self.service = subprocess.Popen([cli, "--db", p + "/db", "serve"], stdout=subprocess.PIPE)

@@ -2,7 +2,9 @@
 # The Linux-login door of the demo: the planasonix CLI sets up a host in a
 # temporary directory and enrolls a user; then real libpam (pamtester under
 # pam_wrapper, so /etc/pam.d is untouched) loads pam_planasonix.so and checks
-# codes computed by oathtool. Exits non-zero if any step misbehaves.
+# codes computed by oathtool. The module and the CLI resolve user names
+# through NSS; alice exists only in a private passwd file (nss_wrapper), so
+# /etc/passwd is untouched too. Exits non-zero if any step misbehaves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --quiet -p planasonix -p pam_planasonix
@@ -13,11 +15,16 @@ dir="$(mktemp -d /tmp/planasonix-login-demo.XXXXXX)"
 svc=""
 trap '[ -n "$svc" ] && kill "$svc" 2>/dev/null; rm -rf "$dir"' EXIT
 p=(--config "$dir/policy.toml" --db "$dir/db" --key "$dir/seal.key")
+# alice, for NSS: only in these files, seen by processes with nss_wrapper.
+printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:4242:4242:Alice (demo):/nonexistent:/usr/sbin/nologin\n' > "$dir/passwd"
+printf 'root:x:0:\nalice:x:4242:\n' > "$dir/group"
+export NSS_WRAPPER_PASSWD="$dir/passwd" NSS_WRAPPER_GROUP="$dir/group"
+planasonix() { LD_PRELOAD=libnss_wrapper.so "$cli" "$@"; }
 
 say() { printf '\n== %s\n' "$*"; }
 expect_outcome() { # expect_outcome WANT(ok|fail) INPUT
   local want="$1" input="$2" out rc=0
-  out="$(printf '%s\n' "$input" | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+  out="$(printf '%s\n' "$input" | LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 \
     PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" pamtester -I rhost=192.0.2.10 demo alice authenticate 2>&1)" || rc=$?
   printf '%s\n' "$out" | sed 's/^/   /'
   if { [ "$want" = ok ] && [ $rc -ne 0 ]; } || { [ "$want" = fail ] && [ $rc -eq 0 ]; }; then
@@ -27,16 +34,16 @@ expect_outcome() { # expect_outcome WANT(ok|fail) INPUT
 }
 
 say "planasonix init (key 0600, database 0700, default policy)"
-"$cli" "${p[@]}" init
+planasonix "${p[@]}" init
 sed -i 's/^mode = "optional"/mode = "required-for-all"/' "$dir/policy.toml"
-"$cli" "${p[@]}" policy check >/dev/null && echo "   policy: required-for-all"
+planasonix "${p[@]}" policy check >/dev/null && echo "   policy: required-for-all"
 
 say "an admin provisions alice's authenticator app with the CLI"
 secret="$(head -c 20 /dev/urandom | base32 | tr -d '=')"
 # On standard input, never on the command line (other users read that in /proc).
-provision="$(printf '%s\n' "$secret" | "$cli" "${p[@]}" --json admin provision-totp alice --secret -)"
+provision="$(printf '%s\n' "$secret" | planasonix "${p[@]}" --json admin provision-totp alice --secret -)"
 recovery="$(printf '%s' "$provision" | python3 -c 'import json,sys; print(json.load(sys.stdin)["recovery_codes"][0])')"
-"$cli" "${p[@]}" status --user alice | sed 's/^/   /'
+planasonix "${p[@]}" status --user alice | sed 's/^/   /'
 
 mkdir -p "$dir/pam.d"
 echo "auth required pam_deny.so" > "$dir/pam.d/other"
@@ -59,10 +66,10 @@ expect_outcome ok "$recovery"
 expect_outcome fail "$recovery"
 
 say "an admin resets alice (lost phone), through the service"
-"$cli" "${p[@]}" admin reset alice --reason "lost phone, identity checked"
+planasonix "${p[@]}" admin reset alice --reason "lost phone, identity checked"
 say "the service stops (or crashes); logins open the database themselves, alice is in her enrollment grace period"
 kill "$svc"; wait "$svc" 2>/dev/null || true; svc=""
 expect_outcome ok ""
-"$cli" "${p[@]}" audit --user alice | tail -n 8 | sed 's/^/   /'
+planasonix "${p[@]}" audit --user alice | tail -n 8 | sed 's/^/   /'
 echo
 echo "Login demo complete: the CLI and real libpam behaved as designed."

@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
   build-essential pkg-config clang libclang-dev   # ring for wasm32, pam-sys bindgen
-  libpam0g-dev pamtester libpam-wrapper libfaketime  # PAM module and its tests
+  libpam0g-dev pamtester libpam-wrapper libnss-wrapper libfaketime  # PAM module, its tests and the demo
   oathtool zbar-tools                             # independent TOTP and QR checks
   libpam-google-authenticator                     # files for the `import google-authenticator` test
   openssh-server openssh-client expect            # sshd end-to-end tests
