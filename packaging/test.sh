@@ -67,7 +67,7 @@ scripts="$(rpm -qp --scripts "$rpm")"
 printf '%s\n' "$scripts" | sed 's/^/    /'
 printf '%s\n' "$scripts" | grep -q '^postinstall scriptlet' || fail "no %post scriptlet"
 printf '%s\n' "$scripts" | grep -q 'planasonix init' || fail "%post does not create the key and state directory"
-printf '%s\n' "$scripts" | grep -q 'chown -R planasonix:planasonix /var/lib/planasonix' || fail "%post does not give the state directory to the service user"
+printf '%s\n' "$scripts" | grep -q 'chown planasonix:planasonix /var/lib/planasonix' || fail "%post does not give the state directory to the service user"
 printf '%s\n' "$scripts" | grep -q '^preuninstall scriptlet' || fail "no %preun scriptlet"
 printf '%s\n' "$scripts" | grep -q 'disable --now planasonix.service' || fail "%preun does not stop the state service"
 
@@ -85,6 +85,8 @@ done
 
 # --- install test in a chroot ----------------------------------------------------
 chroot_dir="$(mktemp -d /var/tmp/planasonix-pkgtest.XXXXXX)"
+# mktemp makes it 0700: as the chroot's /, that would shut out every user but root.
+chmod 0755 "$chroot_dir"
 cleanup() {
   umount "$chroot_dir/proc" 2>/dev/null || true
   rm -rf --one-file-system "$chroot_dir"
@@ -121,8 +123,10 @@ PLANASONIX_SHIPPED_WASM="$chroot_dir/usr/share/planasonix/planasonix_mfa.wasm" \
 [ "$(stat -c %a "$chroot_dir/etc/planasonix/seal.key")" = 600 ] || fail "seal key is not 0600"
 [ "$(stat -c %a "$chroot_dir/var/lib/planasonix")" = 700 ] || fail "state directory is not 0700"
 in_chroot getent passwd planasonix >/dev/null || fail "postinst did not create the planasonix system user"
-[ "$(stat -c %U "$chroot_dir/var/lib/planasonix")" = planasonix ] || fail "the state directory is not the service user's"
-[ "$(stat -c %U "$chroot_dir/etc/planasonix/seal.key")" = root ] || fail "the seal key is not root's"
+# Owners by name inside the chroot: the host has no planasonix user.
+[ "$(in_chroot stat -c %U /var/lib/planasonix)" = planasonix ] || fail "the state directory is not the service user's"
+[ "$(in_chroot stat -c %U /var/lib/planasonix/db)" = planasonix ] || fail "the database is not the service user's"
+[ "$(in_chroot stat -c %U /etc/planasonix/seal.key)" = root ] || fail "the seal key is not root's"
 [ "$(cat "$chroot_dir/etc/pam.d/common-auth")" = "$common_auth_before" ] \
   || fail "installing changed common-auth (the profile must be Default: no)"
 
@@ -162,14 +166,22 @@ service_user="$(sed -n 's/^User=//p' "$unit")"
 [ "$service_user" = planasonix ] || fail "the unit does not run the service as planasonix (User=$service_user)"
 grep -qx 'InaccessiblePaths=-/etc/planasonix/seal.key' "$unit" || fail "the unit does not hide the seal key"
 as_service() { in_chroot setpriv --reuid "$service_user" --regid "$service_user" --init-groups "$@"; }
+# The service in the background as one process (chroot, env and setpriv each
+# exec the next), so that $serve_pid is planasonix itself and kill stops it.
+start_service() {
+  chroot "$chroot_dir" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
+    setpriv --reuid "$service_user" --regid "$service_user" --init-groups \
+    planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
+  serve_pid=$!
+  for _ in $(seq 100); do grep -q '^serving ' "$chroot_dir/tmp/serve.out" 2>/dev/null && return 0; sleep 0.1; done
+  cat "$chroot_dir/tmp/serve.out"
+  fail "planasonix serve did not start as $service_user"
+}
 if as_service cat /etc/planasonix/seal.key >/dev/null 2>&1; then fail "the service user can read the seal key"; fi
 echo "    unit: User=$service_user; the seal key is unreadable to it"
-as_service planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
-serve_pid=$!
-for _ in $(seq 100); do [ -S "$chroot_dir/var/lib/planasonix/db.sock" ] && break; sleep 0.1; done
-[ -S "$chroot_dir/var/lib/planasonix/db.sock" ] || { cat "$chroot_dir/tmp/serve.out"; fail "planasonix serve did not listen"; }
+start_service
 [ "$(stat -c %a "$chroot_dir/var/lib/planasonix/db.sock")" = 600 ] || fail "the socket is not 0600"
-[ "$(stat -c %U "$chroot_dir/var/lib/planasonix/db.sock")" = "$service_user" ] || fail "the socket is not the service user's"
+[ "$(in_chroot stat -c %U /var/lib/planasonix/db.sock)" = "$service_user" ] || fail "the socket is not the service user's"
 first="$(printf '%s\n' "$recovery" | head -n 1)"
 out="$(login "$first")" || fail "a recovery code was refused through the service: $out"
 printf '    recovery code through the service: %s\n' "$out"
@@ -177,6 +189,7 @@ if out="$(login "$first")"; then fail "a spent recovery code was accepted throug
 if out="$(login "$code")"; then fail "a replayed code was accepted through the service: $out"; fi
 printf '    replayed code through the service: %s\n' "$out"
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+if kill -0 "$serve_pid" 2>/dev/null; then fail "the state service is still running after kill"; fi
 # Stopped: root's logins open the database themselves and hand what they
 # wrote back to the service user, so the service starts again afterwards.
 second="$(printf '%s\n' "$recovery" | sed -n 2p)"
@@ -184,10 +197,7 @@ out="$(login "$second")" || fail "a recovery code was refused with the service s
 printf '    recovery code with the service stopped: %s\n' "$out"
 left_to_root="$(find "$chroot_dir/var/lib/planasonix/db" -user root | head -n 3)"
 [ -z "$left_to_root" ] || fail "a direct login left root-owned files in the database: $left_to_root"
-as_service planasonix --wait 30s serve > "$chroot_dir/tmp/serve.out" 2>&1 &
-serve_pid=$!
-for _ in $(seq 100); do grep -q '^serving ' "$chroot_dir/tmp/serve.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^serving ' "$chroot_dir/tmp/serve.out" || { cat "$chroot_dir/tmp/serve.out"; fail "the service did not start again after a direct login"; }
+start_service
 if out="$(login "$second")"; then fail "a spent recovery code was accepted through the restarted service: $out"; fi
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 

@@ -12,7 +12,10 @@ if ! /usr/bin/planasonix init >/dev/null; then
     echo "pam_planasonix: 'planasonix init' failed (see above); pam_planasonix.so" >&2
     echo "pam_planasonix: refuses logins it is asked to check until it succeeds." >&2
 fi
-chown -R planasonix:planasonix /var/lib/planasonix
+# The state directory and the database (not the audit trail, which root's
+# logins append and the service never writes); never following links.
+chown planasonix:planasonix /var/lib/planasonix
+find /var/lib/planasonix/db -xdev \( -type f -o -type d \) -exec chown -h planasonix:planasonix {} +
 # The state service follows the system's presets (as %systemd_post does): on
 # Fedora and EL it stays disabled until `systemctl enable --now planasonix`.
 # Logins work without it, only slower. On upgrade a running one is restarted.
