@@ -15,7 +15,7 @@ fi
 # The state directory and the database (not the audit trail, which root's
 # logins append and the service never writes); never following links.
 chown planasonix:planasonix /var/lib/planasonix
-find /var/lib/planasonix/db -xdev \( -type f -o -type d \) -exec chown -h planasonix:planasonix {} +
+find /var/lib/planasonix/db -xdev -user root \( -type d -o -type f -links 1 \) -exec chown -h planasonix:planasonix {} +
 # The state service follows the system's presets (as %systemd_post does): on
 # Fedora and EL it stays disabled until `systemctl enable --now planasonix`.
 # Logins work without it, only slower. On upgrade a running one is restarted.

@@ -195,6 +195,12 @@ fn the_service_runs_as_its_own_user_and_root_hands_back_what_it_wrote() {
     );
     drop(service);
 
+    // A link the service user put in its directory to a file of root's
+    // elsewhere (here made by root; fs.protected_hardlinks stops users) must
+    // never be handed over.
+    let roots = site.dir.join("roots-file");
+    std::fs::write(&roots, "root's").unwrap();
+    std::fs::hard_link(&roots, site.db.join("planted")).unwrap();
     // Stopped: root opens the database itself, then hands its files back.
     let code = oathtool_at(
         &secret,
@@ -208,8 +214,17 @@ fn the_service_runs_as_its_own_user_and_root_hands_back_what_it_wrote() {
         "directly, with the service stopped: {}",
         name(rc)
     );
-    let left = root_owned(&site.db);
+    let left: Vec<String> = root_owned(&site.db)
+        .into_iter()
+        .filter(|f| !f.ends_with("/planted"))
+        .collect();
     assert!(left.is_empty(), "root left files behind: {left:?}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&roots).unwrap().uid(),
+        0,
+        "a hard link planted in the database handed a file of root's over"
+    );
     // And the service starts again on them, and remembers the last code.
     let _service = serve_as("pxservice", &site.db);
     let mut tx = site.start("sshd", "alice", answers(&[&code]));

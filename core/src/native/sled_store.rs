@@ -182,7 +182,10 @@ fn give_back_to_owner(db: &Path) -> Result<(), StoreError> {
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
-            if meta.uid() == 0 {
+            // Only what root made here: a file with other links may be one
+            // the owner planted to something of root's elsewhere (a hardlink
+            // to /etc/shadow), which must never change hands.
+            if meta.uid() == 0 && (meta.is_dir() || meta.nlink() == 1) {
                 std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).map_err(|e| {
                     StoreError::Io(format!(
                         "cannot give {} back to uid {uid}: {e}",
