@@ -15,7 +15,7 @@ mod common;
 
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
 
@@ -72,9 +72,8 @@ fn build_shim(dir: &Path) -> PathBuf {
 
 /// pamtester `user` through the shim, answering with `input`; (ok, output).
 fn login(site: &Site, shim: &Path, user: &str, input: &str) -> (bool, String) {
-    use std::io::Write;
-    let mut child = Command::new("pamtester")
-        .args(["-v", "-I", "rhost=192.0.2.10", "sshd", user])
+    let mut cmd = Command::new("pamtester");
+    cmd.args(["-v", "-I", "rhost=192.0.2.10", "sshd", user])
         .args(["authenticate", "acct_mgmt"])
         .env(
             "LD_PRELOAD",
@@ -82,25 +81,8 @@ fn login(site: &Site, shim: &Path, user: &str, input: &str) -> (bool, String) {
         )
         .env("PAM_WRAPPER", "1")
         .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
-        .env("PLANASONIX_SHIM_USER", "alice")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("pamtester and libpam-wrapper are required");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+        .env("PLANASONIX_SHIM_USER", "alice");
+    run_with_input(&mut cmd, input, "pamtester and libpam-wrapper are required")
 }
 
 fn recent_failures(site: &Site, user: &str) -> u64 {

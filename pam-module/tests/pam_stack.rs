@@ -479,36 +479,16 @@ fn unusable_policy_key_or_store_fail_closed() {
 /// Runs `pamtester SERVICE USER authenticate` under pam_wrapper with `input`
 /// on standard input; returns (success, output).
 fn pamtester(site: &Site, service: &str, user: &str, input: &str) -> (bool, String) {
-    use std::io::Write;
-    let mut child = std::process::Command::new("pamtester")
-        .args(["-I", "rhost=192.0.2.10", service, user, "authenticate"])
+    let mut cmd = std::process::Command::new("pamtester");
+    cmd.args(["-I", "rhost=192.0.2.10", service, user, "authenticate"])
         .env("LD_PRELOAD", "libpam_wrapper.so")
         .env("PAM_WRAPPER", "1")
-        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("pamtester is required (apt install pamtester libpam-wrapper): {e}")
-        });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !text.contains("PWRAP_ERROR") || text.contains("no default config"),
-        "pam_wrapper failed: {text}"
-    );
-    (out.status.success(), text)
+        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir);
+    run_with_input(
+        &mut cmd,
+        input,
+        "pamtester is required (apt install pamtester libpam-wrapper)",
+    )
 }
 
 #[test]

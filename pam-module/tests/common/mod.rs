@@ -323,7 +323,6 @@ pub fn pamtester_in_namespace_from(
     input: &str,
     log_socket: Option<&Path>,
 ) -> (bool, String) {
-    use std::io::Write;
     accounts::ensure(user);
     let old = site.dir.join("olddev");
     std::fs::create_dir_all(&old).unwrap();
@@ -340,17 +339,29 @@ pub fn pamtester_in_namespace_from(
          exec pamtester -I \"rhost=$PLANASONIX_TEST_RHOST\" {service} {user} authenticate\n",
         old = old.display(),
     );
-    let mut child = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
         .env("LD_PRELOAD", "libpam_wrapper.so")
         .env("PAM_WRAPPER", "1")
         .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
-        .env("PLANASONIX_TEST_RHOST", rhost)
+        .env("PLANASONIX_TEST_RHOST", rhost);
+    run_with_input(
+        &mut cmd,
+        input,
+        "unshare (util-linux) and root are required",
+    )
+}
+
+/// Runs `cmd` with `input` on standard input; returns (success, stdout and
+/// stderr). `needs` says what to install when it cannot start.
+pub fn run_with_input(cmd: &mut Command, input: &str, needs: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("unshare (util-linux) and root are required: {e}"));
+        .unwrap_or_else(|e| panic!("{needs}: {e}"));
     child
         .stdin
         .take()
