@@ -204,7 +204,10 @@ kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 say "pam-auth-update --enable planasonix, then --disable"
 in_chroot pam-auth-update --enable planasonix
 grep -q 'pam_planasonix.so' "$chroot_dir/etc/pam.d/common-auth" || fail "--enable did not add the module to common-auth"
-in_chroot planasonix doctor --summary | grep -qx 'login: protected' \
+# Captured first: grep -q stops reading at its match, and the CLI's next write
+# would then fail with a broken pipe.
+summary="$(in_chroot planasonix doctor --summary)"
+printf '%s\n' "$summary" | grep -qx 'login: protected' \
   || { in_chroot planasonix doctor || true; fail "planasonix doctor does not see login protected after --enable"; }
 in_chroot pam-auth-update --disable planasonix
 [ "$(cat "$chroot_dir/etc/pam.d/common-auth")" = "$common_auth_before" ] \
