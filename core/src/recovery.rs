@@ -241,13 +241,10 @@ mod tests {
 
     #[test]
     fn codes_look_right_and_are_distinct() {
-        let new = RecoverySet::generate(
-            &mut SeededRandom::new(3),
-            10,
-            UnixTime(0),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
-        )
-        .unwrap();
+        let key = pepper_key();
+        let pepper = key.pepper(crate::seal::PepperFor::Recovery, "alice");
+        let new =
+            RecoverySet::generate(&mut SeededRandom::new(3), 10, UnixTime(0), &pepper).unwrap();
         assert_eq!(new.display.len(), 10);
         let mut seen = std::collections::HashSet::new();
         for code in &new.display {
@@ -265,70 +262,38 @@ mod tests {
 
     #[test]
     fn each_code_works_once_in_any_spelling() {
-        let NewRecoveryCodes { display, mut set } = RecoverySet::generate(
-            &mut SeededRandom::new(4),
-            3,
-            UnixTime(0),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
-        )
-        .unwrap();
+        let key = pepper_key();
+        let pepper = key.pepper(crate::seal::PepperFor::Recovery, "alice");
+        let NewRecoveryCodes { display, mut set } =
+            RecoverySet::generate(&mut SeededRandom::new(4), 3, UnixTime(0), &pepper).unwrap();
         let lower = display[1].expose().to_lowercase().replace('-', " ");
         let canon = normalize_recovery_code(&lower).unwrap();
-        assert!(set.consume(
-            canon.expose(),
-            UnixTime(5),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-        ));
+        assert!(set.consume(canon.expose(), UnixTime(5), &pepper));
         assert!(
-            !set.consume(
-                canon.expose(),
-                UnixTime(6),
-                &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-            ),
+            !set.consume(canon.expose(), UnixTime(6), &pepper),
             "second use must fail"
         );
         assert_eq!(set.remaining(), 2);
-        assert!(!set.consume(
-            "2222222222",
-            UnixTime(7),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-        ));
+        assert!(!set.consume("2222222222", UnixTime(7), &pepper));
     }
 
     #[test]
     fn imported_scratch_codes_work_once() {
+        let key = pepper_key();
+        let pepper = key.pepper(crate::seal::PepperFor::Recovery, "alice");
         let codes: Vec<SecretString> = ["12345678", "87654321"]
             .iter()
             .map(|c| SecretString::new((*c).into()))
             .collect();
-        let mut set = RecoverySet::import(
-            &mut SeededRandom::new(6),
-            &codes,
-            UnixTime(0),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
-        )
-        .unwrap();
+        let mut set =
+            RecoverySet::import(&mut SeededRandom::new(6), &codes, UnixTime(0), &pepper).unwrap();
         assert_eq!(set.numeric_len(), Some(8));
-        assert!(set.consume(
-            "87654321",
-            UnixTime(1),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-        ));
-        assert!(!set.consume(
-            "87654321",
-            UnixTime(2),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-        ));
+        assert!(set.consume("87654321", UnixTime(1), &pepper));
+        assert!(!set.consume("87654321", UnixTime(2), &pepper));
         assert_eq!(set.remaining(), 1);
         let bad = |v: &[&str]| {
             let c: Vec<SecretString> = v.iter().map(|c| SecretString::new((*c).into())).collect();
-            RecoverySet::import(
-                &mut SeededRandom::new(6),
-                &c,
-                UnixTime(0),
-                &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
-            )
-            .unwrap_err()
+            RecoverySet::import(&mut SeededRandom::new(6), &c, UnixTime(0), &pepper).unwrap_err()
         };
         assert_eq!(bad(&["123"]), ImportError::Malformed);
         assert_eq!(bad(&["12345678", "1234567"]), ImportError::MixedLengths);
@@ -337,13 +302,10 @@ mod tests {
 
     #[test]
     fn stored_form_holds_no_plaintext() {
-        let new = RecoverySet::generate(
-            &mut SeededRandom::new(5),
-            10,
-            UnixTime(0),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
-        )
-        .unwrap();
+        let key = pepper_key();
+        let pepper = key.pepper(crate::seal::PepperFor::Recovery, "alice");
+        let new =
+            RecoverySet::generate(&mut SeededRandom::new(5), 10, UnixTime(0), &pepper).unwrap();
         let json = serde_json::to_string(&new.set).unwrap();
         for code in &new.display {
             let canon = code.expose().replace('-', "");

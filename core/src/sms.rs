@@ -108,53 +108,23 @@ mod tests {
 
     #[test]
     fn right_code_in_time_only() {
-        let (code, mut ch) = SmsChallenge::issue(
-            &mut SeededRandom::new(1),
-            6,
-            UnixTime(100),
-            2,
-            &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice"),
-        )
-        .unwrap();
+        let key = pepper_key();
+        let pepper = key.pepper(crate::seal::PepperFor::Sms, "alice");
+        let (code, mut ch) =
+            SmsChallenge::issue(&mut SeededRandom::new(1), 6, UnixTime(100), 2, &pepper).unwrap();
         assert_eq!(code.expose().len(), 6);
         assert_eq!(
-            ch.check(
-                code.expose(),
-                UnixTime(100),
-                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
-            ),
+            ch.check(code.expose(), UnixTime(100), &pepper),
             SmsCheck::Expired
         );
+        assert_eq!(ch.check("000000", UnixTime(10), &pepper), SmsCheck::Wrong);
         assert_eq!(
-            ch.check(
-                "000000",
-                UnixTime(10),
-                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
-            ),
-            SmsCheck::Wrong
-        );
-        assert_eq!(
-            ch.check(
-                code.expose(),
-                UnixTime(10),
-                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
-            ),
+            ch.check(code.expose(), UnixTime(10), &pepper),
             SmsCheck::Accepted
         );
+        assert_eq!(ch.check("000001", UnixTime(10), &pepper), SmsCheck::Wrong);
         assert_eq!(
-            ch.check(
-                "000001",
-                UnixTime(10),
-                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
-            ),
-            SmsCheck::Wrong
-        );
-        assert_eq!(
-            ch.check(
-                code.expose(),
-                UnixTime(10),
-                &pepper_key().pepper(crate::seal::PepperFor::Sms, "alice")
-            ),
+            ch.check(code.expose(), UnixTime(10), &pepper),
             SmsCheck::Expired,
             "attempts used up"
         );

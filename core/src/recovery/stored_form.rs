@@ -132,19 +132,12 @@ mod tests {
     use serde_json::{json, Value};
 
     fn sample() -> NewRecoveryCodes {
-        let mut new = RecoverySet::generate(
-            &mut SeededRandom::new(9),
-            3,
-            UnixTime(10),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice"),
-        )
-        .unwrap();
+        let key = pepper_key();
+        let pepper = key.pepper(crate::seal::PepperFor::Recovery, "alice");
+        let mut new =
+            RecoverySet::generate(&mut SeededRandom::new(9), 3, UnixTime(10), &pepper).unwrap();
         let canon = normalize_recovery_code(new.display[2].expose()).unwrap();
-        assert!(new.set.consume(
-            canon.expose(),
-            UnixTime(20),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-        ));
+        assert!(new.set.consume(canon.expose(), UnixTime(20), &pepper));
         new
     }
 
@@ -175,6 +168,8 @@ mod tests {
 
     #[test]
     fn schema_1_sets_still_work() {
+        let key = pepper_key();
+        let pepper = key.pepper(crate::seal::PepperFor::Recovery, "alice");
         let mut new = sample();
         let legacy = as_schema_1(&new.set);
         assert!(legacy["codes"].is_array());
@@ -182,16 +177,8 @@ mod tests {
         assert_eq!(read, new.set);
         assert_eq!(read.remaining(), 2);
         let first = normalize_recovery_code(new.display[0].expose()).unwrap();
-        assert!(read.consume(
-            first.expose(),
-            UnixTime(30),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-        ));
-        assert!(new.set.consume(
-            first.expose(),
-            UnixTime(30),
-            &pepper_key().pepper(crate::seal::PepperFor::Recovery, "alice")
-        ));
+        assert!(read.consume(first.expose(), UnixTime(30), &pepper));
+        assert!(new.set.consume(first.expose(), UnixTime(30), &pepper));
         assert_eq!(read, new.set);
     }
 
