@@ -70,6 +70,7 @@ fn run(
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
+            forget_faketime_segments(child.id());
             return None;
         }
     }
@@ -104,6 +105,54 @@ fn cli(site: &Site, args: &[&str]) -> Command {
     cmd
 }
 
+/// libfaketime keeps a shared-memory segment and a semaphore per process,
+/// named by its pid, and removes them at exit. A SIGKILLed process leaves
+/// them behind, and a later process given the same pid fails at start with
+/// "shm_open failed: File exists". So the test removes what its kills left.
+fn forget_faketime_segments(pid: u32) {
+    for name in [
+        format!("/dev/shm/faketime_shm_{pid}"),
+        format!("/dev/shm/sem.faketime_sem_{pid}"),
+    ] {
+        let _ = std::fs::remove_file(name);
+    }
+}
+
+/// Segments left by earlier SIGKILLed runs whose process is gone: each one
+/// would make the next process given that pid fail (see above).
+fn forget_stale_faketime_segments() {
+    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| {
+            n.strip_prefix("faketime_shm_")
+                .or_else(|| n.strip_prefix("sem.faketime_sem_"))
+        }) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The audit trail and status of `user`, for a failure message.
+fn what_the_store_says(site: &Site, user: &str) -> String {
+    let mut said = String::new();
+    for args in [["audit", "--user", user], ["status", "--user", user]] {
+        let out = cli(site, &args).output().unwrap();
+        said += &format!(
+            "planasonix {}:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    said
+}
+
 /// A login of `user` with `code` at `at`, never killed: did it get in?
 fn login(site: &Site, user: &str, code: &str, at: u64) -> bool {
     let (ok, text) = run(pamtester(site, user), at, &format!("{code}\n"), None).unwrap();
@@ -116,6 +165,7 @@ fn login(site: &Site, user: &str, code: &str, at: u64) -> bool {
 
 #[test]
 fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
+    forget_stale_faketime_segments();
     let site = Site::new("crash", POLICY);
     site.service("crash", &[]);
     let users: Vec<(String, Vec<u8>)> = (0..6).map(|i| (format!("c{i}"), new_secret())).collect();
@@ -171,7 +221,10 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                     Some((true, _)) => accepted.push((u, code, at)),
                     // Failed closed when the service vanished mid-transaction.
                     Some((false, _)) if service_died => unknown.push((u, code, at)),
-                    Some((false, text)) => panic!("a valid code was refused at step {i}: {text}"),
+                    Some((false, text)) => panic!(
+                        "a valid code was refused at step {i}: {text}\n{}",
+                        what_the_store_says(&site, user)
+                    ),
                     None => unknown.push((u, code, at)),
                 }
                 r

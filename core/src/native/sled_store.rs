@@ -56,19 +56,25 @@ impl SledStore {
     }
 
     fn open_with(path: &Path, flush_every_ms: Option<u64>) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(4 << 20)
-            .flush_every_ms(flush_every_ms)
-            .open()
-            .map_err(|e| {
-                if is_lock_conflict(&e) {
-                    StoreError::Busy
-                } else {
-                    StoreError::Io(format!("{}: {e}", path.display()))
-                }
-            })?;
+        let open = || {
+            sled::Config::new()
+                .path(path)
+                .mode(sled::Mode::LowSpace)
+                .cache_capacity(4 << 20)
+                .flush_every_ms(flush_every_ms)
+                .open()
+        };
+        let db = match open() {
+            Err(sled::Error::Corruption { .. }) if set_aside_torn_snapshots(path)? => open(),
+            other => other,
+        }
+        .map_err(|e| {
+            if is_lock_conflict(&e) {
+                StoreError::Busy
+            } else {
+                StoreError::Io(format!("{}: {e}", path.display()))
+            }
+        })?;
         Ok(SledStore { db })
     }
 
@@ -138,6 +144,46 @@ impl SledStore {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(io)
     }
+}
+
+/// Removes the snapshot files a killed process left half-written; returns
+/// whether there were any.
+///
+/// sled 0.34 writes a snapshot to `snap.<lsn>.generating`, syncs it, and
+/// renames it to `snap.<lsn>`. A process killed before the rename (a login
+/// whose client hung up, a service stopped with SIGKILL) leaves the
+/// `.generating` file behind, and sled reads the newest snapshot file it finds,
+/// that one included: the database is then refused as corrupt on every open,
+/// for good (pam-module/tests/crash.rs found it; core/tests/torn_snapshot.rs
+/// shows it). A snapshot only shortens recovery: everything it holds is also
+/// in sled's log, which sled replays from the last complete snapshot. So
+/// after sled has refused the database as corrupt, the torn files go and the
+/// open is tried again; any other corruption still refuses it.
+///
+/// A `.generating` file is in progress only while its writer holds the
+/// database, and sled took the lock before refusing; should another process
+/// have started a snapshot since, removing its file costs it that snapshot,
+/// not data (its rename fails and the complete older snapshot stays).
+fn set_aside_torn_snapshots(db: &Path) -> Result<bool, StoreError> {
+    let entries =
+        std::fs::read_dir(db).map_err(|e| StoreError::Io(format!("{}: {e}", db.display())))?;
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let torn = name
+            .to_str()
+            .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"));
+        if torn && entry.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(entry.path()).map_err(|e| {
+                StoreError::Io(format!(
+                    "{}: cannot remove a torn snapshot: {e}",
+                    entry.path().display()
+                ))
+            })?;
+            removed = true;
+        }
+    }
+    Ok(removed)
 }
 
 /// Whether this process may use blocks the filesystem reserves for root:
