@@ -4,10 +4,10 @@
 //! status; this file is the only place that decides which.
 
 use planasonix_core::input::UserNameError;
-use planasonix_core::native::KeyFileError;
 use planasonix_core::phone::PhoneError;
 use planasonix_core::text::escape_line;
-use planasonix_core::{Error, StoreError};
+use planasonix_core::{Error, IoKind, StoreError};
+use planasonix_native::KeyFileError;
 use std::fmt;
 use std::io;
 use std::path::Path;
@@ -106,13 +106,8 @@ impl From<Error> for CliError {
 
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
-        let exit = match &e {
-            // sled reports a directory we may not enter as a plain I/O error.
-            StoreError::Io(detail)
-                if detail.contains("Permission denied") || detail.contains("os error 13") =>
-            {
-                Exit::Permission
-            }
+        let exit = match e.io_kind() {
+            Some(IoKind::PermissionDenied) => Exit::Permission,
             _ => Exit::Store,
         };
         CliError::new(exit, e.to_string())
@@ -172,7 +167,11 @@ mod tests {
         assert_eq!(Exit::Store as i32, 4);
         assert_eq!(CliError::from(StoreError::Busy).exit, Exit::Store);
         assert_eq!(
-            CliError::from(StoreError::Io("/x: Permission denied (os error 13)".into())).exit,
+            CliError::from(StoreError::io(
+                IoKind::PermissionDenied,
+                "/x: Permission denied"
+            ))
+            .exit,
             Exit::Permission
         );
         assert_eq!(CliError::from(Error::WrongCode).exit, Exit::Failed);

@@ -10,14 +10,14 @@
 
 use crate::delivery::{CommandDelivery, SyslogSink};
 use crate::error::{io_error, plain_io, CliError, CliResult, Exit};
-use planasonix_core::native::accounts::{self, AccountError};
-use planasonix_core::native::{
-    load_key_file, now, read_policy_file, transaction, FileTrail, PolicyFileError,
-};
 use planasonix_core::text::Field;
 use planasonix_core::Store;
 use planasonix_core::{
     Deferred, Delivery, Engine, Error, Message, NoDelivery, Policy, SealKey, SmsPurpose,
+};
+use planasonix_native::accounts::{self, AccountError};
+use planasonix_native::{
+    load_key_file, now, read_policy_file, transaction, FileTrail, PolicyFileError,
 };
 use std::io;
 use std::io::Write;

@@ -38,7 +38,7 @@ fn enroll_totp(
     // The database must be closed while the person reads the code: another
     // process can open it now.
     {
-        let store = planasonix_core::native::SledStore::open(&host.db())
+        let store = planasonix_native::SledStore::open(&host.db())
             .expect("database held during the prompt");
         drop(store);
     }
@@ -491,7 +491,7 @@ fn the_database_is_free_while_the_sms_command_runs() {
     assert_eq!(status["enrolled"], false, "{status}");
 
     // While the person reads the text, the database is free as well.
-    drop(planasonix_core::native::SledStore::open(&host.db()).expect("database held"));
+    drop(planasonix_native::SledStore::open(&host.db()).expect("database held"));
     let code: String = read("text")
         .split_whitespace()
         .map(|w| w.trim_end_matches('.'))

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use planasonix_core::native::SledStore;
+use planasonix_native::SledStore;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 

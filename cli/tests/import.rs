@@ -15,7 +15,7 @@ fn replayed(v: &Verification) -> bool {
 }
 
 fn unix_now() -> u64 {
-    planasonix_core::native::now().0
+    planasonix_native::now().0
 }
 
 /// Waits, when the current 30-second step is about to end, for the next one:

@@ -19,7 +19,7 @@ fn init_creates_files_with_safe_modes() {
     assert!(stdout.contains("created seal key"), "{stdout}");
     assert!(text(&out.stderr).is_empty());
     // The key it wrote is one the core accepts.
-    planasonix_core::native::load_key_file(&host.key()).unwrap();
+    planasonix_native::load_key_file(&host.key()).unwrap();
 }
 
 #[test]

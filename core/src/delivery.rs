@@ -100,15 +100,36 @@ pub enum Message {
 /// inside the transaction, then [`Deferred::take`] the messages and send them
 /// with the database closed, reporting failures with
 /// [`crate::Engine::sms_not_delivered`] and [`crate::Engine::notice_not_delivered`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Deferred {
     queue: std::sync::Mutex<Vec<Message>>,
+    /// Whether SMS may be queued: on a host with no SMS channel, a send fails
+    /// at once, so the engine undoes the challenge and says so plainly.
+    sms: bool,
+}
+
+impl Default for Deferred {
+    fn default() -> Self {
+        Deferred {
+            queue: std::sync::Mutex::new(Vec::new()),
+            sms: true,
+        }
+    }
 }
 
 impl Deferred {
     /// An empty queue.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty queue for a host with no SMS channel: SMS sends fail at once
+    /// (as [`NoDelivery`] does); notices queue.
+    pub fn without_sms() -> Self {
+        Deferred {
+            sms: false,
+            ..Self::default()
+        }
     }
 
     /// The queued messages, in order; the queue is left empty.
@@ -129,6 +150,9 @@ impl Deferred {
 
 impl Delivery for Deferred {
     fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), DeliveryError> {
+        if !self.sms {
+            return NoDelivery.send_sms(to, text);
+        }
         self.push(Message::Sms {
             to: to.clone(),
             text: crate::secret::SecretString::new(text.to_owned()),

@@ -22,9 +22,11 @@
 //! are kept in a bounded per-user audit log in the store and handed to an
 //! [`AuditSink`] for syslog; none ever contains a secret, a code or a number.
 //!
-//! The `native` feature (default) adds what a native host needs: the sled store
-//! opened for short transactions, the root-only key file, OS randomness and the
-//! system clock.
+//! This crate does no I/O: no files, sockets, clock or OS randomness; its
+//! dependencies show it. What a Linux host hands the engine lives in
+//! `planasonix-native`; the WebAssembly component gets the same through its
+//! WIT imports. The `testing` feature exposes the store contract
+//! ([`testing::check_store`]) for every store implementation's tests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -36,8 +38,6 @@ mod engine;
 mod error;
 pub mod hotp;
 pub mod input;
-#[cfg(feature = "native")]
-pub mod native;
 pub mod otpauth;
 pub mod phone;
 pub mod policy;
@@ -49,6 +49,8 @@ pub mod seal;
 pub mod secret;
 pub mod sms;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod text;
 pub mod time;
 pub mod trail;
@@ -64,6 +66,6 @@ pub use policy::{Mode, Policy, PolicyError};
 pub use random::{Random, RandomError, SeededRandom};
 pub use seal::{SealError, SealKey};
 pub use secret::{SecretBytes, SecretString};
-pub use store::{MemoryStore, Store, StoreError};
+pub use store::{IoFailure, IoKind, MemoryStore, Store, StoreError};
 pub use time::UnixTime;
 pub use trail::{AuditTrail, StoreTrail};

@@ -30,7 +30,7 @@ impl<R: Random + ?Sized> Random for &mut R {
 }
 
 /// Draws a uniformly distributed value below `bound` (rejection sampling).
-pub(crate) fn below(rng: &mut dyn Random, bound: u32) -> Result<u32, RandomError> {
+pub fn below(rng: &mut dyn Random, bound: u32) -> Result<u32, RandomError> {
     debug_assert!(bound > 0);
     let zone = u32::MAX - (u32::MAX % bound);
     loop {

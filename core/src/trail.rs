@@ -105,7 +105,8 @@ impl AuditTrail for StoreTrail<'_> {
     fn append(&self, user: &str, first: u64, events: &[AuditEvent]) -> Result<(), StoreError> {
         let mut prune = false;
         for (seq, event) in (first..).zip(events) {
-            let json = serde_json::to_vec(event).map_err(|e| StoreError::Io(e.to_string()))?;
+            let json = serde_json::to_vec(event)
+                .map_err(|e| StoreError::io(crate::store::IoKind::Other, e.to_string()))?;
             let key = event_key(user, seq);
             if let Cas::Conflict = self.store.compare_and_swap(&key, None, Some(&json))? {
                 // The sequence number is ours alone; an existing entry can only

@@ -2,7 +2,8 @@
 //! the seed corpus (`fuzz/seeds/<target>/`) and every input that once crashed
 //! a target (`fuzz/regressions/<target>/`). The checks are the fuzz crate's
 //! source, included by path, so no nightly toolchain or libFuzzer is needed.
-//! See fuzz/README.md. The PAM module's target is replayed by
+//! See fuzz/README.md. The native crate's and the PAM module's targets are
+//! replayed by native/tests/fuzz_regressions.rs and
 //! pam-module/tests/fuzz_regressions.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -22,11 +23,6 @@ fn policy_parse() {
 #[test]
 fn code_input() {
     replay("code_input", core_checks::code_input);
-}
-
-#[test]
-fn service_frame() {
-    replay("service_frame", core_checks::service_frame);
 }
 
 #[test]

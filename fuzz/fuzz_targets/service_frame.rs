@@ -1,4 +1,4 @@
-//! Fuzz target `service_frame`: see `planasonix_fuzz::core_checks::service_frame` and fuzz/README.md.
+//! Fuzz target `service_frame`: see `planasonix_fuzz::native_checks::service_frame` and fuzz/README.md.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| planasonix_fuzz::core_checks::service_frame(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| planasonix_fuzz::native_checks::service_frame(data));

@@ -6,10 +6,10 @@
 mod shared;
 
 use planasonix_core::hotp::{totp, Algorithm};
-use planasonix_core::native::{now, OsRandom};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::Random;
 use planasonix_host::*;
+use planasonix_native::{now, OsRandom};
 use std::sync::Arc;
 
 struct Printer;

@@ -230,5 +230,5 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 
 /// Opens a sled database for a long-lived host (one handle for the process).
 pub fn open_sled(path: &Path) -> Result<Arc<dyn Store>, planasonix_core::StoreError> {
-    Ok(Arc::new(planasonix_core::native::SledStore::open(path)?))
+    Ok(Arc::new(planasonix_native::SledStore::open(path)?))
 }

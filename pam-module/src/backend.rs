@@ -3,8 +3,8 @@
 
 use crate::delivery::Outbox;
 use crate::log::{AuditToLog, Log};
-use planasonix_core::native::{transaction, FileTrail};
 use planasonix_core::{Engine, Error, Policy, SealKey};
+use planasonix_native::{transaction, FileTrail};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -10,8 +10,8 @@ use crate::ffi::syslog::Syslog;
 use crate::flow::{self, Accounts, Env, Site};
 use crate::log::{Log, Severity};
 use crate::pam::Pam;
-use planasonix_core::native::accounts::{self, Account, AccountError};
-use planasonix_core::native::{load_key_file, now, read_policy_file, OsRandom};
+use planasonix_native::accounts::{self, Account, AccountError};
+use planasonix_native::{load_key_file, now, read_policy_file, OsRandom};
 
 /// Which PAM entry point is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,8 +17,8 @@
 mod common;
 
 use common::*;
-use planasonix_core::native::OsRandom;
 use planasonix_core::{Random, UnixTime};
+use planasonix_native::OsRandom;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

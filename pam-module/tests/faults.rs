@@ -8,8 +8,8 @@
 mod common;
 
 use common::*;
-use planasonix_core::native::SledStore;
 use planasonix_core::Store;
+use planasonix_native::SledStore;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;

@@ -138,10 +138,7 @@ fn a_user_filling_the_disk_denies_no_login_and_break_glass_survives_a_full_disk(
         "alice",
         &format!(
             "{}\n",
-            oathtool_at(
-                &secret,
-                &format!("@{}", planasonix_core::native::now().0 + 30)
-            )
+            oathtool_at(&secret, &format!("@{}", planasonix_native::now().0 + 30))
         ),
     );
     assert!(ok, "alice was refused once space was freed: {lines:#?}");

@@ -8,8 +8,8 @@ mod common;
 use common::libpam::{name, Shown};
 use common::*;
 use pam_sys::*;
-use planasonix_core::native::{load_key_file, now, OsRandom, SledStore};
 use planasonix_core::{Context, Engine, Policy, UnixTime};
+use planasonix_native::{load_key_file, now, OsRandom, SledStore};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 

@@ -265,7 +265,7 @@ fn ssh_login_through_the_state_service() {
     assert_eq!(rc, 1, "recovery code worked twice:\n{out}");
     // The service kept the database the whole time: sshd's logins went through it.
     assert_eq!(
-        planasonix_core::native::SledStore::open(&site.db).unwrap_err(),
+        planasonix_native::SledStore::open(&site.db).unwrap_err(),
         planasonix_core::StoreError::Busy
     );
 }

@@ -9,8 +9,8 @@ mod common;
 use common::libpam::name;
 use common::*;
 use pam_sys::*;
-use planasonix_core::native::{socket_beside, SledStore};
 use planasonix_core::StoreError;
+use planasonix_native::{socket_beside, SledStore};
 
 const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
 

@@ -202,10 +202,7 @@ fn the_service_runs_as_its_own_user_and_root_hands_back_what_it_wrote() {
     std::fs::write(&roots, "root's").unwrap();
     std::fs::hard_link(&roots, site.db.join("planted")).unwrap();
     // Stopped: root opens the database itself, then hands its files back.
-    let code = oathtool_at(
-        &secret,
-        &format!("@{}", planasonix_core::native::now().0 + 30),
-    );
+    let code = oathtool_at(&secret, &format!("@{}", planasonix_native::now().0 + 30));
     let mut tx = site.start("sshd", "alice", answers(&[&code]));
     let rc = tx.authenticate();
     assert_eq!(

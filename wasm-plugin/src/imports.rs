@@ -2,13 +2,13 @@
 
 use crate::bindings::planasonix::mfa::{delivery, store};
 use planasonix_core::phone::PhoneNumber;
-use planasonix_core::store::{Cas, Store, StoreError, Versioned};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
 use planasonix_core::{Delivery, DeliveryError, Notice};
 
 fn store_error(e: store::StoreError) -> StoreError {
     match e {
         store::StoreError::Busy => StoreError::Busy,
-        store::StoreError::Io(detail) => StoreError::Io(detail),
+        store::StoreError::Io(detail) => StoreError::io(IoKind::Other, detail),
     }
 }
 

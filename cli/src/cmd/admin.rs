@@ -5,9 +5,9 @@ use super::{print_recovery_codes, Out};
 use crate::error::{CliError, CliResult};
 use crate::host::Host;
 use crate::private_input::{read_private_file, read_private_line};
-use planasonix_core::native::{now, OsRandom};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::SecretBytes;
+use planasonix_native::{now, OsRandom};
 use std::path::Path;
 
 /// RFC 4226 §4 R6: at least 128 bits of shared secret.

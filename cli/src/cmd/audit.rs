@@ -4,7 +4,7 @@ use super::Out;
 use crate::error::{CliError, CliResult};
 use crate::host::Host;
 use planasonix_core::audit::Level;
-use planasonix_core::native::now;
+use planasonix_native::now;
 use std::time::Duration;
 
 pub fn run(

@@ -10,9 +10,9 @@ use crate::host::{user_or_invoker, Host};
 use crate::private_input::open_regular;
 use planasonix_core::hotp::Algorithm;
 use planasonix_core::input::validate_user_name;
-use planasonix_core::native::accounts;
-use planasonix_core::native::{now, OsRandom};
 use planasonix_core::{Factor, SecretBytes, SecretString, TotpParams};
+use planasonix_native::accounts;
+use planasonix_native::{now, OsRandom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -309,7 +309,7 @@ pub fn oath_usersfile(host: &Host, out: &mut Out<'_>, file: &Path) -> CliResult<
             continue;
         }
         // The record is the canonical account's, as the PAM module keys it.
-        let user = &match planasonix_core::native::accounts::resolve(user) {
+        let user = &match planasonix_native::accounts::resolve(user) {
             Ok(a) => a.name,
             Err(e) => {
                 refused.push(format!("line {n}: {e}"));

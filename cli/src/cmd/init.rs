@@ -4,9 +4,9 @@ use super::Out;
 use crate::error::{io_error, CliError, CliResult};
 use crate::files::{write_file, Existing, Written};
 use crate::host::{read_policy, Host};
-use planasonix_core::native::{load_key_file, transaction, OsRandom};
 use planasonix_core::policy::DEFAULT_POLICY_TOML;
 use planasonix_core::SealKey;
+use planasonix_native::{load_key_file, transaction, OsRandom};
 use std::fs::DirBuilder;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
@@ -77,7 +77,7 @@ pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
     let policy = host.policy()?;
     let key = host.seal_key()?;
     let rewritten = host.with_engine(&policy, &key, None, |engine| {
-        Ok(engine.upgrade_records(planasonix_core::native::now())?)
+        Ok(engine.upgrade_records(planasonix_native::now())?)
     })?;
     if rewritten > 0 {
         out.line(format!(

@@ -4,12 +4,12 @@ use super::status::factor_list;
 use super::Out;
 use crate::error::{CliError, CliResult};
 use crate::host::{read_policy, Host};
-use planasonix_core::native::now;
 use planasonix_core::record::user_key;
 use planasonix_core::store::Store;
 use planasonix_core::{
     Context, Decision, Denied, Engine, MemoryStore, Mode, NotRequired, Policy, Subject,
 };
+use planasonix_native::now;
 use std::path::PathBuf;
 
 pub fn check(host: &Host, out: &mut Out<'_>, file: Option<PathBuf>) -> CliResult<()> {

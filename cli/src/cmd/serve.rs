@@ -5,8 +5,8 @@
 use super::Out;
 use crate::error::{CliError, CliResult, Exit};
 use crate::host::Host;
-use planasonix_core::native::StoreService;
 use planasonix_core::text::escape_line;
+use planasonix_native::StoreService;
 use std::io::Write;
 
 pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {

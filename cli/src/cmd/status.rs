@@ -3,8 +3,8 @@
 use super::{print_recovery_codes, Out};
 use crate::error::{CliError, CliResult};
 use crate::host::{user_or_invoker, Host, NOT_ADMIN_HINT};
-use planasonix_core::native::{now, OsRandom};
 use planasonix_core::{Factor, UnixTime, UserStatus};
+use planasonix_native::{now, OsRandom};
 
 pub fn status(host: &Host, out: &mut Out<'_>, user: Option<String>) -> CliResult<()> {
     let user = user_or_invoker(user)?;

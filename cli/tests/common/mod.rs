@@ -206,7 +206,7 @@ pub fn json(out: &Output) -> serde_json::Value {
 /// Checks `input` at a login prompt with the core engine on the database the
 /// CLI wrote (an independent reader of the CLI's work).
 pub fn verify(host: &Host, user: &str, input: &str) -> planasonix_core::Verification {
-    use planasonix_core::native::{load_key_file, now, OsRandom, SledStore};
+    use planasonix_native::{load_key_file, now, OsRandom, SledStore};
     let policy =
         planasonix_core::Policy::from_toml(&std::fs::read_to_string(host.config()).unwrap())
             .unwrap();

@@ -17,9 +17,9 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, Versioned>>, StoreError> {
-        self.map
-            .lock()
-            .map_err(|_| StoreError::Io("in-memory store poisoned by a panic".into()))
+        self.map.lock().map_err(|_| {
+            StoreError::io(super::IoKind::Other, "in-memory store poisoned by a panic")
+        })
     }
 }
 
@@ -71,6 +71,6 @@ impl Store for MemoryStore {
 mod tests {
     #[test]
     fn meets_the_store_contract() {
-        super::super::contract::check(&super::MemoryStore::new());
+        crate::testing::check_store(&super::MemoryStore::new());
     }
 }

@@ -3,7 +3,7 @@
 //! Every state change in the engine is read → compute → compare-and-swap, retried
 //! on conflict, so two logins racing on one user can never both spend a recovery
 //! code or both accept one TOTP step. Implementations: [`MemoryStore`] (tests,
-//! scenarios), `native::SledStore`, and the component's `store` import.
+//! scenarios), `planasonix_native::SledStore`, and the component's `store` import.
 
 mod memory;
 
@@ -29,14 +29,90 @@ pub enum Cas {
     Conflict,
 }
 
+/// What kind of I/O failure a [`StoreError::Io`] is, for callers that decide
+/// on it (the CLI's exit status, an admin's hint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IoKind {
+    /// This process may not read or write it.
+    PermissionDenied,
+    /// It does not exist.
+    NotFound,
+    /// Its filesystem is (nearly) full.
+    NoSpace,
+    /// Its filesystem is read-only.
+    ReadOnly,
+    /// The state service did not answer, or answered garbage.
+    Unreachable,
+    /// The database files do not read back.
+    Corrupt,
+    /// Anything else.
+    Other,
+}
+
+impl IoKind {
+    /// The kind of an OS error.
+    pub fn of(kind: std::io::ErrorKind) -> IoKind {
+        use std::io::ErrorKind as K;
+        match kind {
+            K::PermissionDenied => IoKind::PermissionDenied,
+            K::NotFound => IoKind::NotFound,
+            K::StorageFull | K::QuotaExceeded => IoKind::NoSpace,
+            K::ReadOnlyFilesystem => IoKind::ReadOnly,
+            K::ConnectionRefused | K::ConnectionReset | K::BrokenPipe | K::TimedOut => {
+                IoKind::Unreachable
+            }
+            K::InvalidData | K::UnexpectedEof => IoKind::Corrupt,
+            _ => IoKind::Other,
+        }
+    }
+}
+
+/// An I/O failure: its kind, and what failed where, for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoFailure {
+    /// What kind of failure.
+    pub kind: IoKind,
+    /// What failed where (a path, the OS error), without Rust's
+    /// "(os error N)" suffix.
+    pub detail: String,
+}
+
+impl StoreError {
+    /// An I/O failure of `kind`.
+    pub fn io(kind: IoKind, detail: impl Into<String>) -> StoreError {
+        StoreError::Io(IoFailure {
+            kind,
+            detail: detail.into(),
+        })
+    }
+
+    /// An OS error `e` while doing `what` (a path, an action): kind from the
+    /// error, detail `what: error`.
+    pub fn os(what: impl fmt::Display, e: &std::io::Error) -> StoreError {
+        let text = e.to_string();
+        let plain = text.find(" (os error").map_or(&text[..], |i| &text[..i]);
+        StoreError::io(IoKind::of(e.kind()), format!("{what}: {plain}"))
+    }
+
+    /// The I/O failure's kind, if this is one.
+    pub fn io_kind(&self) -> Option<IoKind> {
+        match self {
+            StoreError::Io(f) => Some(f.kind),
+            _ => None,
+        }
+    }
+}
+
 /// Why the store could not serve a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreError {
     /// Another process kept the database for longer than the wait allows.
     Busy,
-    /// The database or its directory cannot be read or written.
-    Io(String),
+    /// The database, its directory or the state service cannot be read,
+    /// written or reached.
+    Io(IoFailure),
     /// A stored record does not decode.
     Corrupt {
         /// The record's key.
@@ -65,7 +141,7 @@ impl fmt::Display for StoreError {
             StoreError::Busy => f.write_str(
                 "database busy: another planasonix process kept it open; try again in a moment",
             ),
-            StoreError::Io(detail) => write!(f, "database unusable: {detail}"),
+            StoreError::Io(failure) => write!(f, "database unusable: {}", failure.detail),
             StoreError::Corrupt { key, detail } => {
                 write!(f, "stored record {key:?} is corrupt: {detail}")
             }
@@ -120,6 +196,3 @@ pub fn decode_versioned(key: &str, raw: &[u8]) -> Result<Versioned, StoreError> 
         value: value.to_vec(),
     })
 }
-
-#[cfg(test)]
-pub(crate) mod contract;

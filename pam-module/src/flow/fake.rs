@@ -207,7 +207,11 @@ impl Backend for MemoryBackend {
         op: impl FnOnce(&Engine<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         if self.broken {
-            return Err(planasonix_core::StoreError::Io("test store is broken".into()).into());
+            return Err(planasonix_core::StoreError::io(
+                planasonix_core::IoKind::Other,
+                "test store is broken",
+            )
+            .into());
         }
         assert!(
             !self.open.swap(true, Ordering::SeqCst),

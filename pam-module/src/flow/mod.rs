@@ -24,9 +24,9 @@ use crate::code::PamCode;
 use crate::delivery::{Outbox, Outgoing, Sender};
 use crate::log::{Log, Severity};
 use crate::pam::{Pam, PamError};
-use planasonix_core::native::accounts::{Account, AccountError};
 use planasonix_core::text::Field;
 use planasonix_core::{Context, Engine, Error, Mode, Policy, Subject, UnixTime};
+use planasonix_native::accounts::{Account, AccountError};
 
 /// What the user sees when the module cannot work; details go to syslog only.
 pub(crate) const UNAVAILABLE: &str =

@@ -9,9 +9,9 @@ use crate::code::PamCode;
 use crate::log::MemoryLog;
 use crate::pam::Pam;
 use planasonix_core::hotp::{totp, Algorithm};
-use planasonix_core::native::accounts::{Account, AccountError};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::{Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, UnixTime};
+use planasonix_native::accounts::{Account, AccountError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 

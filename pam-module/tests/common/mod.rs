@@ -7,9 +7,9 @@ pub mod accounts;
 pub mod libpam;
 
 use libpam::{Responder, Shown, Transaction};
-use planasonix_core::native::{now, transaction, OsRandom};
 use planasonix_core::otpauth::secret_base32;
 use planasonix_core::{Engine, Policy, SealKey, SecretBytes, UnixTime};
+use planasonix_native::{now, transaction, OsRandom};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -164,7 +164,7 @@ impl Site {
     pub fn provision_at(&self, user: &str, secret: &[u8], at: UnixTime) -> Vec<String> {
         accounts::ensure(user);
         let policy = Policy::from_toml(&std::fs::read_to_string(&self.policy).unwrap()).unwrap();
-        let key = planasonix_core::native::load_key_file(&self.key).unwrap();
+        let key = planasonix_native::load_key_file(&self.key).unwrap();
         transaction(&self.db, Duration::from_secs(30), |store| {
             let engine = Engine::new(&policy, &key, store);
             let params = engine.totp_params();

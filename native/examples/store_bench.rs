@@ -7,11 +7,11 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use planasonix_core::hotp::Algorithm;
-use planasonix_core::native::{FileTrail, SledStore};
 use planasonix_core::{
     AuditTrail, Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, Store, TotpParams,
     UnixTime,
 };
+use planasonix_native::{FileTrail, SledStore};
 use std::time::{Duration, Instant};
 
 const SIZES: [usize; 4] = [1, 100, 1_000, 10_000];

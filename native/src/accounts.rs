@@ -10,10 +10,10 @@
 //! log line by the name NSS returns (`pw_name`). A name NSS does not know is
 //! refused and writes nothing.
 
-use crate::input::{validate_user_name, UserNameError};
-use crate::text::Field;
 use core::fmt;
 use nix::unistd::{Gid, Group, User};
+use planasonix_core::input::{validate_user_name, UserNameError};
+use planasonix_core::text::Field;
 use std::ffi::CString;
 
 /// Most groups read for one user.

@@ -2,11 +2,9 @@
 //! CLI use.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{ctx, enroll, temp_dir, Fixture, T0};
-use planasonix_core::native::FileTrail;
 use planasonix_core::*;
+use planasonix_native::FileTrail;
+use planasonix_testkit::{ctx, enroll, Fixture, TempDir, T0};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -23,7 +21,7 @@ fn event(user: &str, at: u64) -> AuditEvent {
 
 #[test]
 fn engine_events_go_to_the_file_and_not_the_store() {
-    let dir = temp_dir("trail-engine");
+    let dir = TempDir::new("trail-engine");
     let trail = FileTrail::beside(&dir.join("db"));
     let f = Fixture::new("[audit]\nkeep_per_user = 10\n");
     let (secret, codes) = enroll(&f, "alice", T0);
@@ -57,12 +55,11 @@ fn engine_events_go_to_the_file_and_not_the_store() {
     assert!(!text.contains(&secret) && !text.contains(&codes[0]));
     let in_store = f.store.keys("audit/alice/").unwrap().len();
     assert!(in_store <= 3, "{in_store} events in the store");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_line_cut_short_by_a_crash_loses_only_itself() {
-    let dir = temp_dir("trail-torn");
+    let dir = TempDir::new("trail-torn");
     let trail = FileTrail::beside(&dir.join("db"));
     trail.append("alice", 0, &[event("alice", 1)]).unwrap();
     // A crash mid-write leaves half a line without its newline.
@@ -78,12 +75,11 @@ fn a_line_cut_short_by_a_crash_loses_only_itself() {
     let times: Vec<u64> = all.iter().map(|e| e.at.0).collect();
     assert_eq!(times, vec![1, 3, 4]);
     assert_eq!(trail.events(Some("bob")).unwrap().len(), 1);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn the_file_rotates_and_stays_bounded() {
-    let dir = temp_dir("trail-rotate");
+    let dir = TempDir::new("trail-rotate");
     let trail = FileTrail::beside(&dir.join("db")).with_max_bytes(2_000);
     for i in 0..200u64 {
         trail.append("alice", i, &[event("alice", i)]).unwrap();
@@ -101,19 +97,17 @@ fn the_file_rotates_and_stays_bounded() {
     assert_eq!(events.last().unwrap().at, UnixTime(199));
     assert!(events.windows(2).all(|w| w[0].at < w[1].at));
     assert!(events.len() < 200);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn an_unwritable_trail_is_an_error_naming_the_file() {
-    let dir = temp_dir("trail-unwritable");
+    let dir = TempDir::new("trail-unwritable");
     // A directory where the file should be: no privilege lets that be opened.
     std::fs::create_dir(dir.join("db.audit.jsonl")).unwrap();
     let err = FileTrail::beside(&dir.join("db"))
         .append("alice", 0, &[event("alice", 1)])
         .unwrap_err();
     assert!(err.to_string().contains("db.audit.jsonl"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Lines of one file as (writer, sequence) pairs, in file order.
@@ -224,7 +218,7 @@ fn concurrent_appenders_at_the_limit_lose_no_line() {
     // is at that one moment, so try it a few times.
     let max_bytes = 100_000;
     for round in 0..4 {
-        let dir = temp_dir(&format!("trail-race-once-{round}"));
+        let dir = TempDir::new(&format!("trail-race-once-{round}"));
         let (writers, failures) = append_from_processes(&dir.join("db"), max_bytes, COUNT);
         let mut kept = lines_of(&dir.join("db.audit.jsonl.1"));
         kept.extend(lines_of(&dir.join("db.audit.jsonl")));
@@ -242,13 +236,12 @@ fn concurrent_appenders_at_the_limit_lose_no_line() {
         }
         assert_eq!(kept.len() as u64, PROCESSES * THREADS * COUNT);
         assert!(failures.is_empty(), "{failures:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 
 #[test]
 fn concurrent_appenders_rotating_often_keep_a_suffix_without_gaps() {
-    let dir = temp_dir("trail-race-often");
+    let dir = TempDir::new("trail-race-often");
     let db = dir.join("db");
     const COUNT: u64 = 200;
     // ~25 lines a file: a rotation every few appends of each writer.
@@ -280,12 +273,11 @@ fn concurrent_appenders_rotating_often_keep_a_suffix_without_gaps() {
     let (last_writer, last) = current.last().unwrap();
     assert!(writers.contains(last_writer) && *last == COUNT - 1);
     assert!(failures.is_empty(), "{failures:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_writer_holding_the_lock_delays_others_only_up_to_the_wait() {
-    let dir = temp_dir("trail-held");
+    let dir = TempDir::new("trail-held");
     let trail = FileTrail::beside(&dir.join("db"));
     trail.append("alice", 0, &[event("alice", 1)]).unwrap();
     // A stopped process in the middle of an append holds the lock.
@@ -303,5 +295,4 @@ fn a_writer_holding_the_lock_delays_others_only_up_to_the_wait() {
     trail.append("alice", 1, &[event("alice", 3)]).unwrap();
     let times: Vec<u64> = trail.events(None).unwrap().iter().map(|e| e.at.0).collect();
     assert_eq!(times, vec![1, 3]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

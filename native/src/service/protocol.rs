@@ -8,8 +8,63 @@
 //! length is checked against what is left, so no input can make either side
 //! allocate more than the frame limit or panic.
 
-use crate::store::{Cas, StoreError, Versioned};
+use planasonix_core::store::{Cas, IoFailure, IoKind, StoreError, Versioned};
 use std::io::{self, Read, Write};
+
+/// Request operations: the byte after the version.
+mod op {
+    pub(super) const GET: u8 = 1;
+    pub(super) const CAS: u8 = 2;
+    pub(super) const KEYS: u8 = 3;
+    pub(super) const COMMIT: u8 = 4;
+}
+
+/// Response tags: the first byte of a response. Answers below 16, failures
+/// ([`StoreError`]) from 16.
+mod tag {
+    pub(super) const ABSENT: u8 = 0;
+    pub(super) const VALUE: u8 = 1;
+    pub(super) const CONFLICT: u8 = 2;
+    pub(super) const SWAPPED: u8 = 3;
+    pub(super) const KEYS: u8 = 4;
+    pub(super) const COMMITTED: u8 = 5;
+    pub(super) const BUSY: u8 = 16;
+    /// An I/O failure of kind [`super::IoKind::Other`]: just its detail.
+    pub(super) const IO: u8 = 17;
+    pub(super) const CORRUPT: u8 = 18;
+    pub(super) const CONTENTION: u8 = 19;
+    pub(super) const UNTRUSTED: u8 = 20;
+    pub(super) const TAMPERED: u8 = 21;
+    /// An I/O failure of any other kind: the kind's byte, then its detail.
+    pub(super) const IO_OF_KIND: u8 = 22;
+}
+
+/// The byte for an [`IoKind`] after [`tag::IO_OF_KIND`]; `None` for
+/// `Other`, which goes as [`tag::IO`], so that every failure has one
+/// encoding.
+fn kind_byte(kind: IoKind) -> Option<u8> {
+    Some(match kind {
+        IoKind::PermissionDenied => 1,
+        IoKind::NotFound => 2,
+        IoKind::NoSpace => 3,
+        IoKind::ReadOnly => 4,
+        IoKind::Unreachable => 5,
+        IoKind::Corrupt => 6,
+        _ => return None,
+    })
+}
+
+fn kind_of_byte(byte: u8) -> Result<IoKind, Malformed> {
+    Ok(match byte {
+        1 => IoKind::PermissionDenied,
+        2 => IoKind::NotFound,
+        3 => IoKind::NoSpace,
+        4 => IoKind::ReadOnly,
+        5 => IoKind::Unreachable,
+        6 => IoKind::Corrupt,
+        b => return Err(Malformed(format!("unknown I/O failure kind {b}"))),
+    })
+}
 
 /// Protocol version; a server refuses any other.
 pub(crate) const VERSION: u8 = 1;
@@ -51,7 +106,7 @@ impl Request {
         let mut w = vec![VERSION];
         match self {
             Request::Get(key) => {
-                w.push(1);
+                w.push(op::GET);
                 put_bytes(&mut w, key.as_bytes());
             }
             Request::Cas {
@@ -59,7 +114,7 @@ impl Request {
                 expected,
                 value,
             } => {
-                w.push(2);
+                w.push(op::CAS);
                 put_bytes(&mut w, key.as_bytes());
                 put_option(&mut w, expected.as_ref(), |w, v| {
                     w.extend_from_slice(&v.to_le_bytes())
@@ -67,10 +122,10 @@ impl Request {
                 put_option(&mut w, value.as_ref(), |w, v| put_bytes(w, v));
             }
             Request::Keys(prefix) => {
-                w.push(3);
+                w.push(op::KEYS);
                 put_bytes(&mut w, prefix.as_bytes());
             }
-            Request::Commit => w.push(4),
+            Request::Commit => w.push(op::COMMIT),
         }
         w
     }
@@ -84,14 +139,14 @@ impl Request {
             )));
         }
         let request = match r.byte()? {
-            1 => Request::Get(r.string()?),
-            2 => Request::Cas {
+            op::GET => Request::Get(r.string()?),
+            op::CAS => Request::Cas {
                 key: r.string()?,
                 expected: r.option(Reader::u64)?,
                 value: r.option(|r| r.bytes().map(<[u8]>::to_vec))?,
             },
-            3 => Request::Keys(r.string()?),
-            4 => Request::Commit,
+            op::KEYS => Request::Keys(r.string()?),
+            op::COMMIT => Request::Commit,
             op => return Err(Malformed(format!("unknown operation {op}"))),
         };
         r.end()?;
@@ -103,44 +158,53 @@ impl Response {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Vec::new();
         match self {
-            Response::Value(None) => w.push(0),
+            Response::Value(None) => w.push(tag::ABSENT),
             Response::Value(Some(v)) => {
-                w.push(1);
+                w.push(tag::VALUE);
                 w.extend_from_slice(&v.version.to_le_bytes());
                 put_bytes(&mut w, &v.value);
             }
-            Response::Cas(Cas::Conflict) => w.push(2),
+            Response::Cas(Cas::Conflict) => w.push(tag::CONFLICT),
             Response::Cas(Cas::Swapped(version)) => {
-                w.push(3);
+                w.push(tag::SWAPPED);
                 w.extend_from_slice(&version.to_le_bytes());
             }
             Response::Keys(keys) => {
-                w.push(4);
+                w.push(tag::KEYS);
                 put_len(&mut w, keys.len());
                 for key in keys {
                     put_bytes(&mut w, key.as_bytes());
                 }
             }
-            Response::Committed => w.push(5),
-            Response::Failed(StoreError::Busy) => w.push(16),
-            Response::Failed(StoreError::Io(detail)) => {
-                w.push(17);
-                put_bytes(&mut w, detail.as_bytes());
+            Response::Committed => w.push(tag::COMMITTED),
+            Response::Failed(StoreError::Busy) => w.push(tag::BUSY),
+            Response::Failed(StoreError::Io(failure)) => {
+                match kind_byte(failure.kind) {
+                    Some(kind) => w.extend_from_slice(&[tag::IO_OF_KIND, kind]),
+                    None => w.push(tag::IO),
+                }
+                put_bytes(&mut w, failure.detail.as_bytes());
             }
             Response::Failed(StoreError::Corrupt { key, detail }) => {
-                w.push(18);
+                w.push(tag::CORRUPT);
                 put_bytes(&mut w, key.as_bytes());
                 put_bytes(&mut w, detail.as_bytes());
             }
-            Response::Failed(StoreError::Contention) => w.push(19),
+            Response::Failed(StoreError::Contention) => w.push(tag::CONTENTION),
             Response::Failed(StoreError::Untrusted(why)) => {
-                w.push(20);
+                w.push(tag::UNTRUSTED);
                 put_bytes(&mut w, why.as_bytes());
             }
             Response::Failed(StoreError::Tampered { key, detail }) => {
-                w.push(21);
+                w.push(tag::TAMPERED);
                 put_bytes(&mut w, key.as_bytes());
                 put_bytes(&mut w, detail.as_bytes());
+            }
+            // A failure this protocol cannot name yet travels as an I/O
+            // failure, with its text.
+            Response::Failed(other) => {
+                w.push(tag::IO);
+                put_bytes(&mut w, other.to_string().as_bytes());
             }
         }
         w
@@ -149,14 +213,14 @@ impl Response {
     pub(crate) fn decode(body: &[u8]) -> Result<Response, Malformed> {
         let mut r = Reader(body);
         let response = match r.byte()? {
-            0 => Response::Value(None),
-            1 => Response::Value(Some(Versioned {
+            tag::ABSENT => Response::Value(None),
+            tag::VALUE => Response::Value(Some(Versioned {
                 version: r.u64()?,
                 value: r.bytes()?.to_vec(),
             })),
-            2 => Response::Cas(Cas::Conflict),
-            3 => Response::Cas(Cas::Swapped(r.u64()?)),
-            4 => {
+            tag::CONFLICT => Response::Cas(Cas::Conflict),
+            tag::SWAPPED => Response::Cas(Cas::Swapped(r.u64()?)),
+            tag::KEYS => {
                 let n = r.len()?;
                 // Each key takes at least its 4-byte length: bounds the allocation.
                 let mut keys = Vec::with_capacity(n.min(r.0.len() / 4));
@@ -165,16 +229,20 @@ impl Response {
                 }
                 Response::Keys(keys)
             }
-            5 => Response::Committed,
-            16 => Response::Failed(StoreError::Busy),
-            17 => Response::Failed(StoreError::Io(r.string()?)),
-            18 => Response::Failed(StoreError::Corrupt {
+            tag::COMMITTED => Response::Committed,
+            tag::BUSY => Response::Failed(StoreError::Busy),
+            tag::IO => Response::Failed(StoreError::io(IoKind::Other, r.string()?)),
+            tag::IO_OF_KIND => Response::Failed(StoreError::Io(IoFailure {
+                kind: kind_of_byte(r.byte()?)?,
+                detail: r.string()?,
+            })),
+            tag::CORRUPT => Response::Failed(StoreError::Corrupt {
                 key: r.string()?,
                 detail: r.string()?,
             }),
-            19 => Response::Failed(StoreError::Contention),
-            20 => Response::Failed(StoreError::Untrusted(r.string()?)),
-            21 => Response::Failed(StoreError::Tampered {
+            tag::CONTENTION => Response::Failed(StoreError::Contention),
+            tag::UNTRUSTED => Response::Failed(StoreError::Untrusted(r.string()?)),
+            tag::TAMPERED => Response::Failed(StoreError::Tampered {
                 key: r.string()?,
                 detail: r.string()?,
             }),
@@ -333,7 +401,8 @@ mod tests {
             Response::Keys(vec!["a".into(), "ab".into()]),
             Response::Committed,
             Response::Failed(StoreError::Busy),
-            Response::Failed(StoreError::Io("disk full".into())),
+            Response::Failed(StoreError::io(IoKind::NoSpace, "disk full")),
+            Response::Failed(StoreError::io(IoKind::Other, "odd")),
             Response::Failed(StoreError::Corrupt {
                 key: "user/x".into(),
                 detail: "short".into(),

@@ -1,7 +1,7 @@
 //! The root-only seal key file (`/etc/planasonix/seal.key`).
 
-use crate::seal::{SealError, SealKey};
 use core::fmt;
+use planasonix_core::seal::{SealError, SealKey};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

@@ -5,8 +5,8 @@
 //! no one else, and so must the directory it lives in (which lets its entries
 //! be replaced); anything else fails closed, naming the file and the reason.
 
-use crate::policy::{Policy, PolicyError};
 use core::fmt;
+use planasonix_core::policy::{Policy, PolicyError};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

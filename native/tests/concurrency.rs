@@ -1,12 +1,10 @@
 //! Races: threads on one store, and processes on one sled database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{ctx, Fixture, T0};
-use planasonix_core::native::SledStore;
 use planasonix_core::*;
-use std::path::{Path, PathBuf};
+use planasonix_native::SledStore;
+use planasonix_testkit::{ctx, Fixture, TempDir, T0};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -65,11 +63,11 @@ fn thirty_two_threads_spend_one_recovery_code_once_in_memory() {
 
 #[test]
 fn thirty_two_threads_spend_one_recovery_code_once_in_sled() {
-    let dir = temp_dir("race");
+    let scratch = TempDir::new("race");
+    let dir = scratch.join("db");
     let store = SledStore::open(&dir).unwrap();
     assert_eq!(race_one_recovery_code(&store), 1);
     drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -78,7 +76,7 @@ fn parallel_logins_of_different_users_all_succeed() {
     let users: Vec<(String, String)> = (0..32)
         .map(|i| {
             let user = format!("user{i}");
-            let (secret, _) = common::enroll(&f, &user, T0);
+            let (secret, _) = planasonix_testkit::enroll(&f, &user, T0);
             (user, secret)
         })
         .collect();
@@ -88,7 +86,7 @@ fn parallel_logins_of_different_users_all_succeed() {
         for (i, (user, secret)) in users.iter().enumerate() {
             let engine = &engine;
             s.spawn(move || {
-                let code = common::code_at(secret, t);
+                let code = planasonix_testkit::code_at(secret, t);
                 let out = engine
                     .verify(
                         user,
@@ -105,12 +103,6 @@ fn parallel_logins_of_different_users_all_succeed() {
             });
         }
     });
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("planasonix-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 const CHILD_ENV: &str = "PLANASONIX_HAMMER_DB";
@@ -171,7 +163,8 @@ fn hammer_child() {
 
 #[test]
 fn two_processes_hammering_one_sled_database_lose_nothing() {
-    let db = temp_dir("hammer");
+    let scratch = TempDir::new("hammer");
+    let db = scratch.join("db");
     let codes: Vec<String> = {
         let store = SledStore::open(&db).unwrap();
         let (policy, key) = (policy(), key());
@@ -234,7 +227,8 @@ fn two_processes_hammering_one_sled_database_lose_nothing() {
 
 #[test]
 fn a_held_database_reports_busy_after_the_wait() {
-    let db = temp_dir("busy");
+    let scratch = TempDir::new("busy");
+    let db = scratch.join("db");
     let _held = SledStore::open(&db).unwrap();
     // sled's lock is per process (flock), so the holder must be another process.
     let out = Command::new(std::env::current_exe().unwrap())

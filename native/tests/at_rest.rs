@@ -1,12 +1,10 @@
 //! What lands on disk: no secret in the sled files; the key file guarded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{code_at, ctx, temp_dir, Outbox, T0};
-use planasonix_core::native::{load_key_file, KeyFileError, SledStore};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::*;
+use planasonix_native::{load_key_file, KeyFileError, SledStore};
+use planasonix_testkit::{code_at, ctx, Outbox, TempDir, T0};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -29,7 +27,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn secrets_and_phone_numbers_never_reach_the_sled_files() {
-    let dir = temp_dir("at-rest");
+    let dir = TempDir::new("at-rest");
     let db = dir.join("db");
     let policy =
         Policy::from_toml("[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n").unwrap();
@@ -83,12 +81,11 @@ fn secrets_and_phone_numbers_never_reach_the_sled_files() {
     for code in codes {
         assert!(!contains(&bytes, code.as_bytes()), "recovery code on disk");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn key_file_must_be_private_present_and_well_formed() {
-    let dir = temp_dir("keyfile");
+    let dir = TempDir::new("keyfile");
     let path = dir.join("seal.key");
     assert!(matches!(
         load_key_file(&path),
@@ -112,8 +109,7 @@ fn key_file_must_be_private_present_and_well_formed() {
     let err = load_key_file(&path).unwrap_err();
     assert!(matches!(err, KeyFileError::Malformed(..)), "{err}");
     assert!(matches!(
-        load_key_file(&dir),
+        load_key_file(dir.path()),
         Err(KeyFileError::NotAFile(_) | KeyFileError::Unreadable(..))
     ));
-    let _ = std::fs::remove_dir_all(&dir);
 }

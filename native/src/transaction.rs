@@ -1,10 +1,10 @@
 //! Short transactions on the database, through the state service when one
 //! serves it, directly on the sled files otherwise.
 
-use super::remote_store::RemoteStore;
-use super::trust::Trust;
-use super::SledStore;
-use crate::store::{Store, StoreError};
+use crate::service::client::RemoteStore;
+use crate::store::SledStore;
+use crate::trust::Trust;
+use planasonix_core::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -27,10 +27,10 @@
 //! up after [`FileTrail::LOCK_WAIT`]: their events are reported as not kept,
 //! and the login goes on.
 
-use crate::audit::AuditEvent;
-use crate::store::StoreError;
-use crate::trail::AuditTrail;
 use nix::fcntl::OFlag;
+use planasonix_core::audit::AuditEvent;
+use planasonix_core::store::{IoKind, StoreError};
+use planasonix_core::trail::AuditTrail;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -45,7 +45,7 @@ pub struct FileTrail {
 }
 
 fn io_error(what: &str, path: &Path, e: &std::io::Error) -> StoreError {
-    StoreError::Io(format!("{what} {}: {e}", path.display()))
+    StoreError::os(format_args!("{what} {}", path.display()), e)
 }
 
 impl FileTrail {
@@ -123,11 +123,14 @@ impl FileTrail {
                     pause = (pause * 2).min(Duration::from_millis(20));
                 }
                 Err(TryLockError::WouldBlock) => {
-                    return Err(StoreError::Io(format!(
-                        "audit trail {} still locked by another process after {} s",
-                        self.path.display(),
-                        FileTrail::LOCK_WAIT.as_secs()
-                    )))
+                    return Err(StoreError::io(
+                        IoKind::Other,
+                        format!(
+                            "audit trail {} still locked by another process after {} s",
+                            self.path.display(),
+                            FileTrail::LOCK_WAIT.as_secs()
+                        ),
+                    ))
                 }
                 Err(TryLockError::Error(e)) => {
                     return Err(io_error("cannot lock audit trail", &path, &e))
@@ -185,7 +188,8 @@ impl AuditTrail for FileTrail {
             buf.push(b'\n');
         }
         for event in events {
-            serde_json::to_writer(&mut buf, event).map_err(|e| StoreError::Io(e.to_string()))?;
+            serde_json::to_writer(&mut buf, event)
+                .map_err(|e| StoreError::io(IoKind::Other, e.to_string()))?;
             buf.push(b'\n');
         }
         file.write_all(&buf)

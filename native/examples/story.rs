@@ -3,10 +3,10 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use planasonix_core::hotp::totp;
-use planasonix_core::native::{load_key_file, now, OsRandom, SledStore, DEFAULT_BUSY_WAIT};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::phone::PhoneNumber;
 use planasonix_core::*;
+use planasonix_native::{load_key_file, now, OsRandom, SledStore, DEFAULT_BUSY_WAIT};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -91,9 +91,10 @@ fn check(ok: bool, what: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Store(StoreError::Io(format!(
-            "demo expectation failed: {what}"
-        ))))
+        Err(Error::Store(StoreError::io(
+            IoKind::Other,
+            format!("demo expectation failed: {what}"),
+        )))
     }
 }
 
@@ -132,7 +133,8 @@ fn run(dir: &Path) -> Result<(), Error> {
     let demo = Demo {
         db: dir.join("db"),
         policy: Policy::from_toml(POLICY)?,
-        key: load_key_file(&key_path).map_err(|e| Error::Store(StoreError::Io(e.to_string())))?,
+        key: load_key_file(&key_path)
+            .map_err(|e| Error::Store(StoreError::io(IoKind::Other, e.to_string())))?,
         outbox: FileOutbox(dir.join("outbox.txt")),
     };
     println!(

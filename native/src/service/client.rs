@@ -6,11 +6,11 @@
 //! once is not trusted again: every later call on it fails, and the caller's
 //! transaction fails closed.
 
-use super::trust::Trust;
-use super::wire::{read_frame, write_frame, Request, Response, MAX_RESPONSE};
-use crate::store::{Cas, Store, StoreError, Versioned};
+use super::protocol::{read_frame, write_frame, Request, Response, MAX_RESPONSE};
+use crate::trust::Trust;
 use nix::errno::Errno;
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -52,7 +52,10 @@ impl RemoteStore {
             return Ok(None);
         }
         let io = |what: &str, e: &dyn std::fmt::Display| {
-            StoreError::Io(format!("state service {}: {what}: {e}", socket.display()))
+            StoreError::io(
+                IoKind::Unreachable,
+                format!("state service {}: {what}: {e}", socket.display()),
+            )
         };
         let fd = socket::socket(
             AddressFamily::Unix,
@@ -71,7 +74,9 @@ impl RemoteStore {
                     std::thread::sleep(RETRY_FULL_QUEUE)
                 }
                 Err(Errno::EAGAIN) => {
-                    return Err(StoreError::Io(format!(
+                    return Err(StoreError::io(
+                        IoKind::Unreachable,
+                        format!(
                         "state service {}: its connection queue stayed full for {} ms (stalled or overloaded)",
                         socket.display(),
                         wait.as_millis()
@@ -151,7 +156,10 @@ impl RemoteStore {
     }
 
     fn broken(&self, why: &str) -> StoreError {
-        StoreError::Io(format!("state service {}: {why}", self.socket.display()))
+        StoreError::io(
+            IoKind::Unreachable,
+            format!("state service {}: {why}", self.socket.display()),
+        )
     }
 
     fn unexpected(&self, response: &Response) -> StoreError {
@@ -201,8 +209,9 @@ impl Store for RemoteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{socket_beside, StoreService};
     use super::*;
+    use crate::service::server::StoreService;
+    use crate::transaction::socket_beside;
 
     #[test]
     fn meets_the_store_contract_through_the_service() {
@@ -216,7 +225,7 @@ mod tests {
         let remote = RemoteStore::connect(&socket_beside(&db), Duration::from_secs(5), &trust)
             .unwrap()
             .unwrap();
-        crate::store::contract::check(&remote);
+        planasonix_testkit::check_store(&remote);
         remote.commit().unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }

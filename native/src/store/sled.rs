@@ -5,9 +5,11 @@
 //! bounded, jittered backoff while another process holds it. The wasmtime host,
 //! which is long-lived, keeps one handle open instead.
 
-use super::os::OsRandom;
-use crate::random::below;
-use crate::store::{decode_versioned, encode_versioned, Cas, Store, StoreError, Versioned};
+use crate::os::OsRandom;
+use planasonix_core::random::below;
+use planasonix_core::store::{
+    decode_versioned, encode_versioned, Cas, IoKind, Store, StoreError, Versioned,
+};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -24,7 +26,20 @@ pub struct SledStore {
 }
 
 fn io(e: sled::Error) -> StoreError {
-    StoreError::Io(e.to_string())
+    StoreError::io(kind_of(&e), e.to_string())
+}
+
+/// [`io`] for the database at `path`, naming it.
+fn at(path: &Path, e: sled::Error) -> StoreError {
+    StoreError::io(kind_of(&e), format!("{}: {e}", path.display()))
+}
+
+fn kind_of(e: &sled::Error) -> IoKind {
+    match e {
+        sled::Error::Io(io) => IoKind::of(io.kind()),
+        sled::Error::Corruption { .. } => IoKind::Corrupt,
+        _ => IoKind::Other,
+    }
 }
 
 /// Whether sled refused to open because another process holds the lock.
@@ -72,7 +87,7 @@ impl SledStore {
             if is_lock_conflict(&e) {
                 StoreError::Busy
             } else {
-                StoreError::Io(format!("{}: {e}", path.display()))
+                at(path, e)
             }
         })?;
         Ok(SledStore { db })
@@ -114,12 +129,15 @@ impl SledStore {
     pub(crate) fn check_free_space(path: &Path) -> Result<(), StoreError> {
         let existing = path.ancestors().find(|p| p.exists()).unwrap_or(path);
         match writable_bytes(existing) {
-            Ok(free) if free < MIN_FREE_BYTES => Err(StoreError::Io(format!(
-                "{}: only {} KiB free on its filesystem, {} KiB needed; free some space",
-                path.display(),
-                free / 1024,
-                MIN_FREE_BYTES / 1024
-            ))),
+            Ok(free) if free < MIN_FREE_BYTES => Err(StoreError::io(
+                IoKind::NoSpace,
+                format!(
+                    "{}: only {} KiB free on its filesystem, {} KiB needed; free some space",
+                    path.display(),
+                    free / 1024,
+                    MIN_FREE_BYTES / 1024
+                ),
+            )),
             // Unknown free space: let sled try.
             _ => Ok(()),
         }
@@ -165,8 +183,7 @@ impl SledStore {
 /// have started a snapshot since, removing its file costs it that snapshot,
 /// not data (its rename fails and the complete older snapshot stays).
 fn set_aside_torn_snapshots(db: &Path) -> Result<bool, StoreError> {
-    let entries =
-        std::fs::read_dir(db).map_err(|e| StoreError::Io(format!("{}: {e}", db.display())))?;
+    let entries = std::fs::read_dir(db).map_err(|e| StoreError::os(db.display(), &e))?;
     let mut removed = false;
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -175,10 +192,10 @@ fn set_aside_torn_snapshots(db: &Path) -> Result<bool, StoreError> {
             .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"));
         if torn && entry.file_type().is_ok_and(|t| t.is_file()) {
             std::fs::remove_file(entry.path()).map_err(|e| {
-                StoreError::Io(format!(
-                    "{}: cannot remove a torn snapshot: {e}",
-                    entry.path().display()
-                ))
+                StoreError::os(
+                    format_args!("{}: cannot remove a torn snapshot", entry.path().display()),
+                    &e,
+                )
             })?;
             removed = true;
         }
@@ -213,16 +230,14 @@ fn give_back_to_owner(db: &Path) -> Result<(), StoreError> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(());
     }
-    let dir = std::fs::symlink_metadata(db)
-        .map_err(|e| StoreError::Io(format!("{}: {e}", db.display())))?;
+    let dir = std::fs::symlink_metadata(db).map_err(|e| StoreError::os(db.display(), &e))?;
     if dir.uid() == 0 || !dir.is_dir() {
         return Ok(());
     }
     let (uid, gid) = (dir.uid(), dir.gid());
     let mut pending = vec![db.to_path_buf()];
     while let Some(d) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&d).map_err(|e| StoreError::Io(format!("{}: {e}", d.display())))?;
+        let entries = std::fs::read_dir(&d).map_err(|e| StoreError::os(d.display(), &e))?;
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
@@ -233,10 +248,10 @@ fn give_back_to_owner(db: &Path) -> Result<(), StoreError> {
             // to /etc/shadow), which must never change hands.
             if meta.uid() == 0 && (meta.is_dir() || meta.nlink() == 1) {
                 std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).map_err(|e| {
-                    StoreError::Io(format!(
-                        "cannot give {} back to uid {uid}: {e}",
-                        path.display()
-                    ))
+                    StoreError::os(
+                        format_args!("cannot give {} back to uid {uid}", path.display()),
+                        &e,
+                    )
                 })?;
             }
             if meta.is_dir() {
@@ -317,7 +332,7 @@ mod tests {
             std::env::temp_dir().join(format!("planasonix-sled-contract-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = SledStore::open(&dir).unwrap();
-        crate::store::contract::check(&store);
+        planasonix_testkit::check_store(&store);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

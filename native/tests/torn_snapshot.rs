@@ -7,12 +7,10 @@
 //! and opens; these tests leave such a file and check that nothing is lost.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::temp_dir;
-use planasonix_core::native::SledStore;
 use planasonix_core::store::Cas;
 use planasonix_core::Store;
+use planasonix_native::SledStore;
+use planasonix_testkit::TempDir;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,7 +40,8 @@ fn next_snapshot_name(db: &Path) -> PathBuf {
 }
 
 fn survives_a_torn_snapshot(name: &str, torn: &[u8]) {
-    let db = temp_dir(name).join("db");
+    let scratch = TempDir::new(name);
+    let db = scratch.join("db");
     write(&db, "user/alice", b"enrolled");
     write(&db, "user/bob", b"enrolled too");
     let left = next_snapshot_name(&db);
@@ -69,7 +68,8 @@ fn a_half_written_snapshot_left_by_a_kill_loses_nothing() {
 
 #[test]
 fn a_long_lived_handle_opens_past_a_torn_snapshot_too() {
-    let db = temp_dir("torn-long").join("db");
+    let scratch = TempDir::new("torn-long");
+    let db = scratch.join("db");
     write(&db, "user/alice", b"enrolled");
     std::fs::write(next_snapshot_name(&db), b"").unwrap();
     let store = SledStore::open(&db).unwrap_or_else(|e| panic!("{e}"));

@@ -3,13 +3,9 @@
 //! no client can break it for the others.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::temp_dir;
-use planasonix_core::native::{
-    socket_beside, transaction, RemoteStore, SledStore, StoreService, Trust,
-};
-use planasonix_core::store::{Cas, Store, StoreError};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError};
+use planasonix_native::{socket_beside, transaction, RemoteStore, SledStore, StoreService, Trust};
+use planasonix_testkit::TempDir;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -19,12 +15,13 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(5);
 
 /// Starts a service on a fresh database in its own thread; it serves until
-/// the test process ends.
-fn serve(tag: &str) -> PathBuf {
-    let db = temp_dir(tag).join("db");
+/// the test process ends. The directory goes when the returned guard drops.
+fn serve(tag: &str) -> (TempDir, PathBuf) {
+    let scratch = TempDir::new(tag);
+    let db = scratch.join("db");
     let service = StoreService::start(&db, WAIT).unwrap();
     std::thread::spawn(move || service.run(|_| {}));
-    db
+    (scratch, db)
 }
 
 fn raw_exchange(socket: &Path, bytes: &[u8]) -> Vec<u8> {
@@ -38,7 +35,7 @@ fn raw_exchange(socket: &Path, bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn transactions_go_through_a_running_service() {
-    let db = serve("svc-through");
+    let (_dir, db) = serve("svc-through");
     // The service holds the database: opening it directly is refused...
     assert_eq!(
         SledStore::open(&db).unwrap_err(),
@@ -63,7 +60,7 @@ fn transactions_go_through_a_running_service() {
 
 #[test]
 fn parallel_transactions_on_one_record_never_lose_an_update() {
-    let db = serve("svc-parallel");
+    let (_dir, db) = serve("svc-parallel");
     std::thread::scope(|s| {
         for _ in 0..8 {
             s.spawn(|| {
@@ -97,7 +94,8 @@ fn parallel_transactions_on_one_record_never_lose_an_update() {
 
 #[test]
 fn a_socket_left_by_a_stopped_service_falls_back_to_the_files() {
-    let db = temp_dir("svc-stale").join("db");
+    let scratch = TempDir::new("svc-stale");
+    let db = scratch.join("db");
     // A listener bound and dropped leaves a socket file nobody answers on.
     drop(UnixListener::bind(socket_beside(&db)).unwrap());
     assert!(socket_beside(&db).exists());
@@ -118,7 +116,8 @@ fn a_socket_left_by_a_stopped_service_falls_back_to_the_files() {
 
 #[test]
 fn garbage_gets_a_named_error_and_the_service_keeps_serving() {
-    let db = temp_dir("svc-garbage").join("db");
+    let scratch = TempDir::new("svc-garbage");
+    let db = scratch.join("db");
     let service = StoreService::start(&db, WAIT).unwrap();
     let socket = service.socket().to_path_buf();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -167,7 +166,7 @@ fn garbage_gets_a_named_error_and_the_service_keeps_serving() {
 
 #[test]
 fn a_silent_service_times_out_with_a_named_error_and_the_connection_is_not_reused() {
-    let dir = temp_dir("svc-silent");
+    let dir = TempDir::new("svc-silent");
     let socket = dir.join("db.sock");
     // Accepts, then never answers.
     let listener = UnixListener::bind(&socket).unwrap();
@@ -178,12 +177,12 @@ fn a_silent_service_times_out_with_a_named_error_and_the_connection_is_not_reuse
         .unwrap();
     let e = remote.get("k").unwrap_err();
     assert!(
-        matches!(&e, StoreError::Io(m) if m.contains("no answer within 200 ms") && m.contains("db.sock")),
+        matches!(&e, StoreError::Io(f) if f.kind == IoKind::Unreachable && f.detail.contains("no answer within 200 ms") && f.detail.contains("db.sock")),
         "{e:?}"
     );
     let again = remote.get("k").unwrap_err();
     assert!(
-        matches!(&again, StoreError::Io(m) if m.contains("earlier call on this connection failed")),
+        matches!(&again, StoreError::Io(f) if f.detail.contains("earlier call on this connection failed")),
         "{again:?}"
     );
     drop(held);
@@ -191,7 +190,7 @@ fn a_silent_service_times_out_with_a_named_error_and_the_connection_is_not_reuse
 
 #[test]
 fn the_service_refuses_clients_that_are_neither_root_nor_its_own_user() {
-    let db = serve("svc-strangers");
+    let (_dir, db) = serve("svc-strangers");
     let socket = socket_beside(&db);
     // Whatever the socket's mode says (here: anyone may connect).
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();

@@ -1,7 +1,7 @@
 //! The system clock and the OS random generator.
 
-use crate::random::{Random, RandomError};
-use crate::time::UnixTime;
+use planasonix_core::random::{Random, RandomError};
+use planasonix_core::time::UnixTime;
 use ring::rand::SecureRandom;
 
 /// The current time from the system clock.

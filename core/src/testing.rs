@@ -1,8 +1,15 @@
-//! The behaviour every [`Store`] must have; run against each implementation.
+//! Test helpers for other crates (feature `testing`): the behaviour every
+//! [`Store`] must have, run against each implementation.
+// Assertions are what this module is for.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
-use super::{Cas, Store};
+use crate::store::{Cas, Store};
 
-pub(crate) fn check(store: &dyn Store) {
+/// Checks `store` against the store contract: versions start at 1 and grow by
+/// one per write, a compare-and-swap with the wrong expectation writes
+/// nothing, deletes are writes, `keys` lists a prefix in order. Panics on the
+/// first broken promise. `store` must be empty.
+pub fn check_store(store: &dyn Store) {
     assert_eq!(store.get("a").unwrap(), None);
     assert_eq!(
         store.compare_and_swap("a", Some(1), Some(b"x")).unwrap(),

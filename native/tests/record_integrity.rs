@@ -6,12 +6,10 @@
 //! for neither; stored code hashes cannot be tested offline.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{code_at, ctx, temp_dir, Outbox, T0};
-use planasonix_core::native::{socket_beside, transaction, SledStore, StoreService};
 use planasonix_core::record::{user_key, UPGRADED_KEY};
 use planasonix_core::*;
+use planasonix_native::{socket_beside, transaction, SledStore, StoreService};
+use planasonix_testkit::{code_at, ctx, Outbox, TempDir, T0};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -164,7 +162,7 @@ fn every_change_is_refused(run: InStore<'_>) {
 
 #[test]
 fn every_field_changed_in_sled_is_refused() {
-    let dir = temp_dir("integrity-sled");
+    let dir = TempDir::new("integrity-sled");
     let db = dir.join("db");
     every_change_is_refused(&|work| {
         SledStore::transaction(&db, Duration::from_secs(5), |s| {
@@ -173,12 +171,11 @@ fn every_field_changed_in_sled_is_refused() {
         })
         .unwrap()
     });
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn every_field_changed_through_the_state_service_is_refused() {
-    let dir = temp_dir("integrity-service");
+    let dir = TempDir::new("integrity-service");
     let db = dir.join("db");
     let service = StoreService::start(&db, Duration::from_secs(5)).unwrap();
     std::thread::spawn(move || service.run(|_| {}));

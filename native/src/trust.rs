@@ -10,7 +10,7 @@
 //! database a stranger may control. The service, for its part, serves only
 //! root and its own user.
 
-use crate::store::StoreError;
+use planasonix_core::store::StoreError;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -82,10 +82,10 @@ impl Trust {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => {
-                return Err(StoreError::Io(format!(
-                    "state service {}: {e}",
-                    socket.display()
-                )))
+                return Err(StoreError::os(
+                    format_args!("state service {}", socket.display()),
+                    &e,
+                ))
             }
         };
         if !meta.file_type().is_socket() {

@@ -19,11 +19,11 @@
 //! writes flushed anyway. Killing the service loses nothing acknowledged, and
 //! the socket it leaves behind refuses connections, so clients fall back.
 
-use super::database::socket_beside;
-use super::trust::peer_uid;
-use super::wire::{read_frame, write_frame, Request, Response, MAX_REQUEST};
-use super::SledStore;
-use crate::store::{Store, StoreError};
+use super::protocol::{read_frame, write_frame, Request, Response, MAX_REQUEST};
+use crate::store::SledStore;
+use crate::transaction::socket_beside;
+use crate::trust::peer_uid;
+use planasonix_core::store::{IoKind, Store, StoreError};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -47,7 +47,7 @@ pub struct StoreService {
 }
 
 fn socket_error(what: &str, path: &Path, e: &io::Error) -> StoreError {
-    StoreError::Io(format!("{what} {}: {e}", path.display()))
+    StoreError::os(format_args!("{what} {}", path.display()), e)
 }
 
 impl StoreService {
@@ -192,7 +192,7 @@ fn serve_connection(
             Ok(None) => break Ok(()),
             Err(e) => {
                 let why = format!("unreadable request: {e}");
-                let answer = Response::Failed(StoreError::Io(why.clone()));
+                let answer = Response::Failed(StoreError::io(IoKind::Unreachable, why.clone()));
                 let _ = write_frame(&mut stream, &answer.encode());
                 break Err(why);
             }
@@ -201,7 +201,10 @@ fn serve_connection(
             Ok(request) => (handle(store, db, request, &mut dirty), None),
             Err(m) => {
                 let why = format!("malformed request: {}", m.0);
-                (Response::Failed(StoreError::Io(why.clone())), Some(why))
+                (
+                    Response::Failed(StoreError::io(IoKind::Unreachable, why.clone())),
+                    Some(why),
+                )
             }
         };
         if let Err(e) = write_frame(&mut stream, &answer.encode()) {

@@ -1,0 +1,221 @@
+//! The one path from "run this engine operation" to "it is durable and its
+//! messages are sent", for every native door (the PAM module, the CLI).
+//!
+//! 1. Open the store for one short transaction ([`Transactions`]: the state
+//!    service or the sled files, see [`crate::transaction`]).
+//! 2. Run the operation on an [`Engine`] whose delivery only queues
+//!    ([`Deferred`]); make what it wrote durable, even when it failed (a
+//!    failed code's lockout count must stick); close the store.
+//! 3. Send what it queued ([`Sender`]), with the store closed: a delivery
+//!    command may take seconds, and every other login would wait for it.
+//! 4. Record each failed delivery in a new short transaction: a notice as
+//!    `notice-failed`; an SMS (when the caller says whose and what for) by
+//!    voiding its code and auditing `sms-failed`
+//!    ([`Engine::sms_not_delivered`]).
+
+use crate::delivery::{DeliveryFailure, Sender};
+use crate::transaction::transaction;
+use planasonix_core::store::{MemoryStore, Store, StoreError};
+use planasonix_core::{
+    AuditSink, AuditTrail, Context, Deferred, Delivery, Engine, Error, Message, NoDelivery, Policy,
+    SealKey, SmsPurpose, UnixTime,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Opens a store for one short transaction at a time.
+pub trait Transactions {
+    /// Runs `work` in one transaction; what it wrote is durable when this
+    /// returns, also when `work` failed.
+    fn transaction<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&dyn Store) -> Result<T, E>,
+    ) -> Result<T, E>;
+}
+
+/// A deployment's state as a native process reaches it: the database at
+/// `db` (through the state service on `<db>.sock` when it runs), waiting up
+/// to `wait` for it.
+#[derive(Clone, Debug)]
+pub struct StateDb {
+    /// The database directory.
+    pub db: PathBuf,
+    /// The longest wait for another process to release it.
+    pub wait: Duration,
+}
+
+impl Transactions for StateDb {
+    fn transaction<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&dyn Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        transaction(&self.db, self.wait, work)
+    }
+}
+
+/// An in-memory store is its own transaction (tests, scenarios).
+impl Transactions for MemoryStore {
+    fn transaction<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&dyn Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        work(self)
+    }
+}
+
+/// Whose SMS a call may queue, and what for, so that one that cannot be sent
+/// voids the right code.
+#[derive(Clone, Copy, Debug)]
+pub struct SmsFor<'a> {
+    /// Whose code it carries.
+    pub user: &'a str,
+    /// Enrollment or login.
+    pub purpose: SmsPurpose,
+    /// The login it belongs to, for the audit event.
+    pub ctx: Option<&'a Context>,
+}
+
+/// A message that could not be delivered, and what was recorded about it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Undelivered {
+    /// An SMS. `recorded` is, when the call said whose it was, the error to
+    /// show the user (the code voided, the failure audited), or why recording
+    /// that failed too (the unsent code then stays pending until it expires).
+    Sms {
+        /// Why it was not sent.
+        failure: DeliveryFailure,
+        /// What recording the failure gave.
+        recorded: Option<Result<Error, Error>>,
+    },
+    /// A notice; `recorded` says whether `notice-failed` was audited.
+    Notice {
+        /// Whose.
+        user: String,
+        /// Why it was not sent.
+        failure: DeliveryFailure,
+        /// Whether the failure was recorded.
+        recorded: Result<(), Error>,
+    },
+}
+
+impl Undelivered {
+    /// Why it was not sent.
+    pub fn failure(&self) -> &DeliveryFailure {
+        match self {
+            Undelivered::Sms { failure, .. } | Undelivered::Notice { failure, .. } => failure,
+        }
+    }
+
+    /// `SMS` or `notice`, for log lines.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Undelivered::Sms { .. } => "SMS",
+            Undelivered::Notice { .. } => "notice",
+        }
+    }
+}
+
+/// Everything an engine operation runs with besides the store: policy, seal
+/// key, where audit events go, how messages are sent, and the clock.
+pub struct EngineCall<'a, S: Transactions> {
+    /// The store, one transaction per call.
+    pub state: &'a S,
+    /// The policy in force.
+    pub policy: &'a Policy,
+    /// The seal key.
+    pub key: &'a SealKey,
+    /// Audit events, as they happen (syslog).
+    pub audit: &'a dyn AuditSink,
+    /// The audit trail, if this deployment keeps one beside the store.
+    pub trail: Option<&'a dyn AuditTrail>,
+    /// Sends what the engine queued.
+    pub sender: &'a dyn Sender,
+    /// Whether this host can send SMS at all; without, the engine refuses
+    /// SMS challenges at once and says so.
+    pub sms_enabled: bool,
+    /// The clock, for recording failed deliveries.
+    pub clock: &'a dyn Fn() -> UnixTime,
+}
+
+impl<S: Transactions> std::fmt::Debug for EngineCall<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineCall")
+            .field("sms_enabled", &self.sms_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Transactions> EngineCall<'_, S> {
+    /// Runs `op` in one short transaction, then delivers what it queued and
+    /// records what could not be delivered (see the module documentation).
+    /// `sms` says whose SMS `op` may queue; without it a failed SMS is
+    /// reported but not recorded.
+    pub fn run<T, E: From<StoreError>>(
+        &self,
+        sms: Option<SmsFor<'_>>,
+        op: impl FnOnce(&Engine<'_>) -> Result<T, E>,
+    ) -> (Result<T, E>, Vec<Undelivered>) {
+        let queue = if self.sms_enabled {
+            Deferred::new()
+        } else {
+            Deferred::without_sms()
+        };
+        let result = self
+            .state
+            .transaction(|store| op(&self.engine(store, &queue)));
+        // Whatever `op` returned, what it committed and queued is sent.
+        let undelivered = queue
+            .take()
+            .into_iter()
+            .filter_map(|message| {
+                let failure = self.sender.send(&message).err()?;
+                Some(self.record(message, failure, sms))
+            })
+            .collect();
+        (result, undelivered)
+    }
+
+    fn engine<'e>(&'e self, store: &'e dyn Store, delivery: &'e dyn Delivery) -> Engine<'e> {
+        let engine = Engine::new(self.policy, self.key, store)
+            .with_audit_sink(self.audit)
+            .with_delivery(delivery);
+        match self.trail {
+            Some(trail) => engine.with_audit_trail(trail),
+            None => engine,
+        }
+    }
+
+    /// Records one failed delivery, in its own short transaction.
+    fn record(
+        &self,
+        message: Message,
+        failure: DeliveryFailure,
+        sms: Option<SmsFor<'_>>,
+    ) -> Undelivered {
+        let reason = failure.to_string();
+        let now = (self.clock)();
+        match message {
+            Message::Sms { .. } => Undelivered::Sms {
+                recorded: sms.map(|s| {
+                    self.afterwards(|e| e.sms_not_delivered(s.user, s.purpose, s.ctx, &reason, now))
+                }),
+                failure,
+            },
+            Message::Notice(notice) => Undelivered::Notice {
+                recorded: self.afterwards(|e| e.notice_not_delivered(&notice.user, &reason, now)),
+                user: notice.user,
+                failure,
+            },
+        }
+    }
+
+    /// One more short transaction, on an engine that sends nothing.
+    fn afterwards<T>(
+        &self,
+        work: impl FnOnce(&Engine<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.state
+            .transaction(|store| work(&self.engine(store, &NoDelivery)))
+    }
+}

@@ -1,0 +1,324 @@
+//! SMS codes and notices through external commands, always with the store
+//! closed (see [`crate::call`]), each run with a timeout.
+//!
+//! * SMS: `SMS_COMMAND NUMBER` (E.164, e.g. `+447700900123`); standard input
+//!   is the text, which holds the code.
+//! * Notices: `NOTICE_COMMAND USER`; standard input is the message.
+//!
+//! Exit status 0 means delivered. The environment is empty but for `PATH` and
+//! `LANG=C` (the PAM module runs inside sshd or sudo, whose environment is
+//! not the command's business); output is discarded; a command still running
+//! after its timeout is killed and counts as failed. The same contract for the
+//! PAM module and the CLI, so one gateway script serves both.
+
+use planasonix_core::time::format_duration;
+use planasonix_core::{Message, SecretString};
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a delivery command may run unless configured otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a message was not delivered. Never holds the number or the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryFailure {
+    /// No command is configured for this kind of message.
+    NotConfigured {
+        /// `SMS` or `notice`.
+        kind: &'static str,
+    },
+    /// The command could not be started.
+    CannotStart {
+        /// The program.
+        program: PathBuf,
+        /// The OS error kind.
+        kind: std::io::ErrorKind,
+        /// The OS error, as text.
+        detail: String,
+    },
+    /// It exited with a status other than 0.
+    Exited {
+        /// The program.
+        program: PathBuf,
+        /// Its exit status.
+        status: i32,
+    },
+    /// A signal ended it.
+    Killed {
+        /// The program.
+        program: PathBuf,
+    },
+    /// It was still running at the timeout, and was killed.
+    TimedOut {
+        /// The program.
+        program: PathBuf,
+        /// The timeout.
+        after: Duration,
+    },
+}
+
+impl fmt::Display for DeliveryFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeliveryFailure::NotConfigured { kind } => {
+                write!(f, "no {kind} delivery is configured on this host")
+            }
+            DeliveryFailure::CannotStart {
+                program, detail, ..
+            } => write!(f, "cannot run {}: {detail}", program.display()),
+            DeliveryFailure::Exited { program, status } => {
+                write!(f, "{} exited with status {status}", program.display())
+            }
+            DeliveryFailure::Killed { program } => {
+                write!(f, "{} was killed by a signal", program.display())
+            }
+            DeliveryFailure::TimedOut { program, after } => write!(
+                f,
+                "{} did not finish within {}",
+                program.display(),
+                format_duration(*after)
+            ),
+        }
+    }
+}
+
+/// Sends one queued message. [`Commands`] in production; tests record.
+pub trait Sender: Sync {
+    /// Sends `message`, or says why it was not sent.
+    fn send(&self, message: &Message) -> Result<(), DeliveryFailure>;
+}
+
+/// The configured delivery commands.
+#[derive(Clone, Debug, Default)]
+pub struct Commands {
+    /// The SMS command, if SMS is set up on this host.
+    pub sms: Option<PathBuf>,
+    /// The notice command, if any. Without one, notices are dropped: the
+    /// audit trail has every event.
+    pub notice: Option<PathBuf>,
+    /// How long one command may run.
+    pub timeout: Duration,
+}
+
+impl Commands {
+    /// Whether SMS can be sent at all (the engine refuses to start an SMS
+    /// challenge otherwise, and says so).
+    pub fn sends_sms(&self) -> bool {
+        self.sms.is_some()
+    }
+}
+
+impl Sender for Commands {
+    fn send(&self, message: &Message) -> Result<(), DeliveryFailure> {
+        match message {
+            Message::Sms { to, text } => {
+                let program = self
+                    .sms
+                    .as_ref()
+                    .ok_or(DeliveryFailure::NotConfigured { kind: "SMS" })?;
+                let input = SecretString::new(format!("{}\n", text.expose()));
+                run(program, to.e164(), input.expose().as_bytes(), self.timeout)
+            }
+            Message::Notice(notice) => match &self.notice {
+                Some(program) => run(
+                    program,
+                    &notice.user,
+                    format!("{}\n", notice.message()).as_bytes(),
+                    self.timeout,
+                ),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+/// Starts `cmd`. ETXTBSY is retried briefly: it only means another thread of
+/// the host forked while the program file was open for writing (e.g. just
+/// replaced by a package update), and clears as soon as that child execs.
+fn spawn(cmd: &mut Command, program: &PathBuf) -> Result<Child, DeliveryFailure> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Ok(child) => return Ok(child),
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => {
+                return Err(DeliveryFailure::CannotStart {
+                    program: program.clone(),
+                    kind: e.kind(),
+                    detail: plain(&e),
+                })
+            }
+        }
+    }
+}
+
+/// An OS error without Rust's " (os error N)" suffix.
+fn plain(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Runs `program arg` with `input` on stdin, for at most `timeout`.
+fn run(
+    program: &PathBuf,
+    arg: &str,
+    input: &[u8],
+    timeout: Duration,
+) -> Result<(), DeliveryFailure> {
+    let mut cmd = Command::new(program);
+    cmd.arg(arg)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("LANG", "C")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = spawn(&mut cmd, program)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that exits without reading its input is judged by its status.
+        let _ = stdin.write_all(input);
+    }
+    match wait(&mut child, timeout) {
+        Some(status) if status.success() => Ok(()),
+        Some(status) => Err(match status.code() {
+            Some(code) => DeliveryFailure::Exited {
+                program: program.clone(),
+                status: code,
+            },
+            None => DeliveryFailure::Killed {
+                program: program.clone(),
+            },
+        }),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(DeliveryFailure::TimedOut {
+                program: program.clone(),
+                after: timeout,
+            })
+        }
+    }
+}
+
+/// The child's status, or `None` once `timeout` has passed (or it cannot be
+/// waited for).
+fn wait(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    #[allow(clippy::disallowed_methods)] // A deadline for a child, not a time the engine sees.
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(10)),
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planasonix_core::phone::PhoneNumber;
+    use planasonix_core::{Notice, NoticeKind, UnixTime};
+    use planasonix_testkit::TempDir;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        path
+    }
+
+    fn sms(text: &str) -> Message {
+        Message::Sms {
+            to: PhoneNumber::parse("+441234567890").unwrap(),
+            text: SecretString::new(text.into()),
+        }
+    }
+
+    #[test]
+    fn the_number_is_the_argument_the_text_the_input_and_the_environment_empty() {
+        let dir = TempDir::new("delivery-ok");
+        let out = dir.join("out");
+        let cmd = script(
+            dir.path(),
+            "sms",
+            &format!(
+                "echo \"argc=$# $1 home=${{HOME:-none}}\" > {0}; cat >> {0}",
+                out.display()
+            ),
+        );
+        let commands = Commands {
+            sms: Some(cmd),
+            notice: None,
+            timeout: Duration::from_secs(5),
+        };
+        assert_eq!(commands.send(&sms("code 123456")), Ok(()));
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "argc=1 +441234567890 home=none\ncode 123456\n"
+        );
+    }
+
+    #[test]
+    fn failure_timeout_and_absence_are_told_apart_without_the_number() {
+        let dir = TempDir::new("delivery-fail");
+        let commands = Commands {
+            sms: Some(script(dir.path(), "fail", "exit 3")),
+            notice: Some(script(dir.path(), "slow", "sleep 30")),
+            timeout: Duration::from_secs(1),
+        };
+        let e = commands.send(&sms("t")).unwrap_err();
+        assert!(
+            matches!(e, DeliveryFailure::Exited { status: 3, .. }),
+            "{e:?}"
+        );
+        assert!(!e.to_string().contains("+44"), "{e}");
+        let notice = Message::Notice(Notice {
+            user: "alice".into(),
+            kind: NoticeKind::Reset,
+            at: UnixTime(0),
+        });
+        let e = commands.send(&notice).unwrap_err();
+        assert!(matches!(e, DeliveryFailure::TimedOut { .. }), "{e:?}");
+        assert!(e.to_string().contains("did not finish within 1s"), "{e}");
+
+        let none = Commands::default();
+        assert_eq!(
+            none.send(&sms("t")),
+            Err(DeliveryFailure::NotConfigured { kind: "SMS" })
+        );
+        assert_eq!(
+            none.send(&notice),
+            Ok(()),
+            "no notice command drops notices"
+        );
+        let missing = Commands {
+            sms: Some(dir.join("absent")),
+            ..Commands::default()
+        };
+        let e = missing.send(&sms("t")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DeliveryFailure::CannotStart {
+                    kind: std::io::ErrorKind::NotFound,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The one syslog writer, facility LOG_AUTHPRIV, for every native door.
+//!
+//! Each line is one datagram to `/dev/log` in the local syslog format
+//! (`<PRI>TAG[PID]: MESSAGE`), which rsyslog, syslog-ng and journald all take.
+//! No `openlog(3)`: the PAM module lives inside sshd, sudo or login, and must
+//! not change the host's own ident or facility; no C at all, so nothing here
+//! is unsafe.
+//!
+//! Every line goes through [`escape_line`] here, whoever wrote it: values in
+//! it went through [`Field`] already, and this is the last guard, so that
+//! nothing reaches syslog as a raw control character (a forged second line).
+//! Best effort: a host without a syslog socket still has the audit trail.
+
+use planasonix_core::text::{escape_line, Field};
+use planasonix_core::{AuditEvent, AuditSink, Level};
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+
+/// LOG_AUTHPRIV.
+const FACILITY: u16 = 10;
+
+/// Syslog severities the doors use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// LOG_ERR: the door cannot work (fails closed).
+    Error,
+    /// LOG_WARNING.
+    Warning,
+    /// LOG_NOTICE.
+    Notice,
+    /// LOG_INFO.
+    Info,
+    /// LOG_DEBUG, only when debugging is on.
+    Debug,
+}
+
+impl Severity {
+    /// The syslog(3) level number.
+    fn code(self) -> u16 {
+        match self {
+            Severity::Error => 3,
+            Severity::Warning => 4,
+            Severity::Notice => 5,
+            Severity::Info => 6,
+            Severity::Debug => 7,
+        }
+    }
+
+    /// The severity of an audit event.
+    pub fn of(level: Level) -> Severity {
+        match level {
+            Level::Info => Severity::Info,
+            Level::Notice => Severity::Notice,
+            Level::Warning => Severity::Warning,
+            Level::Error => Severity::Error,
+        }
+    }
+}
+
+/// Where log lines go: [`Syslog`] in production, a memory log in tests.
+pub trait Log: Send + Sync {
+    /// Writes one line.
+    fn log(&self, severity: Severity, line: &str);
+}
+
+/// Writes to the local syslog socket.
+#[derive(Debug, Clone)]
+pub struct Syslog {
+    tag: String,
+    prefix: String,
+    debug: bool,
+    socket: PathBuf,
+}
+
+impl Syslog {
+    /// A writer whose lines carry `tag` (the program, e.g. `sshd` or
+    /// `planasonix`) and start with `prefix` (e.g.
+    /// `pam_planasonix(sshd:auth)`), as libpam's `pam_syslog` writes them.
+    pub fn new(tag: &str, prefix: Option<&str>) -> Syslog {
+        Syslog {
+            tag: escape_line(tag).replace([' ', '[', ']', ':'], "_"),
+            prefix: prefix.map(|p| format!("{p}: ")).unwrap_or_default(),
+            debug: false,
+            socket: PathBuf::from("/dev/log"),
+        }
+    }
+
+    /// The tag for code loaded into another program (the PAM module): that
+    /// program's name, as syslog(3) would have used it.
+    pub fn program_name() -> String {
+        std::env::args_os()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "pam".into())
+    }
+
+    /// Writes LOG_DEBUG lines too (`debug` module argument).
+    pub fn with_debug(mut self, debug: bool) -> Syslog {
+        self.debug = debug;
+        self
+    }
+
+    /// The line as sent: priority, tag, pid, prefix and the cleaned text.
+    fn datagram(&self, severity: Severity, line: &str) -> String {
+        format!(
+            "<{}>{}[{}]: {}{}",
+            FACILITY * 8 + severity.code(),
+            self.tag,
+            std::process::id(),
+            self.prefix,
+            escape_line(line)
+        )
+    }
+}
+
+impl Log for Syslog {
+    fn log(&self, severity: Severity, line: &str) {
+        if severity == Severity::Debug && !self.debug {
+            return;
+        }
+        if let Ok(socket) = UnixDatagram::unbound() {
+            let _ = socket.send_to(self.datagram(severity, line).as_bytes(), &self.socket);
+        }
+    }
+}
+
+/// Hands the engine's audit events to a [`Log`], at their own severity.
+#[derive(Clone, Copy)]
+pub struct AuditToLog<'a>(pub &'a dyn Log);
+
+impl std::fmt::Debug for AuditToLog<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditToLog")
+    }
+}
+
+impl AuditSink for AuditToLog<'_> {
+    fn record(&self, event: &AuditEvent) {
+        self.0
+            .log(Severity::of(event.level()), &format!("audit: {event}"));
+    }
+
+    fn trail_failed(&self, user: &str, error: &str) {
+        self.0.log(
+            Severity::Error,
+            &format!(
+                "audit trail not written for user={}: {error} (the events above are only in syslog)",
+                Field(user)
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cleaned_prefixed_and_prioritised() {
+        let log = Syslog::new("sshd", Some("pam_planasonix(sshd:auth)"));
+        let line = log.datagram(Severity::Notice, "user=x\nforged: root logged in");
+        assert_eq!(
+            line,
+            format!(
+                "<85>sshd[{}]: pam_planasonix(sshd:auth): user=x\\nforged: root logged in",
+                std::process::id()
+            )
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_tag_cannot_break_the_line_format() {
+        let log = Syslog::new("evil: x[1]\n", None);
+        let line = log.datagram(Severity::Error, "m");
+        assert!(line.starts_with("<83>evil__x_1_\\n["), "{line}");
+    }
+
+    #[test]
+    fn debug_lines_are_dropped_unless_asked_for() {
+        let dir = std::env::temp_dir().join(format!("planasonix-syslog-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("log");
+        let listener = UnixDatagram::bind(&socket).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let mut log = Syslog::new("t", None);
+        log.socket = socket.clone();
+        log.log(Severity::Debug, "hidden");
+        log.log(Severity::Info, "shown");
+        let log = log.with_debug(true);
+        log.log(Severity::Debug, "now shown");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(n) = listener.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].ends_with("shown") && got[0].starts_with("<86>"));
+        assert!(got[1].ends_with("now shown") && got[1].starts_with("<87>"));
+    }
+}

@@ -1,0 +1,23 @@
+//! # planasonix-testkit
+//!
+//! What the test suites of the native crate and the doors share: temporary
+//! directories that clean up ([`TempDir`]), an engine over an in-memory store
+//! with recording delivery and audit ([`Fixture`]), the store contract every
+//! [`planasonix_core::Store`] must meet ([`check_store`]), and the paths of
+//! the checked-in fixtures ([`fixture`]). Test code only: never a dependency
+//! of a shipped crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod engine;
+mod temp;
+
+pub use engine::*;
+pub use planasonix_core::testing::check_store;
+pub use temp::TempDir;
+
+/// The path of the checked-in fixture `name` (under `tests/fixtures/`).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
+}
