@@ -27,7 +27,7 @@ echo "[bench] release builds"
 cargo build --locked --release -p pam_planasonix -p planasonix
 cargo build --locked --release -p planasonix-wasm --target wasm32-wasip2
 cargo build --locked --release -p planasonix-host --example bench
-cargo build --locked --release -p planasonix-core --example store_bench
+cargo build --locked --release -p planasonix-native --example store_bench
 
 work="$(mktemp -d /var/tmp/planasonix-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs the end-to-end demo on sled databases in
-# temporary directories (removed afterwards): the whole story through the core,
-# then the identity-provider door through the WebAssembly component.
+# Installs what the demo needs (scripts/setup.sh demo: no lint, package or
+# fuzz tools), then runs the end-to-end demo on sled databases in temporary
+# directories (removed afterwards): the whole story through the engine on
+# sled, the identity-provider door through the WebAssembly component, and a
+# Linux login through real libpam.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-cargo run --locked --quiet -p planasonix-core --example story
+scripts/setup.sh demo
+cargo run --locked --quiet -p planasonix-native --example story
 cargo run --locked --quiet -p planasonix-host --example idp_story
 scripts/demo-login.sh

@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Installs every prerequisite of Planasonix MFA, skipping what is already there.
+# Installs the prerequisites of Planasonix MFA, skipping what is already there.
 # Safe to run again; needs root (or sudo) for the Debian packages.
+#   scripts/setup.sh demo   what the end-to-end demo needs (scripts/demo.sh)
+#   scripts/setup.sh        everything the whole test suite needs as well:
+#                           lint, package, fuzz and browser-side tools
 set -euo pipefail
 
-APT_PACKAGES=(
+mode="${1:-all}"
+case "$mode" in demo|all) ;; *) echo "usage: $0 [demo]" >&2; exit 2 ;; esac
+
+# The demo: build the PAM module (pam-sys runs bindgen), run it under real
+# libpam with pam_wrapper and nss_wrapper, check codes with oathtool.
+DEMO_PACKAGES=(
   build-essential pkg-config clang libclang-dev   # ring for wasm32, pam-sys bindgen
-  libpam0g-dev pamtester libpam-wrapper libnss-wrapper libfaketime  # PAM module, its tests and the demo
-  oathtool zbar-tools                             # independent TOTP and QR checks
+  libpam0g-dev pamtester libpam-wrapper libnss-wrapper  # the module under real libpam
+  oathtool                                        # independent TOTP codes
+)
+# The rest of the test suite.
+TEST_PACKAGES=(
+  libfaketime                                     # crash test: a clock per process
+  zbar-tools                                      # QR codes decode
   libpam-google-authenticator                     # files for the `import google-authenticator` test
   openssh-server openssh-client expect            # sshd end-to-end tests
   lintian rpm rpmlint man-db debootstrap           # package build, lint and install tests
   systemd                                         # systemd-analyze verify for the unit file
 )
+APT_PACKAGES=("${DEMO_PACKAGES[@]}")
+[ "$mode" = all ] && APT_PACKAGES+=("${TEST_PACKAGES[@]}")
 
 say() { printf '[setup] %s\n' "$*"; }
 
@@ -41,6 +56,10 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 else
   say "wasm32-wasip2 target present"
+fi
+
+if [ "$mode" = demo ]; then
+  exit 0
 fi
 
 for tool in cargo-deb cargo-generate-rpm cargo-fuzz; do

@@ -16,8 +16,12 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --locked --workspace --no-fail-fast
 
-step "planasonix-core builds for wasm32-wasip2 without native adapters"
-cargo build --locked -p planasonix-core --target wasm32-wasip2 --no-default-features
+step "planasonix-core builds for wasm32-wasip2, with no I/O crate among its dependencies"
+cargo build --locked -p planasonix-core --target wasm32-wasip2
+if cargo tree --locked -p planasonix-core -e normal --depth 1 --prefix none | grep -E '^(sled|fs2|nix|libc|log|wasmtime|planasonix-native) '; then
+  echo "planasonix-core must not depend on the crates above" >&2
+  exit 1
+fi
 
 step "fuzzing: each cargo-fuzz target for a bounded time (fuzz/run.sh)"
 # A fixed seed keeps the gate reproducible; longer local runs explore freely.

@@ -172,7 +172,7 @@ impl SledStore {
 /// whose client hung up, a service stopped with SIGKILL) leaves the
 /// `.generating` file behind, and sled reads the newest snapshot file it finds,
 /// that one included: the database is then refused as corrupt on every open,
-/// for good (pam-module/tests/crash.rs found it; core/tests/torn_snapshot.rs
+/// for good (pam-module/tests/crash.rs found it; native/tests/torn_snapshot.rs
 /// shows it). A snapshot only shortens recovery: everything it holds is also
 /// in sled's log, which sled replays from the last complete snapshot. So
 /// after sled has refused the database as corrupt, the torn files go and the
