@@ -29,7 +29,8 @@ struct Case {
     upstream_mfa: bool,
 }
 
-/// What the design says each case gets (DESIGN.md, "Organisation policy").
+/// What each case gets, as the policy documentation (`planasonix-policy(5)`,
+/// README "Policy") describes it.
 fn expected(c: Case, now: UnixTime, last_mfa: UnixTime, first_seen: UnixTime) -> Decision {
     if c.exempt {
         return Decision::NotRequired(NotRequired::Exempt);
