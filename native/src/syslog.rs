@@ -88,14 +88,13 @@ impl Syslog {
     /// The tag for code loaded into another program (the PAM module): that
     /// program's name, as syslog(3) would have used it.
     pub fn program_name() -> String {
-        std::env::args_os()
-            .next()
-            .and_then(|a| {
-                std::path::Path::new(&a)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-            })
-            .unwrap_or_else(|| "pam".into())
+        let argv0 = std::env::args_os().next().and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        });
+        let comm = || std::fs::read_to_string("/proc/self/comm").ok();
+        choose_program_name(argv0, comm)
     }
 
     /// Writes LOG_DEBUG lines too (`debug` module argument).
@@ -125,6 +124,21 @@ impl Log for Syslog {
         if let Ok(socket) = UnixDatagram::unbound() {
             let _ = socket.send_to(self.datagram(severity, line).as_bytes(), &self.socket);
         }
+    }
+}
+
+/// `argv[0]`'s file name, unless the host rewrote its argument area for ps
+/// (sshd's setproctitle turns it into `sshd: alice [priv]`, which std reads
+/// back); then the name the kernel keeps for the process (`comm`, what the
+/// program was started as, at most 15 bytes).
+fn choose_program_name(argv0: Option<String>, comm: impl FnOnce() -> Option<String>) -> String {
+    let plain = |n: &String| !n.is_empty() && !n.contains(|c: char| c == ':' || c.is_whitespace());
+    match argv0 {
+        Some(name) if plain(&name) => name,
+        _ => comm()
+            .map(|c| c.trim_end_matches('\n').to_owned())
+            .filter(plain)
+            .unwrap_or_else(|| "pam".into()),
     }
 }
 
@@ -171,6 +185,22 @@ mod tests {
             )
         );
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_program_that_rewrote_its_argv_is_named_by_the_kernel() {
+        let comm = || Some("sshd\n".to_owned());
+        assert_eq!(choose_program_name(Some("sudo".into()), comm), "sudo");
+        assert_eq!(
+            choose_program_name(Some("sshd: alice [priv]".into()), comm),
+            "sshd"
+        );
+        assert_eq!(choose_program_name(None, comm), "sshd");
+        assert_eq!(choose_program_name(Some(String::new()), || None), "pam");
+        assert_eq!(
+            choose_program_name(Some("x y".into()), || Some("\n".into())),
+            "pam"
+        );
     }
 
     #[test]

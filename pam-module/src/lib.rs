@@ -4,21 +4,32 @@
 //! what this login requires and, when it requires a second factor, prompts for
 //! a TOTP code, a recovery code or `sms`; `pam_sm_acct_mgmt` refuses logins
 //! that needed a second factor but skipped the auth stage (sshd public-key
-//! logins). See `README.md` and `pam_planasonix(8)`.
+//! logins). See `README.md` and `pam_planasonix(8)`; how this crate sits among
+//! the others is in ARCHITECTURE.md at the top of the repository.
 //!
-//! Layout: `ffi/` holds every line that touches C (entry points, the handle
-//! and conversation, syslog); `flow/` is the login flow against the
-//! [`pam::Pam`] trait, tested with a scripted fake; `code` maps return codes
-//! in one place.
+//! Layout, each part using only those after it:
+//!
+//! * `ffi/`: every line that touches C, and the only `unsafe` code: the
+//!   `pam_sm_*` entry points and their panic guard (`ffi/mod.rs`), the libpam
+//!   handle and its conversation (`ffi/handle.rs`). It calls `module::run`;
+//!   nothing calls into it.
+//! * `module`: from one PAM call to the flow, in safe code: the module
+//!   arguments (`args`), the policy and seal key files, the syslog writer
+//!   (`planasonix_native::syslog`), the store (`StateDb`: the state service
+//!   or the sled files) and the delivery commands (`Commands`), joined in
+//!   native's `EngineCall`, the one path every native door runs the engine
+//!   through.
+//! * `flow/`: the login flow against the [`pam::Pam`] trait and native's
+//!   `Transactions`, unit-tested with a scripted handle over a memory store;
+//!   `flow/mod.rs` lists its files and their order.
+//! * `pam`: the [`pam::Pam`] trait; `code`: PAM return codes, mapped to and
+//!   from libpam's integers in one place.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod args;
-mod backend;
 mod code;
-mod delivery;
 mod ffi;
 mod flow;
-mod log;
 mod module;
 mod pam;
 

@@ -1,17 +1,19 @@
-//! From a PAM call to the flow: arguments, policy, seal key, store, syslog.
+//! From a PAM call to the flow: arguments, policy, seal key, store, delivery,
+//! syslog.
 //!
-//! Safe code; the libpam side is in `ffi`.
+//! Safe code; the libpam side is in `ffi`, which calls [`run`].
 
 use crate::args::ModuleArgs;
-use crate::backend::SledBackend;
 use crate::code::PamCode;
-use crate::delivery::CommandSender;
-use crate::ffi::syslog::Syslog;
-use crate::flow::{self, Accounts, Env, Site};
-use crate::log::{Log, Severity};
+use crate::flow::{self, messages, Accounts, Env, Site};
 use crate::pam::Pam;
+use planasonix_core::text::Field;
 use planasonix_native::accounts::{self, Account, AccountError};
-use planasonix_native::{load_key_file, now, read_policy_file, OsRandom};
+use planasonix_native::delivery::Commands;
+use planasonix_native::syslog::{AuditToLog, Log, Severity, Syslog};
+use planasonix_native::{
+    load_key_file, now, read_policy_file, EngineCall, FileTrail, OsRandom, StateDb,
+};
 
 /// Which PAM entry point is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +33,24 @@ impl Stage {
     }
 }
 
+/// The syslog writer for one call: tagged with the host program's name
+/// (`sshd`, `sudo`), each line prefixed `pam_planasonix(SERVICE:STAGE)` as
+/// libpam's `pam_syslog` does.
+fn syslog(service: &str, stage: &str) -> Syslog {
+    let prefix = format!("pam_planasonix({}:{stage})", Field(service));
+    Syslog::new(&Syslog::program_name(), Some(&prefix))
+}
+
+/// Reports a panic the entry point caught (its place only: a payload could
+/// hold anything).
+#[cfg_attr(test, allow(dead_code))] // Installed as the panic hook outside tests.
+pub(crate) fn report_panic(place: &str) {
+    syslog("?", "panic").log(
+        Severity::Error,
+        &format!("internal error (panic at {place}); failing closed"),
+    );
+}
+
 /// Runs one stage for one PAM call.
 pub(crate) fn run<'a>(
     stage: Stage,
@@ -38,7 +58,7 @@ pub(crate) fn run<'a>(
     raw_args: impl IntoIterator<Item = &'a [u8]>,
 ) -> PamCode {
     let service = pam.service().unwrap_or_else(|_| "?".into());
-    let mut log = Syslog::new(&service, stage.name());
+    let log = syslog(&service, stage.name());
     let args = match ModuleArgs::parse(raw_args) {
         Ok(a) => a,
         Err(e) => {
@@ -46,12 +66,10 @@ pub(crate) fn run<'a>(
             return PamCode::AuthInfoUnavail;
         }
     };
-    log.debug = args.debug;
+    let log = log.with_debug(args.debug);
     let unavailable = |what: String| {
         log.log(Severity::Error, &format!("{what}; failing closed"));
-        let _ = pam.error(
-            "Two-factor authentication is unavailable right now; contact your administrator.",
-        );
+        let _ = pam.error(messages::UNAVAILABLE);
         PamCode::AuthInfoUnavail
     };
     let policy = match read_policy_file(&args.config) {
@@ -78,25 +96,33 @@ pub(crate) fn run<'a>(
             return flow::without_key(pam, &site, &e.to_string());
         }
     };
-    let backend = SledBackend {
+    // `store_wait=` is longer than the core's default so that a burst of
+    // logins queues rather than fails; a stalled service fails the login
+    // closed once it has passed.
+    let state = StateDb {
         db: args.db.clone(),
-        policy,
-        key,
-        log: &log,
         wait: args.store_wait,
     };
-    let sender = CommandSender {
-        sms_command: args.sms_command.clone(),
-        notice_command: args.notice_command.clone(),
+    let sender = Commands {
+        sms: args.sms_command.clone(),
+        notice: args.notice_command.clone(),
         timeout: args.delivery_timeout,
     };
+    let audit = AuditToLog(&log);
+    let trail = FileTrail::beside(&args.db);
     let env = Env {
-        backend: &backend,
-        sender: &sender,
+        engine: EngineCall {
+            state: &state,
+            policy: &policy,
+            key: &key,
+            audit: &audit,
+            trail: Some(&trail),
+            sender: &sender,
+            sms_enabled: sender.sends_sms(),
+            clock: &now,
+        },
         log: &log,
         accounts: &SystemAccounts,
-        clock: &now,
-        sms_configured: args.sms_command.is_some(),
         action: args.action.clone(),
     };
     let code = match stage {

@@ -1,10 +1,10 @@
-//! Everything that touches C: the PAM entry points, the handle and its
-//! conversation and syslog(3). Every `unsafe` block says
-//! why it is sound; nothing outside this folder uses `unsafe`.
+//! Everything that touches C: the PAM entry points and the handle with its
+//! conversation. Every `unsafe` block says why it is sound; nothing outside
+//! this folder uses `unsafe`, and nothing outside it imports it: the entry
+//! points hand a safe [`PamHandle`] to [`crate::module::run`].
 #![allow(unsafe_code)]
 
 mod handle;
-pub(crate) mod syslog;
 
 use crate::code::PamCode;
 use crate::module::{run, Stage};
@@ -19,7 +19,7 @@ use std::sync::Once;
 static QUIET_PANICS: Once = Once::new();
 
 /// Runs `f`; a panic becomes PAM_AUTHINFO_UNAVAIL (fail closed), logged to
-/// syslog instead of the host's stderr.
+/// syslog (through the module's one writer) instead of the host's stderr.
 fn guard(f: impl FnOnce() -> PamCode) -> c_int {
     // Unit tests keep the default hook so their own failures stay readable.
     #[cfg(not(test))]
@@ -31,7 +31,7 @@ fn guard(f: impl FnOnce() -> PamCode) -> c_int {
                 .location()
                 .map(|l| format!("{}:{}", l.file(), l.line()))
                 .unwrap_or_default();
-            syslog::Syslog::new("?", "panic").log_panic(&place);
+            crate::module::report_panic(&place);
         }));
     });
     catch_unwind(AssertUnwindSafe(f))

@@ -9,22 +9,19 @@
 //! host within 120 s, read from the store; that let a key-only login opened
 //! beside the victim's ride the victim's MFA, and is gone.
 
-use super::auth::break_glass;
-use super::degraded::{degraded, is_exempt, store_unreachable};
-use super::{fail, Env, Who};
-use crate::backend::Backend;
+use super::degraded::{break_glass, degraded, is_exempt, store_unreachable};
+use super::env::Env;
+use super::messages::{self, HOW_TO_FIX};
+use super::outcome::fail;
+use super::who::Who;
 use crate::code::PamCode;
-use crate::log::Severity;
 use crate::pam::Pam;
 use planasonix_core::{Decision, Denied, NotRequired};
-/// What an admin must change when the account stage refuses.
-pub(crate) const HOW_TO_FIX: &str =
-    "This login needs a second factor, but the authentication step that asks for it did not run. \
-Administrators: for sshd set `KbdInteractiveAuthentication yes` and \
-`AuthenticationMethods publickey,keyboard-interactive` (and `UsePAM yes`).";
+use planasonix_native::syslog::Severity;
+use planasonix_native::Transactions;
 
 /// The account stage.
-pub(crate) fn account<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>) -> PamCode {
+pub(crate) fn account<S: Transactions>(pam: &dyn Pam, env: &Env<'_, S>) -> PamCode {
     let site = env.site();
     let who = match Who::read(pam, &site) {
         Ok(w) => w,
@@ -37,7 +34,7 @@ pub(crate) fn account<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>) -> PamCode {
         break_glass(env, &who);
         return PamCode::Success;
     }
-    let (decision, _) = env.call(|e| e.decide(&who.subject, &who.ctx, env.now()));
+    let (decision, _) = env.call(None, |e| e.decide(&who.subject, &who.ctx, env.now()));
     let decision = match decision {
         Ok(d) => d,
         Err(e) if store_unreachable(&e) => return degraded(pam, &site, &who, &e.to_string()),
@@ -45,7 +42,7 @@ pub(crate) fn account<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>) -> PamCode {
     };
     let refuse = |what: &str, message: &str| {
         let _ = pam.error(message);
-        env.log.log(
+        env.log(
             Severity::Notice,
             &format!("{}: account stage refused: {what}", who.describe()),
         );
@@ -55,26 +52,22 @@ pub(crate) fn account<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>) -> PamCode {
         Decision::NotRequired(NotRequired::OutOfScope) => PamCode::Ignore,
         Decision::NotRequired(_) => PamCode::Success,
         Decision::Grace { deadline, .. } => {
-            let _ = pam.info(&format!(
-                "Two-factor authentication becomes mandatory for your account on {deadline}. Set up an authenticator app before then."
-            ));
+            let _ = pam.info(&messages::grace_reminder(deadline));
             PamCode::Success
         }
         // Only this handle's own auth step counts (checked above): a passed
         // MFA of the same user elsewhere, however recent, is someone else's
         // login and must not carry a key-only login beside it.
         Decision::Required { .. } => refuse("no second factor in this login", HOW_TO_FIX),
-        Decision::Denied(Denied::LockedOut { until }) => refuse(
-            "locked out",
-            &format!("Too many wrong codes: second-factor sign-in is locked until {until}."),
-        ),
+        Decision::Denied(Denied::LockedOut { until }) => {
+            refuse("locked out", &messages::locked_until(until))
+        }
         Decision::Denied(Denied::EnrollmentOverdue { deadline }) => refuse(
             "enrollment overdue",
-            &format!("Two-factor enrollment was due by {deadline}. Ask your administrator to reset your enrollment window."),
+            &messages::enrollment_overdue(deadline),
         ),
-        Decision::Denied(Denied::NoUsableFactor) => refuse(
-            "no usable factor",
-            "None of your second factors is usable under the current policy; contact your administrator.",
-        ),
+        Decision::Denied(Denied::NoUsableFactor) => {
+            refuse("no usable factor", messages::NO_USABLE_FACTOR)
+        }
     }
 }

@@ -7,11 +7,14 @@
 //! policy does not require to use MFA is handed to the rest of the stack
 //! (PAM_IGNORE) while everyone it does require is refused (fail closed).
 
-use super::{Site, Who, UNAVAILABLE};
+use super::env::{Env, Site};
+use super::messages::UNAVAILABLE;
+use super::who::Who;
 use crate::code::PamCode;
-use crate::log::Severity;
 use crate::pam::Pam;
 use planasonix_core::{Error, Mode, StoreError};
+use planasonix_native::syslog::Severity;
+use planasonix_native::Transactions;
 
 /// Whether the policy alone, without any stored state, requires MFA of `who`.
 /// (An enrolled user under `optional` is asked too, but that needs the store.)
@@ -26,6 +29,16 @@ fn policy_requires(site: &Site<'_>, who: &Who) -> bool {
 /// Whether `who` is a break-glass account.
 pub(crate) fn is_exempt(site: &Site<'_>, who: &Who) -> bool {
     site.policy.is_exempt(who.user())
+}
+
+/// A break-glass login: audited through the engine when the store takes it
+/// (the engine logs it at warning level), logged here when it does not. The
+/// answer never depends on the store.
+pub(crate) fn break_glass<S: Transactions>(env: &Env<'_, S>, who: &Who) {
+    let (audited, _) = env.call(None, |e| e.decide(&who.subject, &who.ctx, env.now()));
+    if let Err(e) = audited {
+        exempt_without_trail(&env.site(), who, &e.to_string());
+    }
 }
 
 /// Logs a break-glass login that the audit trail could not record.

@@ -1,39 +1,31 @@
 //! The grace period: a reminder, and (if the policy allows) enrolling an
 //! authenticator app right at the prompt.
 
-use super::auth::{ask_code, capitalise};
-use super::{fail, Env, Who};
-use crate::backend::Backend;
+use super::env::Env;
+use super::messages::{self, capitalise, CONFIRM_PROMPT, ENROLL_QUESTION, NEXT_CODE_PROMPT};
+use super::outcome::fail;
+use super::verify::ask_code;
+use super::who::Who;
 use crate::code::PamCode;
-use crate::log::Severity;
 use crate::pam::{Pam, PamError};
 use planasonix_core::{Error, Random, UnixTime};
+use planasonix_native::syslog::Severity;
+use planasonix_native::Transactions;
 
 /// Confirmation codes a person may try before enrollment is left for later.
 const CONFIRM_TRIES: usize = 3;
 
-/// The question that offers enrollment.
-pub(crate) const ENROLL_QUESTION: &str = "Set up an authenticator app now? [y/N]: ";
-
-/// The prompt for the code that confirms a new app.
-pub(crate) const CONFIRM_PROMPT: &str = "Code shown by the app: ";
-
-/// The prompt for the first real code after enrolling.
-pub(crate) const NEXT_CODE_PROMPT: &str = "Next code shown by the app: ";
-
 /// A login during the grace period.
-pub(crate) fn grace<B: Backend>(
+pub(crate) fn grace<S: Transactions>(
     pam: &dyn Pam,
-    env: &Env<'_, B>,
+    env: &Env<'_, S>,
     who: &Who,
     rng: &mut dyn Random,
     deadline: UnixTime,
     may_enroll_now: bool,
 ) -> PamCode {
-    let _ = pam.info(&format!(
-        "Two-factor authentication becomes mandatory for your account on {deadline}. Set up an authenticator app before then."
-    ));
-    env.log.log(
+    let _ = pam.info(&messages::grace_reminder(deadline));
+    env.log(
         Severity::Info,
         &format!("{}: grace login until {deadline}", who.describe()),
     );
@@ -61,9 +53,14 @@ pub fn wants_enrollment(answer: &[u8]) -> bool {
 /// Enrolls an app: QR code and key, a confirmation code, recovery codes, then
 /// the next code as a normal verification, so that this login counts as a
 /// passed MFA for the account stage (which sshd runs in another process).
-fn enroll<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>, who: &Who, rng: &mut dyn Random) -> PamCode {
+fn enroll<S: Transactions>(
+    pam: &dyn Pam,
+    env: &Env<'_, S>,
+    who: &Who,
+    rng: &mut dyn Random,
+) -> PamCode {
     let user = who.user();
-    let (begun, _) = env.call(|e| e.begin_totp(user, env.now(), &mut *rng));
+    let (begun, _) = env.call(None, |e| e.begin_totp(user, env.now(), &mut *rng));
     let enrollment = match begun {
         Ok(en) => en,
         Err(e) => return fail(pam, env, who, &e),
@@ -71,41 +68,25 @@ fn enroll<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>, who: &Who, rng: &mut dyn 
     if let Ok(qr) = enrollment.qr() {
         let _ = pam.info(qr.terminal(false).expose());
     }
-    let p = enrollment.params;
-    let _ = pam.info(&format!(
-        "Scan the QR code with your authenticator app, or enter this key by hand: {} ({}, {} digits, every {} seconds).",
-        enrollment.secret_base32.expose(),
-        p.algorithm,
-        p.digits,
-        p.period
-    ));
+    let _ = pam.info(&messages::manual_key(&enrollment));
     drop(enrollment);
     for _ in 0..CONFIRM_TRIES {
         let code = match pam.prompt_secret(CONFIRM_PROMPT) {
             Ok(c) => c,
             Err(PamError(code)) => return code,
         };
-        let (confirmed, _) = env.call(|e| e.confirm_totp(user, &code, env.now(), &mut *rng));
+        let (confirmed, _) = env.call(None, |e| e.confirm_totp(user, &code, env.now(), &mut *rng));
         drop(code);
         match confirmed {
             Ok(done) => {
-                env.log.log(
+                env.log(
                     Severity::Notice,
                     &format!("{}: enrolled an authenticator app at login", who.describe()),
                 );
                 if !done.recovery_codes.is_empty() {
-                    let mut text = String::from(
-                        "Your recovery codes. Each works once; keep them somewhere safe:\n",
-                    );
-                    for c in &done.recovery_codes {
-                        text.push_str("  ");
-                        text.push_str(c.expose());
-                        text.push('\n');
-                    }
-                    let _ = pam.info(&text);
-                    zeroize::Zeroize::zeroize(&mut text);
+                    let _ = pam.info(&messages::recovery_codes(&done.recovery_codes));
                 }
-                let _ = pam.info("To finish signing in, enter the next code your app shows (it changes every 30 seconds).");
+                let _ = pam.info(messages::FINISH_ENROLLMENT);
                 return ask_code(pam, env, who, rng, NEXT_CODE_PROMPT);
             }
             Err(e @ (Error::WrongCode | Error::Input(_))) => {
@@ -118,6 +99,6 @@ fn enroll<B: Backend>(pam: &dyn Pam, env: &Env<'_, B>, who: &Who, rng: &mut dyn 
             Err(e) => return fail(pam, env, who, &e),
         }
     }
-    let _ = pam.error("The app was not set up. You can try again at your next login.");
+    let _ = pam.error(messages::NOT_SET_UP);
     PamCode::Success
 }

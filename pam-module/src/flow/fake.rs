@@ -1,11 +1,14 @@
-//! A scripted PAM handle and an in-memory backend for flow tests.
+//! A scripted PAM handle, a memory store and a recording sender and log for
+//! flow tests: the flow runs native's `EngineCall` over them exactly as it
+//! runs over the database and the delivery commands.
 
-use crate::backend::Backend;
 use crate::code::PamCode;
-use crate::delivery::{Outbox, Outgoing, Sender};
-use crate::log::{AuditToLog, MemoryLog};
 use crate::pam::{Pam, PamError};
-use planasonix_core::{Engine, Error, MemoryStore, Policy, SealKey};
+use planasonix_core::store::Store;
+use planasonix_core::{AuditEvent, AuditSink, IoKind, MemoryStore, Message, StoreError};
+use planasonix_native::delivery::{DeliveryFailure, Sender};
+use planasonix_native::syslog::{AuditToLog, Log, Severity};
+use planasonix_native::Transactions;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,49 +188,39 @@ impl Pam for ScriptedPam {
     }
 }
 
-/// The engine over a memory store; flags while a "transaction" is open.
-pub(crate) struct MemoryBackend {
-    pub(crate) policy: Policy,
-    pub(crate) key: SealKey,
+/// A memory store whose transactions raise `open` while they run (so that
+/// [`ScriptedPam`] can tell that none is open while a prompt waits), and
+/// fail at once when `broken`.
+pub(crate) struct TestStore {
     pub(crate) store: MemoryStore,
     pub(crate) open: Arc<AtomicBool>,
     pub(crate) broken: bool,
-    /// Receives the engine's audit events, as syslog would.
-    pub(crate) audit: Arc<MemoryLog>,
 }
 
-impl Backend for MemoryBackend {
-    fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
-    fn run<T>(
+impl Transactions for TestStore {
+    fn transaction<T, E: From<StoreError>>(
         &self,
-        outbox: &Outbox,
-        op: impl FnOnce(&Engine<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+        work: impl FnOnce(&dyn Store) -> Result<T, E>,
+    ) -> Result<T, E> {
         if self.broken {
-            return Err(planasonix_core::StoreError::io(
-                planasonix_core::IoKind::Other,
-                "test store is broken",
-            )
-            .into());
+            return Err(StoreError::io(IoKind::Other, "test store is broken").into());
         }
         assert!(
             !self.open.swap(true, Ordering::SeqCst),
             "nested store transaction"
         );
-        let sink = AuditToLog(&*self.audit);
-        let engine = Engine::new(&self.policy, &self.key, &self.store)
-            .with_delivery(outbox)
-            .with_audit_sink(&sink);
-        let out = op(&engine);
+        let out = self.store.transaction(work);
         self.open.store(false, Ordering::SeqCst);
         out
     }
 }
 
-/// A sender that records what it sends, or fails.
+/// The program a failing [`RecordingSender`] names.
+pub(crate) const GATEWAY: &str = "/test/gateway";
+
+/// A sender that records what it is handed (the number or `notice:USER`,
+/// and the text), then fails if told to, as a gateway that took the message
+/// but exited with status 1.
 #[derive(Default)]
 pub(crate) struct RecordingSender {
     pub(crate) sent: Arc<Mutex<Vec<(String, String)>>>,
@@ -235,17 +228,52 @@ pub(crate) struct RecordingSender {
 }
 
 impl Sender for RecordingSender {
-    fn send(&self, msg: &Outgoing) -> Result<(), String> {
-        if self.fail {
-            return Err("gateway refused".into());
-        }
-        let entry = match msg {
-            Outgoing::Sms { to, text } => (to.expose().to_owned(), text.expose().to_owned()),
-            Outgoing::Notice { user, text } => (format!("notice:{user}"), text.clone()),
+    fn send(&self, message: &Message) -> Result<(), DeliveryFailure> {
+        let entry = match message {
+            Message::Sms { to, text } => (to.e164().to_owned(), text.expose().to_owned()),
+            Message::Notice(notice) => (format!("notice:{}", notice.user), notice.message()),
         };
         if let Ok(mut s) = self.sent.lock() {
             s.push(entry);
         }
+        if self.fail {
+            return Err(DeliveryFailure::Exited {
+                program: GATEWAY.into(),
+                status: 1,
+            });
+        }
         Ok(())
+    }
+}
+
+/// A log that keeps lines in memory.
+#[derive(Default)]
+pub(crate) struct MemoryLog(Mutex<Vec<(Severity, String)>>);
+
+impl MemoryLog {
+    pub(crate) fn lines(&self) -> Vec<(Severity, String)> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Log for MemoryLog {
+    fn log(&self, severity: Severity, line: &str) {
+        if let Ok(mut l) = self.0.lock() {
+            l.push((severity, line.to_owned()));
+        }
+    }
+}
+
+/// The engine's audit events into a [`MemoryLog`], through native's
+/// [`AuditToLog`] as syslog gets them.
+pub(crate) struct LogAudit(pub(crate) Arc<MemoryLog>);
+
+impl AuditSink for LogAudit {
+    fn record(&self, event: &AuditEvent) {
+        AuditToLog(&*self.0).record(event);
+    }
+
+    fn trail_failed(&self, user: &str, error: &str) {
+        AuditToLog(&*self.0).trail_failed(user, error);
     }
 }

@@ -1,17 +1,21 @@
 //! The login flow against a scripted PAM handle and a memory store.
 
-use super::account::HOW_TO_FIX;
-use super::auth::CODE_PROMPT;
-use super::enroll::{CONFIRM_PROMPT, ENROLL_QUESTION, NEXT_CODE_PROMPT};
-use super::fake::{say, MemoryBackend, RecordingSender, ScriptedPam, Step};
+use super::fake::{
+    say, LogAudit, MemoryLog, RecordingSender, ScriptedPam, Step, TestStore, GATEWAY,
+};
+use super::messages::{CODE_PROMPT, CONFIRM_PROMPT, ENROLL_QUESTION, HOW_TO_FIX, NEXT_CODE_PROMPT};
 use super::{account, authenticate, Accounts, Env};
 use crate::code::PamCode;
-use crate::log::MemoryLog;
 use crate::pam::Pam;
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::otpauth::parse_base32;
-use planasonix_core::{Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, UnixTime};
+use planasonix_core::{
+    Deferred, Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, UnixTime,
+};
 use planasonix_native::accounts::{Account, AccountError};
+use planasonix_native::delivery::Sender;
+use planasonix_native::syslog::Severity;
+use planasonix_native::EngineCall;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -51,9 +55,12 @@ impl Accounts for FakeAccounts {
 }
 
 struct World {
-    backend: MemoryBackend,
+    policy: Policy,
+    key: SealKey,
+    state: TestStore,
     sender: RecordingSender,
     log: Arc<MemoryLog>,
+    audit: LogAudit,
     now: Arc<AtomicU64>,
     clock: Box<dyn Fn() -> UnixTime>,
     action: Option<String>,
@@ -66,15 +73,15 @@ fn world(policy: &str) -> World {
     let n = now.clone();
     let log = Arc::new(MemoryLog::default());
     World {
-        backend: MemoryBackend {
-            policy: Policy::from_toml(policy).unwrap(),
-            key: SealKey::from_bytes(&[7; 32]).unwrap(),
+        policy: Policy::from_toml(policy).unwrap(),
+        key: SealKey::from_bytes(&[7; 32]).unwrap(),
+        state: TestStore {
             store: MemoryStore::new(),
             open: Arc::new(AtomicBool::new(false)),
             broken: false,
-            audit: log.clone(),
         },
         sender: RecordingSender::default(),
+        audit: LogAudit(log.clone()),
         log,
         now,
         clock: Box::new(move || UnixTime(n.load(Ordering::SeqCst))),
@@ -85,20 +92,28 @@ fn world(policy: &str) -> World {
 }
 
 impl World {
-    fn env(&self) -> Env<'_, MemoryBackend> {
+    /// The production path (native's `EngineCall`) over the test store,
+    /// the recording sender and the memory log.
+    fn env(&self) -> Env<'_, TestStore> {
         Env {
-            backend: &self.backend,
-            sender: &self.sender,
+            engine: EngineCall {
+                state: &self.state,
+                policy: &self.policy,
+                key: &self.key,
+                audit: &self.audit,
+                trail: None,
+                sender: &self.sender,
+                sms_enabled: self.sms,
+                clock: &*self.clock,
+            },
             log: &*self.log,
             accounts: &FakeAccounts,
-            clock: &*self.clock,
-            sms_configured: self.sms,
             action: self.action.clone(),
         }
     }
 
     fn pam(&self, user: &str, script: Vec<Step>) -> ScriptedPam {
-        ScriptedPam::new(user, script, self.backend.open.clone())
+        ScriptedPam::new(user, script, self.state.open.clone())
     }
 
     fn auth(&self, pam: &ScriptedPam) -> PamCode {
@@ -106,7 +121,7 @@ impl World {
     }
 
     fn engine(&self) -> Engine<'_> {
-        Engine::new(&self.backend.policy, &self.backend.key, &self.backend.store)
+        Engine::new(&self.policy, &self.key, &self.state.store)
     }
 
     fn at(&self) -> UnixTime {
@@ -457,13 +472,13 @@ fn last_sms_code(sent: &std::sync::Mutex<Vec<(String, String)>>) -> String {
 
 /// Enrolls an SMS number for `user` through the engine; returns recovery codes.
 fn enroll_sms(w: &World, user: &str) -> Vec<String> {
-    let outbox = crate::delivery::Outbox::new(true);
-    let engine = w.engine().with_delivery(&outbox);
+    let queue = Deferred::new();
+    let engine = w.engine().with_delivery(&queue);
     engine
         .begin_sms(user, "+447700900123", w.at(), &mut *w.rng.borrow_mut())
         .unwrap();
-    for msg in outbox.take() {
-        crate::delivery::Sender::send(&w.sender, &msg).unwrap();
+    for msg in queue.take() {
+        w.sender.send(&msg).unwrap();
     }
     let code = last_sms_code(&w.sender.sent);
     let codes = engine
@@ -521,9 +536,42 @@ fn a_failed_sms_is_reported_and_a_recovery_code_still_works() {
         ],
     );
     assert_eq!(w.auth(&pam), PamCode::Success);
-    assert!(w
-        .log_text()
-        .contains("SMS delivery failed: gateway refused"));
+    let log = w.log_text();
+    assert!(
+        log.contains(&format!(
+            "SMS delivery failed: {GATEWAY} exited with status 1"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("user=frank service=sshd remote=192.0.2.10 event=sms-failed"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_code_of_an_sms_that_was_not_sent_is_void() {
+    let mut w = world(SMS_POLICY);
+    w.sms = true;
+    enroll_sms(&w, "frank");
+    // The gateway took the text but reported failure: the host must not
+    // then accept the code it believes unsent.
+    w.sender.fail = true;
+    let sent = w.sender.sent.clone();
+    let pam = w.pam(
+        "frank",
+        vec![
+            Step::Secret(CODE_PROMPT, say("sms")),
+            Step::Error("The SMS could not be sent"),
+            Step::Secret(CODE_PROMPT, Box::new(move |_| last_sms_code(&sent))),
+            // No SMS code is pending, and frank has no app: no code of that
+            // length can be his.
+            Step::Error("6 digits is not the length of any of your codes"),
+            Step::ConvFails(CODE_PROMPT),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::ConvErr);
+    assert!(!pam.passed());
 }
 
 #[test]
@@ -549,7 +597,7 @@ fn without_an_sms_command_sms_fails_plainly() {
 #[test]
 fn a_broken_store_fails_closed() {
     let mut w = world(REQUIRED);
-    w.backend.broken = true;
+    w.state.broken = true;
     let pam = w.pam("alice", vec![Step::Error("unavailable")]);
     assert_eq!(w.auth(&pam), PamCode::AuthInfoUnavail);
     let pam = w.pam("alice", vec![Step::Error("unavailable")]);
@@ -580,14 +628,14 @@ fn warned(w: &World, text: &str) -> bool {
     w.log
         .lines()
         .iter()
-        .any(|(sev, l)| *sev == crate::log::Severity::Warning && l.contains(text))
+        .any(|(sev, l)| *sev == Severity::Warning && l.contains(text))
 }
 
 #[test]
 fn break_glass_works_when_the_store_does_not() {
     let mut w =
         world("[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"breakglass\"]\n");
-    w.backend.broken = true;
+    w.state.broken = true;
     let pam = w.pam("breakglass", vec![]);
     assert_eq!(w.auth(&pam), PamCode::Success);
     assert!(warned(
@@ -608,7 +656,7 @@ fn break_glass_works_when_the_store_does_not() {
 fn users_the_policy_does_not_require_are_ignored_when_the_store_is_down() {
     let mut w =
         world("[enforcement]\nmode = \"required-for-admins\"\nadmin_groups = [\"wheel\"]\n");
-    w.backend.broken = true;
+    w.state.broken = true;
     let pam = w.pam("bob", vec![]);
     assert_eq!(w.auth(&pam), PamCode::Ignore);
     assert!(warned(&w, "does not require a second factor of this user"));
@@ -635,7 +683,7 @@ fn an_alias_is_the_same_account_and_its_failures_count_there() {
     let status = w.engine().status("alice", w.at()).unwrap();
     assert_eq!(status.recent_failures, 2);
     assert_eq!(
-        planasonix_core::Store::keys(&w.backend.store, "user/").unwrap(),
+        planasonix_core::Store::keys(&w.state.store, "user/").unwrap(),
         ["user/alice"],
         "an alias must never get a record of its own"
     );
@@ -649,7 +697,7 @@ fn a_name_nss_does_not_know_is_user_unknown_and_writes_nothing() {
     assert_eq!(w.auth(&pam), PamCode::UserUnknown);
     let pam = w.pam("ghost", vec![]);
     assert_eq!(account(&pam, &w.env()), PamCode::UserUnknown);
-    assert!(planasonix_core::Store::keys(&w.backend.store, "")
+    assert!(planasonix_core::Store::keys(&w.state.store, "")
         .unwrap()
         .is_empty());
     assert!(w

@@ -1,0 +1,152 @@
+//! Every prompt and every sentence the module shows the person at the
+//! prompt, in one place. Log lines are not here: they are for administrators
+//! and stay beside the decisions they record.
+
+use planasonix_core::{SecretString, TotpEnrollment, UnixTime};
+use zeroize::Zeroizing;
+
+// Prompts.
+
+/// The prompt for a code.
+pub(crate) const CODE_PROMPT: &str = "Verification code: ";
+
+/// The prompt after an SMS went to `to` (the masked number).
+pub(crate) fn sms_sent_prompt(to: &str) -> String {
+    format!("Code sent by SMS to {to}: ")
+}
+
+/// The question that offers enrollment.
+pub(crate) const ENROLL_QUESTION: &str = "Set up an authenticator app now? [y/N]: ";
+
+/// The prompt for the code that confirms a new app.
+pub(crate) const CONFIRM_PROMPT: &str = "Code shown by the app: ";
+
+/// The prompt for the first real code after enrolling.
+pub(crate) const NEXT_CODE_PROMPT: &str = "Next code shown by the app: ";
+
+// Refusals and failures.
+
+/// When the module cannot work; details go to syslog only.
+pub(crate) const UNAVAILABLE: &str =
+    "Two-factor authentication is unavailable right now; contact your administrator.";
+
+/// Locked out after too many wrong codes.
+pub(crate) fn locked_until(until: UnixTime) -> String {
+    format!("Too many wrong codes: second-factor sign-in is locked until {until}.")
+}
+
+/// The grace period ended without an enrollment.
+pub(crate) fn enrollment_overdue(deadline: UnixTime) -> String {
+    format!(
+        "Two-factor enrollment was due by {deadline}. Ask your administrator to reset your enrollment window."
+    )
+}
+
+/// The user's factors are all ones the policy no longer accepts.
+pub(crate) const NO_USABLE_FACTOR: &str =
+    "None of your second factors is usable under the current policy; contact your administrator.";
+
+/// The account stage's refusal: what an admin must change.
+pub(crate) const HOW_TO_FIX: &str =
+    "This login needs a second factor, but the authentication step that asks for it did not run. \
+Administrators: for sshd set `KbdInteractiveAuthentication yes` and \
+`AuthenticationMethods publickey,keyboard-interactive` (and `UsePAM yes`).";
+
+/// A wrong code.
+pub(crate) fn wrong_code(failures_left: u32) -> String {
+    format!("Wrong code. {failures_left} more wrong codes lock second-factor sign-in.")
+}
+
+/// A right TOTP code used before.
+pub(crate) fn replayed_code(failures_left: u32) -> String {
+    format!(
+        "That code was already used. Wait for the next one. {failures_left} more wrong codes lock second-factor sign-in."
+    )
+}
+
+/// A right code refused because this host's clock went back.
+pub(crate) fn clock_behind(last_accepted: UnixTime) -> String {
+    format!(
+        "This server's clock is behind: a later code was already accepted for you (at {last_accepted}). This did not count as a wrong code; ask your administrator to check the clock."
+    )
+}
+
+/// The SMS the user asked for was not sent (its code is void).
+pub(crate) const SMS_NOT_SENT: &str =
+    "The SMS could not be sent. Use your authenticator app or a recovery code.";
+
+/// The attempt ends after answers that were neither right nor wrong.
+pub(crate) const TOO_MANY_UNUSABLE: &str = "Too many unusable answers.";
+
+/// Enrollment at login given up after wrong confirmation codes.
+pub(crate) const NOT_SET_UP: &str = "The app was not set up. You can try again at your next login.";
+
+// Information.
+
+/// A step-up stack whose action needs a fresh second factor.
+pub(crate) fn step_up(action: &str) -> String {
+    format!("{action} needs a recent second factor.")
+}
+
+/// A login during the grace period.
+pub(crate) fn grace_reminder(deadline: UnixTime) -> String {
+    format!(
+        "Two-factor authentication becomes mandatory for your account on {deadline}. Set up an authenticator app before then."
+    )
+}
+
+/// A recovery code was accepted.
+pub(crate) fn recovery_accepted(remaining: u32) -> String {
+    let mut text = format!("Recovery code accepted. {remaining} recovery codes left.");
+    if remaining <= 3 {
+        text.push_str(" Generate a new set soon.");
+    }
+    text
+}
+
+/// The key of a new app, for manual entry (it is the secret: wiped on drop).
+pub(crate) fn manual_key(enrollment: &TotpEnrollment) -> Zeroizing<String> {
+    let p = &enrollment.params;
+    Zeroizing::new(format!(
+        "Scan the QR code with your authenticator app, or enter this key by hand: {} ({}, {} digits, every {} seconds).",
+        enrollment.secret_base32.expose(),
+        p.algorithm,
+        p.digits,
+        p.period
+    ))
+}
+
+/// New recovery codes, one a line (wiped on drop).
+pub(crate) fn recovery_codes(codes: &[SecretString]) -> Zeroizing<String> {
+    const HEAD: &str = "Your recovery codes. Each works once; keep them somewhere safe:\n";
+    // Sized up front so that no copy of a code is left behind by a regrowth.
+    let size = HEAD.len() + codes.iter().map(|c| c.expose().len() + 3).sum::<usize>();
+    let mut text = Zeroizing::new(String::with_capacity(size));
+    text.push_str(HEAD);
+    for c in codes {
+        text.push_str("  ");
+        text.push_str(c.expose());
+        text.push('\n');
+    }
+    text
+}
+
+/// After enrollment, the code that finishes this login.
+pub(crate) const FINISH_ENROLLMENT: &str =
+    "To finish signing in, enter the next code your app shows (it changes every 30 seconds).";
+
+/// Messages from the core start in lower case; shown alone they read better capitalised.
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => {
+            let mut s: String = first.to_uppercase().collect();
+            s.push_str(chars.as_str());
+            if !s.ends_with('.') {
+                s.push('.');
+            }
+            s
+        }
+        None => String::new(),
+    }
+}
