@@ -8,13 +8,14 @@
 
 mod args;
 mod cmd;
-mod delivery;
+mod deployment;
 mod error;
 mod files;
-mod host;
+mod import;
 mod private_input;
 mod prompt;
 mod qr_png;
+mod shared;
 
 use clap::error::ErrorKind;
 use clap::Parser;

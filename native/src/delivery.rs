@@ -15,7 +15,7 @@ use planasonix_core::time::format_duration;
 use planasonix_core::{Message, SecretString};
 use std::fmt;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -139,7 +139,7 @@ impl Sender for Commands {
 /// Starts `cmd`. ETXTBSY is retried briefly: it only means another thread of
 /// the host forked while the program file was open for writing (e.g. just
 /// replaced by a package update), and clears as soon as that child execs.
-fn spawn(cmd: &mut Command, program: &PathBuf) -> Result<Child, DeliveryFailure> {
+fn spawn(cmd: &mut Command, program: &Path) -> Result<Child, DeliveryFailure> {
     const ETXTBSY: i32 = 26;
     let mut tries = 0;
     loop {
@@ -151,7 +151,7 @@ fn spawn(cmd: &mut Command, program: &PathBuf) -> Result<Child, DeliveryFailure>
             }
             Err(e) => {
                 return Err(DeliveryFailure::CannotStart {
-                    program: program.clone(),
+                    program: program.to_path_buf(),
                     kind: e.kind(),
                     detail: plain(&e),
                 })
@@ -171,7 +171,7 @@ fn plain(e: &std::io::Error) -> String {
 
 /// Runs `program arg` with `input` on stdin, for at most `timeout`.
 fn run(
-    program: &PathBuf,
+    program: &Path,
     arg: &str,
     input: &[u8],
     timeout: Duration,
@@ -193,18 +193,18 @@ fn run(
         Some(status) if status.success() => Ok(()),
         Some(status) => Err(match status.code() {
             Some(code) => DeliveryFailure::Exited {
-                program: program.clone(),
+                program: program.to_path_buf(),
                 status: code,
             },
             None => DeliveryFailure::Killed {
-                program: program.clone(),
+                program: program.to_path_buf(),
             },
         }),
         None => {
             let _ = child.kill();
             let _ = child.wait();
             Err(DeliveryFailure::TimedOut {
-                program: program.clone(),
+                program: program.to_path_buf(),
                 after: timeout,
             })
         }

@@ -1,29 +1,29 @@
 //! `planasonix audit`: the bounded audit log kept in the store.
 
 use super::Out;
-use crate::error::{CliError, CliResult};
-use crate::host::Host;
+use crate::deployment::Deployment;
+use crate::error::CliResult;
+use crate::shared::json_value;
 use planasonix_core::audit::Level;
 use planasonix_native::now;
 use std::time::Duration;
 
 pub fn run(
-    host: &Host,
+    deployment: &Deployment,
     out: &mut Out<'_>,
     user: Option<String>,
     since: Option<Duration>,
 ) -> CliResult<()> {
-    let policy = host.policy()?;
-    let key = host.seal_key()?;
+    let policy = deployment.policy()?;
+    let key = deployment.seal_key()?;
     let from = since.map(|d| now().minus(d));
-    let events = host.with_engine(&policy, &key, None, |engine| {
+    let events = deployment.with_engine(&policy, &key, None, |engine| {
         Ok(engine.audit_log(user.as_deref(), from)?)
     })?;
     if out.json {
         let mut list = Vec::with_capacity(events.len());
         for e in &events {
-            let mut v = serde_json::to_value(e)
-                .map_err(|e| CliError::failed(format!("cannot render JSON: {e}")))?;
+            let mut v = json_value(e)?;
             v["time"] = serde_json::json!(e.at.to_string());
             v["level"] = serde_json::json!(level(e.level()));
             list.push(v);

@@ -1,13 +1,14 @@
 //! `planasonix enroll totp|sms`: begin in one short transaction, send the SMS
 //! and wait for the person with the database closed, confirm in another.
 
-use super::{print_recovery_codes, Out};
+use super::Out;
+use crate::deployment::{Deployment, SmsRoute};
 use crate::error::{CliError, CliResult};
 use crate::files::{check_parent, write_file, Existing};
-use crate::host::{user_or_invoker, Host, SmsRoute, NOT_ADMIN_HINT};
 use crate::private_input::read_private_line;
 use crate::prompt::{interactive, read_line};
 use crate::qr_png::png_bytes;
+use crate::shared::{print_recovery_codes, user_or_invoker, NOT_ADMIN_HINT};
 use planasonix_core::phone::PhoneNumber;
 use planasonix_core::{Error, SecretString, SmsPurpose};
 use planasonix_native::{now, OsRandom};
@@ -19,7 +20,7 @@ use zeroize::Zeroizing;
 const TERMINAL_TRIES: u32 = 3;
 
 pub fn totp(
-    host: &Host,
+    deployment: &Deployment,
     out: &mut Out<'_>,
     user: Option<String>,
     qr_png: Option<PathBuf>,
@@ -30,12 +31,12 @@ pub fn totp(
     for path in [&qr_png, &qr_svg].into_iter().flatten() {
         check_parent(path)?;
     }
-    let policy = host.policy()?;
-    let key = host
+    let policy = deployment.policy()?;
+    let key = deployment
         .seal_key()
         .map_err(|e| e.with_permission_hint(NOT_ADMIN_HINT))?;
     let mut rng = OsRandom::new();
-    let enrollment = host
+    let enrollment = deployment
         .with_engine(&policy, &key, None, |engine| {
             Ok(engine.begin_totp(&user, now(), &mut rng)?)
         })
@@ -83,7 +84,7 @@ pub fn totp(
     let prompt = format!("Enter the {}-digit code the app shows: ", p.digits);
     let tries = if interactive() { TERMINAL_TRIES } else { 1 };
     let enrolled = confirm_loop(tries, &prompt, |code| {
-        host.with_engine(&policy, &key, None, |engine| {
+        deployment.with_engine(&policy, &key, None, |engine| {
             Ok(engine.confirm_totp(&user, code.as_bytes(), now(), &mut OsRandom::new())?)
         })
     })?;
@@ -93,7 +94,7 @@ pub fn totp(
 }
 
 pub fn sms(
-    host: &Host,
+    deployment: &Deployment,
     out: &mut Out<'_>,
     user: Option<String>,
     phone: Option<&str>,
@@ -102,11 +103,11 @@ pub fn sms(
 ) -> CliResult<()> {
     check_phone_source(phone)?;
     let user = user_or_invoker(user)?;
-    let policy = host.policy()?;
+    let policy = deployment.policy()?;
     if !policy.sms.enabled {
         return Err(Error::SmsDisabled.into());
     }
-    let key = host
+    let key = deployment
         .seal_key()
         .map_err(|e| e.with_permission_hint(NOT_ADMIN_HINT))?;
     let Some(program) = sms_command else {
@@ -126,7 +127,7 @@ pub fn sms(
     out.line(
         "Note: SMS codes are weaker than an authenticator app: a stolen or swapped SIM card receives them too.",
     )?;
-    let masked = host
+    let masked = deployment
         .with_engine(&policy, &key, Some(&route), |engine| {
             Ok(engine.begin_sms(&user, &phone, now(), &mut OsRandom::new())?)
         })
@@ -143,7 +144,7 @@ pub fn sms(
         1
     };
     let codes = confirm_loop(tries, &prompt, |code| {
-        host.with_engine(&policy, &key, Some(&route), |engine| {
+        deployment.with_engine(&policy, &key, Some(&route), |engine| {
             Ok(engine.confirm_sms(&user, code.as_bytes(), now(), &mut OsRandom::new())?)
         })
     })?;

@@ -1,9 +1,10 @@
 //! `planasonix init`: seal key, database directory and policy, each only if absent.
 
 use super::Out;
+use crate::deployment::Deployment;
 use crate::error::{io_error, CliError, CliResult};
 use crate::files::{write_file, Existing, Written};
-use crate::host::{read_policy, Host};
+use crate::shared::read_policy;
 use planasonix_core::policy::DEFAULT_POLICY_TOML;
 use planasonix_core::SealKey;
 use planasonix_native::{load_key_file, transaction, OsRandom};
@@ -11,72 +12,84 @@ use std::fs::DirBuilder;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
-pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
+pub fn run(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
     // Key first: it is the one thing that can never be recreated.
-    make_parent(&host.key, 0o755)?;
+    make_parent(&deployment.key, 0o755)?;
     let key =
         SealKey::generate(&mut OsRandom::new()).map_err(|e| CliError::failed(e.to_string()))?;
     match write_file(
-        &host.key,
+        &deployment.key,
         key.to_key_text().expose().as_bytes(),
         0o600,
         Existing::Keep,
     )? {
         Written::Created => out.line(format!(
             "created seal key {} (mode 0600)",
-            host.key.display()
+            deployment.key.display()
         ))?,
         Written::Kept => {
             // Never overwritten; but say so if it is unusable.
-            load_key_file(&host.key)?;
-            out.line(format!("kept existing seal key {}", host.key.display()))?;
+            load_key_file(&deployment.key)?;
+            out.line(format!(
+                "kept existing seal key {}",
+                deployment.key.display()
+            ))?;
         }
     }
     drop(key);
 
-    make_parent(&host.db, 0o755)?;
-    match DirBuilder::new().mode(0o700).create(&host.db) {
+    make_parent(&deployment.db, 0o755)?;
+    match DirBuilder::new().mode(0o700).create(&deployment.db) {
         Ok(()) => {
-            std::fs::set_permissions(&host.db, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| io_error("cannot set mode of", &host.db, &e))?;
+            std::fs::set_permissions(&deployment.db, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_error("cannot set mode of", &deployment.db, &e))?;
             out.line(format!(
                 "created database directory {} (mode 0700)",
-                host.db.display()
+                deployment.db.display()
             ))?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             out.line(format!(
                 "kept existing database directory {}",
-                host.db.display()
+                deployment.db.display()
             ))?;
         }
-        Err(e) => return Err(io_error("cannot create database directory", &host.db, &e)),
+        Err(e) => {
+            return Err(io_error(
+                "cannot create database directory",
+                &deployment.db,
+                &e,
+            ))
+        }
     }
     // Opening once proves the database works (and creates its files).
-    transaction(&host.db, host.wait, |_| Ok::<(), CliError>(()))?;
+    transaction(&deployment.db, deployment.wait, |_| Ok::<(), CliError>(()))?;
 
-    make_parent(&host.config, 0o755)?;
+    make_parent(&deployment.config, 0o755)?;
     match write_file(
-        &host.config,
+        &deployment.config,
         DEFAULT_POLICY_TOML.as_bytes(),
         0o644,
         Existing::Keep,
     )? {
         Written::Created => out.line(format!(
             "created default policy {} (mode 0644)",
-            host.config.display()
+            deployment.config.display()
         ))?,
         Written::Kept => {
-            read_policy(&host.config)?;
-            out.line(format!("kept existing policy {}", host.config.display()))?;
+            read_policy(&deployment.config)?;
+            out.line(format!(
+                "kept existing policy {}",
+                deployment.config.display()
+            ))?;
         }
     }
     // Records written before they were authenticated are rewritten
     // authenticated, and the database is marked so that an unauthenticated
     // record is refused from now on (it could only be a downgrade).
-    let policy = host.policy()?;
-    let key = host.seal_key()?;
-    let rewritten = host.with_engine(&policy, &key, None, |engine| {
+    let policy = deployment.policy()?;
+    let key = deployment.seal_key()?;
+    let rewritten = deployment.with_engine(&policy, &key, None, |engine| {
         Ok(engine.upgrade_records(planasonix_native::now())?)
     })?;
     if rewritten > 0 {

@@ -11,8 +11,9 @@ mod serve;
 mod status;
 
 use crate::args::{Admin, Cli, Command, Enroll, Import, PolicyCmd};
+use crate::deployment::Deployment;
 use crate::error::{plain_io, CliError, CliResult};
-use crate::host::{account, account_or_stored, Host};
+use crate::shared::{account, account_or_stored};
 use planasonix_core::text::{escape_json, escape_line};
 use std::io::Write;
 
@@ -59,7 +60,7 @@ fn write_error(e: std::io::Error) -> CliError {
 
 /// Runs the command line `cli`, writing results to `w`.
 pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
-    let host = Host {
+    let deployment = Deployment {
         config: cli.config,
         db: cli.db,
         key: cli.key,
@@ -68,20 +69,20 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
     };
     let mut out = Out { w, json: cli.json };
     match cli.command {
-        Command::Init => init::run(&host, &mut out),
+        Command::Init => init::run(&deployment, &mut out),
         Command::Enroll(Enroll::Totp {
             user,
             qr_png,
             qr_svg,
             qr_invert,
-        }) => enroll::totp(&host, &mut out, user.user, qr_png, qr_svg, qr_invert),
+        }) => enroll::totp(&deployment, &mut out, user.user, qr_png, qr_svg, qr_invert),
         Command::Enroll(Enroll::Sms {
             user,
             phone,
             sms_command,
             sms_timeout,
         }) => enroll::sms(
-            &host,
+            &deployment,
             &mut out,
             user.user,
             phone.as_deref(),
@@ -89,34 +90,34 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             sms_timeout,
         ),
         Command::RecoveryCodes { user, regenerate } => {
-            status::recovery_codes(&host, &mut out, user.user, regenerate)
+            status::recovery_codes(&deployment, &mut out, user.user, regenerate)
         }
-        Command::Status { user } => status::status(&host, &mut out, user.user),
+        Command::Status { user } => status::status(&deployment, &mut out, user.user),
         Command::Admin(Admin::ProvisionTotp {
             user,
             secret,
             secret_file,
         }) => admin::provision(
-            &host,
+            &deployment,
             &mut out,
             &account(&user)?,
             secret.as_deref(),
             secret_file.as_deref(),
         ),
         Command::Admin(Admin::Reset { user, reason }) => {
-            admin::reset(&host, &mut out, &account_or_stored(&user)?, &reason)
+            admin::reset(&deployment, &mut out, &account_or_stored(&user)?, &reason)
         }
         Command::Admin(Admin::Unlock { user }) => {
-            admin::unlock(&host, &mut out, &account_or_stored(&user)?)
+            admin::unlock(&deployment, &mut out, &account_or_stored(&user)?)
         }
-        Command::Admin(Admin::List) => admin::list(&host, &mut out),
+        Command::Admin(Admin::List) => admin::list(&deployment, &mut out),
         Command::Import(Import::GoogleAuthenticator { user, file }) => {
-            import::google_authenticator(&host, &mut out, user.user, &file)
+            import::google_authenticator(&deployment, &mut out, user.user, &file)
         }
         Command::Import(Import::OathUsersfile { file }) => {
-            import::oath_usersfile(&host, &mut out, &file)
+            import::oath_usersfile(&deployment, &mut out, &file)
         }
-        Command::Policy(PolicyCmd::Check { file }) => policy::check(&host, &mut out, file),
+        Command::Policy(PolicyCmd::Check { file }) => policy::check(&deployment, &mut out, file),
         Command::Policy(PolicyCmd::Explain {
             user,
             groups,
@@ -125,13 +126,13 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             service,
         }) => {
             let user = account_or_stored(&user)?;
-            policy::explain(&host, &mut out, &user, groups, action, amr, service)
+            policy::explain(&deployment, &mut out, &user, groups, action, amr, service)
         }
         Command::Audit { user, since } => {
             let user = user.as_deref().map(account_or_stored).transpose()?;
-            audit::run(&host, &mut out, user, since)
+            audit::run(&deployment, &mut out, user, since)
         }
-        Command::Serve => serve::run(&host, &mut out),
+        Command::Serve => serve::run(&deployment, &mut out),
         Command::Doctor(d) => doctor::run(
             &mut out,
             &doctor::Options {
@@ -147,26 +148,4 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             Ok(())
         }
     }
-}
-
-/// Prints fresh recovery codes with the advice that goes with them.
-pub fn print_recovery_codes(
-    out: &mut Out<'_>,
-    user: &str,
-    codes: &[planasonix_core::SecretString],
-) -> CliResult<()> {
-    if codes.is_empty() {
-        return out.line(format!(
-            "{user} still has unused recovery codes; they stay valid (make a new set with `planasonix recovery-codes --regenerate`)."
-        ));
-    }
-    out.line("")?;
-    out.line(format!(
-        "Recovery codes for {user}. Each works once, for when the phone is lost.\nStore them somewhere safe now: they are not shown again."
-    ))?;
-    out.line("")?;
-    for code in codes {
-        out.line(format!("    {}", code.expose()))?;
-    }
-    out.line("")
 }

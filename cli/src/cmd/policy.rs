@@ -1,9 +1,9 @@
 //! `planasonix policy check|explain`.
 
-use super::status::factor_list;
 use super::Out;
-use crate::error::{CliError, CliResult};
-use crate::host::{read_policy, Host};
+use crate::deployment::Deployment;
+use crate::error::CliResult;
+use crate::shared::{factor_list, json_value, read_policy};
 use planasonix_core::record::user_key;
 use planasonix_core::store::Store;
 use planasonix_core::{
@@ -12,13 +12,11 @@ use planasonix_core::{
 use planasonix_native::now;
 use std::path::PathBuf;
 
-pub fn check(host: &Host, out: &mut Out<'_>, file: Option<PathBuf>) -> CliResult<()> {
-    let path = file.unwrap_or_else(|| host.config.clone());
+pub fn check(deployment: &Deployment, out: &mut Out<'_>, file: Option<PathBuf>) -> CliResult<()> {
+    let path = file.unwrap_or_else(|| deployment.config.clone());
     let policy = read_policy(&path)?;
     if out.json {
-        let value = serde_json::to_value(&policy)
-            .map_err(|e| CliError::failed(format!("cannot render JSON: {e}")))?;
-        return out.json(&value);
+        return out.json(&json_value(&policy)?);
     }
     out.line(format!(
         "# {} is valid. Effective policy (defaults filled in):",
@@ -28,7 +26,7 @@ pub fn check(host: &Host, out: &mut Out<'_>, file: Option<PathBuf>) -> CliResult
 }
 
 pub fn explain(
-    host: &Host,
+    deployment: &Deployment,
     out: &mut Out<'_>,
     user: &str,
     groups: Vec<String>,
@@ -36,11 +34,11 @@ pub fn explain(
     amr: Vec<String>,
     service: String,
 ) -> CliResult<()> {
-    let policy = host.policy()?;
-    let key = host.seal_key()?;
+    let policy = deployment.policy()?;
+    let key = deployment.seal_key()?;
     // `decide` records first sightings and audits; explaining must change
     // nothing, so it runs on a copy of the user's record in memory.
-    let record = host.with_store(|store| Ok(store.get(&user_key(user))?))?;
+    let record = deployment.with_store(|store| Ok(store.get(&user_key(user))?))?;
     let copy = MemoryStore::new();
     if let Some(v) = &record {
         copy.compare_and_swap(&user_key(user), None, Some(&v.value))?;

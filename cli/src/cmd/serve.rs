@@ -3,18 +3,18 @@
 //! socket round trips instead of opening sled twice in a fresh process.
 
 use super::Out;
+use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult, Exit};
-use crate::host::Host;
 use planasonix_core::text::escape_line;
 use planasonix_native::StoreService;
 use std::io::Write;
 
-pub fn run(host: &Host, out: &mut Out<'_>) -> CliResult<()> {
-    host.check_db()?;
-    let service = StoreService::start(&host.db, host.wait)?;
+pub fn run(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
+    deployment.check_db()?;
+    let service = StoreService::start(&deployment.db, deployment.wait)?;
     out.line(format!(
         "serving {} on {}",
-        host.db.display(),
+        deployment.db.display(),
         service.socket().display()
     ))?;
     out.flush()?;

@@ -1,46 +1,34 @@
 //! `planasonix status` and `planasonix recovery-codes`.
 
-use super::{print_recovery_codes, Out};
-use crate::error::{CliError, CliResult};
-use crate::host::{user_or_invoker, Host, NOT_ADMIN_HINT};
-use planasonix_core::{Factor, UnixTime, UserStatus};
+use super::Out;
+use crate::deployment::Deployment;
+use crate::error::CliResult;
+use crate::shared::{
+    factor_list, json_value, print_recovery_codes, recovery_codes_json, user_or_invoker,
+    NOT_ADMIN_HINT,
+};
+use planasonix_core::{UnixTime, UserStatus};
 use planasonix_native::{now, OsRandom};
 
-pub fn status(host: &Host, out: &mut Out<'_>, user: Option<String>) -> CliResult<()> {
+pub fn status(deployment: &Deployment, out: &mut Out<'_>, user: Option<String>) -> CliResult<()> {
     let user = user_or_invoker(user)?;
-    let policy = host.policy()?;
-    let key = host
+    let policy = deployment.policy()?;
+    let key = deployment
         .seal_key()
         .map_err(|e| e.with_permission_hint(NOT_ADMIN_HINT))?;
-    let status = host
+    let status = deployment
         .with_engine(&policy, &key, None, |engine| {
             Ok(engine.status(&user, now())?)
         })
         .map_err(|e| e.with_permission_hint(NOT_ADMIN_HINT))?;
     if out.json {
-        return out.json(&to_json(&status)?);
+        return out.json(&json_value(&status)?);
     }
     print_status(out, &status)
 }
 
-/// A status as JSON: the documented [`UserStatus`] fields.
-pub fn to_json(status: &UserStatus) -> CliResult<serde_json::Value> {
-    serde_json::to_value(status).map_err(|e| CliError::failed(format!("cannot render JSON: {e}")))
-}
-
 fn when(t: Option<UnixTime>) -> String {
     t.map_or_else(|| "never".to_owned(), |t| t.to_string())
-}
-
-pub fn factor_list(factors: &[Factor]) -> String {
-    if factors.is_empty() {
-        return "none".into();
-    }
-    factors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn print_status(out: &mut Out<'_>, s: &UserStatus) -> CliResult<()> {
@@ -83,32 +71,31 @@ fn print_status(out: &mut Out<'_>, s: &UserStatus) -> CliResult<()> {
 }
 
 pub fn recovery_codes(
-    host: &Host,
+    deployment: &Deployment,
     out: &mut Out<'_>,
     user: Option<String>,
     regenerate: bool,
 ) -> CliResult<()> {
     let user = user_or_invoker(user)?;
-    let policy = host.policy()?;
-    let key = host
+    let policy = deployment.policy()?;
+    let key = deployment
         .seal_key()
         .map_err(|e| e.with_permission_hint(NOT_ADMIN_HINT))?;
     if regenerate {
-        let codes = host
+        let codes = deployment
             .with_engine(&policy, &key, None, |engine| {
                 Ok(engine.regenerate_recovery(&user, now(), &mut OsRandom::new())?)
             })
             .map_err(|e| e.with_permission_hint(NOT_ADMIN_HINT))?;
         if out.json {
-            let list: Vec<&str> = codes.iter().map(|c| c.expose()).collect();
-            return out.json(&serde_json::json!({ "user": user, "recovery_codes": list }));
+            return out.json(&recovery_codes_json(&user, &codes));
         }
         out.line(format!(
             "New recovery codes for {user}; the old ones no longer work."
         ))?;
         return print_recovery_codes(out, &user, &codes);
     }
-    let status = host
+    let status = deployment
         .with_engine(&policy, &key, None, |engine| {
             Ok(engine.status(&user, now())?)
         })

@@ -1,11 +1,11 @@
 //! Helpers shared by the CLI tests: a throwaway host layout and the binary.
 #![allow(dead_code)] // Each test file uses a different subset.
 
+use planasonix_testkit::TempDir;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[path = "../../../tests/support/accounts.rs"]
 pub mod accounts;
@@ -17,26 +17,23 @@ pub const USERS: &[&str] = &[
     "alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank",
 ];
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A temporary `/etc/planasonix` + `/var/lib/planasonix` stand-in, removed on drop.
+/// A temporary `/etc/planasonix` + `/var/lib/planasonix` stand-in, removed
+/// when dropped (with its [`TempDir`]).
 pub struct Host {
     pub root: PathBuf,
+    _dir: TempDir,
 }
 
 impl Host {
     /// An empty layout (nothing created yet).
     pub fn empty(name: &str) -> Host {
         accounts::ensure_all(USERS);
-        let root = std::env::temp_dir().join(format!(
-            "planasonix-cli-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Host { root }
+        let dir = TempDir::new(&format!("cli-{name}"));
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Host {
+            root: dir.path().to_owned(),
+            _dir: dir,
+        }
     }
 
     /// A layout after a successful `planasonix init`.
@@ -92,12 +89,6 @@ impl Host {
 
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         run_with_stdin(&mut self.command(args), stdin)
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
