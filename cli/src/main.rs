@@ -12,6 +12,7 @@ mod deployment;
 mod error;
 mod files;
 mod import;
+mod out;
 mod private_input;
 mod prompt;
 mod qr_png;

@@ -2,8 +2,8 @@
 //! policy file as text, base32 secrets, JSON values and the recovery codes
 //! as printed.
 
-use crate::cmd::Out;
 use crate::error::{io_error, CliError, CliResult, Exit};
+use crate::out::Out;
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::text::Field;
 use planasonix_core::{Factor, Policy, SecretBytes, SecretString};

@@ -11,6 +11,7 @@ mod common;
 use common::*;
 use planasonix_core::MemoryStore;
 use planasonix_host::*;
+use planasonix_testkit::TempDir;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -86,13 +87,10 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// A scratch tree: `<tmp>/planasonix-cache-<tag>-<pid>/`, root's (or this
-/// user's), mode 0755.
-fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("planasonix-cache-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+/// A scratch tree, root's (or this user's), mode 0755, removed on drop.
+fn scratch(tag: &str) -> TempDir {
+    let dir = TempDir::new(&format!("cache-{tag}"));
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }
 
@@ -156,7 +154,6 @@ fn a_cache_under_a_directory_others_may_write_is_not_loaded() {
         std::fs::read(&name).unwrap(),
         std::fs::read(&faulty).unwrap()
     );
-    std::fs::remove_dir_all(&top).unwrap();
 }
 
 #[test]
@@ -214,5 +211,4 @@ fn a_cached_artifact_swapped_for_a_link_is_never_loaded() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     swapper.join().unwrap();
-    std::fs::remove_dir_all(&top).unwrap();
 }

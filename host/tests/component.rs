@@ -8,6 +8,7 @@ use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::MemoryStore;
 use planasonix_host::*;
+use planasonix_testkit::TempDir;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,8 +70,8 @@ fn imports_only_the_declared_interfaces() {
 
 #[test]
 fn enrollment_login_and_recovery_through_the_component_on_sled() {
-    let dir = std::env::temp_dir().join(format!("planasonix-host-sled-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = TempDir::new("host-sled");
+    let dir = scratch.join("db");
     let store = open_sled(&dir).unwrap();
     let outbox = Arc::new(Outbox::default());
     let host = host_with(
@@ -152,7 +153,6 @@ fn enrollment_login_and_recovery_through_the_component_on_sled() {
         .any(|e| e.detail.contains("\"event\":\"replay\"")));
     drop(s);
     drop(host);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -170,12 +170,7 @@ fn plain(e: &std::io::Error) -> String {
 }
 
 /// Runs `program arg` with `input` on stdin, for at most `timeout`.
-fn run(
-    program: &Path,
-    arg: &str,
-    input: &[u8],
-    timeout: Duration,
-) -> Result<(), DeliveryFailure> {
+fn run(program: &Path, arg: &str, input: &[u8], timeout: Duration) -> Result<(), DeliveryFailure> {
     let mut cmd = Command::new(program);
     cmd.arg(arg)
         .env_clear()

@@ -1,8 +1,8 @@
 //! `planasonix admin …`: provisioning, reset, unlock, list.
 
-use super::Out;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult};
+use crate::out::Out;
 use crate::private_input::{read_private_file, read_private_line};
 use crate::shared::{
     factor_list, json_value, print_recovery_codes, recovery_codes_json, secret_from_base32,

@@ -1,8 +1,8 @@
 //! `planasonix audit`: the bounded audit log kept in the store.
 
-use super::Out;
 use crate::deployment::Deployment;
 use crate::error::CliResult;
+use crate::out::Out;
 use crate::shared::json_value;
 use planasonix_core::audit::Level;
 use planasonix_native::now;

@@ -8,8 +8,8 @@ mod report;
 mod sshd;
 mod stack;
 
-use super::Out;
 use crate::error::{plain_io, CliError, CliResult};
+use crate::out::Out;
 use pam_load::{flatten, Read};
 use pam_parse::Stage;
 use report::{quoted, shown, Finding, ServiceReport, Severity, Verdict};

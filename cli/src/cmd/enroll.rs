@@ -1,10 +1,10 @@
 //! `planasonix enroll totp|sms`: begin in one short transaction, send the SMS
 //! and wait for the person with the database closed, confirm in another.
 
-use super::Out;
 use crate::deployment::{Deployment, SmsRoute};
 use crate::error::{CliError, CliResult};
 use crate::files::{check_parent, write_file, Existing};
+use crate::out::Out;
 use crate::private_input::read_private_line;
 use crate::prompt::{interactive, read_line};
 use crate::qr_png::png_bytes;

@@ -4,9 +4,9 @@
 //! sealed authenticator-app factors; options Planasonix handles through its own
 //! policy (windows, rate limits) are reported as not taken.
 
-use super::Out;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult, Exit};
+use crate::out::Out;
 use crate::private_input::open_regular;
 use crate::shared::{account_of_user_or_invoker, print_recovery_codes};
 use planasonix_core::hotp::Algorithm;

@@ -1,9 +1,9 @@
 //! `planasonix init`: seal key, database directory and policy, each only if absent.
 
-use super::Out;
 use crate::deployment::Deployment;
 use crate::error::{io_error, CliError, CliResult};
 use crate::files::{write_file, Existing, Written};
+use crate::out::Out;
 use crate::shared::read_policy;
 use planasonix_core::policy::DEFAULT_POLICY_TOML;
 use planasonix_core::SealKey;

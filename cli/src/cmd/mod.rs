@@ -12,51 +12,10 @@ mod status;
 
 use crate::args::{Admin, Cli, Command, Enroll, Import, PolicyCmd};
 use crate::deployment::Deployment;
-use crate::error::{plain_io, CliError, CliResult};
+use crate::error::CliResult;
+use crate::out::Out;
 use crate::shared::{account, account_or_stored};
-use planasonix_core::text::{escape_json, escape_line};
 use std::io::Write;
-
-/// What a command writes to and how.
-pub struct Out<'a> {
-    w: &'a mut dyn Write,
-    /// `--json`.
-    pub json: bool,
-}
-
-impl Out<'_> {
-    /// Writes `text` and a newline. Names and reasons in it come from
-    /// outside: every control or format character except the newlines that
-    /// end its lines is written as an escape, so nothing reaches the terminal
-    /// raw (QR block characters and recovery codes are printable and stay).
-    pub fn line(&mut self, text: impl AsRef<str>) -> CliResult<()> {
-        let mut lines = text.as_ref().split('\n').map(escape_line);
-        let mut safe = lines.next().unwrap_or_default();
-        for line in lines {
-            safe.push('\n');
-            safe.push_str(&line);
-        }
-        writeln!(self.w, "{safe}").map_err(write_error)
-    }
-
-    /// Writes `value` as pretty JSON and a newline, with the characters
-    /// `serde_json` passes through raw (DEL, C1 controls, bidi overrides)
-    /// written as `\u` escapes.
-    pub fn json(&mut self, value: &serde_json::Value) -> CliResult<()> {
-        let text = serde_json::to_string_pretty(value)
-            .map_err(|e| CliError::failed(format!("cannot render JSON: {e}")))?;
-        writeln!(self.w, "{}", escape_json(&text)).map_err(write_error)
-    }
-
-    /// Makes everything written so far visible (before waiting for input).
-    pub fn flush(&mut self) -> CliResult<()> {
-        self.w.flush().map_err(write_error)
-    }
-}
-
-fn write_error(e: std::io::Error) -> CliError {
-    CliError::failed(format!("cannot write output: {}", plain_io(&e)))
-}
 
 /// Runs the command line `cli`, writing results to `w`.
 pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
@@ -67,7 +26,7 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
         wait: cli.wait,
         notice_command: cli.notice_command,
     };
-    let mut out = Out { w, json: cli.json };
+    let mut out = Out::new(w, cli.json);
     match cli.command {
         Command::Init => init::run(&deployment, &mut out),
         Command::Enroll(Enroll::Totp {
@@ -144,7 +103,7 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
         ),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "planasonix", out.w);
+            clap_complete::generate(shell, &mut command, "planasonix", out.raw());
             Ok(())
         }
     }

@@ -1,8 +1,8 @@
 //! `planasonix policy check|explain`.
 
-use super::Out;
 use crate::deployment::Deployment;
 use crate::error::CliResult;
+use crate::out::Out;
 use crate::shared::{factor_list, json_value, read_policy};
 use planasonix_core::record::user_key;
 use planasonix_core::store::Store;

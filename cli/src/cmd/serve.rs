@@ -2,9 +2,9 @@
 //! it over `<db>.sock` to the PAM module and this CLI, so a login costs a few
 //! socket round trips instead of opening sled twice in a fresh process.
 
-use super::Out;
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult, Exit};
+use crate::out::Out;
 use planasonix_core::text::escape_line;
 use planasonix_native::StoreService;
 use std::io::Write;

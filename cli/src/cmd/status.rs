@@ -1,8 +1,8 @@
 //! `planasonix status` and `planasonix recovery-codes`.
 
-use super::Out;
 use crate::deployment::Deployment;
 use crate::error::CliResult;
+use crate::out::Out;
 use crate::shared::{
     factor_list, json_value, print_recovery_codes, recovery_codes_json, user_or_invoker,
     NOT_ADMIN_HINT,

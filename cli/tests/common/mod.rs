@@ -7,8 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-#[path = "../../../tests/support/accounts.rs"]
-pub mod accounts;
+pub use planasonix_testkit::accounts;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_planasonix");
 

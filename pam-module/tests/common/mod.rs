@@ -2,8 +2,8 @@
 //! the real module built by cargo, and codes from `oathtool`.
 #![allow(dead_code)]
 
-#[path = "../../../tests/support/accounts.rs"]
-pub mod accounts;
+pub use planasonix_testkit::accounts;
+use planasonix_testkit::TempDir;
 pub mod libpam;
 
 use libpam::{Responder, Shown, Transaction};
@@ -112,13 +112,14 @@ pub struct Site {
     pub key: PathBuf,
     pub db: PathBuf,
     pub confdir: PathBuf,
+    /// Removes `dir` on drop (kept when the test failed).
+    _scratch: TempDir,
 }
 
 impl Site {
     pub fn new(name: &str, policy: &str) -> Site {
-        let dir =
-            std::env::temp_dir().join(format!("pam-planasonix-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = TempDir::new(&format!("pam-it-{name}"));
+        let dir = scratch.path().to_owned();
         std::fs::create_dir_all(dir.join("pam.d")).unwrap();
         let site = Site {
             policy: dir.join("policy.toml"),
@@ -126,6 +127,7 @@ impl Site {
             db: dir.join("db"),
             confdir: dir.join("pam.d"),
             dir,
+            _scratch: scratch,
         };
         std::fs::write(&site.policy, policy).unwrap();
         let key = SealKey::generate(&mut OsRandom::new()).unwrap();
@@ -238,14 +240,6 @@ impl Site {
         let mut tx = Transaction::start(&self.confdir, service, user, responder);
         tx.set_rhost("192.0.2.10");
         tx
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 

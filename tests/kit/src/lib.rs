@@ -3,11 +3,13 @@
 //! What the test suites of the native crate and the doors share: temporary
 //! directories that clean up ([`TempDir`]), an engine over an in-memory store
 //! with recording delivery and audit ([`Fixture`]), the store contract every
-//! [`planasonix_core::Store`] must meet ([`check_store`]), and the paths of
-//! the checked-in fixtures ([`fixture`]). Test code only: never a dependency
+//! [`planasonix_core::Store`] must meet ([`check_store`]), the paths of the
+//! checked-in fixtures ([`fixture`]), and real, leased Unix accounts for the
+//! tests that go through NSS ([`accounts`]). Test code only: never a dependency
 //! of a shipped crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod accounts;
 mod engine;
 mod temp;
 

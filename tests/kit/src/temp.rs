@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A fresh, empty directory under the system temp directory, named for the
 /// test (`tag`), the process and a counter, removed with everything in it
-/// when dropped (also when the test fails, as the panic unwinds).
+/// when dropped. When a test fails (the thread is panicking) it is kept for
+/// inspection instead, and its path printed: a database that went bad is
+/// the evidence.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
 
@@ -36,6 +38,13 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("test failed: kept {} for inspection", self.0.display());
+            }
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

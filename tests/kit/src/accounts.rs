@@ -10,9 +10,10 @@
 //! Cleanup: every test process holds a lease file naming the accounts it
 //! uses; when the process exits, the accounts this suite created that no live
 //! process leases any more are removed with `userdel`. Stale leases of killed
-//! runs are swept the same way. Included by path from the test crates that
-//! need it (`#[path = ".../tests/support/accounts.rs"]`).
-#![allow(dead_code, unsafe_code)]
+//! runs are swept the same way.
+// The one unsafe call: libc::atexit, to release the leases when the test
+// process exits (test code only).
+#![allow(unsafe_code)]
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
