@@ -62,6 +62,14 @@ if [ "$mode" = demo ]; then
   exit 0
 fi
 
+# Miri checks the PAM module's conversation handling; only where a nightly
+# toolchain is installed already (the suite skips the step otherwise).
+if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
+   && ! cargo +nightly miri --version >/dev/null 2>&1; then
+  say "adding miri to the nightly toolchain"
+  rustup component add --toolchain nightly miri rust-src >/dev/null 2>&1 || say "miri not available; its test step will be skipped"
+fi
+
 for tool in cargo-deb cargo-generate-rpm cargo-fuzz; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     say "installing $tool (cargo install --locked)"

@@ -23,6 +23,13 @@ if cargo tree --locked -p planasonix-core -e normal --depth 1 --prefix none | gr
   exit 1
 fi
 
+step "Miri: the PAM conversation's reply handling (ffi/handle.rs), without libpam"
+if cargo +nightly miri --version >/dev/null 2>&1; then
+  cargo +nightly miri test --locked -q -p pam_planasonix --lib ffi::handle
+else
+  echo "SKIPPED: no nightly toolchain with miri (rustup toolchain install nightly --component miri rust-src)" >&2
+fi
+
 step "fuzzing: each cargo-fuzz target for a bounded time (fuzz/run.sh)"
 # A fixed seed keeps the gate reproducible; longer local runs explore freely.
 FUZZ_NICE=0 CARGO_BUILD_JOBS=2 FUZZ_ARGS="${FUZZ_ARGS:--seed=1}" fuzz/run.sh "${PLANASONIX_FUZZ_SECONDS:-20}"

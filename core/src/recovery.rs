@@ -71,6 +71,11 @@ pub struct RecoverySet {
     peppered: bool,
 }
 
+/// The most codes one import takes: each is a PBKDF2 hash, computed while
+/// the store is open, so the list must be bounded (google-authenticator
+/// writes at most 10 scratch codes).
+pub const MAX_IMPORTED_CODES: usize = 20;
+
 /// Why a set of existing codes could not be imported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportError {
@@ -80,6 +85,8 @@ pub enum ImportError {
     MixedLengths,
     /// No codes.
     Empty,
+    /// More than [`MAX_IMPORTED_CODES`].
+    TooMany,
 }
 
 /// Freshly generated codes, for showing once, with what gets stored.
@@ -179,6 +186,9 @@ impl RecoverySet {
     ) -> Result<RecoverySet, ImportError> {
         if codes.is_empty() {
             return Err(ImportError::Empty);
+        }
+        if codes.len() > MAX_IMPORTED_CODES {
+            return Err(ImportError::TooMany);
         }
         let mut salt = vec![0u8; 16];
         rng.fill(&mut salt).map_err(|_| ImportError::Malformed)?;
@@ -298,6 +308,19 @@ mod tests {
         assert_eq!(bad(&["123"]), ImportError::Malformed);
         assert_eq!(bad(&["12345678", "1234567"]), ImportError::MixedLengths);
         assert_eq!(bad(&[]), ImportError::Empty);
+        // Every code is a PBKDF2 hash: a caller cannot make the engine hash
+        // an unbounded list.
+        let many: Vec<String> = (0..=MAX_IMPORTED_CODES)
+            .map(|i| format!("{:08}", 10_000_000 + i))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(bad(&many), ImportError::TooMany);
+        let most: Vec<SecretString> = many[..MAX_IMPORTED_CODES]
+            .iter()
+            .map(|c| SecretString::new((*c).into()))
+            .collect();
+        let set = RecoverySet::import(&mut SeededRandom::new(6), &most, UnixTime(0), &pepper);
+        assert_eq!(set.unwrap().remaining(), MAX_IMPORTED_CODES);
     }
 
     #[test]

@@ -52,6 +52,14 @@ pub enum DeliveryFailure {
         /// The program.
         program: PathBuf,
     },
+    /// Its exit status could not be had (the host ignores SIGCHLD), so
+    /// whether it delivered is unknown; it counts as not delivered.
+    StatusLost {
+        /// The program.
+        program: PathBuf,
+        /// Why, as the OS said it.
+        detail: String,
+    },
     /// It was still running at the timeout, and was killed.
     TimedOut {
         /// The program.
@@ -76,6 +84,11 @@ impl fmt::Display for DeliveryFailure {
             DeliveryFailure::Killed { program } => {
                 write!(f, "{} was killed by a signal", program.display())
             }
+            DeliveryFailure::StatusLost { program, detail } => write!(
+                f,
+                "{} ran, but its exit status was lost ({detail}; does this process ignore SIGCHLD?): counted as not delivered",
+                program.display()
+            ),
             DeliveryFailure::TimedOut { program, after } => write!(
                 f,
                 "{} did not finish within {}",
@@ -185,8 +198,8 @@ fn run(program: &Path, arg: &str, input: &[u8], timeout: Duration) -> Result<(),
         let _ = stdin.write_all(input);
     }
     match wait(&mut child, timeout) {
-        Some(status) if status.success() => Ok(()),
-        Some(status) => Err(match status.code() {
+        Waited::Exited(status) if status.success() => Ok(()),
+        Waited::Exited(status) => Err(match status.code() {
             Some(code) => DeliveryFailure::Exited {
                 program: program.to_path_buf(),
                 status: code,
@@ -195,7 +208,7 @@ fn run(program: &Path, arg: &str, input: &[u8], timeout: Duration) -> Result<(),
                 program: program.to_path_buf(),
             },
         }),
-        None => {
+        Waited::StillRunning => {
             let _ = child.kill();
             let _ = child.wait();
             Err(DeliveryFailure::TimedOut {
@@ -203,19 +216,35 @@ fn run(program: &Path, arg: &str, input: &[u8], timeout: Duration) -> Result<(),
                 after: timeout,
             })
         }
+        // Not killed: the pid is no longer ours to signal.
+        Waited::Lost(e) => Err(DeliveryFailure::StatusLost {
+            program: program.to_path_buf(),
+            detail: plain(&e),
+        }),
     }
 }
 
-/// The child's status, or `None` once `timeout` has passed (or it cannot be
-/// waited for).
-fn wait(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+/// How waiting for a delivery command ended.
+enum Waited {
+    /// It exited with this status.
+    Exited(ExitStatus),
+    /// It was still running at the timeout.
+    StillRunning,
+    /// Its status cannot be had (ECHILD: a host that ignores SIGCHLD has
+    /// its children reaped by the kernel).
+    Lost(std::io::Error),
+}
+
+/// Waits up to `timeout` for the child.
+fn wait(child: &mut Child, timeout: Duration) -> Waited {
     #[allow(clippy::disallowed_methods)] // A deadline for a child, not a time the engine sees.
     let start = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
+            Ok(Some(status)) => return Waited::Exited(status),
             Ok(None) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(10)),
-            _ => return None,
+            Ok(None) => return Waited::StillRunning,
+            Err(e) => return Waited::Lost(e),
         }
     }
 }

@@ -19,6 +19,15 @@ use std::path::PathBuf;
 /// LOG_AUTHPRIV.
 const FACILITY: u16 = 10;
 
+/// The longest tag written: `argv[0]` is the caller's choice for `su` or
+/// `sudo`, and a long one would push the message past what syslog daemons
+/// keep (rsyslog: 8 KiB), so that the line is cut before its text.
+const MAX_TAG_CHARS: usize = 32;
+
+/// How long a line may wait for room in a full syslog socket before it is
+/// dropped: the store may be open meanwhile, and logging is best effort.
+const FULL_SOCKET_TRIES: u32 = 10;
+
 /// Syslog severities the doors use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -78,7 +87,11 @@ impl Syslog {
     /// `pam_planasonix(sshd:auth)`), as libpam's `pam_syslog` writes them.
     pub fn new(tag: &str, prefix: Option<&str>) -> Syslog {
         Syslog {
-            tag: escape_line(tag).replace([' ', '[', ']', ':'], "_"),
+            tag: escape_line(tag)
+                .replace([' ', '[', ']', ':'], "_")
+                .chars()
+                .take(MAX_TAG_CHARS)
+                .collect(),
             prefix: prefix.map(|p| format!("{p}: ")).unwrap_or_default(),
             debug: false,
             socket: PathBuf::from("/dev/log"),
@@ -121,8 +134,23 @@ impl Log for Syslog {
         if severity == Severity::Debug && !self.debug {
             return;
         }
-        if let Ok(socket) = UnixDatagram::unbound() {
-            let _ = socket.send_to(self.datagram(severity, line).as_bytes(), &self.socket);
+        let Ok(socket) = UnixDatagram::unbound() else {
+            return;
+        };
+        // Never blocks on a stalled syslog daemon: a full socket gets a few
+        // millisecond-long retries, then the line is dropped (the audit
+        // trail keeps every event).
+        if socket.set_nonblocking(true).is_err() {
+            return;
+        }
+        let datagram = self.datagram(severity, line);
+        for _ in 0..FULL_SOCKET_TRIES {
+            match socket.send_to(datagram.as_bytes(), &self.socket) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                _ => return,
+            }
         }
     }
 }
@@ -204,6 +232,38 @@ mod tests {
     }
 
     #[test]
+    fn a_long_tag_is_cut() {
+        let log = Syslog::new(&"x".repeat(100_000), None);
+        assert!(log
+            .datagram(Severity::Info, "the text")
+            .starts_with(&format!("<86>{}[", "x".repeat(32))));
+    }
+
+    #[test]
+    fn a_stalled_syslog_daemon_does_not_hold_the_caller() {
+        let dir = planasonix_testkit::TempDir::new("syslog-full");
+        let socket = dir.join("log");
+        // Bound and never read: its queue fills up after a few hundred lines.
+        let _listener = UnixDatagram::bind(&socket).unwrap();
+        let mut log = Syslog::new("t", None);
+        log.socket = socket;
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..500 {
+                log.log(Severity::Info, &"y".repeat(1000));
+            }
+            let _ = done.send(());
+        });
+        // Not a speed goal: a blocking writer would never finish at all.
+        assert!(
+            finished
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .is_ok(),
+            "logging blocked on a full syslog socket"
+        );
+    }
+
+    #[test]
     fn a_tag_cannot_break_the_line_format() {
         let log = Syslog::new("evil: x[1]\n", None);
         let line = log.datagram(Severity::Error, "m");
@@ -212,9 +272,7 @@ mod tests {
 
     #[test]
     fn debug_lines_are_dropped_unless_asked_for() {
-        let dir = std::env::temp_dir().join(format!("planasonix-syslog-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = planasonix_testkit::TempDir::new("syslog");
         let socket = dir.join("log");
         let listener = UnixDatagram::bind(&socket).unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -229,7 +287,6 @@ mod tests {
         while let Ok(n) = listener.recv(&mut buf) {
             got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
         }
-        let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got[0].ends_with("shown") && got[0].starts_with("<86>"));
         assert!(got[1].ends_with("now shown") && got[1].starts_with("<87>"));

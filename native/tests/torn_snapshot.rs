@@ -75,3 +75,35 @@ fn a_long_lived_handle_opens_past_a_torn_snapshot_too() {
     let store = SledStore::open(&db).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.get("user/alice").unwrap().unwrap().value, b"enrolled");
 }
+
+#[test]
+fn logins_racing_after_a_torn_snapshot_all_get_in() {
+    // After a crash, the logins queued behind it open the database at once;
+    // every one of them finds the torn file, and none may fail for it.
+    for round in 0..5 {
+        let scratch = TempDir::new(&format!("torn-race-{round}"));
+        let db = scratch.join("db");
+        write(&db, "user/alice", b"enrolled");
+        std::fs::write(next_snapshot_name(&db), b"").unwrap();
+        let opened: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        SledStore::transaction(&db, Duration::from_secs(10), |st| {
+                            st.get("user/alice")
+                        })
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for o in opened {
+            assert_eq!(
+                o.unwrap_or_else(|e| panic!("round {round}: {e}"))
+                    .unwrap()
+                    .value,
+                b"enrolled"
+            );
+        }
+    }
+}

@@ -236,31 +236,27 @@ pub fn oath_usersfile(deployment: &Deployment, out: &mut Out<'_>, file: &Path) -
     }
     let policy = deployment.policy()?;
     let key = deployment.seal_key()?;
-    let results = deployment.with_engine(&policy, &key, None, |engine| {
-        let mut results = Vec::new();
-        for e in &entries {
+    // One short transaction per entry: a failure part of the way through
+    // (the database went away, say) leaves the entries before it taken, and
+    // their recovery codes are still printed below before the error.
+    let mut taken = 0;
+    let mut codes = Vec::new();
+    let mut stopped = None;
+    for e in &entries {
+        let result = deployment.with_engine(&policy, &key, None, |engine| {
             if engine
                 .status(&e.user, now())?
                 .factors
                 .contains(&Factor::Totp)
             {
-                results.push(Err(format!(
-                    "{} (line {}): already has an authenticator app; reset first to replace it",
-                    e.user, e.line
-                )));
-                continue;
+                return Ok(None);
             }
             let enrolled =
                 engine.import_totp(&e.user, &e.secret, e.params, now(), &mut OsRandom::new())?;
-            results.push(Ok(enrolled.recovery_codes));
-        }
-        Ok(results)
-    })?;
-    let mut taken = 0;
-    let mut codes = Vec::new();
-    for (e, result) in entries.iter().zip(results) {
+            Ok(Some(enrolled.recovery_codes))
+        });
         match result {
-            Ok(c) => {
+            Ok(Some(c)) => {
                 taken += 1;
                 let pin = if e.pin {
                     "; its PIN is not kept (the login password still applies)"
@@ -273,7 +269,14 @@ pub fn oath_usersfile(deployment: &Deployment, out: &mut Out<'_>, file: &Path) -
                 ))?;
                 codes.push((e.user.clone(), c));
             }
-            Err(why) => refused.push(why),
+            Ok(None) => refused.push(format!(
+                "{} (line {}): already has an authenticator app; reset first to replace it",
+                e.user, e.line
+            )),
+            Err(err) => {
+                stopped = Some((e, err));
+                break;
+            }
         }
     }
     for r in &refused {
@@ -281,6 +284,13 @@ pub fn oath_usersfile(deployment: &Deployment, out: &mut Out<'_>, file: &Path) -
     }
     for (user, c) in &codes {
         print_recovery_codes(out, user, c)?;
+    }
+    if let Some((e, mut err)) = stopped {
+        err.message = format!(
+            "{} (line {}): {}; {taken} entries before it were taken (their recovery codes are above), the rest were not tried",
+            e.user, e.line, err.message
+        );
+        return Err(err);
     }
     if taken == 0 {
         return Err(CliError::failed(format!(

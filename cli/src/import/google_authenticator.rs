@@ -74,6 +74,8 @@ pub enum Problem {
     Unrecognised,
     /// No `TOTP_AUTH` line anywhere.
     NotTimeBased,
+    /// More scratch codes than google-authenticator ever writes.
+    TooManyScratchCodes,
 }
 
 impl fmt::Display for Problem {
@@ -89,6 +91,10 @@ impl fmt::Display for Problem {
             Problem::NotTimeBased => f.write_str(
                 "no \" TOTP_AUTH line: only time-based secrets can be taken over",
             ),
+            Problem::TooManyScratchCodes => write!(
+                f,
+                "more than {MAX_SCRATCH_CODES} scratch codes (google-authenticator writes at most {MAX_SCRATCH_CODES}): not a file it wrote"
+            ),
         }
     }
 }
@@ -98,6 +104,11 @@ impl fmt::Display for Malformed {
         write!(f, "line {}: {}", self.line, self.problem)
     }
 }
+
+/// The most scratch codes google-authenticator writes (its
+/// `MAX_SCRATCH_CODES`). Each imported code is hashed while the database is
+/// open, so a file the target user wrote must not bring more.
+const MAX_SCRATCH_CODES: usize = 10;
 
 /// Parses the file's text.
 pub fn parse(text: &str) -> Result<GoogleAuthenticator, Malformed> {
@@ -134,6 +145,9 @@ pub fn parse(text: &str) -> Result<GoogleAuthenticator, Malformed> {
                 None => {}
             }
         } else if line.len() == 8 && line.bytes().all(|b| b.is_ascii_digit()) {
+            if scratch_codes.len() == MAX_SCRATCH_CODES {
+                return Err(at(n, Problem::TooManyScratchCodes));
+            }
             scratch_codes.push(SecretString::new(line.to_owned()));
         } else {
             return Err(at(n, Problem::Unrecognised));
@@ -178,6 +192,26 @@ mod tests {
         assert_eq!(
             ga.notes[1].to_string(),
             "not taken: WINDOW_SIZE (the policy's totp.skew sets the accepted window)"
+        );
+    }
+
+    #[test]
+    fn more_scratch_codes_than_google_authenticator_writes_are_refused() {
+        // Each imported code costs a PBKDF2 hash while the database is open:
+        // a user who writes a million "scratch codes" into the file an admin
+        // imports would hold every login up for hours.
+        let codes = |n: usize| {
+            (0..n)
+                .map(|i| format!("{:08}\n", 10_000_000 + i))
+                .collect::<String>()
+        };
+        let ten = parse(&format!("{SECRET}\n\" TOTP_AUTH\n{}", codes(10))).unwrap();
+        assert_eq!(ten.scratch_codes.len(), 10);
+        let (line, problem) = problem(&format!("{SECRET}\n\" TOTP_AUTH\n{}", codes(100_000)));
+        assert_eq!((line, problem.clone()), (13, Problem::TooManyScratchCodes));
+        assert_eq!(
+            problem.to_string(),
+            "more than 10 scratch codes (google-authenticator writes at most 10): not a file it wrote"
         );
     }
 

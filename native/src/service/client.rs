@@ -215,9 +215,7 @@ mod tests {
 
     #[test]
     fn meets_the_store_contract_through_the_service() {
-        let dir =
-            std::env::temp_dir().join(format!("planasonix-remote-contract-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = planasonix_testkit::TempDir::new("remote-contract");
         let db = dir.join("db");
         let service = StoreService::start(&db, Duration::from_secs(5)).unwrap();
         std::thread::spawn(move || service.run(|_| {}));
@@ -227,6 +225,5 @@ mod tests {
             .unwrap();
         planasonix_testkit::check_store(&remote);
         remote.commit().unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -178,11 +178,29 @@ impl SledStore {
 /// after sled has refused the database as corrupt, the torn files go and the
 /// open is tried again; any other corruption still refuses it.
 ///
-/// A `.generating` file is in progress only while its writer holds the
-/// database, and sled took the lock before refusing; should another process
-/// have started a snapshot since, removing its file costs it that snapshot,
-/// not data (its rename fails and the complete older snapshot stays).
+/// The removal happens only while this process holds sled's own lock (an
+/// exclusive `flock` on `<db>/db`, which sled released when it refused): so
+/// no other process is writing a snapshot meanwhile, and of logins racing
+/// after a crash one removes the file and the others wait and open. Another
+/// process holding the lock gives [`StoreError::Busy`], and the caller waits.
 fn set_aside_torn_snapshots(db: &Path) -> Result<bool, StoreError> {
+    use nix::fcntl::{Flock, FlockArg};
+    let file = match std::fs::File::open(db.join("db")) {
+        Ok(f) => f,
+        // No data file: whatever sled found corrupt, it is not this.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(StoreError::os(db.join("db").display(), &e)),
+    };
+    let _held = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(held) => held,
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Err(StoreError::Busy),
+        Err((_, e)) => {
+            return Err(StoreError::io(
+                IoKind::Other,
+                format!("{}: cannot lock the database: {e}", db.display()),
+            ))
+        }
+    };
     let entries = std::fs::read_dir(db).map_err(|e| StoreError::os(db.display(), &e))?;
     let mut removed = false;
     for entry in entries.flatten() {
@@ -191,13 +209,16 @@ fn set_aside_torn_snapshots(db: &Path) -> Result<bool, StoreError> {
             .to_str()
             .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"));
         if torn && entry.file_type().is_ok_and(|t| t.is_file()) {
-            std::fs::remove_file(entry.path()).map_err(|e| {
-                StoreError::os(
-                    format_args!("{}: cannot remove a torn snapshot", entry.path().display()),
-                    &e,
-                )
-            })?;
-            removed = true;
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => removed = true,
+                Err(e) => {
+                    return Err(StoreError::os(
+                        format_args!("{}: cannot remove a torn snapshot", entry.path().display()),
+                        &e,
+                    ))
+                }
+            }
         }
     }
     Ok(removed)
@@ -328,12 +349,9 @@ mod tests {
 
     #[test]
     fn meets_the_store_contract() {
-        let dir =
-            std::env::temp_dir().join(format!("planasonix-sled-contract-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = SledStore::open(&dir).unwrap();
+        let dir = planasonix_testkit::TempDir::new("sled-contract");
+        let store = SledStore::open(&dir.join("db")).unwrap();
         planasonix_testkit::check_store(&store);
         drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -5,7 +5,6 @@ use crate::code::PamCode;
 use crate::pam::{Pam, PamError};
 use core::ffi::{c_char, c_int, c_void, CStr};
 use pam_sys::{pam_conv, pam_handle_t, pam_message, pam_response};
-use std::ffi::CString;
 use zeroize::{Zeroize, Zeroizing};
 
 /// Module data name marking "our auth step passed in this transaction".
@@ -96,10 +95,15 @@ unsafe fn converse_with(
     let Some(function) = conv.conv else {
         return Err(conv_err);
     };
-    let text = CString::new(text.replace('\0', " ")).map_err(|_| conv_err)?;
+    // What the user is shown may be a TOTP key or recovery codes: the
+    // NUL-terminated copy libpam reads lives in wiping memory, sized once so
+    // it never moves (a reallocation would leave an unwiped copy behind).
+    let mut text_z = Zeroizing::new(Vec::with_capacity(text.len() + 1));
+    text_z.extend(text.bytes().map(|b| if b == 0 { b' ' } else { b }));
+    text_z.push(0);
     let message = pam_message {
         msg_style: style,
-        msg: text.as_ptr(),
+        msg: text_z.as_ptr().cast::<c_char>(),
     };
     let mut messages: *const pam_message = &message;
     let mut responses: *mut pam_response = std::ptr::null_mut();
