@@ -60,7 +60,9 @@ pub use decision::{Context, Decision, Denied, NotRequired, Subject};
 pub use delivery::{
     Deferred, Delivery, DeliveryError, Message, NoDelivery, Notice, NoticeKind, SmsPurpose,
 };
-pub use engine::{Engine, EnrolledTotp, TotpEnrollment, TotpParams, UserStatus, Verification};
+pub use engine::{
+    Engine, EnrolledTotp, RemoteLock, TotpEnrollment, TotpParams, UserStatus, Verification,
+};
 pub use error::Error;
 pub use policy::{Mode, Policy, PolicyError};
 pub use random::{Random, RandomError, SeededRandom};

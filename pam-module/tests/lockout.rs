@@ -107,4 +107,42 @@ fn wrong_codes_from_one_address_do_not_lock_the_user_out_of_another() {
     assert_eq!(locks.len(), 1, "{text}");
     assert_eq!(locks[0]["remote"], "192.0.2.66", "{text}");
     assert!(!events.iter().any(|e| e["event"] == "locked"), "{text}");
+
+    // An admin sees the address's lock in status (the user is not locked)...
+    let out = site.cli(&["status", "--user", "alice"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("locked:            no"), "{text}");
+    assert!(
+        text.contains("locked from:       192.0.2.66 until 20"),
+        "{text}"
+    );
+    let out = site.cli(&["--json", "status", "--user", "alice"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        status["remote_locks"][0]["remote"], "192.0.2.66",
+        "{status}"
+    );
+    let out = site.cli(&["admin", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(from 1 address)"), "{text}");
+
+    // ...and `admin unlock` lifts it: that address is asked for a code again.
+    let out = site.cli(&["admin", "unlock", "alice"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut tx = from(&site, "192.0.2.66", "alice", answers(&[wrong]));
+    assert_eq!(
+        tx.authenticate(),
+        PAM_AUTH_ERR,
+        "{}",
+        transcript(&tx.shown())
+    );
+    assert!(
+        shows(&tx, "Wrong code. 4 more"),
+        "{}",
+        transcript(&tx.shown())
+    );
 }

@@ -118,10 +118,25 @@ pub fn list(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
             s.user,
             if s.enrolled { "yes" } else { "no" },
             s.recovery_remaining,
-            s.locked_until
-                .map_or_else(|| "-".to_owned(), |t| t.to_string()),
+            locked_column(s),
             factor_list(&s.factors)
         ))?;
     }
     Ok(())
+}
+
+/// The LOCKED UNTIL column: the lock everywhere, else the latest lock of
+/// one or more addresses (logins from elsewhere still get in).
+fn locked_column(s: &planasonix_core::UserStatus) -> String {
+    if let Some(t) = s.locked_until {
+        return t.to_string();
+    }
+    match s.remote_locks.iter().map(|l| l.until).max() {
+        Some(until) => {
+            let n = s.remote_locks.len();
+            let what = if n == 1 { "address" } else { "addresses" };
+            format!("{until} (from {n} {what})")
+        }
+        None => "-".to_owned(),
+    }
 }

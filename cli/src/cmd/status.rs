@@ -7,6 +7,7 @@ use crate::shared::{
     factor_list, json_value, print_recovery_codes, recovery_codes_json, user_or_invoker,
     NOT_ADMIN_HINT,
 };
+use planasonix_core::text::Field;
 use planasonix_core::{UnixTime, UserStatus};
 use planasonix_native::{now, OsRandom};
 
@@ -62,6 +63,15 @@ fn print_status(out: &mut Out<'_>, s: &UserStatus) -> CliResult<()> {
     match s.locked_until {
         Some(until) => out.line(format!("locked:            until {until}"))?,
         None => out.line("locked:            no")?,
+    }
+    for lock in &s.remote_locks {
+        out.line(format!(
+            "locked from:       {} until {}",
+            lock.remote
+                .as_deref()
+                .map_or("local logins".to_owned(), |r| Field(r).to_string()),
+            lock.until
+        ))?;
     }
     out.line(format!("recent failures:   {}", s.recent_failures))?;
     if let Some(by) = s.enroll_by {

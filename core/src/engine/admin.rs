@@ -12,6 +12,15 @@ use serde::Serialize;
 /// Longest admin reason kept in the audit log.
 const MAX_REASON: usize = 200;
 
+/// A remote host locked out for one user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RemoteLock {
+    /// The remote host as the door reported it; `None` for local logins.
+    pub remote: Option<String>,
+    /// Until when.
+    pub until: UnixTime,
+}
+
 /// What an admin or the user sees about an account (no secrets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UserStatus {
@@ -33,8 +42,11 @@ pub struct UserStatus {
     pub sms_last_used: Option<UnixTime>,
     /// Unused recovery codes.
     pub recovery_remaining: u32,
-    /// Locked until then.
+    /// Locked everywhere until then.
     pub locked_until: Option<UnixTime>,
+    /// Remote hosts locked out for this user (too many wrong codes from
+    /// there), each until when; logins from elsewhere still get in.
+    pub remote_locks: Vec<RemoteLock>,
     /// Failures in the current lockout window.
     pub recent_failures: u32,
     /// When enrollment becomes overdue, for a user the policy requires and who
@@ -91,6 +103,17 @@ impl Engine<'_> {
             sms_last_used: rec.sms.as_ref().and_then(|s| s.last_used),
             recovery_remaining: rec.recovery.as_ref().map_or(0, |r| r.remaining() as u32),
             locked_until: rec.locked_until(now),
+            remote_locks: rec
+                .lockout
+                .remotes
+                .iter()
+                .filter_map(|r| {
+                    r.locked_until.filter(|u| *u > now).map(|until| RemoteLock {
+                        remote: r.remote.clone(),
+                        until,
+                    })
+                })
+                .collect(),
             recent_failures: rec
                 .lockout
                 .failures

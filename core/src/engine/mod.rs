@@ -12,7 +12,7 @@ mod enroll;
 mod sms;
 mod verify;
 
-pub use admin::UserStatus;
+pub use admin::{RemoteLock, UserStatus};
 pub use enroll::{EnrolledTotp, TotpEnrollment, TotpParams};
 pub use verify::Verification;
 
