@@ -49,7 +49,7 @@ fn event_fields(line: &str) -> usize {
 
 #[test]
 fn audit_output_never_passes_control_or_bidi_characters_through() {
-    let host = Host::init("audit-escape");
+    let host = Layout::init("audit-escape");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     let out = host.run(
         &["admin", "provision-totp", "root", "--secret", "-"],

@@ -65,12 +65,12 @@ account     required      pam_unix.so
 
 /// A PAM directory, an sshd configuration with its own host key, and the command.
 struct Site {
-    host: Host,
+    host: Layout,
 }
 
 impl Site {
     fn new(name: &str) -> Site {
-        let host = Host::empty(&format!("doctor-{name}"));
+        let host = Layout::empty(&format!("doctor-{name}"));
         std::fs::create_dir_all(host.root.join("pam.d")).unwrap();
         let site = Site { host };
         // What every Debian stack includes besides auth and account.

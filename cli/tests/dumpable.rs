@@ -60,7 +60,7 @@ fn finish(mut child: Child) {
 #[test]
 fn the_cli_waiting_for_a_code_cannot_be_read_by_its_own_user() {
     assert_eq!(euid(), 0, "this test runs the CLI as {USER}; it needs root");
-    let host = Host::init("dumpable");
+    let host = Layout::init("dumpable");
     let uid = accounts::uid_of(USER).unwrap();
     // Alice's own host: her key and database, root's policy.
     chown_tree(&host.root.join("var"), uid);

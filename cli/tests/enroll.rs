@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 /// Runs `enroll totp`, answering with `answer(secret)` once the URI is shown.
 /// Returns (exit code, full stdout, stderr, the printed URI).
 fn enroll_totp(
-    host: &Host,
+    host: &Layout,
     extra: &[&str],
     answer: impl Fn(&str) -> String,
 ) -> (i32, String, String, String) {
@@ -62,7 +62,7 @@ fn enroll_totp(
 #[test]
 fn enroll_totp_with_oathtool_and_a_png_qr_code() {
     require_tool("zbarimg", "zbar-tools");
-    let host = Host::init("enroll-totp");
+    let host = Layout::init("enroll-totp");
     let png = host.root.join("qr.png");
     let svg = host.root.join("qr.svg");
     let (code, stdout, stderr, uri) = enroll_totp(
@@ -166,7 +166,7 @@ fn enroll_totp_with_oathtool_and_a_png_qr_code() {
 
 #[test]
 fn a_wrong_code_does_not_enroll() {
-    let host = Host::init("enroll-wrong");
+    let host = Layout::init("enroll-wrong");
     let (code, stdout, stderr, _) = enroll_totp(&host, &[], |secret| {
         let right: u32 = oathtool(secret).parse().unwrap();
         format!("{:06}", (right + 500_000) % 1_000_000)
@@ -182,7 +182,7 @@ fn a_wrong_code_does_not_enroll() {
 
 #[test]
 fn recovery_codes_count_and_regenerate() {
-    let host = Host::init("recovery");
+    let host = Layout::init("recovery");
     let (code, stdout, stderr, _) = enroll_totp(&host, &[], oathtool);
     assert_eq!(code, 0, "{stderr}");
     let first = recovery_codes(&stdout);
@@ -228,7 +228,7 @@ fn recovery_codes_count_and_regenerate() {
 
 #[test]
 fn admin_provision_reset_unlock_and_list() {
-    let host = Host::init("admin");
+    let host = Layout::init("admin");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     let out = host.run(
         &["admin", "provision-totp", "bob", "--secret", "-"],
@@ -303,7 +303,7 @@ fn admin_provision_reset_unlock_and_list() {
 const SMS_POLICY: &str = "[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n";
 
 /// An executable shell script at `ROOT/send-sms` running `body`.
-fn sms_script(host: &Host, body: &str) -> std::path::PathBuf {
+fn sms_script(host: &Layout, body: &str) -> std::path::PathBuf {
     let path = host.root.join("send-sms");
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -312,7 +312,7 @@ fn sms_script(host: &Host, body: &str) -> std::path::PathBuf {
 
 #[test]
 fn enroll_sms_through_the_configured_command() {
-    let host = Host::with_policy("sms", SMS_POLICY);
+    let host = Layout::with_policy("sms", SMS_POLICY);
     let sent = host.root.join("sent");
     let script = sms_script(
         &host,
@@ -367,7 +367,7 @@ fn enroll_sms_through_the_configured_command() {
 
 #[test]
 fn a_failing_or_hanging_sms_command_is_reported_plainly() {
-    let host = Host::with_policy("sms-fail", SMS_POLICY);
+    let host = Layout::with_policy("sms-fail", SMS_POLICY);
     let failing = sms_script(&host, "cat >/dev/null; exit 7");
     let out = host.run(
         &[
@@ -434,14 +434,14 @@ fn a_failing_or_hanging_sms_command_is_reported_plainly() {
 }
 
 /// A shell command line running this build of `planasonix` against `host`.
-fn cli_line(host: &Host, args: &str) -> String {
+fn cli_line(host: &Layout, args: &str) -> String {
     let globals: Vec<String> = host.globals().iter().map(|g| format!("'{g}'")).collect();
     format!("'{BIN}' {} {args}", globals.join(" "))
 }
 
 #[test]
 fn the_database_is_free_while_the_sms_command_runs() {
-    let host = Host::with_policy("sms-free", SMS_POLICY);
+    let host = Layout::with_policy("sms-free", SMS_POLICY);
     let seen = host.root.join("seen");
     // The SMS command itself reads the database. Were the CLI still holding
     // it, this `status` would give up after --wait with "database busy" (4).
@@ -508,7 +508,7 @@ fn the_database_is_free_while_the_sms_command_runs() {
 
 #[test]
 fn notices_are_sent_with_the_database_closed_and_failures_audited() {
-    let host = Host::init("notice");
+    let host = Layout::init("notice");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     let out = host.run(
         &["admin", "provision-totp", "hank", "--secret", "-"],

@@ -9,13 +9,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 /// The stored state, to show a failed command changed nothing.
-fn snapshot(host: &Host) -> String {
+fn snapshot(host: &Layout) -> String {
     text(&host.run(&["admin", "list", "--json"], "").stdout)
 }
 
 #[test]
 fn bad_user_names_are_usage_errors() {
-    let host = Host::init("bad-user");
+    let host = Layout::init("bad-user");
     for (args, expect) in [
         (vec!["status", "--user", "a b"], "whitespace"),
         (vec!["admin", "unlock", "../etc"], "'/'"),
@@ -30,7 +30,7 @@ fn bad_user_names_are_usage_errors() {
 
 #[test]
 fn bad_phone_numbers() {
-    let host = Host::with_policy(
+    let host = Layout::with_policy(
         "bad-phone",
         "[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n",
     );
@@ -74,7 +74,7 @@ fn bad_phone_numbers() {
 
 #[test]
 fn sms_disabled_by_policy() {
-    let host = Host::init("sms-off");
+    let host = Layout::init("sms-off");
     let line = fails_with(
         &host.run(
             &[
@@ -96,7 +96,7 @@ fn sms_disabled_by_policy() {
 
 #[test]
 fn bad_base32_secrets() {
-    let host = Host::init("bad-base32");
+    let host = Layout::init("bad-base32");
     let line = fails_with(
         &host.run(
             &["admin", "provision-totp", "bob", "--secret", "-"],
@@ -126,7 +126,7 @@ fn bad_base32_secrets() {
 
 #[test]
 fn world_readable_key_is_refused() {
-    let host = Host::init("open-key");
+    let host = Layout::init("open-key");
     std::fs::set_permissions(host.key(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let line = fails_with(&host.run(&["status", "--user", "alice"], ""), 3);
     assert!(line.contains("mode 0644"), "{line}");
@@ -135,7 +135,7 @@ fn world_readable_key_is_refused() {
 
 #[test]
 fn unreadable_key_is_a_permission_error_with_advice() {
-    let host = Host::init("locked-key");
+    let host = Layout::init("locked-key");
     // Root reads any file, so drop to `nobody` as an ordinary user would be.
     let out = if euid() == 0 {
         require_tool("setpriv", "util-linux");
@@ -159,14 +159,14 @@ fn unreadable_key_is_a_permission_error_with_advice() {
 
 #[test]
 fn missing_key_and_database_point_to_init() {
-    let host = Host::empty("uninitialised");
+    let host = Layout::empty("uninitialised");
     std::fs::create_dir_all(host.root.join("etc")).unwrap();
     std::fs::write(host.config(), "").unwrap();
     let line = fails_with(&host.run(&["status", "--user", "alice"], ""), 1);
     assert!(line.contains("planasonix init"), "{line}");
     assert!(line.contains("seal key"), "{line}");
 
-    let host = Host::init("no-db");
+    let host = Layout::init("no-db");
     std::fs::remove_dir_all(host.db()).unwrap();
     let line = fails_with(&host.run(&["status", "--user", "alice"], ""), 4);
     assert!(line.contains("does not exist"), "{line}");
@@ -178,7 +178,7 @@ fn missing_key_and_database_point_to_init() {
 
 #[test]
 fn busy_database_gives_exit_4() {
-    let host = Host::init("busy");
+    let host = Layout::init("busy");
     let held = SledStore::open(&host.db()).unwrap();
     let started = std::time::Instant::now();
     let line = fails_with(
@@ -206,7 +206,7 @@ fn busy_database_gives_exit_4() {
 
 #[test]
 fn policy_errors_name_the_line() {
-    let host = Host::init("bad-policy");
+    let host = Layout::init("bad-policy");
     std::fs::write(host.config(), "[enforcement]\nmode = \"sometimes\"\n").unwrap();
     let line = fails_with(&host.run(&["status", "--user", "alice"], ""), 1);
     assert!(line.contains("policy line 2"), "{line}");
@@ -236,7 +236,7 @@ fn policy_errors_name_the_line() {
 
 #[test]
 fn usage_errors_are_one_line() {
-    let host = Host::init("usage");
+    let host = Layout::init("usage");
     for args in [
         vec!["frobnicate"],
         vec![],
@@ -252,7 +252,7 @@ fn usage_errors_are_one_line() {
 
 #[test]
 fn an_unwritable_qr_path_fails_before_anything_starts() {
-    let host = Host::init("qr-path");
+    let host = Layout::init("qr-path");
     let out = host.run(
         &[
             "enroll",
@@ -272,7 +272,7 @@ fn an_unwritable_qr_path_fails_before_anything_starts() {
 
 #[test]
 fn confirmation_without_input_writes_nothing_active() {
-    let host = Host::init("no-input");
+    let host = Layout::init("no-input");
     let out = host.run(&["enroll", "totp", "--user", "alice"], "");
     let line = fails_with(&out, 1);
     assert!(line.contains("no input"), "{line}");

@@ -35,7 +35,7 @@ fn check_snapshot(name: &str, actual: &str) {
 
 #[test]
 fn help_output() {
-    let host = Host::empty("help");
+    let host = Layout::empty("help");
     for (name, args) in [
         ("help", vec!["--help"]),
         ("help-init", vec!["init", "--help"]),
@@ -106,7 +106,7 @@ fn help_documents_exit_codes_and_sms_command() {
 
 #[test]
 fn error_messages() {
-    let host = Host::init("messages");
+    let host = Layout::init("messages");
     std::fs::create_dir_all(host.root.join("dir-key")).unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["status", "--user", "a b"], ""),

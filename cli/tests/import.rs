@@ -40,7 +40,7 @@ fn oathtool_at(secret: &str, digits: u32, steps: u64) -> String {
 }
 
 /// A google-authenticator file for `secret`, owned by root, mode `mode`.
-fn ga_file(host: &Host, name: &str, mode: u32) -> std::path::PathBuf {
+fn ga_file(host: &Layout, name: &str, mode: u32) -> std::path::PathBuf {
     let file = host.root.join(name);
     std::fs::write(&file, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n\" TOTP_AUTH\n").unwrap();
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
@@ -57,14 +57,14 @@ fn chown(user: &str, path: &std::path::Path) {
         .success());
 }
 
-fn nobody_enrolled(host: &Host) -> bool {
+fn nobody_enrolled(host: &Layout) -> bool {
     text(&host.run(&["admin", "list", "--json"], "").stdout).trim() == "[]"
 }
 
 #[test]
 fn imports_a_file_written_by_google_authenticator() {
     require_tool("google-authenticator", "libpam-google-authenticator");
-    let host = Host::init("import-ga");
+    let host = Layout::init("import-ga");
     let file = host.root.join("google_authenticator");
     let made = Command::new("google-authenticator")
         .args([
@@ -175,7 +175,7 @@ fn imports_a_file_written_by_google_authenticator() {
 #[test]
 fn without_scratch_codes_fresh_recovery_codes_are_issued() {
     require_tool("google-authenticator", "libpam-google-authenticator");
-    let host = Host::init("import-ga-none");
+    let host = Layout::init("import-ga-none");
     let file = host.root.join("google_authenticator");
     let made = Command::new("google-authenticator")
         .args([
@@ -230,7 +230,7 @@ fn without_scratch_codes_fresh_recovery_codes_are_issued() {
 
 #[test]
 fn refuses_counter_based_google_authenticator_files() {
-    let host = Host::init("import-ga-hotp");
+    let host = Layout::init("import-ga-hotp");
     let file = host.root.join("ga");
     std::fs::write(
         &file,
@@ -260,7 +260,7 @@ fn refuses_counter_based_google_authenticator_files() {
 
 #[test]
 fn imports_time_based_entries_of_a_pam_oath_users_file() {
-    let host = Host::init("import-oath");
+    let host = Layout::init("import-oath");
     let file = host.root.join("users.oath");
     std::fs::write(
         &file,
@@ -307,7 +307,7 @@ fn imports_time_based_entries_of_a_pam_oath_users_file() {
 
 #[test]
 fn symbolic_links_and_files_others_own_or_may_write_are_refused() {
-    let host = Host::init("import-unsafe");
+    let host = Layout::init("import-unsafe");
     let real = ga_file(&host, "ga", 0o600);
     let link = host.root.join("ga-link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
@@ -364,7 +364,7 @@ fn symbolic_links_and_files_others_own_or_may_write_are_refused() {
 
 #[test]
 fn without_user_the_file_must_be_the_invokers_and_sudo_needs_user() {
-    let host = Host::init("import-whose");
+    let host = Layout::init("import-whose");
     // Run through sudo by an admin: never enroll the admin by default.
     let file = ga_file(&host, "ga", 0o600);
     let out = run_with_stdin(
@@ -423,7 +423,7 @@ fn without_user_the_file_must_be_the_invokers_and_sudo_needs_user() {
 
 #[test]
 fn lockout_is_lifted_by_admin_unlock() {
-    let host = Host::init("unlock");
+    let host = Layout::init("unlock");
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     let out = host.run(
         &["admin", "provision-totp", "erin", "--secret", "-"],

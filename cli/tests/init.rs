@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn init_creates_files_with_safe_modes() {
-    let host = Host::empty("init-modes");
+    let host = Layout::empty("init-modes");
     let out = host.run(&["init"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(mode(&host.key()), 0o600);
@@ -24,7 +24,7 @@ fn init_creates_files_with_safe_modes() {
 
 #[test]
 fn init_is_idempotent_and_never_overwrites_the_key() {
-    let host = Host::init("init-twice");
+    let host = Layout::init("init-twice");
     let key_before = std::fs::read(host.key()).unwrap();
     std::fs::write(host.config(), "[totp]\nissuer = \"ACME\"\n").unwrap();
     let out = host.run(&["init"], "");
@@ -49,7 +49,7 @@ fn init_is_idempotent_and_never_overwrites_the_key() {
 
 #[test]
 fn init_refuses_an_existing_world_readable_key() {
-    let host = Host::init("init-open-key");
+    let host = Layout::init("init-open-key");
     let key_before = std::fs::read(host.key()).unwrap();
     std::fs::set_permissions(host.key(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let line = fails_with(&host.run(&["init"], ""), 3);
@@ -59,7 +59,7 @@ fn init_refuses_an_existing_world_readable_key() {
 
 #[test]
 fn init_reports_an_invalid_existing_policy() {
-    let host = Host::init("init-bad-policy");
+    let host = Layout::init("init-bad-policy");
     std::fs::write(host.config(), "[totp]\ndigits = 7\n").unwrap();
     let line = fails_with(&host.run(&["init"], ""), 1);
     assert!(line.contains("line 2"), "{line}");

@@ -15,23 +15,23 @@ const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const PHONE: &str = "+447700900123";
 const SMS_POLICY: &str = "[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n";
 
-fn users(host: &Host) -> String {
+fn users(host: &Layout) -> String {
     text(&host.run(&["admin", "list", "--json"], "").stdout)
 }
 
-fn enrolled_totp(host: &Host, user: &str) -> bool {
+fn enrolled_totp(host: &Layout, user: &str) -> bool {
     let status = json(&host.run(&["status", "--user", user, "--json"], ""));
     status["enrolled"] == true && status["factors"][0] == "totp"
 }
 
-fn secret_file(host: &Host, name: &str, mode: u32) -> PathBuf {
+fn secret_file(host: &Layout, name: &str, mode: u32) -> PathBuf {
     let path = host.root.join(name);
     std::fs::write(&path, format!("{SECRET}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
     path
 }
 
-fn provision_from(host: &Host, user: &str, file: &Path) -> std::process::Output {
+fn provision_from(host: &Layout, user: &str, file: &Path) -> std::process::Output {
     host.run(
         &[
             "admin",
@@ -46,7 +46,7 @@ fn provision_from(host: &Host, user: &str, file: &Path) -> std::process::Output 
 
 #[test]
 fn a_secret_on_the_command_line_is_refused_and_not_echoed() {
-    let host = Host::init("argv-secret");
+    let host = Layout::init("argv-secret");
     for args in [
         vec!["admin", "provision-totp", "bob", "--secret", SECRET],
         vec![
@@ -71,7 +71,7 @@ fn a_secret_on_the_command_line_is_refused_and_not_echoed() {
 
 #[test]
 fn the_secret_from_stdin_never_appears_in_argv() {
-    let host = Host::init("stdin-secret");
+    let host = Layout::init("stdin-secret");
     let args = ["admin", "provision-totp", "bob", "--secret", "-"];
     assert!(!args.concat().contains(SECRET));
     let mut child = host
@@ -114,7 +114,7 @@ fn the_secret_from_stdin_never_appears_in_argv() {
 
 #[test]
 fn a_root_only_secret_file_is_read() {
-    let host = Host::init("secret-file");
+    let host = Layout::init("secret-file");
     let file = secret_file(&host, "bob.secret", 0o600);
     let out = provision_from(&host, "bob", &file);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -131,7 +131,7 @@ fn accepted(v: &planasonix_core::Verification) -> bool {
 
 #[test]
 fn unsafe_secret_files_are_refused() {
-    let host = Host::init("secret-file-unsafe");
+    let host = Layout::init("secret-file-unsafe");
     let real = secret_file(&host, "real.secret", 0o600);
 
     let link = host.root.join("link.secret");
@@ -187,7 +187,7 @@ fn unsafe_secret_files_are_refused() {
 
 #[test]
 fn a_phone_number_on_the_command_line_is_refused_and_not_echoed() {
-    let host = Host::with_policy("argv-phone", SMS_POLICY);
+    let host = Layout::with_policy("argv-phone", SMS_POLICY);
     let line = fails_with(
         &host.run(
             &[
@@ -227,7 +227,7 @@ fn a_phone_number_on_the_command_line_is_refused_and_not_echoed() {
 
 #[test]
 fn the_phone_number_from_stdin() {
-    let host = Host::with_policy("stdin-phone", SMS_POLICY);
+    let host = Layout::with_policy("stdin-phone", SMS_POLICY);
     let sent = host.root.join("sent");
     let script = host.root.join("send-sms");
     std::fs::write(&script, format!("#!/bin/sh\ncat > {}\n", sent.display())).unwrap();

@@ -18,26 +18,26 @@ pub const USERS: &[&str] = &[
 
 /// A temporary `/etc/planasonix` + `/var/lib/planasonix` stand-in, removed
 /// when dropped (with its [`TempDir`]).
-pub struct Host {
+pub struct Layout {
     pub root: PathBuf,
     _dir: TempDir,
 }
 
-impl Host {
+impl Layout {
     /// An empty layout (nothing created yet).
-    pub fn empty(name: &str) -> Host {
+    pub fn empty(name: &str) -> Layout {
         accounts::ensure_all(USERS);
         let dir = TempDir::new(&format!("cli-{name}"));
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        Host {
+        Layout {
             root: dir.path().to_owned(),
             _dir: dir,
         }
     }
 
     /// A layout after a successful `planasonix init`.
-    pub fn init(name: &str) -> Host {
-        let host = Host::empty(name);
+    pub fn init(name: &str) -> Layout {
+        let host = Layout::empty(name);
         let out = host.run(&["init"], "");
         assert_eq!(
             out.status.code(),
@@ -49,8 +49,8 @@ impl Host {
     }
 
     /// A layout after `init`, with `policy` as the policy file.
-    pub fn with_policy(name: &str, policy: &str) -> Host {
-        let host = Host::init(name);
+    pub fn with_policy(name: &str, policy: &str) -> Layout {
+        let host = Layout::init(name);
         std::fs::write(host.config(), policy).unwrap();
         host
     }
@@ -195,7 +195,7 @@ pub fn json(out: &Output) -> serde_json::Value {
 
 /// Checks `input` at a login prompt with the core engine on the database the
 /// CLI wrote (an independent reader of the CLI's work).
-pub fn verify(host: &Host, user: &str, input: &str) -> planasonix_core::Verification {
+pub fn verify(host: &Layout, user: &str, input: &str) -> planasonix_core::Verification {
     use planasonix_native::{load_key_file, now, OsRandom, SledStore};
     let policy =
         planasonix_core::Policy::from_toml(&std::fs::read_to_string(host.config()).unwrap())
