@@ -114,7 +114,7 @@ fn an_alias_nss_resolves_must_give_alices_code_and_count_on_alices_record() {
         assert_eq!(
             recent_failures(&site, "alice"),
             i as u64 + 1,
-            "the wrong code typed as {alias} must count on alice's record"
+            "the wrong code typed as {alias} must count on alice's record; pamtester said:\n{text}"
         );
     }
     let (ok, text) = login(&site, &shim, "ALICE", &format!("{}\n", oathtool(&secret)));
