@@ -11,10 +11,8 @@
 
 use crate::error::{plain_io, CliError, CliResult, Exit};
 use planasonix_core::text::{escape_line, Field};
-use planasonix_core::{
-    AuditEvent, AuditSink, Engine, Error, Message, Policy, SealKey, SmsPurpose, Store,
-};
-use planasonix_native::delivery::{Commands, DeliveryFailure, Sender, DEFAULT_TIMEOUT};
+use planasonix_core::{AuditEvent, AuditSink, Engine, Error, Policy, SealKey, SmsPurpose, Store};
+use planasonix_native::delivery::{Commands, DEFAULT_TIMEOUT};
 use planasonix_native::syslog::{AuditToLog, Syslog};
 use planasonix_native::{
     load_key_file, now, read_policy_file, EngineCall, FileTrail, PolicyFileError, SmsFor, StateDb,
@@ -126,17 +124,13 @@ impl Deployment {
         let syslog = Syslog::new("planasonix", None);
         let audit = CliAudit(AuditToLog(&syslog));
         let trail = FileTrail::beside(&self.db);
-        let sender = CliSender {
-            sms: Commands {
-                sms: sms.map(|r| r.program.to_path_buf()),
-                notice: None,
-                timeout: sms.map_or(DEFAULT_TIMEOUT, |r| r.timeout),
-            },
-            notices: Commands {
-                sms: None,
-                notice: self.notice_command.clone(),
-                timeout: DEFAULT_TIMEOUT,
-            },
+        // Notices run within native's default, whatever `--sms-timeout` says
+        // (it is the SMS command's, as its help says).
+        let sender = Commands {
+            sms: sms.map(|r| r.program.to_path_buf()),
+            notice: self.notice_command.clone(),
+            sms_timeout: sms.map_or(DEFAULT_TIMEOUT, |r| r.timeout),
+            notice_timeout: DEFAULT_TIMEOUT,
         };
         let state = self.state();
         let call = EngineCall {
@@ -193,24 +187,6 @@ fn sms_error(undelivered: Undelivered) -> Option<CliError> {
     })
 }
 
-/// SMS through the route's command within `--sms-timeout`; notices through
-/// `--notice-command` within native's [`DEFAULT_TIMEOUT`], whatever
-/// `--sms-timeout` says (it is the SMS command's, as its help says).
-#[derive(Debug)]
-struct CliSender {
-    sms: Commands,
-    notices: Commands,
-}
-
-impl Sender for CliSender {
-    fn send(&self, message: &Message) -> Result<(), DeliveryFailure> {
-        match message {
-            Message::Sms { .. } => self.sms.send(message),
-            Message::Notice(_) => self.notices.send(message),
-        }
-    }
-}
-
 /// Audit events to syslog (tag `planasonix`) as every native door writes
 /// them, plus the one warning the CLI prints outside its output stream: the
 /// command succeeded, but its record of it did not reach the audit trail.
@@ -250,7 +226,8 @@ fn db_io(path: &Path, e: &io::Error) -> CliError {
 mod tests {
     use super::*;
     use planasonix_core::phone::PhoneNumber;
-    use planasonix_core::{Notice, NoticeKind, SecretString, StoreError, UnixTime};
+    use planasonix_core::{Message, Notice, NoticeKind, SecretString, StoreError, UnixTime};
+    use planasonix_native::delivery::{DeliveryFailure, Sender};
 
     fn exited() -> DeliveryFailure {
         DeliveryFailure::Exited {
@@ -299,17 +276,11 @@ mod tests {
 
     #[test]
     fn sms_and_notices_go_to_their_own_commands() {
-        let sender = CliSender {
-            sms: Commands {
-                sms: Some("/nonexistent/send-sms".into()),
-                notice: None,
-                timeout: Duration::from_secs(1),
-            },
-            notices: Commands {
-                sms: None,
-                notice: Some("/nonexistent/send-notice".into()),
-                timeout: DEFAULT_TIMEOUT,
-            },
+        let sender = Commands {
+            sms: Some("/nonexistent/send-sms".into()),
+            notice: Some("/nonexistent/send-notice".into()),
+            sms_timeout: Duration::from_secs(1),
+            notice_timeout: DEFAULT_TIMEOUT,
         };
         let program = |m: &Message| match sender.send(m) {
             Err(DeliveryFailure::CannotStart { program, .. }) => program,

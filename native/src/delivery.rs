@@ -113,8 +113,10 @@ pub struct Commands {
     /// The notice command, if any. Without one, notices are dropped: the
     /// audit trail has every event.
     pub notice: Option<PathBuf>,
-    /// How long one command may run.
-    pub timeout: Duration,
+    /// How long the SMS command may run.
+    pub sms_timeout: Duration,
+    /// How long the notice command may run.
+    pub notice_timeout: Duration,
 }
 
 impl Commands {
@@ -134,14 +136,19 @@ impl Sender for Commands {
                     .as_ref()
                     .ok_or(DeliveryFailure::NotConfigured { kind: "SMS" })?;
                 let input = SecretString::new(format!("{}\n", text.expose()));
-                run(program, to.e164(), input.expose().as_bytes(), self.timeout)
+                run(
+                    program,
+                    to.e164(),
+                    input.expose().as_bytes(),
+                    self.sms_timeout,
+                )
             }
             Message::Notice(notice) => match &self.notice {
                 Some(program) => run(
                     program,
                     &notice.user,
                     format!("{}\n", notice.message()).as_bytes(),
-                    self.timeout,
+                    self.notice_timeout,
                 ),
                 None => Ok(()),
             },
@@ -287,7 +294,8 @@ mod tests {
         let commands = Commands {
             sms: Some(cmd),
             notice: None,
-            timeout: Duration::from_secs(5),
+            sms_timeout: Duration::from_secs(5),
+            notice_timeout: Duration::from_secs(5),
         };
         assert_eq!(commands.send(&sms("code 123456")), Ok(()));
         assert_eq!(
@@ -302,7 +310,8 @@ mod tests {
         let commands = Commands {
             sms: Some(script(dir.path(), "fail", "exit 3")),
             notice: Some(script(dir.path(), "slow", "sleep 30")),
-            timeout: Duration::from_secs(1),
+            sms_timeout: Duration::from_secs(1),
+            notice_timeout: Duration::from_secs(1),
         };
         let e = commands.send(&sms("t")).unwrap_err();
         assert!(

@@ -29,7 +29,8 @@ fn a_lost_exit_status_is_reported_as_lost_and_nothing_is_killed() {
     let commands = Commands {
         sms: None,
         notice: Some(program),
-        timeout: Duration::from_secs(30),
+        sms_timeout: Duration::from_secs(30),
+        notice_timeout: Duration::from_secs(30),
     };
     let notice = Message::Notice(Notice {
         user: "alice".into(),

@@ -106,7 +106,8 @@ pub(crate) fn run<'a>(
     let sender = Commands {
         sms: args.sms_command.clone(),
         notice: args.notice_command.clone(),
-        timeout: args.delivery_timeout,
+        sms_timeout: args.delivery_timeout,
+        notice_timeout: args.delivery_timeout,
     };
     let audit = AuditToLog(&log);
     let trail = FileTrail::beside(&args.db);
