@@ -39,31 +39,28 @@ mod tag {
     pub(super) const IO_OF_KIND: u8 = 22;
 }
 
-/// The byte for an [`IoKind`] after [`tag::IO_OF_KIND`]; `None` for
-/// `Other`, which goes as [`tag::IO`], so that every failure has one
-/// encoding.
+/// The byte each [`IoKind`] travels as after [`tag::IO_OF_KIND`]: one table
+/// for both directions. `Other` is not in it: it goes as [`tag::IO`], so that
+/// every failure has one encoding.
+const KIND_BYTES: [(IoKind, u8); 6] = [
+    (IoKind::PermissionDenied, 1),
+    (IoKind::NotFound, 2),
+    (IoKind::NoSpace, 3),
+    (IoKind::ReadOnly, 4),
+    (IoKind::Unreachable, 5),
+    (IoKind::Corrupt, 6),
+];
+
 fn kind_byte(kind: IoKind) -> Option<u8> {
-    Some(match kind {
-        IoKind::PermissionDenied => 1,
-        IoKind::NotFound => 2,
-        IoKind::NoSpace => 3,
-        IoKind::ReadOnly => 4,
-        IoKind::Unreachable => 5,
-        IoKind::Corrupt => 6,
-        _ => return None,
-    })
+    KIND_BYTES.iter().find(|(k, _)| *k == kind).map(|(_, b)| *b)
 }
 
 fn kind_of_byte(byte: u8) -> Result<IoKind, Malformed> {
-    Ok(match byte {
-        1 => IoKind::PermissionDenied,
-        2 => IoKind::NotFound,
-        3 => IoKind::NoSpace,
-        4 => IoKind::ReadOnly,
-        5 => IoKind::Unreachable,
-        6 => IoKind::Corrupt,
-        b => return Err(Malformed(format!("unknown I/O failure kind {b}"))),
-    })
+    KIND_BYTES
+        .iter()
+        .find(|(_, b)| *b == byte)
+        .map(|(k, _)| *k)
+        .ok_or_else(|| Malformed(format!("unknown I/O failure kind {byte}")))
 }
 
 /// Protocol version; a server refuses any other.
@@ -402,6 +399,11 @@ mod tests {
             Response::Committed,
             Response::Failed(StoreError::Busy),
             Response::Failed(StoreError::io(IoKind::NoSpace, "disk full")),
+            Response::Failed(StoreError::io(IoKind::PermissionDenied, "p")),
+            Response::Failed(StoreError::io(IoKind::NotFound, "n")),
+            Response::Failed(StoreError::io(IoKind::ReadOnly, "r")),
+            Response::Failed(StoreError::io(IoKind::Unreachable, "u")),
+            Response::Failed(StoreError::io(IoKind::Corrupt, "c")),
             Response::Failed(StoreError::io(IoKind::Other, "odd")),
             Response::Failed(StoreError::Corrupt {
                 key: "user/x".into(),
