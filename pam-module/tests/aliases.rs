@@ -74,15 +74,14 @@ fn build_shim(dir: &Path) -> PathBuf {
 fn login(site: &Site, shim: &Path, user: &str, input: &str) -> (bool, String) {
     let mut cmd = Command::new("pamtester");
     cmd.args(["-v", "-I", "rhost=192.0.2.10", "sshd", user])
-        .args(["authenticate", "acct_mgmt"])
+        .args(["authenticate", "acct_mgmt"]);
+    pam_wrapper::wrap(&mut cmd, &site.confdir)
         .env(
             "LD_PRELOAD",
             format!("libpam_wrapper.so:{}", shim.display()),
         )
-        .env("PAM_WRAPPER", "1")
-        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
         .env("PLANASONIX_SHIM_USER", "alice");
-    run_with_input(&mut cmd, input, "pamtester and libpam-wrapper are required")
+    run_wrapped(&mut cmd, input, "pamtester and libpam-wrapper are required")
 }
 
 fn recent_failures(site: &Site, user: &str) -> u64 {

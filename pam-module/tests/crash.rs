@@ -49,15 +49,15 @@ fn run(
         Some((_, Some(v))) => format!("{}:{FAKETIME}", v.to_string_lossy()),
         _ => FAKETIME.to_owned(),
     };
-    let mut child = cmd
-        .env("LD_PRELOAD", preload)
-        .env("FAKETIME", faketime(at))
-        .env("TZ", "UTC")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = pam_wrapper::spawn(
+        cmd.env("LD_PRELOAD", preload)
+            .env("FAKETIME", faketime(at))
+            .env("TZ", "UTC")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .expect("spawn");
     let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
     if let Some(after) = kill_after {
         let start = Instant::now();
@@ -85,10 +85,8 @@ fn run(
 
 fn pamtester(site: &Site, user: &str) -> Command {
     let mut cmd = Command::new("pamtester");
-    cmd.args(["-I", "rhost=192.0.2.10", "crash", user, "authenticate"])
-        .env("LD_PRELOAD", "libpam_wrapper.so")
-        .env("PAM_WRAPPER", "1")
-        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir);
+    cmd.args(["-I", "rhost=192.0.2.10", "crash", user, "authenticate"]);
+    pam_wrapper::wrap(&mut cmd, &site.confdir);
     cmd
 }
 

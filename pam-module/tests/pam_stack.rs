@@ -480,15 +480,42 @@ fn unusable_policy_key_or_store_fail_closed() {
 /// on standard input; returns (success, output).
 fn pamtester(site: &Site, service: &str, user: &str, input: &str) -> (bool, String) {
     let mut cmd = std::process::Command::new("pamtester");
-    cmd.args(["-I", "rhost=192.0.2.10", service, user, "authenticate"])
-        .env("LD_PRELOAD", "libpam_wrapper.so")
-        .env("PAM_WRAPPER", "1")
-        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir);
-    run_with_input(
+    cmd.args(["-I", "rhost=192.0.2.10", service, user, "authenticate"]);
+    pam_wrapper::wrap(&mut cmd, &site.confdir);
+    run_wrapped(
         &mut cmd,
         input,
         "pamtester is required (apt install pamtester libpam-wrapper)",
     )
+}
+
+/// pam_wrapper's own directory choice races (see common::pam_wrapper): 12
+/// pamtesters started at once failed 7 times in 120 before starts were
+/// serialised. A failed start here is the harness, never the module.
+#[test]
+fn pamtesters_started_together_all_get_their_pam_files() {
+    let site = Site::new("pwrap-starts", REQUIRED);
+    std::fs::write(site.confdir.join("permit"), "auth required pam_permit.so\n").unwrap();
+    for _round in 0..4 {
+        let runs: Vec<_> = (0..12)
+            .map(|_| {
+                let confdir = site.confdir.clone();
+                std::thread::spawn(move || {
+                    let mut cmd = std::process::Command::new("pamtester");
+                    cmd.args(["permit", "root", "authenticate"]);
+                    pam_wrapper::wrap(&mut cmd, &confdir);
+                    run_wrapped(&mut cmd, "", "pamtester and libpam-wrapper are required")
+                })
+            })
+            .collect();
+        for run in runs {
+            let (ok, text) = run.join().unwrap();
+            assert!(
+                ok,
+                "pam_permit refused a pamtester started with others:\n{text}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -95,12 +95,11 @@ impl Sshd {
         )
         .unwrap();
         let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
-        let child = Command::new(&program)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
-            .env("LD_PRELOAD", "libpam_wrapper.so")
-            .env("PAM_WRAPPER", "1")
-            .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
+        let mut cmd = Command::new(&program);
+        cmd.args(["-D", "-e", "-f"]).arg(&config);
+        // sshd calls pam_start per connection, not at start, so it is not
+        // started through pam_wrapper::spawn; its logins here run one at a time.
+        let child = pam_wrapper::wrap(&mut cmd, &site.confdir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

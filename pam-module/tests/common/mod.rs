@@ -5,6 +5,7 @@
 pub use planasonix_testkit::accounts;
 use planasonix_testkit::TempDir;
 pub mod libpam;
+pub mod pam_wrapper;
 
 use libpam::{Responder, Shown, Transaction};
 use planasonix_core::otpauth::secret_base32;
@@ -335,27 +336,26 @@ pub fn pamtester_in_namespace_from(
     );
     let mut cmd = Command::new("unshare");
     cmd.args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .env("LD_PRELOAD", "libpam_wrapper.so")
-        .env("PAM_WRAPPER", "1")
-        .env("PAM_WRAPPER_SERVICE_DIR", &site.confdir)
         .env("PLANASONIX_TEST_RHOST", rhost);
-    run_with_input(
+    pam_wrapper::wrap(&mut cmd, &site.confdir);
+    run_wrapped(
         &mut cmd,
         input,
         "unshare (util-linux) and root are required",
     )
 }
 
-/// Runs `cmd` with `input` on standard input; returns (success, stdout and
-/// stderr). `needs` says what to install when it cannot start.
-pub fn run_with_input(cmd: &mut Command, input: &str, needs: &str) -> (bool, String) {
+/// Runs `cmd`, set up with [`pam_wrapper::wrap`], with `input` on standard
+/// input; returns (success, stdout and stderr). `needs` says what to install
+/// when it cannot start.
+pub fn run_wrapped(cmd: &mut Command, input: &str, needs: &str) -> (bool, String) {
     use std::io::Write;
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{needs}: {e}"));
+    let mut child = pam_wrapper::spawn(
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    )
+    .unwrap_or_else(|e| panic!("{needs}: {e}"));
     child
         .stdin
         .take()
