@@ -4,13 +4,15 @@
 //! directories that clean up ([`TempDir`]), an engine over an in-memory store
 //! with recording delivery and audit ([`Fixture`]), the store contract every
 //! [`planasonix_core::Store`] must meet ([`check_store`]), the paths of the
-//! checked-in fixtures ([`fixture`]), and real, leased Unix accounts for the
-//! tests that go through NSS ([`accounts`]). Test code only: never a dependency
-//! of a shipped crate.
+//! checked-in fixtures ([`fixture`]), real, leased Unix accounts for the
+//! tests that go through NSS ([`accounts`]), and private, real PostgreSQL
+//! clusters with TLS for the fleet store ([`postgres`]). Test code only: never
+//! a dependency of a shipped crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod accounts;
 mod engine;
+pub mod postgres;
 mod temp;
 
 pub use engine::*;
