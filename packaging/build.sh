@@ -15,7 +15,11 @@ say() { printf '[package] %s\n' "$*"; }
 scripts/setup.sh
 
 say "building pam_planasonix.so and planasonix (release)"
-cargo build --locked --release -p pam_planasonix -p planasonix
+# Two builds, so the module's native crate is built without the CLI's
+# features: the shipped module never links the state service's server or the
+# PostgreSQL client.
+cargo build --locked --release -p pam_planasonix
+cargo build --locked --release -p planasonix
 say "building the component (wasm32-wasip2, release)"
 # The production component: no features, so it refuses randomness::test-seed.
 # The conformance variant (feature test-randomness) is built only by the host's

@@ -23,6 +23,13 @@ if cargo tree --locked -p planasonix-core -e normal --depth 1 --prefix none | gr
   exit 1
 fi
 
+step "the PAM module links neither the state service's server nor a database client"
+if cargo tree --locked -p pam_planasonix -e normal,features --prefix none \
+    | grep -E '^(tokio-postgres|tokio|postgres_rustls|rustls) |planasonix-native feature "(server|postgres)"'; then
+  echo "pam_planasonix must not depend on the crates or features above" >&2
+  exit 1
+fi
+
 step "Miri: the PAM conversation's reply handling (ffi/handle.rs), without libpam"
 if cargo +nightly miri --version >/dev/null 2>&1; then
   cargo +nightly miri test --locked -q -p pam_planasonix --lib ffi::handle

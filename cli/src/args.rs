@@ -84,6 +84,15 @@ pub struct Cli {
         default_value = "/etc/planasonix/seal.key"
     )]
     pub key: PathBuf,
+    /// Store file: which store this host uses (absent: the embedded database at --db)
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_name = "PATH",
+        default_value = "/etc/planasonix/store.toml"
+    )]
+    pub store: PathBuf,
     /// Print data as JSON (status, audit, admin list/provision-totp, policy, recovery-codes, doctor)
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
@@ -147,6 +156,9 @@ pub enum Command {
     /// Keep the database open and serve it to logins and this CLI (the state service)
     #[command(after_help = SERVE_HELP)]
     Serve,
+    /// Set up and check the shared PostgreSQL store (see planasonix-store(5))
+    #[command(subcommand)]
+    Store(StoreCmd),
     /// Check whether sshd, login, sudo and su really ask for a second factor
     #[command(after_help = DOCTOR_HELP)]
     Doctor(Doctor),
@@ -154,6 +166,24 @@ pub enum Command {
     Completions {
         /// bash, elvish, fish, powershell or zsh
         shell: clap_complete::Shell,
+    },
+}
+
+/// `planasonix store`
+#[derive(Debug, Subcommand)]
+pub enum StoreCmd {
+    /// Connect to the store named by --store and say exactly what is wrong, if anything
+    Check,
+    /// Create or upgrade the shared store's tables (safe to run again, and on several hosts)
+    Migrate,
+    /// Copy every record of a sled database into the shared store (safe to run again)
+    Copy {
+        /// The source: sled:PATH (a sled database directory, with its service stopped)
+        #[arg(long, value_name = "sled:PATH")]
+        from: String,
+        /// The destination's store file (default: --store)
+        #[arg(long, value_name = "PATH")]
+        to: Option<PathBuf>,
     },
 }
 

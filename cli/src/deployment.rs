@@ -15,8 +15,8 @@ use planasonix_core::{AuditEvent, AuditSink, Engine, Error, Policy, SealKey, Sms
 use planasonix_native::delivery::{Commands, DEFAULT_TIMEOUT};
 use planasonix_native::syslog::{AuditToLog, Syslog};
 use planasonix_native::{
-    load_key_file, now, read_policy_file, EngineCall, FileTrail, PolicyFileError, SmsFor, StateDb,
-    Transactions, Undelivered,
+    load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail, PolicyFileError,
+    SmsFor, StateDb, StoreSetting, Transactions, Undelivered,
 };
 use std::io;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,8 @@ pub struct Deployment {
     pub db: PathBuf,
     /// Seal key file.
     pub key: PathBuf,
+    /// Store file (absent: the embedded database at `db`).
+    pub store: PathBuf,
     /// Longest wait for the database.
     pub wait: Duration,
     /// Program that delivers notices, if any.
@@ -70,17 +72,28 @@ impl Deployment {
         Ok(load_key_file(&self.key)?)
     }
 
-    /// The database as native's transactions reach it.
-    pub fn state(&self) -> StateDb {
-        StateDb {
+    /// The store setting in force, refused like the PAM module refuses it.
+    pub fn setting(&self) -> CliResult<StoreSetting> {
+        read_store_file(&self.store).map_err(|e| CliError::new(Exit::Store, e.to_string()))
+    }
+
+    /// The database as native's transactions reach it: on a shared store,
+    /// through `planasonix serve` only.
+    pub fn state(&self) -> CliResult<StateDb> {
+        Ok(StateDb {
             db: self.db.clone(),
             wait: self.wait,
-        }
+            shared: self.setting()?.is_shared(),
+        })
     }
 
     /// Checks the database directory before sled sees it, so a missing or
-    /// forbidden directory gets a plain answer instead of being created.
+    /// forbidden directory gets a plain answer instead of being created. On
+    /// a shared store there is no database here to check.
     pub fn check_db(&self) -> CliResult<()> {
+        if self.setting()?.is_shared() {
+            return Ok(());
+        }
         let meta = match std::fs::metadata(&self.db) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -132,7 +145,7 @@ impl Deployment {
             sms_timeout: sms.map_or(DEFAULT_TIMEOUT, |r| r.timeout),
             notice_timeout: DEFAULT_TIMEOUT,
         };
-        let state = self.state();
+        let state = self.state()?;
         let call = EngineCall {
             state: &state,
             policy,
@@ -160,7 +173,7 @@ impl Deployment {
     /// Runs `work` on the raw store, open only for this call.
     pub fn with_store<T>(&self, work: impl FnOnce(&dyn Store) -> CliResult<T>) -> CliResult<T> {
         self.check_db()?;
-        self.state().transaction(work)
+        self.state()?.transaction(work)
     }
 }
 

@@ -14,7 +14,7 @@
 //!    ([`Engine::sms_not_delivered`]).
 
 use crate::delivery::{DeliveryFailure, Sender};
-use crate::transaction::transaction;
+use crate::transaction::{shared_transaction, transaction};
 use planasonix_core::store::{MemoryStore, Store, StoreError};
 use planasonix_core::{
     AuditSink, AuditTrail, Context, Deferred, Delivery, Engine, Error, Message, NoDelivery, Policy,
@@ -35,13 +35,16 @@ pub trait Transactions {
 
 /// A deployment's state as a native process reaches it: the database at
 /// `db` (through the state service on `<db>.sock` when it runs), waiting up
-/// to `wait` for it.
+/// to `wait` for it; or, when `shared`, the fleet's store through the state
+/// service on `<db>.sock` only.
 #[derive(Clone, Debug)]
 pub struct StateDb {
-    /// The database directory.
+    /// The database directory (on a shared host, where the socket lives).
     pub db: PathBuf,
     /// The longest wait for another process to release it.
     pub wait: Duration,
+    /// The store file names a shared store ([`crate::store_file`]).
+    pub shared: bool,
 }
 
 impl Transactions for StateDb {
@@ -49,7 +52,11 @@ impl Transactions for StateDb {
         &self,
         work: impl FnOnce(&dyn Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        transaction(&self.db, self.wait, work)
+        if self.shared {
+            shared_transaction(&self.db, self.wait, work)
+        } else {
+            transaction(&self.db, self.wait, work)
+        }
     }
 }
 

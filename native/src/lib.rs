@@ -5,8 +5,9 @@
 //! CLI and the wasmtime host link this crate; the WebAssembly component never
 //! does (its host provides the same things through WIT imports).
 //!
-//! * [`store`]: the stores a native process opens (sled today; the fleet's
-//!   shared store goes beside it).
+//! * [`store`]: the stores a native process opens (sled; with the `postgres`
+//!   feature, the fleet's shared PostgreSQL store), and [`store_file`], the
+//!   host's setting of which one.
 //! * [`transaction`]: one short transaction on a deployment's state, through
 //!   the state service when it runs, on the sled files otherwise.
 //! * [`call`]: [`EngineCall`], the one path from "run this engine operation"
@@ -32,6 +33,7 @@ mod os;
 mod policy_file;
 pub mod service;
 pub mod store;
+pub mod store_file;
 pub mod syslog;
 pub mod transaction;
 mod trust;
@@ -45,7 +47,8 @@ pub use service::client::RemoteStore;
 #[cfg(feature = "server")]
 pub use service::server::{StoreService, IDLE_TIMEOUT, MAX_CONNECTIONS};
 pub use store::{SledStore, DEFAULT_BUSY_WAIT, MIN_FREE_BYTES};
-pub use transaction::{socket_beside, transaction};
+pub use store_file::{read_store_file, StoreSetting, DEFAULT_STORE_FILE};
+pub use transaction::{shared_transaction, socket_beside, transaction};
 pub use trust::{peer_uid, Trust};
 
 /// Entry points for the fuzz targets (`fuzz/`); not an API.

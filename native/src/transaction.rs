@@ -1,10 +1,11 @@
 //! Short transactions on the database, through the state service when one
-//! serves it, directly on the sled files otherwise.
+//! serves it, directly on the sled files otherwise; on a host whose store is
+//! shared (PostgreSQL), through the state service only.
 
 use crate::service::client::RemoteStore;
 use crate::store::SledStore;
 use crate::trust::Trust;
-use planasonix_core::store::{Store, StoreError};
+use planasonix_core::store::{IoKind, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,5 +39,34 @@ pub fn transaction<T, E: From<StoreError>>(
             out
         }
         None => SledStore::transaction(db, wait, |store| work(store)),
+    }
+}
+
+/// [`transaction`] on a host whose store is shared (the store file names
+/// PostgreSQL): through `planasonix serve` on `<db>.sock` only. When nothing
+/// answers there this fails with [`StoreError::Io`] (`Unreachable`) and
+/// opens nothing: a sled database here would be a second, diverging copy of
+/// the fleet's records.
+pub fn shared_transaction<T, E: From<StoreError>>(
+    db: &Path,
+    wait: Duration,
+    work: impl FnOnce(&dyn Store) -> Result<T, E>,
+) -> Result<T, E> {
+    let trust = Trust::of(db)?;
+    let socket = socket_beside(db);
+    match RemoteStore::connect(&socket, wait, &trust)? {
+        Some(remote) => {
+            let out = work(&remote);
+            remote.commit()?;
+            out
+        }
+        None => Err(StoreError::io(
+            IoKind::Unreachable,
+            format!(
+                "this host's store is shared (PostgreSQL) and is reached only through `planasonix serve`, which does not answer on {}: start it (systemctl start planasonix)",
+                socket.display()
+            ),
+        )
+        .into()),
     }
 }

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub(crate) const DEFAULT_CONFIG: &str = "/etc/planasonix/policy.toml";
 /// Default sled database.
 pub(crate) const DEFAULT_DB: &str = "/var/lib/planasonix/db";
+/// Default store file (absent: the embedded database at `db=`).
+pub(crate) const DEFAULT_STORE: &str = planasonix_native::DEFAULT_STORE_FILE;
 /// Default seal key file.
 pub(crate) const DEFAULT_KEY: &str = "/etc/planasonix/seal.key";
 /// Default time a delivery command may run.
@@ -32,6 +34,8 @@ pub(crate) struct ModuleArgs {
     pub(crate) db: PathBuf,
     /// `key=`: the seal key file.
     pub(crate) key: PathBuf,
+    /// `store=`: the store file, which may name a shared store.
+    pub(crate) store: PathBuf,
     /// `action=`: the step-up action this stack protects.
     pub(crate) action: Option<String>,
     /// `sms_command=`: program that sends SMS codes.
@@ -53,6 +57,7 @@ impl Default for ModuleArgs {
             config: DEFAULT_CONFIG.into(),
             db: DEFAULT_DB.into(),
             key: DEFAULT_KEY.into(),
+            store: DEFAULT_STORE.into(),
             action: None,
             sms_command: None,
             notice_command: None,
@@ -150,6 +155,7 @@ impl ModuleArgs {
                 ("config", Some(v)) => out.config = absolute(name, v)?,
                 ("db", Some(v)) => out.db = absolute(name, v)?,
                 ("key", Some(v)) => out.key = absolute(name, v)?,
+                ("store", Some(v)) => out.store = absolute(name, v)?,
                 ("sms_command", Some(v)) => out.sms_command = Some(absolute(name, v)?),
                 ("notice_command", Some(v)) => out.notice_command = Some(absolute(name, v)?),
                 ("action", Some(v)) => {
@@ -185,6 +191,7 @@ fn is_known(name: &str) -> bool {
         "config"
             | "db"
             | "key"
+            | "store"
             | "action"
             | "sms_command"
             | "notice_command"

@@ -12,7 +12,7 @@ use planasonix_native::accounts::{self, Account, AccountError};
 use planasonix_native::delivery::Commands;
 use planasonix_native::syslog::{AuditToLog, Log, Severity, Syslog};
 use planasonix_native::{
-    load_key_file, now, read_policy_file, EngineCall, FileTrail, OsRandom, StateDb,
+    load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail, OsRandom, StateDb,
 };
 
 /// Which PAM entry point is running.
@@ -84,17 +84,24 @@ pub(crate) fn run<'a>(
             ));
         }
     }
+    // Without the key or a usable store setting, only the policy answers:
+    // break-glass and out-of-scope users must get in exactly then.
+    let from_policy_alone = |why: String| {
+        let site = Site {
+            policy: &policy,
+            accounts: &SystemAccounts,
+            log: &log,
+            action: args.action.clone(),
+        };
+        flow::from_policy_alone(pam, &site, &why)
+    };
     let key = match load_key_file(&args.key) {
         Ok(k) => k,
-        Err(e) => {
-            let site = Site {
-                policy: &policy,
-                accounts: &SystemAccounts,
-                log: &log,
-                action: args.action.clone(),
-            };
-            return flow::without_key(pam, &site, &e.to_string());
-        }
+        Err(e) => return from_policy_alone(e.to_string()),
+    };
+    let shared = match read_store_file(&args.store) {
+        Ok(setting) => setting.is_shared(),
+        Err(e) => return from_policy_alone(e.to_string()),
     };
     // `store_wait=` is longer than the core's default so that a burst of
     // logins queues rather than fails; a stalled service fails the login
@@ -102,6 +109,7 @@ pub(crate) fn run<'a>(
     let state = StateDb {
         db: args.db.clone(),
         wait: args.store_wait,
+        shared,
     };
     let sender = Commands {
         sms: args.sms_command.clone(),

@@ -62,8 +62,16 @@ pub fn run(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
             ))
         }
     }
-    // Opening once proves the database works (and creates its files).
-    transaction(&deployment.db, deployment.wait, |_| Ok::<(), CliError>(()))?;
+    if deployment.setting()?.is_shared() {
+        // Nothing to create here: the records live in the shared store.
+        out.line(format!(
+            "the store is shared ({}): run `planasonix store migrate` once for the fleet, then start `planasonix serve`",
+            deployment.store.display()
+        ))?;
+    } else {
+        // Opening once proves the database works (and creates its files).
+        transaction(&deployment.db, deployment.wait, |_| Ok::<(), CliError>(()))?;
+    }
 
     make_parent(&deployment.config, 0o755)?;
     match write_file(

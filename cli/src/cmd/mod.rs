@@ -9,8 +9,9 @@ mod init;
 mod policy;
 mod serve;
 mod status;
+mod store;
 
-use crate::args::{Admin, Cli, Command, Enroll, Import, PolicyCmd};
+use crate::args::{Admin, Cli, Command, Enroll, Import, PolicyCmd, StoreCmd};
 use crate::deployment::Deployment;
 use crate::error::CliResult;
 use crate::out::Out;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
         config: cli.config,
         db: cli.db,
         key: cli.key,
+        store: cli.store,
         wait: cli.wait,
         notice_command: cli.notice_command,
     };
@@ -92,6 +94,11 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             audit::run(&deployment, &mut out, user, since)
         }
         Command::Serve => serve::run(&deployment, &mut out),
+        Command::Store(StoreCmd::Check) => store::check(&deployment, &mut out),
+        Command::Store(StoreCmd::Migrate) => store::migrate(&deployment, &mut out),
+        Command::Store(StoreCmd::Copy { from, to }) => {
+            store::copy(&deployment, &mut out, &from, to.as_deref())
+        }
         Command::Doctor(d) => doctor::run(
             &mut out,
             &doctor::Options {

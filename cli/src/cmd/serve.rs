@@ -6,17 +6,34 @@ use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult, Exit};
 use crate::out::Out;
 use planasonix_core::text::escape_line;
-use planasonix_native::StoreService;
+use planasonix_native::store::PgStore;
+use planasonix_native::{StoreService, StoreSetting};
 use std::io::Write;
 
 pub fn run(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
-    deployment.check_db()?;
-    let service = StoreService::start(&deployment.db, deployment.wait)?;
-    out.line(format!(
-        "serving {} on {}",
-        deployment.db.display(),
-        service.socket().display()
-    ))?;
+    let (service, what) = match deployment.setting()? {
+        StoreSetting::Sled => {
+            deployment.check_db()?;
+            let service = StoreService::start(&deployment.db, deployment.wait)?;
+            (service, deployment.db.display().to_string())
+        }
+        StoreSetting::Postgresql(settings) => {
+            let store = PgStore::new(&settings)?;
+            let target = store.target().to_owned();
+            // Down now is not fatal: every request connects again, and
+            // logins fail closed with the reason until the server is back.
+            if let Err(e) = store.check() {
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "planasonix serve: {}; serving anyway, every request retries",
+                    escape_line(&e.to_string())
+                );
+            }
+            let service = StoreService::start_shared(&deployment.db, store)?;
+            (service, target)
+        }
+    };
+    out.line(format!("serving {what} on {}", service.socket().display()))?;
     out.flush()?;
     // Only protocol breaches and I/O failures are reported; never values
     // (they are sealed anyway) and never user names.

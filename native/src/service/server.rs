@@ -1,6 +1,8 @@
 //! The state service (`planasonix serve`): one long-lived process keeps the
 //! sled database open and serves it over `<db>.sock` to the PAM module and the
-//! CLI on the same host.
+//! CLI on the same host. On a fleet host it serves the shared PostgreSQL
+//! store the same way ([`StoreService::start_shared`]); then it is the only
+//! way there, and clients never fall back.
 //!
 //! Without it, every login opens sled in a fresh process, twice (decide, then
 //! verify); sled writes a snapshot per open, starts a thread pool, and admits
@@ -20,6 +22,8 @@
 //! the socket it leaves behind refuses connections, so clients fall back.
 
 use super::protocol::{read_frame, write_frame, Request, Response, MAX_REQUEST};
+#[cfg(feature = "postgres")]
+use crate::store::PgStore;
 use crate::store::SledStore;
 use crate::transaction::socket_beside;
 use crate::trust::peer_uid;
@@ -37,11 +41,57 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// A connection that sends nothing for this long is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What the service serves: a store, what a write must check first, and how
+/// a commit is made durable.
+trait Served: std::fmt::Debug + Send + Sync + 'static {
+    /// The records.
+    fn store(&self) -> &dyn Store;
+    /// Refuses a write that could not be made safely (a full disk).
+    fn before_write(&self) -> Result<(), StoreError>;
+    /// Makes every write accepted so far durable.
+    fn commit(&self) -> Result<(), StoreError>;
+}
+
+/// The embedded database, with the directory its free space is measured on.
+#[derive(Debug)]
+struct Embedded {
+    store: SledStore,
+    db: PathBuf,
+}
+
+impl Served for Embedded {
+    fn store(&self) -> &dyn Store {
+        &self.store
+    }
+    fn before_write(&self) -> Result<(), StoreError> {
+        SledStore::check_free_space(&self.db)
+    }
+    // sled's log is sequential: this makes everything accepted so far
+    // durable, including writes this transaction read from others.
+    fn commit(&self) -> Result<(), StoreError> {
+        self.store.flush()
+    }
+}
+
+/// Each statement on PostgreSQL commits on its own (and is durable when it
+/// returns, with the server's default `synchronous_commit`).
+#[cfg(feature = "postgres")]
+impl Served for PgStore {
+    fn store(&self) -> &dyn Store {
+        self
+    }
+    fn before_write(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn commit(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 /// A bound, not yet serving, state service.
 #[derive(Debug)]
 pub struct StoreService {
-    store: SledStore,
-    db: PathBuf,
+    served: Arc<dyn Served>,
     socket: PathBuf,
     listener: UnixListener,
 }
@@ -57,7 +107,22 @@ impl StoreService {
         // sled's lock makes this the only process on the database, so any
         // socket already there was left by a service that has stopped.
         let store = SledStore::open_waiting(db, wait)?;
-        let socket = socket_beside(db);
+        let embedded = Embedded {
+            store,
+            db: db.to_path_buf(),
+        };
+        StoreService::listen(Arc::new(embedded), socket_beside(db))
+    }
+
+    /// Serves the shared PostgreSQL `store` on `<db>.sock`. Nothing opens
+    /// sled at `db`: on a host whose store file names PostgreSQL, `db` is
+    /// only where the socket lives. Any socket already there is replaced.
+    #[cfg(feature = "postgres")]
+    pub fn start_shared(db: &Path, store: PgStore) -> Result<StoreService, StoreError> {
+        StoreService::listen(Arc::new(store), socket_beside(db))
+    }
+
+    fn listen(served: Arc<dyn Served>, socket: PathBuf) -> Result<StoreService, StoreError> {
         let mut staging = socket.as_os_str().to_owned();
         staging.push(format!(".{}", std::process::id()));
         let staging = PathBuf::from(staging);
@@ -73,8 +138,7 @@ impl StoreService {
             return Err(socket_error("cannot place socket", &socket, &e));
         }
         Ok(StoreService {
-            store,
-            db: db.to_path_buf(),
+            served,
             socket,
             listener,
         })
@@ -112,13 +176,13 @@ impl StoreService {
                 }
             };
             let slot = Slot::take(&active);
-            let (store, db, tell) = (self.store.clone(), self.db.clone(), report.clone());
+            let (served, tell) = (self.served.clone(), report.clone());
             let spawned = std::thread::Builder::new()
                 .name("planasonix-conn".into())
                 .spawn(move || {
                     // Held until the connection is done.
                     let slot = slot;
-                    if let Err(e) = serve_connection(&store, &db, stream, slot.over_limit) {
+                    if let Err(e) = serve_connection(&*served, stream, slot.over_limit) {
                         tell(e);
                     }
                 });
@@ -153,8 +217,7 @@ impl Drop for Slot {
 
 /// Answers one client until it hangs up; the error names what it did wrong.
 fn serve_connection(
-    store: &SledStore,
-    db: &Path,
+    served: &dyn Served,
     mut stream: UnixStream,
     over_limit: bool,
 ) -> Result<(), String> {
@@ -198,7 +261,7 @@ fn serve_connection(
             }
         };
         let (answer, fatal) = match Request::decode(&body) {
-            Ok(request) => (handle(store, db, request, &mut dirty), None),
+            Ok(request) => (handle(served, request, &mut dirty), None),
             Err(m) => {
                 let why = format!("malformed request: {}", m.0);
                 (
@@ -217,30 +280,29 @@ fn serve_connection(
     // A client that died mid-transaction: its writes are records the engine
     // swapped whole, so they are kept like any other.
     if dirty {
-        if let Err(e) = store.flush() {
+        if let Err(e) = served.commit() {
             return Err(format!("flushing after a client left: {e}"));
         }
     }
     outcome
 }
 
-fn handle(store: &SledStore, db: &Path, request: Request, dirty: &mut bool) -> Response {
+fn handle(served: &dyn Served, request: Request, dirty: &mut bool) -> Response {
     let answer = match request {
-        Request::Get(key) => store.get(&key).map(Response::Value),
+        Request::Get(key) => served.store().get(&key).map(Response::Value),
         Request::Cas {
             key,
             expected,
             value,
-        } => SledStore::check_free_space(db).and_then(|()| {
+        } => served.before_write().and_then(|()| {
             *dirty = true;
-            store
+            served
+                .store()
                 .compare_and_swap(&key, expected, value.as_deref())
                 .map(Response::Cas)
         }),
-        Request::Keys(prefix) => store.keys(&prefix).map(Response::Keys),
-        // sled's log is sequential: this makes everything accepted so far
-        // durable, including writes this transaction read from others.
-        Request::Commit => store.flush().map(|()| {
+        Request::Keys(prefix) => served.store().keys(&prefix).map(Response::Keys),
+        Request::Commit => served.commit().map(|()| {
             *dirty = false;
             Response::Committed
         }),

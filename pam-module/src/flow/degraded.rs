@@ -82,9 +82,10 @@ pub(crate) fn degraded(pam: &dyn Pam, site: &Site<'_>, who: &Who, why: &str) -> 
     PamCode::Ignore
 }
 
-/// A whole stage when the seal key cannot be loaded (`why`): exempt users in,
-/// users the policy does not require ignored, everyone else refused.
-pub(crate) fn without_key(pam: &dyn Pam, site: &Site<'_>, why: &str) -> PamCode {
+/// A whole stage when the seal key or the store file cannot be used (`why`):
+/// exempt users in, users the policy does not require ignored, everyone else
+/// refused.
+pub(crate) fn from_policy_alone(pam: &dyn Pam, site: &Site<'_>, why: &str) -> PamCode {
     let who = match Who::read(pam, site) {
         Ok(w) => w,
         Err(code) => return code,

@@ -39,7 +39,7 @@ mod tests;
 
 pub(crate) use account::account;
 pub(crate) use auth::authenticate;
-pub(crate) use degraded::without_key;
+pub(crate) use degraded::from_policy_alone;
 pub use enroll::wants_enrollment;
 pub(crate) use env::{Accounts, Env, Site};
 pub use messages::capitalise;

@@ -143,6 +143,8 @@ impl Site {
             format!("config={}", self.policy.display()),
             format!("db={}", self.db.display()),
             format!("key={}", self.key.display()),
+            // Never the host's /etc/planasonix/store.toml; absent = sled.
+            format!("store={}", self.dir.join("store.toml").display()),
         ];
         for e in extra {
             let name = e.split('=').next().unwrap_or_default();

@@ -1,0 +1,571 @@
+//! The fleet's shared store: PostgreSQL, behind `planasonix serve`.
+//!
+//! Every host's state service and the identity provider's host hold a
+//! [`PgStore`]; the PAM module never does (it never links this code, see the
+//! `postgres` feature). A record is one row of `planasonix_records` (key,
+//! version, sealed value). Compare-and-swap is one conditional statement on
+//! one row (`UPDATE … WHERE key = $1 AND version = $2`, `INSERT … ON
+//! CONFLICT DO NOTHING`, `DELETE … WHERE version = $2`), committed on its
+//! own: no long transaction, no table lock, and two hosts racing on one
+//! record get one `Swapped` and one `Conflict`, as with sled.
+//!
+//! Every statement and every connection attempt has a deadline (the store
+//! file's `statement_timeout` and `connect_timeout`), so a stopped, frozen or
+//! unreachable server fails a login closed in seconds instead of hanging it.
+//! A connection that failed or timed out is dropped, and the next request
+//! makes a new one: the service reconnects by itself when the server is back.
+
+use crate::store_file::{read_password_file, PgSettings, PgTls, StoreFileError};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use tokio_postgres::{Client, Config, NoTls};
+
+/// The schema this build reads and writes. `planasonix store migrate`
+/// creates it; a database with a newer one is refused.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Schema 1: the version table and the records.
+const SCHEMA_1: &str = "CREATE TABLE planasonix_records (
+    key text COLLATE \"C\" PRIMARY KEY,
+    version bigint NOT NULL CHECK (version > 0),
+    value bytea NOT NULL
+)";
+
+/// A [`Store`] on a shared PostgreSQL database, with a small pool of
+/// connections.
+pub struct PgStore {
+    runtime: tokio::runtime::Runtime,
+    config: Config,
+    tls: Option<postgres_rustls::MakeTlsConnector>,
+    /// `user@host:port/database`, for messages (never the password).
+    target: String,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
+    pool_size: usize,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Client>,
+    /// Connections open, idle or in use.
+    open: usize,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .field("pool_size", &self.pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`PgStore::migrate`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Migrated {
+    /// The schema before (`None`: there was none).
+    pub from: Option<i32>,
+    /// The schema now.
+    pub to: i32,
+}
+
+/// What [`PgStore::copy_record`] did with one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Copied {
+    /// It was not there and is now, with its version.
+    Added,
+    /// The same record (version and bytes) was already there.
+    Same,
+    /// A different record is there under that key; nothing was written.
+    Different,
+}
+
+/// Why setting up the store failed before any connection.
+fn setup(what: &str, why: impl std::fmt::Display) -> StoreError {
+    StoreError::io(IoKind::Other, format!("{what}: {why}"))
+}
+
+impl PgStore {
+    /// Prepares the store for `settings`: reads the password file and the CA
+    /// file, starts the client's runtime. Connects lazily: a server that is
+    /// down now is retried by every request ([`PgStore::check`] connects
+    /// at once).
+    pub fn new(settings: &PgSettings) -> Result<PgStore, StoreError> {
+        let mut config = Config::new();
+        for host in &settings.hosts {
+            config.host(host);
+        }
+        config
+            .port(settings.port)
+            .dbname(&settings.database)
+            .user(&settings.user)
+            .application_name("planasonix")
+            .connect_timeout(settings.connect_timeout)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .options(format!(
+                "-c statement_timeout={}",
+                settings.statement_timeout.as_millis()
+            ));
+        if let Some(file) = &settings.password_file {
+            let password = read_password_file(file).map_err(|e| file_error(&e))?;
+            config.password(password.as_bytes());
+        }
+        let tls = match &settings.tls {
+            PgTls::Disable => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                None
+            }
+            PgTls::VerifyFull { ca_file } => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Require);
+                Some(tls_connector(ca_file)?)
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("planasonix-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| setup("cannot start the PostgreSQL client", e))?;
+        Ok(PgStore {
+            runtime,
+            config,
+            tls,
+            target: format!(
+                "PostgreSQL {}@{}:{}/{}",
+                settings.user,
+                settings.hosts.join(","),
+                settings.port,
+                settings.database
+            ),
+            connect_timeout: settings.connect_timeout,
+            statement_timeout: settings.statement_timeout,
+            pool_size: settings.pool_size,
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
+        })
+    }
+
+    /// `user@hosts:port/database`, for messages.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Connects now and checks the schema: what `planasonix store check`
+    /// and the service at start report. Every new connection is checked the
+    /// same way before it serves a request.
+    pub fn check(&self) -> Result<(), StoreError> {
+        let client = self.take()?;
+        self.give_back(Some(client));
+        Ok(())
+    }
+
+    /// Creates or upgrades the schema to [`SCHEMA_VERSION`]; refuses a newer
+    /// one. Safe to run on several hosts at once (the version table is
+    /// locked for the upgrade) and to run again.
+    pub fn migrate(&self) -> Result<Migrated, StoreError> {
+        let mut client = self.run("connecting", self.connect_timeout, self.connect())?;
+        let result = self.run("migrating", self.statement_timeout * 4, async {
+            let tx = client.transaction().await?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS planasonix_schema (version integer NOT NULL CHECK (version > 0));
+                 LOCK TABLE planasonix_schema IN EXCLUSIVE MODE",
+            )
+            .await?;
+            let from: Option<i32> = tx
+                .query_opt("SELECT max(version) FROM planasonix_schema", &[])
+                .await?
+                .and_then(|row| row.get(0));
+            if from.is_some_and(|v| v > SCHEMA_VERSION) {
+                return Ok(Err(from));
+            }
+            if from.is_none() {
+                tx.batch_execute(SCHEMA_1).await?;
+                tx.execute(
+                    "INSERT INTO planasonix_schema (version) VALUES ($1)",
+                    &[&SCHEMA_VERSION],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Ok(from))
+        })?;
+        match result {
+            Ok(from) => Ok(Migrated {
+                from,
+                to: SCHEMA_VERSION,
+            }),
+            Err(newer) => Err(newer_schema(&self.target, newer.unwrap_or_default())),
+        }
+    }
+
+    /// Writes `value` at `version` under `key` unless a record is there:
+    /// [`Copied::Same`] if it is this one, [`Copied::Different`] if not
+    /// (nothing is overwritten). For `planasonix store copy`.
+    pub fn copy_record(&self, key: &str, record: &Versioned) -> Result<Copied, StoreError> {
+        let version = i64::try_from(record.version)
+            .map_err(|_| corrupt(key, "its version does not fit a PostgreSQL bigint"))?;
+        let value = record.value.as_slice();
+        let added = self.with_client(async |c| {
+            c.execute(
+                "INSERT INTO planasonix_records (key, version, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO NOTHING",
+                &[&key, &version, &value],
+            )
+            .await
+        })?;
+        if added == 1 {
+            return Ok(Copied::Added);
+        }
+        Ok(match self.get(key)? {
+            Some(there) if there == *record => Copied::Same,
+            _ => Copied::Different,
+        })
+    }
+
+    /// Runs `op` on a pooled connection with the statement deadline; a
+    /// connection that fails or times out is closed, not reused.
+    fn with_client<T>(
+        &self,
+        op: impl AsyncFnOnce(&Client) -> Result<T, tokio_postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let client = self.take()?;
+        let outcome = self.run("waiting for an answer", self.statement_timeout, op(&client));
+        match outcome {
+            Ok(value) => {
+                self.give_back(Some(client));
+                Ok(value)
+            }
+            Err(e) => {
+                // A statement the server refused leaves the connection fine;
+                // anything else (timeout, lost connection) does not.
+                let reusable = !client.is_closed() && e.io_kind() == Some(IoKind::Other);
+                self.give_back(reusable.then_some(client));
+                Err(e)
+            }
+        }
+    }
+
+    /// A pooled connection, or a new one while fewer than `pool_size` are
+    /// open; waits for one to come back otherwise.
+    fn take(&self) -> Result<Client, StoreError> {
+        #[allow(clippy::disallowed_methods)] // A deadline, not a time the engine sees.
+        let deadline = Instant::now() + self.connect_timeout;
+        let mut pool = self.lock();
+        loop {
+            while let Some(client) = pool.idle.pop() {
+                if !client.is_closed() {
+                    return Ok(client);
+                }
+                pool.open -= 1;
+            }
+            if pool.open < self.pool_size {
+                pool.open += 1;
+                drop(pool);
+                let made = self
+                    .run("connecting", self.connect_timeout, self.connect())
+                    .and_then(|client| {
+                        let schema = self.run(
+                            "reading the schema version",
+                            self.statement_timeout,
+                            PgStore::schema_of(&client),
+                        )?;
+                        self.check_schema(schema).map(|()| client)
+                    });
+                if made.is_err() {
+                    self.give_back(None);
+                }
+                return made;
+            }
+            #[allow(clippy::disallowed_methods)] // As above.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Busy);
+            }
+            pool = self
+                .returned
+                .wait_timeout(pool, left)
+                .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
+        }
+    }
+
+    /// Returns a connection to the pool (`None`: it was closed).
+    fn give_back(&self, client: Option<Client>) {
+        let mut pool = self.lock();
+        match client {
+            Some(c) => pool.idle.push(c),
+            None => pool.open = pool.open.saturating_sub(1),
+        }
+        drop(pool);
+        self.returned.notify_one();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens one connection.
+    async fn connect(&self) -> Result<Client, tokio_postgres::Error> {
+        let client = match &self.tls {
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await?;
+                tokio::spawn(connection);
+                client
+            }
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await?;
+                tokio::spawn(connection);
+                client
+            }
+        };
+        Ok(client)
+    }
+
+    /// Runs `work` on the runtime within `limit`, naming `doing` when it
+    /// runs out.
+    fn run<T>(
+        &self,
+        doing: &str,
+        limit: Duration,
+        work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, StoreError> {
+        match self
+            .runtime
+            .block_on(async { tokio::time::timeout(limit, work).await })
+        {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(pg_error(&self.target, &e)),
+            Err(_) => Err(StoreError::io(
+                IoKind::Unreachable,
+                format!(
+                    "{}: no answer within {} s while {doing} (server stopped, frozen or unreachable)",
+                    self.target,
+                    limit.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// The schema version, refusing a database this build cannot use.
+    fn check_schema(&self, version: Option<i32>) -> Result<(), StoreError> {
+        match version {
+            Some(SCHEMA_VERSION) => Ok(()),
+            Some(v) if v > SCHEMA_VERSION => Err(newer_schema(&self.target, v)),
+            Some(v) => Err(StoreError::io(
+                IoKind::Other,
+                format!(
+                    "{}: the schema is version {v}, older than this planasonix's {SCHEMA_VERSION}: run `planasonix store migrate`",
+                    self.target
+                ),
+            )),
+            None => Err(no_schema(&self.target)),
+        }
+    }
+
+    /// Reads the schema version over `client` (`None`: no schema).
+    async fn schema_of(client: &Client) -> Result<Option<i32>, tokio_postgres::Error> {
+        let exists: bool = client
+            .query_one("SELECT to_regclass('planasonix_schema') IS NOT NULL", &[])
+            .await?
+            .get(0);
+        if !exists {
+            return Ok(None);
+        }
+        Ok(client
+            .query_one("SELECT max(version) FROM planasonix_schema", &[])
+            .await?
+            .get(0))
+    }
+}
+
+fn newer_schema(target: &str, version: i32) -> StoreError {
+    StoreError::io(
+        IoKind::Other,
+        format!(
+            "{target}: the schema is version {version}, newer than this planasonix knows ({SCHEMA_VERSION}): upgrade planasonix on this host"
+        ),
+    )
+}
+
+fn no_schema(target: &str) -> StoreError {
+    StoreError::io(
+        IoKind::Other,
+        format!("{target}: the database has no planasonix schema: run `planasonix store migrate`"),
+    )
+}
+
+fn corrupt(key: &str, detail: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+fn file_error(e: &StoreFileError) -> StoreError {
+    StoreError::io(IoKind::PermissionDenied, e.to_string())
+}
+
+/// A TLS connector that trusts exactly the CA certificates in `ca_file` and
+/// checks the server's name (rustls on ring).
+fn tls_connector(
+    ca_file: &std::path::Path,
+) -> Result<postgres_rustls::MakeTlsConnector, StoreError> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+    let what = format!("CA file {}", ca_file.display());
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca_file).map_err(|e| setup(&what, e))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| setup(&what, e))?;
+        roots.add(cert).map_err(|e| setup(&what, e))?;
+    }
+    if roots.is_empty() {
+        return Err(setup(&what, "holds no certificate (PEM)"));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| setup("TLS", e))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(postgres_rustls::MakeTlsConnector::new(
+        tokio_rustls::TlsConnector::from(Arc::new(config)),
+    ))
+}
+
+/// A client error as a [`StoreError`]: a refused connection, TLS or login is
+/// `Unreachable` and says which; a refused statement is `Other`.
+fn pg_error(target: &str, e: &tokio_postgres::Error) -> StoreError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    let kind = match e.as_db_error() {
+        Some(db) if db.code().code().starts_with("28") => IoKind::PermissionDenied,
+        Some(_) => IoKind::Other,
+        None => IoKind::Unreachable,
+    };
+    StoreError::io(kind, format!("{target}: {text}"))
+}
+
+/// `prefix` as a LIKE pattern matching every key that starts with it.
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Store for PgStore {
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        let row = self.with_client(async |c| {
+            c.query_opt(
+                "SELECT version, value FROM planasonix_records WHERE key = $1",
+                &[&key],
+            )
+            .await
+        })?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let version: i64 = row.get(0);
+        Ok(Some(Versioned {
+            version: u64::try_from(version)
+                .map_err(|_| corrupt(key, "its version is not positive"))?,
+            value: row.get(1),
+        }))
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: Option<&[u8]>,
+    ) -> Result<Cas, StoreError> {
+        let expected = match expected.map(i64::try_from) {
+            Some(Ok(v)) => Some(v),
+            // No stored version is that large.
+            Some(Err(_)) => return Ok(Cas::Conflict),
+            None => None,
+        };
+        let changed = self.with_client(async |c| match (expected, value) {
+            (None, Some(v)) => {
+                c.execute(
+                    "INSERT INTO planasonix_records (key, version, value) VALUES ($1, 1, $2)
+                     ON CONFLICT (key) DO NOTHING",
+                    &[&key, &v],
+                )
+                .await
+            }
+            (Some(e), Some(v)) => {
+                c.execute(
+                    "UPDATE planasonix_records SET version = version + 1, value = $3
+                     WHERE key = $1 AND version = $2",
+                    &[&key, &e, &v],
+                )
+                .await
+            }
+            (Some(e), None) => {
+                c.execute(
+                    "DELETE FROM planasonix_records WHERE key = $1 AND version = $2",
+                    &[&key, &e],
+                )
+                .await
+            }
+            // Deleting what must be absent: swapped if it is.
+            (None, None) => {
+                let present: bool = c
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM planasonix_records WHERE key = $1)",
+                        &[&key],
+                    )
+                    .await?
+                    .get(0);
+                Ok(u64::from(!present))
+            }
+        })?;
+        if changed != 1 {
+            return Ok(Cas::Conflict);
+        }
+        let next = expected.map_or(1, |e| e.unsigned_abs() + 1);
+        Ok(Cas::Swapped(next))
+    }
+
+    fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let pattern = like_prefix(prefix);
+        let rows = self.with_client(async |c| {
+            c.query(
+                "SELECT key FROM planasonix_records WHERE key LIKE $1 ORDER BY key",
+                &[&pattern],
+            )
+            .await
+        })?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_prefix;
+
+    #[test]
+    fn a_prefix_with_like_wildcards_matches_only_itself() {
+        assert_eq!(like_prefix("user/a_b%\\"), "user/a\\_b\\%\\\\%");
+        assert_eq!(like_prefix(""), "%");
+    }
+}

@@ -1,0 +1,415 @@
+//! The host's store setting (`/etc/planasonix/store.toml`): the embedded
+//! sled database (the default, also when the file does not exist) or a
+//! PostgreSQL database shared by a fleet of hosts and the identity provider.
+//!
+//! Whoever can write this file can point every login at another database,
+//! one that serves stale records (an old recovery code, a lifted lockout).
+//! Records are authenticated under the seal key, so it cannot forge them,
+//! but it can roll them back. So the file and its directory are checked like
+//! the policy: owned by root and writable by no one else. The file holds no
+//! secret: the database password is in its own root-only file
+//! ([`read_password_file`]), never here, in the policy or on a command line.
+
+use crate::policy_file::root_only_writable;
+use core::fmt;
+use serde::Deserialize;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// Where the store setting lives unless told otherwise.
+pub const DEFAULT_STORE_FILE: &str = "/etc/planasonix/store.toml";
+
+/// Largest store file read.
+const MAX_STORE_BYTES: u64 = 64 << 10;
+
+/// Largest password file read.
+const MAX_PASSWORD_BYTES: u64 = 1024;
+
+/// Which store this host's state lives in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreSetting {
+    /// The embedded sled database beside this host (`db=`), opened directly
+    /// when the state service does not run.
+    Sled,
+    /// A shared PostgreSQL database, reached only through the state service.
+    Postgresql(PgSettings),
+}
+
+impl StoreSetting {
+    /// Whether the store is shared: then the PAM module and the CLI reach it
+    /// only through `planasonix serve`, never by opening anything themselves.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, StoreSetting::Postgresql(_))
+    }
+}
+
+/// How to reach the shared PostgreSQL database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgSettings {
+    /// Host names, addresses, or a unix socket directory (an absolute path),
+    /// tried in order.
+    pub hosts: Vec<String>,
+    /// TCP port (also the socket's name in a socket directory).
+    pub port: u16,
+    /// Database name.
+    pub database: String,
+    /// Role name.
+    pub user: String,
+    /// The root-only file holding the role's password, if it needs one.
+    pub password_file: Option<PathBuf>,
+    /// Transport security.
+    pub tls: PgTls,
+    /// Longest wait for one connection to be made (TCP, TLS, login).
+    pub connect_timeout: Duration,
+    /// Longest wait for one statement's answer.
+    pub statement_timeout: Duration,
+    /// Connections the state service keeps open at most.
+    pub pool_size: usize,
+}
+
+/// Transport security to PostgreSQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PgTls {
+    /// Plain text: only for a unix socket or a loopback address.
+    Disable,
+    /// TLS, the server's certificate verified against `ca_file` and its name
+    /// against the host name (libpq's `verify-full`).
+    VerifyFull {
+        /// The CA certificates (PEM) the server's certificate must chain to.
+        ca_file: PathBuf,
+    },
+}
+
+/// Why the store setting cannot be used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreFileError {
+    /// It cannot be read.
+    Unreadable(PathBuf, std::io::Error),
+    /// It, or its directory, may be changed by someone other than root; or
+    /// a password file others may read.
+    Unsafe {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why, in words an admin can act on.
+        why: String,
+    },
+    /// Its content is not a valid setting.
+    Invalid(PathBuf, String),
+}
+
+impl fmt::Display for StoreFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreFileError::Unreadable(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            StoreFileError::Unsafe { path, why } => {
+                write!(f, "{} is not trusted: {why}", path.display())
+            }
+            StoreFileError::Invalid(p, why) => write!(f, "store file {}: {why}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for StoreFileError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    kind: String,
+    postgresql: Option<RawPg>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPg {
+    hosts: Vec<String>,
+    port: Option<u16>,
+    database: String,
+    user: String,
+    password_file: Option<PathBuf>,
+    sslmode: Option<String>,
+    ca_file: Option<PathBuf>,
+    connect_timeout: Option<u64>,
+    statement_timeout: Option<u64>,
+    pool_size: Option<usize>,
+}
+
+/// Reads the store setting at `path`: [`StoreSetting::Sled`] when the file
+/// does not exist; refused when someone other than root could change it or
+/// its directory, or when it is not a valid setting.
+pub fn read_store_file(path: &Path) -> Result<StoreSetting, StoreFileError> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoreSetting::Sled),
+        Err(e) => return Err(StoreFileError::Unreadable(path.to_owned(), e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| StoreFileError::Unreadable(path.to_owned(), e))?;
+    let unsafe_at = |p: &Path, why: String| StoreFileError::Unsafe {
+        path: p.to_owned(),
+        why,
+    };
+    if !meta.is_file() {
+        return Err(unsafe_at(path, "it is not a regular file".into()));
+    }
+    root_only_writable(path, &meta).map_err(|why| unsafe_at(path, why))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let dmeta =
+            std::fs::metadata(dir).map_err(|e| StoreFileError::Unreadable(dir.to_owned(), e))?;
+        root_only_writable(dir, &dmeta)
+            .map_err(|why| unsafe_at(dir, format!("its directory: {why}")))?;
+    }
+    let mut text = String::new();
+    file.by_ref()
+        .take(MAX_STORE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| StoreFileError::Unreadable(path.to_owned(), e))?;
+    if text.len() as u64 > MAX_STORE_BYTES {
+        return Err(StoreFileError::Invalid(
+            path.to_owned(),
+            format!("larger than {} KiB", MAX_STORE_BYTES >> 10),
+        ));
+    }
+    parse_store(&text).map_err(|why| StoreFileError::Invalid(path.to_owned(), why))
+}
+
+/// Parses the text of a store file.
+pub fn parse_store(text: &str) -> Result<StoreSetting, String> {
+    let raw: Raw = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    match (raw.kind.as_str(), raw.postgresql) {
+        ("sled", None) => Ok(StoreSetting::Sled),
+        ("sled", Some(_)) => Err(
+            "kind = \"sled\" takes no [postgresql] table; remove it or set kind = \"postgresql\""
+                .into(),
+        ),
+        ("postgresql", Some(pg)) => pg_settings(pg).map(StoreSetting::Postgresql),
+        ("postgresql", None) => Err("kind = \"postgresql\" needs a [postgresql] table".into()),
+        (other, _) => Err(format!(
+            "kind = {other:?} is not a store: use \"sled\" or \"postgresql\""
+        )),
+    }
+}
+
+fn pg_settings(raw: RawPg) -> Result<PgSettings, String> {
+    if raw.hosts.is_empty() {
+        return Err("[postgresql] hosts is empty: name at least one host".into());
+    }
+    for host in &raw.hosts {
+        check_host(host)?;
+    }
+    check_name("database", &raw.database)?;
+    check_name("user", &raw.user)?;
+    if let Some(p) = &raw.password_file {
+        if !p.is_absolute() {
+            return Err(format!(
+                "[postgresql] password_file {} must be an absolute path",
+                p.display()
+            ));
+        }
+    }
+    let tls = match raw.sslmode.as_deref().unwrap_or("verify-full") {
+        "verify-full" => match raw.ca_file {
+            Some(ca_file) if ca_file.is_absolute() => PgTls::VerifyFull { ca_file },
+            Some(ca_file) => {
+                return Err(format!(
+                    "[postgresql] ca_file {} must be an absolute path",
+                    ca_file.display()
+                ))
+            }
+            None => {
+                return Err(
+                    "sslmode = \"verify-full\" needs ca_file: the CA certificate (PEM) that signed the server's certificate"
+                        .into(),
+                )
+            }
+        },
+        "disable" => {
+            if let Some(remote) = raw.hosts.iter().find(|h| !is_local(h)) {
+                return Err(format!(
+                    "sslmode = \"disable\" is allowed only for a unix socket or a loopback address, not {remote:?}: the password and every record would cross the network in clear; use sslmode = \"verify-full\" with ca_file"
+                ));
+            }
+            PgTls::Disable
+        }
+        mode @ ("allow" | "prefer" | "require" | "verify-ca") => {
+            return Err(format!(
+                "sslmode = {mode:?} is not supported: it accepts a server whose name or certificate is not checked; use \"verify-full\" with ca_file (or \"disable\" on a unix socket)"
+            ))
+        }
+        other => {
+            return Err(format!(
+                "sslmode = {other:?} is not an sslmode: use \"verify-full\" or \"disable\""
+            ))
+        }
+    };
+    let seconds = |name: &str, value: Option<u64>, default: u64| match value.unwrap_or(default) {
+        s @ 1..=300 => Ok(Duration::from_secs(s)),
+        s => Err(format!(
+            "[postgresql] {name} = {s} is out of range: give 1 to 300 seconds"
+        )),
+    };
+    let pool_size = match raw.pool_size.unwrap_or(4) {
+        n @ 1..=64 => n,
+        n => {
+            return Err(format!(
+                "[postgresql] pool_size = {n} is out of range: give 1 to 64"
+            ))
+        }
+    };
+    Ok(PgSettings {
+        hosts: raw.hosts,
+        port: match raw.port.unwrap_or(5432) {
+            0 => return Err("[postgresql] port = 0 is not a port".into()),
+            p => p,
+        },
+        database: raw.database,
+        user: raw.user,
+        password_file: raw.password_file,
+        tls,
+        connect_timeout: seconds("connect_timeout", raw.connect_timeout, 5)?,
+        statement_timeout: seconds("statement_timeout", raw.statement_timeout, 5)?,
+        pool_size,
+    })
+}
+
+/// A host name, an IP address, or a socket directory; nothing that could be
+/// read as more than one host or as a connection option.
+fn check_host(host: &str) -> Result<(), String> {
+    let ok = if host.starts_with('/') {
+        !host.contains(['\0', '\n']) && host.len() <= 100
+    } else {
+        !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "[postgresql] host {host:?} is not a host name, an IP address or a socket directory"
+        ))
+    }
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 63 || name.contains(['\0', '\n', '\r']) {
+        return Err(format!(
+            "[postgresql] {what} {name:?} must be 1 to 63 bytes, without NUL or line breaks"
+        ));
+    }
+    Ok(())
+}
+
+/// A unix socket directory or a loopback address.
+fn is_local(host: &str) -> bool {
+    host.starts_with('/')
+        || host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Reads the database password from `path`: a regular file owned by root (or
+/// the user reading it) that group and others cannot access; one line, the
+/// trailing line break dropped.
+pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, StoreFileError> {
+    let unreadable = |e| StoreFileError::Unreadable(path.to_owned(), e);
+    let unsafe_because = |why: String| StoreFileError::Unsafe {
+        path: path.to_owned(),
+        why,
+    };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(unsafe_because("it is not a regular file".into()));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(unsafe_because(format!(
+            "mode {mode:04o} lets group or others read the database password (chmod 600)"
+        )));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return Err(unsafe_because(format!(
+            "it is owned by uid {}, not root (chown root)",
+            meta.uid()
+        )));
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(64));
+    file.by_ref()
+        .take(MAX_PASSWORD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    let invalid = |why: &str| StoreFileError::Invalid(path.to_owned(), why.to_owned());
+    if bytes.len() as u64 > MAX_PASSWORD_BYTES {
+        return Err(invalid("the password file is larger than 1 KiB"));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| invalid("the password is not UTF-8"))?;
+    let password = text.strip_suffix('\n').unwrap_or(text);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() || password.contains(['\n', '\0']) {
+        return Err(invalid(
+            "the password file must hold one non-empty line (the password)",
+        ));
+    }
+    Ok(Zeroizing::new(password.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PG: &str = "kind = \"postgresql\"\n[postgresql]\nhosts = [\"db.example\"]\ndatabase = \"planasonix\"\nuser = \"planasonix\"\n";
+
+    #[test]
+    fn sled_and_a_verified_postgresql_parse() {
+        assert_eq!(parse_store("kind = \"sled\"\n"), Ok(StoreSetting::Sled));
+        let text = format!("{PG}ca_file = \"/etc/planasonix/db-ca.pem\"\n");
+        let StoreSetting::Postgresql(pg) = parse_store(&text).unwrap() else {
+            panic!("not postgresql");
+        };
+        assert_eq!(pg.port, 5432);
+        assert_eq!(
+            pg.tls,
+            PgTls::VerifyFull {
+                ca_file: "/etc/planasonix/db-ca.pem".into()
+            }
+        );
+        assert_eq!(pg.connect_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn an_unverified_or_remote_plain_connection_is_refused_by_name() {
+        let err = parse_store(PG).unwrap_err();
+        assert!(err.contains("needs ca_file"), "{err}");
+        for mode in ["require", "verify-ca", "prefer", "allow"] {
+            let err = parse_store(&format!("{PG}sslmode = \"{mode}\"\n")).unwrap_err();
+            assert!(err.contains("is not supported"), "{mode}: {err}");
+        }
+        let err = parse_store(&format!("{PG}sslmode = \"disable\"\n")).unwrap_err();
+        assert!(err.contains("\"db.example\""), "{err}");
+        let local = PG.replace("db.example", "/run/postgresql");
+        assert!(parse_store(&format!("{local}sslmode = \"disable\"\n")).is_ok());
+    }
+
+    #[test]
+    fn typos_and_hostile_values_name_the_problem() {
+        let err = parse_store("kind = \"postgres\"\n").unwrap_err();
+        assert!(err.contains("\"postgres\" is not a store"), "{err}");
+        let err = parse_store(&format!("{PG}passwd = \"x\"\n")).unwrap_err();
+        assert!(err.contains("passwd"), "{err}");
+        let bad = PG.replace("db.example", "db host=evil");
+        let err = parse_store(&bad).unwrap_err();
+        assert!(err.contains("is not a host name"), "{err}");
+        let err =
+            parse_store(&format!("{PG}ca_file = \"/ca.pem\"\nconnect_timeout = 0\n")).unwrap_err();
+        assert!(err.contains("connect_timeout = 0"), "{err}");
+    }
+}

@@ -1,0 +1,236 @@
+//! The shared store on a real PostgreSQL (one private cluster per test, TLS
+//! by a test CA): the store contract, compare-and-swap across two processes'
+//! worth of pools, the schema's versions, and every way the connection can
+//! fail, each with a message that names it and a deadline that holds.
+// Test harness code: a failed expectation should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use planasonix_core::store::{Cas, IoKind, Store, StoreError};
+use planasonix_native::store::{Copied, PgStore};
+use planasonix_native::store_file::{parse_store, StoreSetting};
+use planasonix_testkit::postgres::{Postgres, Tls};
+
+fn settings(
+    pg: &Postgres,
+    sslmode: &str,
+    extra: &str,
+) -> planasonix_native::store_file::PgSettings {
+    let text = format!("{}{extra}", pg.store_toml(sslmode));
+    match parse_store(&text).unwrap() {
+        StoreSetting::Postgresql(s) => s,
+        StoreSetting::Sled => unreachable!(),
+    }
+}
+
+fn migrated(pg: &Postgres) -> PgStore {
+    let store = PgStore::new(&settings(pg, "verify-full", "")).unwrap();
+    store.migrate().unwrap();
+    store
+}
+
+fn detail(e: &StoreError) -> String {
+    e.to_string()
+}
+
+#[test]
+fn meets_the_store_contract_over_tls() {
+    let pg = Postgres::start(Tls::On);
+    let store = migrated(&pg);
+    planasonix_testkit::check_store(&store);
+    // A LIKE wildcard in a prefix is a character, not a pattern.
+    store
+        .compare_and_swap("user/a_b", None, Some(b"1"))
+        .unwrap();
+    store
+        .compare_and_swap("user/axb", None, Some(b"2"))
+        .unwrap();
+    assert_eq!(store.keys("user/a_").unwrap(), vec!["user/a_b".to_owned()]);
+}
+
+#[test]
+fn two_hosts_racing_on_one_record_never_both_win() {
+    let pg = Postgres::start(Tls::On);
+    let a = std::sync::Arc::new(migrated(&pg));
+    let b = std::sync::Arc::new(PgStore::new(&settings(&pg, "verify-full", "")).unwrap());
+    a.compare_and_swap("counter", None, Some(b"0")).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            std::thread::spawn(move || {
+                let mut wins = 0;
+                for _ in 0..25 {
+                    loop {
+                        let now = store.get("counter").unwrap().unwrap();
+                        let n: u64 = std::str::from_utf8(&now.value).unwrap().parse().unwrap();
+                        let next = (n + 1).to_string();
+                        match store
+                            .compare_and_swap("counter", Some(now.version), Some(next.as_bytes()))
+                            .unwrap()
+                        {
+                            Cas::Swapped(v) => {
+                                assert_eq!(v, now.version + 1);
+                                wins += 1;
+                                break;
+                            }
+                            Cas::Conflict => continue,
+                        }
+                    }
+                }
+                wins
+            })
+        })
+        .collect();
+    let wins: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let end = a.get("counter").unwrap().unwrap();
+    assert_eq!(wins, 200);
+    assert_eq!(end.value, b"200", "a lost update");
+    assert_eq!(end.version, 201);
+}
+
+#[test]
+fn the_schema_is_created_once_and_a_newer_or_missing_one_is_refused() {
+    let pg = Postgres::start(Tls::On);
+    let store = PgStore::new(&settings(&pg, "verify-full", "")).unwrap();
+    let e = store.get("user/alice").unwrap_err();
+    assert!(
+        detail(&e).contains("no planasonix schema: run `planasonix store migrate`"),
+        "{e}"
+    );
+    let first = store.migrate().unwrap();
+    assert_eq!(first.from, None);
+    let again = store.migrate().unwrap();
+    assert_eq!(again.from, Some(1), "a second migrate changes nothing");
+    pg.psql("UPDATE planasonix_schema SET version = 99");
+    let fresh = PgStore::new(&settings(&pg, "verify-full", "")).unwrap();
+    let e = fresh.get("user/alice").unwrap_err();
+    assert!(
+        detail(&e).contains("version 99, newer than this planasonix knows (1)"),
+        "{e}"
+    );
+    let e = fresh.migrate().unwrap_err();
+    assert!(
+        detail(&e).contains("newer than this planasonix knows"),
+        "{e}"
+    );
+}
+
+#[test]
+fn copying_a_record_adds_it_keeps_an_identical_one_and_never_overwrites() {
+    let pg = Postgres::start(Tls::On);
+    let store = migrated(&pg);
+    let record = planasonix_core::store::Versioned {
+        version: 7,
+        value: b"sealed".to_vec(),
+    };
+    assert_eq!(store.copy_record("user/a", &record).unwrap(), Copied::Added);
+    assert_eq!(store.get("user/a").unwrap(), Some(record.clone()));
+    assert_eq!(store.copy_record("user/a", &record).unwrap(), Copied::Same);
+    let other = planasonix_core::store::Versioned {
+        version: 7,
+        value: b"other".to_vec(),
+    };
+    assert_eq!(
+        store.copy_record("user/a", &other).unwrap(),
+        Copied::Different
+    );
+    assert_eq!(store.get("user/a").unwrap(), Some(record));
+}
+
+#[test]
+fn wrong_password_wrong_ca_and_plain_text_are_named() {
+    let pg = Postgres::start(Tls::On);
+    migrated(&pg);
+    let wrong = pg.data_dir().parent().unwrap().join("wrong.password");
+    std::fs::write(&wrong, "not-the-password\n").unwrap();
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let text = pg.store_toml("verify-full").replace(
+        &pg.password_file().display().to_string(),
+        &wrong.display().to_string(),
+    );
+    let StoreSetting::Postgresql(s) = parse_store(&text).unwrap() else {
+        unreachable!()
+    };
+    let e = PgStore::new(&s).unwrap().check().unwrap_err();
+    assert_eq!(e.io_kind(), Some(IoKind::PermissionDenied), "{e}");
+    assert!(detail(&e).contains("password authentication failed"), "{e}");
+
+    let text = pg.store_toml("verify-full").replace(
+        &pg.ca_file().display().to_string(),
+        &pg.other_ca_file().display().to_string(),
+    );
+    let StoreSetting::Postgresql(s) = parse_store(&text).unwrap() else {
+        unreachable!()
+    };
+    let e = PgStore::new(&s).unwrap().check().unwrap_err();
+    assert_eq!(e.io_kind(), Some(IoKind::Unreachable), "{e}");
+    assert!(
+        detail(&e).contains("TLS") || detail(&e).contains("certificate"),
+        "{e}"
+    );
+    assert!(
+        detail(&e).to_lowercase().contains("unknownissuer") || detail(&e).contains("issuer"),
+        "{e}"
+    );
+
+    // The password file must be root's alone.
+    std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let text = pg.store_toml("verify-full").replace(
+        &pg.password_file().display().to_string(),
+        &wrong.display().to_string(),
+    );
+    let StoreSetting::Postgresql(s) = parse_store(&text).unwrap() else {
+        unreachable!()
+    };
+    let e = PgStore::new(&s).unwrap_err();
+    assert!(
+        detail(&e).contains("lets group or others read the database password"),
+        "{e}"
+    );
+
+    let plain = Postgres::start(Tls::Off);
+    let e = PgStore::new(&settings(&plain, "verify-full", ""))
+        .unwrap()
+        .check()
+        .unwrap_err();
+    assert!(detail(&e).contains("server does not support TLS"), "{e}");
+}
+
+#[test]
+fn a_stopped_server_fails_at_once_and_its_return_needs_no_restart() {
+    let pg = Postgres::start(Tls::On);
+    let store = migrated(&pg);
+    store.compare_and_swap("k", None, Some(b"v")).unwrap();
+    pg.stop();
+    let e = store.get("k").unwrap_err();
+    assert_eq!(e.io_kind(), Some(IoKind::Unreachable), "{e}");
+    assert!(
+        detail(&e).contains(&format!("127.0.0.1:{}", pg.port())),
+        "{e}"
+    );
+    pg.start_again();
+    // The pool's connections died with the server; the next request makes a
+    // new one (the first may still find a dead one and say so).
+    let got = store.get("k").or_else(|_| store.get("k")).unwrap();
+    assert_eq!(got.unwrap().value, b"v");
+}
+
+#[test]
+fn a_frozen_server_fails_within_the_statement_timeout_never_hangs() {
+    let pg = Postgres::start(Tls::On);
+    let store = PgStore::new(&settings(
+        &pg,
+        "verify-full",
+        "connect_timeout = 2\nstatement_timeout = 2\n",
+    ))
+    .unwrap();
+    store.migrate().unwrap();
+    store.compare_and_swap("k", None, Some(b"v")).unwrap();
+    pg.freeze();
+    // A hang would hang this test; the error says the deadline ran out.
+    let e = store.get("k").unwrap_err();
+    pg.thaw();
+    assert_eq!(e.io_kind(), Some(IoKind::Unreachable), "{e}");
+    assert!(detail(&e).contains("no answer within 2 s"), "{e}");
+    let got = store.get("k").or_else(|_| store.get("k")).unwrap();
+    assert_eq!(got.unwrap().value, b"v");
+}
