@@ -144,7 +144,7 @@ impl Site {
             format!("db={}", self.db.display()),
             format!("key={}", self.key.display()),
             // Never the host's /etc/planasonix/store.toml; absent = sled.
-            format!("store={}", self.dir.join("store.toml").display()),
+            format!("store={}", self.store_file().display()),
         ];
         for e in extra {
             let name = e.split('=').next().unwrap_or_default();
@@ -195,18 +195,29 @@ impl Site {
         self.provision_at(user, secret, now())
     }
 
+    /// This site's store file (absent: its sled database).
+    pub fn store_file(&self) -> PathBuf {
+        self.dir.join("store.toml")
+    }
+
     /// The `planasonix` CLI pointed at this site, with `args`.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(cli_bin())
-            .arg("--config")
+        self.cli_command(args).output().unwrap()
+    }
+
+    /// [`Site::cli`], not yet run.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(cli_bin());
+        cmd.arg("--config")
             .arg(&self.policy)
             .arg("--db")
             .arg(&self.db)
             .arg("--key")
             .arg(&self.key)
-            .args(args)
-            .output()
-            .unwrap()
+            .arg("--store")
+            .arg(self.store_file())
+            .args(args);
+        cmd
     }
 
     /// Starts `planasonix serve` on this site's database and waits until it
@@ -216,6 +227,8 @@ impl Site {
         let mut child = Command::new(cli_bin())
             .arg("--db")
             .arg(&self.db)
+            .arg("--store")
+            .arg(self.store_file())
             .arg("serve")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

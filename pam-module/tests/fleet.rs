@@ -1,0 +1,275 @@
+//! A fleet: two hosts (separate config directories, each with its own
+//! `planasonix serve` and socket) sharing one real PostgreSQL (TLS by a test
+//! CA) and one seal key. Logins go through real libpam (pamtester under
+//! pam_wrapper) with oathtool's codes; enrollment and resets through the CLI.
+// Test harness code: a failed expectation should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use planasonix_core::otpauth::secret_base32;
+use planasonix_testkit::postgres::{Postgres, Tls};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+
+const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"root\"]\n\
+                      [lockout]\nmax_failures = 3\n";
+
+struct Host {
+    site: Site,
+    serving: Option<Serving>,
+}
+
+struct Fleet {
+    pg: Postgres,
+    a: Host,
+    b: Host,
+}
+
+/// Points `site` at the shared store and gives it `key`'s seal key.
+fn join(site: &Site, pg: &Postgres, key: &std::path::Path) {
+    if key != site.key {
+        std::fs::copy(key, &site.key).unwrap();
+    }
+    std::fs::set_permissions(&site.key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(site.store_file(), pg.store_toml("verify-full")).unwrap();
+    std::fs::set_permissions(site.store_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    site.service("sshd", &[]);
+}
+
+fn ok(out: &std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fleet(name: &str) -> Fleet {
+    let pg = Postgres::start(Tls::On);
+    let a = Site::new(&format!("{name}-a"), POLICY);
+    let b = Site::new(&format!("{name}-b"), POLICY);
+    join(&a, &pg, &a.key.clone());
+    join(&b, &pg, &a.key);
+    let said = ok(&a.cli(&["store", "migrate"]), "store migrate");
+    assert!(said.contains("created the schema, version 1"), "{said}");
+    let said = ok(&b.cli(&["store", "check"]), "store check");
+    assert!(said.contains("connected, schema version 1"), "{said}");
+    let serving = (Some(a.serve()), Some(b.serve()));
+    Fleet {
+        pg,
+        a: Host {
+            site: a,
+            serving: serving.0,
+        },
+        b: Host {
+            site: b,
+            serving: serving.1,
+        },
+    }
+}
+
+/// Enrolls `user` with `secret` through host `site`'s CLI (and so its
+/// service); returns the recovery codes.
+fn enroll(site: &Site, user: &str, secret: &[u8]) -> Vec<String> {
+    planasonix_testkit::accounts::ensure(user);
+    let mut child = site
+        .cli_command(&["--json", "admin", "provision-totp", user, "--secret", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{}",
+        secret_base32(secret).expose()
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(&out, "provision-totp")).unwrap();
+    v["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn login(site: &Site, user: &str, input: &str) -> (bool, String) {
+    let mut cmd = std::process::Command::new("pamtester");
+    cmd.args(["-I", "rhost=192.0.2.10", "sshd", user, "authenticate"]);
+    pam_wrapper::wrap(&mut cmd, &site.confdir);
+    run_wrapped(&mut cmd, input, "pamtester and libpam-wrapper are required")
+}
+
+#[test]
+fn enrolled_on_one_host_a_code_works_on_the_other_and_is_a_replay_on_the_first() {
+    let f = fleet("replay");
+    let secret = new_secret();
+    enroll(&f.a.site, "alice", &secret);
+    let code = oathtool(&secret);
+    let (ok, text) = login(&f.b.site, "alice", &format!("{code}\n"));
+    assert!(
+        ok,
+        "host B refused the code of an enrollment made on A:\n{text}"
+    );
+    let (ok, text) = login(&f.a.site, "alice", &format!("{code}\n"));
+    assert!(!ok, "host A accepted a code host B had accepted:\n{text}");
+    assert!(text.contains("That code was already used"), "{text}");
+}
+
+#[test]
+fn a_lockout_reached_on_one_host_holds_on_the_other_and_a_reset_on_it_reaches_the_first() {
+    let f = fleet("lockout");
+    let secret = new_secret();
+    enroll(&f.a.site, "bob", &secret);
+    for _ in 0..3 {
+        let (ok, _) = login(&f.a.site, "bob", "000000\n");
+        assert!(!ok);
+    }
+    let (ok, text) = login(&f.b.site, "bob", &format!("{}\n", oathtool(&secret)));
+    assert!(!ok, "host B let in a user locked on host A:\n{text}");
+    assert!(text.contains("Too many wrong codes"), "{text}");
+    ok_reset(&f.b.site, "bob");
+    // Reset: no factor and no lockout left, and a fresh grace period, so A
+    // lets bob in and asks him to enroll.
+    let (ok, text) = login(&f.a.site, "bob", "");
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("Set up an authenticator app before then"),
+        "host A did not ask bob to enroll after the reset on B:\n{text}"
+    );
+}
+
+fn ok_reset(site: &Site, user: &str) {
+    ok(
+        &site.cli(&["admin", "reset", user, "--reason", "lost phone"]),
+        "admin reset",
+    );
+}
+
+#[test]
+fn with_the_database_down_logins_fail_closed_break_glass_gets_in_and_its_return_needs_no_restart() {
+    let f = fleet("down");
+    let secret = new_secret();
+    enroll(&f.a.site, "carol", &secret);
+    f.pg.stop();
+    let (ok, lines) = pamtester_syslog(
+        &f.a.site,
+        "sshd",
+        "carol",
+        &format!("{}\n", oathtool(&secret)),
+    );
+    assert!(!ok, "a login got in with the shared store down");
+    let all = lines.join("\n");
+    assert!(
+        all.contains("failing closed") && all.contains(&format!("127.0.0.1:{}", f.pg.port())),
+        "the syslog line does not say the store is unreachable and where:\n{all}"
+    );
+    let (ok, lines) = pamtester_syslog(&f.a.site, "sshd", "root", "");
+    assert!(
+        ok,
+        "break-glass root was refused with the store down:\n{}",
+        lines.join("\n")
+    );
+    f.pg.start_again();
+    // The service reconnects by itself: no restart. Its first request may
+    // find a connection that died with the server; the next one is fresh.
+    let code = oathtool(&secret);
+    let (ok, text) = login(&f.a.site, "carol", &format!("{code}\n"));
+    let (ok, text) = if ok {
+        (ok, text)
+    } else {
+        login(&f.b.site, "carol", &format!("{code}\n"))
+    };
+    assert!(ok, "the login after PostgreSQL came back failed:\n{text}");
+}
+
+#[test]
+fn without_its_service_a_shared_host_refuses_rather_than_open_a_local_database() {
+    let mut f = fleet("noservice");
+    let secret = new_secret();
+    enroll(&f.a.site, "dave", &secret);
+    f.a.serving.take().unwrap().crash();
+    let (ok, lines) = pamtester_syslog(
+        &f.a.site,
+        "sshd",
+        "dave",
+        &format!("{}\n", oathtool(&secret)),
+    );
+    assert!(!ok);
+    let all = lines.join("\n");
+    assert!(
+        all.contains("reached only through `planasonix serve`"),
+        "{all}"
+    );
+    assert!(
+        !f.a.site.db.join("conf").exists(),
+        "a sled database was created on a shared host"
+    );
+    let out = f.a.site.cli(&["status", "--user", "dave"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reached only through `planasonix serve`"),
+        "{err}"
+    );
+    drop(f.b.serving.take());
+}
+
+#[test]
+fn a_sled_host_copied_into_the_shared_store_logs_in_on_both_hosts() {
+    // Today's single host, enrolled the old way.
+    let old = Site::new("copy-old", POLICY);
+    let secret = new_secret();
+    old.provision("erin", &secret);
+    let pg = Postgres::start(Tls::On);
+    let a = Site::new("copy-a", POLICY);
+    let b = Site::new("copy-b", POLICY);
+    join(&a, &pg, &old.key);
+    join(&b, &pg, &old.key);
+    ok(&a.cli(&["store", "migrate"]), "store migrate");
+    let from = format!("sled:{}", old.db.display());
+    let first = ok(&a.cli(&["store", "copy", "--from", &from]), "store copy");
+    assert!(
+        first.contains("(0 already there, 0 different and kept)"),
+        "{first}"
+    );
+    let again = ok(
+        &a.cli(&["store", "copy", "--from", &from]),
+        "store copy again",
+    );
+    assert!(
+        again.contains("copied 0 records") && again.contains("0 different and kept"),
+        "{again}"
+    );
+    let (_sa, _sb) = (a.serve(), b.serve());
+    let (ok_a, text) = login(&a, "erin", &format!("{}\n", oathtool(&secret)));
+    assert!(ok_a, "{text}");
+    let recovery = old.provision("frank", &new_secret());
+    // erin's record has moved on in the shared store (her login): the copy
+    // adds frank, keeps erin's newer record, and says so by failing.
+    let third = a.cli(&["store", "copy", "--from", &from]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&third.stdout),
+        String::from_utf8_lossy(&third.stderr)
+    );
+    assert!(!third.status.success(), "{said}");
+    assert!(!said.contains("copied 0 records"), "{said}");
+    assert!(said.contains("were not overwritten: user/erin"), "{said}");
+    let (ok_b, text) = login(&b, "frank", &format!("{}\n", recovery[0]));
+    assert!(
+        ok_b,
+        "a recovery code copied from sled was refused on B:\n{text}"
+    );
+    let (ok_a, text) = login(&a, "frank", &format!("{}\n", recovery[0]));
+    assert!(
+        !ok_a,
+        "a recovery code used on B was accepted again on A:\n{text}"
+    );
+}
