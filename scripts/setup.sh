@@ -24,6 +24,7 @@ TEST_PACKAGES=(
   openssh-server openssh-client expect            # sshd end-to-end tests
   lintian rpm rpmlint man-db debootstrap           # package build, lint and install tests
   systemd                                         # systemd-analyze verify for the unit file
+  postgresql openssl                              # the fleet store: a private cluster per test, TLS by a test CA
 )
 APT_PACKAGES=("${DEMO_PACKAGES[@]}")
 [ "$mode" = all ] && APT_PACKAGES+=("${TEST_PACKAGES[@]}")

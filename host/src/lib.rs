@@ -232,3 +232,25 @@ fn spawn_ticker(engine: Engine, stop: Arc<AtomicBool>) {
 pub fn open_sled(path: &Path) -> Result<Arc<dyn Store>, planasonix_core::StoreError> {
     Ok(Arc::new(planasonix_native::SledStore::open(path)?))
 }
+
+/// Opens the store a store file names (`/etc/planasonix/store.toml`, see
+/// planasonix-store(5)): the fleet's shared PostgreSQL database, so the
+/// identity provider and the hosts share every record, replay and lockout;
+/// or, when the file is absent or says `kind = "sled"`, the sled database at
+/// `sled`. The file is checked like the hosts check it.
+pub fn open_store(
+    store_file: &Path,
+    sled: &Path,
+) -> Result<Arc<dyn Store>, planasonix_core::StoreError> {
+    use planasonix_native::store_file::{read_store_file, StoreSetting};
+    match read_store_file(store_file).map_err(|e| {
+        planasonix_core::StoreError::io(planasonix_core::store::IoKind::Other, e.to_string())
+    })? {
+        StoreSetting::Sled => open_sled(sled),
+        StoreSetting::Postgresql(settings) => {
+            let store = planasonix_native::store::PgStore::new(&settings)?;
+            store.check()?;
+            Ok(Arc::new(store))
+        }
+    }
+}

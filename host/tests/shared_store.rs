@@ -1,0 +1,149 @@
+//! The identity provider's door on the fleet's shared store: the component
+//! under the reference host, its `store` import backed by a real PostgreSQL
+//! (TLS by a test CA) named in a store file, next to the native engine (what
+//! every host's PAM module runs, through its `planasonix serve`) on the same
+//! database with the same seal key.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use planasonix_core::hotp::{totp, Algorithm};
+use planasonix_core::otpauth::parse_base32;
+use planasonix_core::{Engine, Policy, SealKey, SecretBytes, UnixTime};
+use planasonix_host::*;
+use planasonix_native::store::PgStore;
+use planasonix_native::store_file::{parse_store, StoreSetting};
+use planasonix_native::OsRandom;
+use planasonix_testkit::postgres::{Postgres, Tls};
+use planasonix_testkit::TempDir;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+const T0: u64 = 1_800_000_000;
+const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\n";
+
+fn code(secret: &[u8], at: u64) -> String {
+    totp(Algorithm::Sha1, secret, at, 30, 6)
+}
+
+fn host_ctx() -> planasonix_core::Context {
+    planasonix_core::Context {
+        service: "sshd".into(),
+        remote: Some("192.0.2.10".into()),
+        action: None,
+    }
+}
+
+#[test]
+fn the_idp_and_the_hosts_share_enrollments_and_replays_on_postgresql() {
+    let pg = Postgres::start(Tls::On);
+    let scratch = TempDir::new("host-pg");
+    let file = scratch.join("store.toml");
+    std::fs::write(&file, pg.store_toml("verify-full")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let StoreSetting::Postgresql(settings) = parse_store(&pg.store_toml("verify-full")).unwrap()
+    else {
+        unreachable!()
+    };
+    let native = PgStore::new(&settings).unwrap();
+    native.migrate().unwrap();
+
+    let store = open_store(&file, &scratch.join("not-used")).unwrap();
+    assert!(
+        !scratch.join("not-used").exists(),
+        "a sled database was opened beside a shared store"
+    );
+    let outbox = Arc::new(Outbox::default());
+    let host = host_with(
+        plugin_wasm(),
+        POLICY,
+        Randomness::System,
+        Limits::default(),
+        store,
+        outbox,
+    );
+    let policy = Policy::from_toml(POLICY).unwrap();
+    let key = SealKey::from_bytes(&KEY).unwrap();
+    let hosts = Engine::new(&policy, &key, &native);
+
+    // The IdP enrolls ida.
+    let mut s = host.session().unwrap();
+    let e = s.begin_totp("ida", T0).unwrap().unwrap();
+    let secret = parse_base32(&e.secret_base32).unwrap();
+    s.confirm_totp("ida", code(&secret, T0).as_bytes(), T0)
+        .unwrap()
+        .unwrap();
+
+    // A host verifies her next code; the IdP sees it as a replay.
+    let t = T0 + 30;
+    let at_host = hosts
+        .verify(
+            "ida",
+            code(&secret, t).as_bytes(),
+            &host_ctx(),
+            UnixTime(t),
+            &mut OsRandom::new(),
+        )
+        .unwrap();
+    assert!(
+        matches!(at_host, planasonix_core::Verification::Accepted { .. }),
+        "{at_host:?}"
+    );
+    let mut s = host.session().unwrap();
+    assert!(matches!(
+        s.verify("ida", code(&secret, t).as_bytes(), &ctx(), t)
+            .unwrap()
+            .unwrap(),
+        Verification::Replayed(_)
+    ));
+
+    // A code the IdP accepted is a replay on the hosts.
+    let t = T0 + 60;
+    assert!(matches!(
+        s.verify("ida", code(&secret, t).as_bytes(), &ctx(), t)
+            .unwrap()
+            .unwrap(),
+        Verification::Accepted(_)
+    ));
+    let at_host = hosts
+        .verify(
+            "ida",
+            code(&secret, t).as_bytes(),
+            &host_ctx(),
+            UnixTime(t),
+            &mut OsRandom::new(),
+        )
+        .unwrap();
+    assert!(
+        matches!(at_host, planasonix_core::Verification::Replayed { .. }),
+        "{at_host:?}"
+    );
+
+    // Enrolled on a host, used at the IdP.
+    let jon = b"12345678901234567890".to_vec();
+    hosts
+        .provision_totp(
+            "jon",
+            &SecretBytes::new(jon.clone()),
+            hosts.totp_params(),
+            UnixTime(T0),
+            &mut OsRandom::new(),
+        )
+        .unwrap();
+    let t = T0 + 90;
+    assert!(matches!(
+        s.verify("jon", code(&jon, t).as_bytes(), &ctx(), t)
+            .unwrap()
+            .unwrap(),
+        Verification::Accepted(_)
+    ));
+}
+
+#[test]
+fn without_a_store_file_the_host_keeps_its_sled_database() {
+    let scratch = TempDir::new("host-nofile");
+    let store = open_store(&scratch.join("absent.toml"), &scratch.join("db")).unwrap();
+    store.compare_and_swap("k", None, Some(b"v")).unwrap();
+    assert!(scratch.join("db").is_dir());
+}
