@@ -273,3 +273,55 @@ fn a_sled_host_copied_into_the_shared_store_logs_in_on_both_hosts() {
         "a recovery code used on B was accepted again on A:\n{text}"
     );
 }
+
+#[test]
+fn thirty_two_parallel_logins_over_two_hosts_all_get_in_and_one_recovery_code_is_spent_once() {
+    let f = fleet("parallel");
+    let users: Vec<String> = (0..24).map(|i| format!("fleet{i:02}")).collect();
+    planasonix_testkit::accounts::ensure_all(&users);
+    let secrets: Vec<Vec<u8>> = users.iter().map(|_| new_secret()).collect();
+    for (user, secret) in users.iter().zip(&secrets) {
+        enroll(&f.a.site, user, secret);
+    }
+    let codes = enroll(&f.b.site, "rita", &new_secret());
+    let contested = codes[0].clone();
+    let sites = [&f.a.site, &f.b.site];
+    let (totp, recovery) = std::thread::scope(|scope| {
+        let totp: Vec<_> = users
+            .iter()
+            .zip(&secrets)
+            .enumerate()
+            .map(|(i, (user, secret))| {
+                let site = sites[i % 2];
+                scope.spawn(move || login(site, user, &format!("{}\n", oathtool(secret))))
+            })
+            .collect();
+        let recovery: Vec<_> = (0..8)
+            .map(|i| {
+                let (site, code) = (sites[i % 2], contested.clone());
+                scope.spawn(move || login(site, "rita", &format!("{code}\n")))
+            })
+            .collect();
+        let join = |handles: Vec<std::thread::ScopedJoinHandle<'_, (bool, String)>>| -> Vec<_> {
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        };
+        (join(totp), join(recovery))
+    });
+    for ((ok, text), user) in totp.iter().zip(&users) {
+        assert!(
+            ok,
+            "{user}'s TOTP login was refused among 32 parallel ones:\n{text}"
+        );
+    }
+    let accepted = recovery.iter().filter(|(ok, _)| *ok).count();
+    assert_eq!(
+        accepted,
+        1,
+        "one recovery code raced by 8 logins on two hosts was accepted {accepted} times:\n{}",
+        recovery
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    );
+}
