@@ -152,6 +152,9 @@ pub enum Command {
         /// Only events from the last DURATION (e.g. 1h, 7d)
         #[arg(long, value_name = "DURATION", value_parser = duration)]
         since: Option<Duration>,
+        /// Only events from this host (a shared store keeps every host's)
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
     },
     /// Keep the database open and serve it to logins and this CLI (the state service)
     #[command(after_help = SERVE_HELP)]

@@ -11,12 +11,14 @@
 
 use crate::error::{plain_io, CliError, CliResult, Exit};
 use planasonix_core::text::{escape_line, Field};
-use planasonix_core::{AuditEvent, AuditSink, Engine, Error, Policy, SealKey, SmsPurpose, Store};
+use planasonix_core::{
+    AuditEvent, AuditSink, AuditTrail, Engine, Error, Policy, SealKey, SmsPurpose, Store,
+};
 use planasonix_native::delivery::{Commands, DEFAULT_TIMEOUT};
 use planasonix_native::syslog::{AuditToLog, Syslog};
 use planasonix_native::{
-    load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail, PolicyFileError,
-    SmsFor, StateDb, StoreSetting, Transactions, Undelivered,
+    host_name, load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail,
+    PolicyFileError, SmsFor, StateDb, StoreSetting, Transactions, Undelivered,
 };
 use std::io;
 use std::path::{Path, PathBuf};
@@ -146,12 +148,16 @@ impl Deployment {
             notice_timeout: DEFAULT_TIMEOUT,
         };
         let state = self.state()?;
+        // A shared store keeps the fleet's trail itself, stamped with this
+        // host's name (see the PAM module).
+        let host = state.shared.then(host_name);
         let call = EngineCall {
             state: &state,
             policy,
             key,
             audit: &audit,
-            trail: Some(&trail),
+            trail: (!state.shared).then_some(&trail as &dyn AuditTrail),
+            origin: host.as_deref(),
             sender: &sender,
             // Only `enroll sms` texts anyone, and it always says where to.
             sms_enabled: sms.is_some(),

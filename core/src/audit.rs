@@ -154,6 +154,10 @@ pub struct AuditEvent {
     /// The remote host or client address, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
+    /// The machine it happened on, when the door says (a fleet's hosts on
+    /// a shared store do; the component does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// What happened.
     #[serde(flatten)]
     pub kind: AuditKind,
@@ -196,6 +200,9 @@ impl fmt::Display for AuditEvent {
         }
         if let Some(r) = &self.remote {
             write!(f, " remote={}", Field(r))?;
+        }
+        if let Some(h) = &self.host {
+            write!(f, " host={}", Field(h))?;
         }
         match serde_json::to_value(&self.kind) {
             Ok(serde_json::Value::Object(map)) => {
@@ -241,6 +248,7 @@ mod tests {
             user: "alice".into(),
             service: Some("sshd".into()),
             remote: Some("192.0.2.7".into()),
+            host: None,
             kind: AuditKind::Verified {
                 factor: Factor::Totp,
             },
@@ -265,13 +273,14 @@ mod tests {
             user: "mallory\u{202e}".into(),
             service: Some("sshd x=y".into()),
             remote: Some("203.0.113.9 event=verified factor=totp \x1b[2J".into()),
+            host: Some("web1\nuser=root".into()),
             kind: AuditKind::Reset {
                 reason: "lost\nevent=verified".into(),
             },
         };
         assert_eq!(
             e.to_string(),
-            r#"user="mallory\u{202e}" service="sshd x=y" remote="203.0.113.9 event=verified factor=totp \u{001b}[2J" event=reset reason="lost\nevent=verified""#
+            r#"user="mallory\u{202e}" service="sshd x=y" remote="203.0.113.9 event=verified factor=totp \u{001b}[2J" host="web1\nuser=root" event=reset reason="lost\nevent=verified""#
         );
     }
 }

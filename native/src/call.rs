@@ -134,8 +134,12 @@ pub struct EngineCall<'a, S: Transactions> {
     pub key: &'a SealKey,
     /// Audit events, as they happen (syslog).
     pub audit: &'a dyn AuditSink,
-    /// The audit trail, if this deployment keeps one beside the store.
+    /// The audit trail, if this deployment keeps one beside the store
+    /// (`None`: in the store itself, as on a shared store).
     pub trail: Option<&'a dyn AuditTrail>,
+    /// The host name stamped on audit events, if any (a shared store's
+    /// trail holds every host's).
+    pub origin: Option<&'a str>,
     /// Sends what the engine queued.
     pub sender: &'a dyn Sender,
     /// Whether this host can send SMS at all; without, the engine refuses
@@ -184,9 +188,12 @@ impl<S: Transactions> EngineCall<'_, S> {
     }
 
     fn engine<'e>(&'e self, store: &'e dyn Store, delivery: &'e dyn Delivery) -> Engine<'e> {
-        let engine = Engine::new(self.policy, self.key, store)
+        let mut engine = Engine::new(self.policy, self.key, store)
             .with_audit_sink(self.audit)
             .with_delivery(delivery);
+        if let Some(host) = self.origin {
+            engine = engine.with_origin(host);
+        }
         match self.trail {
             Some(trail) => engine.with_audit_trail(trail),
             None => engine,

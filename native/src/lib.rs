@@ -41,7 +41,7 @@ mod trust;
 pub use call::{EngineCall, SmsFor, StateDb, Transactions, Undelivered};
 pub use file_trail::FileTrail;
 pub use keyfile::{load_key_file, KeyFileError};
-pub use os::{now, OsRandom};
+pub use os::{host_name, now, OsRandom};
 pub use policy_file::{read_policy_file, PolicyFileError};
 pub use service::client::RemoteStore;
 #[cfg(feature = "server")]

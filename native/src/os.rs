@@ -1,4 +1,4 @@
-//! The system clock and the OS random generator.
+//! The system clock, the OS random generator, and this machine's name.
 
 use planasonix_core::random::{Random, RandomError};
 use planasonix_core::time::UnixTime;
@@ -12,6 +12,16 @@ pub fn now() -> UnixTime {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     UnixTime(secs)
+}
+
+/// This machine's host name (the kernel's), for the fleet's audit trail;
+/// `unknown` when it cannot be read. At most 64 bytes, as the kernel allows.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().chars().take(64).collect::<String>())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The operating system's random generator (`getrandom`).

@@ -15,6 +15,7 @@ fn event(user: &str, at: u64) -> AuditEvent {
         user: user.into(),
         service: Some("sshd".into()),
         remote: None,
+        host: None,
         kind: AuditKind::Unlocked,
     }
 }

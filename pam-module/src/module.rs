@@ -8,11 +8,13 @@ use crate::code::PamCode;
 use crate::flow::{self, messages, Accounts, Env, Site};
 use crate::pam::Pam;
 use planasonix_core::text::Field;
+use planasonix_core::AuditTrail;
 use planasonix_native::accounts::{self, Account, AccountError};
 use planasonix_native::delivery::Commands;
 use planasonix_native::syslog::{AuditToLog, Log, Severity, Syslog};
 use planasonix_native::{
-    load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail, OsRandom, StateDb,
+    host_name, load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail,
+    OsRandom, StateDb,
 };
 
 /// Which PAM entry point is running.
@@ -118,14 +120,18 @@ pub(crate) fn run<'a>(
         notice_timeout: args.delivery_timeout,
     };
     let audit = AuditToLog(&log);
+    // A shared store keeps the fleet's trail itself, each event stamped with
+    // this host's name; a single host keeps its file beside the database.
     let trail = FileTrail::beside(&args.db);
+    let host = shared.then(host_name);
     let env = Env {
         engine: EngineCall {
             state: &state,
             policy: &policy,
             key: &key,
             audit: &audit,
-            trail: Some(&trail),
+            trail: (!shared).then_some(&trail as &dyn AuditTrail),
+            origin: host.as_deref(),
             sender: &sender,
             sms_enabled: sender.sends_sms(),
             clock: &now,

@@ -325,3 +325,57 @@ fn thirty_two_parallel_logins_over_two_hosts_all_get_in_and_one_recovery_code_is
             .join("\n---\n")
     );
 }
+
+/// [`login`] on a machine named `host` (its own UTS namespace), as one host
+/// of a real fleet would be.
+fn login_as_host(site: &Site, host: &str, user: &str, input: &str) -> (bool, String) {
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--uts", "sh", "-c"])
+        .arg("hostname \"$FLEET_HOST\" && exec pamtester -I rhost=192.0.2.10 sshd \"$FLEET_USER\" authenticate")
+        .env("FLEET_HOST", host)
+        .env("FLEET_USER", user);
+    pam_wrapper::wrap(&mut cmd, &site.confdir);
+    run_wrapped(
+        &mut cmd,
+        input,
+        "unshare (util-linux) and root are required",
+    )
+}
+
+#[test]
+fn the_audit_trail_is_the_fleets_each_event_naming_its_host() {
+    let f = fleet("audit");
+    let secret = new_secret();
+    enroll(&f.a.site, "gina", &secret);
+    let (in_b, text) = login_as_host(
+        &f.b.site,
+        "fleet-b",
+        "gina",
+        &format!("{}\n", oathtool(&secret)),
+    );
+    assert!(in_b, "{text}");
+    let (in_a, _) = login_as_host(&f.a.site, "fleet-a", "gina", "000000\n");
+    assert!(!in_a);
+    let events = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["--json", "audit", "--user", "gina"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&ok(&f.a.site.cli(&all), "audit")).unwrap()
+    };
+    let fleet = events(&[]);
+    let on = |host: &str, event: &str| {
+        fleet
+            .iter()
+            .any(|e| e["host"] == host && e["event"] == event)
+    };
+    assert!(
+        on("fleet-b", "verified"),
+        "B's login is not in the trail read on A: {fleet:?}"
+    );
+    assert!(
+        on("fleet-a", "failed"),
+        "A's failure is not in the trail: {fleet:?}"
+    );
+    let only_b = events(&["--host", "fleet-b"]);
+    assert!(!only_b.is_empty());
+    assert!(only_b.iter().all(|e| e["host"] == "fleet-b"), "{only_b:?}");
+}

@@ -1,4 +1,5 @@
-//! `planasonix audit`: the bounded audit log kept in the store.
+//! `planasonix audit`: the bounded audit log: this host's trail file, or on a
+//! shared store the whole fleet's, each event naming its host.
 
 use crate::deployment::Deployment;
 use crate::error::CliResult;
@@ -13,13 +14,17 @@ pub fn run(
     out: &mut Out<'_>,
     user: Option<String>,
     since: Option<Duration>,
+    host: Option<&str>,
 ) -> CliResult<()> {
     let policy = deployment.policy()?;
     let key = deployment.seal_key()?;
     let from = since.map(|d| now().minus(d));
-    let events = deployment.with_engine(&policy, &key, None, |engine| {
+    let mut events = deployment.with_engine(&policy, &key, None, |engine| {
         Ok(engine.audit_log(user.as_deref(), from)?)
     })?;
+    if let Some(host) = host {
+        events.retain(|e| e.host.as_deref() == Some(host));
+    }
     if out.json {
         let mut list = Vec::with_capacity(events.len());
         for e in &events {

@@ -89,9 +89,9 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             let user = account_or_stored(&user)?;
             policy::explain(&deployment, &mut out, &user, groups, action, amr, service)
         }
-        Command::Audit { user, since } => {
+        Command::Audit { user, since, host } => {
             let user = user.as_deref().map(account_or_stored).transpose()?;
-            audit::run(&deployment, &mut out, user, since)
+            audit::run(&deployment, &mut out, user, since, host.as_deref())
         }
         Command::Serve => serve::run(&deployment, &mut out),
         Command::Store(StoreCmd::Check) => store::check(&deployment, &mut out),

@@ -74,6 +74,9 @@ impl Layout {
             self.key().display().to_string(),
             "--db".into(),
             self.db().display().to_string(),
+            // Never the machine's /etc/planasonix/store.toml (absent = sled).
+            "--store".into(),
+            self.root.join("etc/store.toml").display().to_string(),
         ]
     }
 

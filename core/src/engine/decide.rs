@@ -43,6 +43,7 @@ impl Engine<'_> {
                     user: user.to_owned(),
                     service: Some(ctx.service.clone()).filter(|s| !s.is_empty()),
                     remote: ctx.remote.clone(),
+                    host: self.origin_host(),
                     kind: AuditKind::ExemptionUsed,
                 });
                 sink.trail_failed(user, &e.to_string());

@@ -41,6 +41,7 @@ pub struct Engine<'a> {
     delivery: &'a dyn Delivery,
     sink: Option<&'a dyn AuditSink>,
     trail: Option<&'a dyn AuditTrail>,
+    origin: Option<&'a str>,
 }
 
 impl core::fmt::Debug for Engine<'_> {
@@ -57,6 +58,7 @@ pub(crate) struct Tx<'r> {
     pub(crate) now: UnixTime,
     user: &'r str,
     ctx: Option<&'r Context>,
+    origin: Option<&'r str>,
     events: Vec<AuditEvent>,
     notices: Vec<NoticeKind>,
 }
@@ -72,6 +74,7 @@ impl Tx<'_> {
                 .map(|c| c.service.clone())
                 .filter(|s| !s.is_empty()),
             remote: self.ctx.and_then(|c| c.remote.clone()),
+            host: self.origin.map(str::to_owned),
             kind,
         });
     }
@@ -92,7 +95,15 @@ impl<'a> Engine<'a> {
             delivery: &NoDelivery,
             sink: None,
             trail: None,
+            origin: None,
         }
+    }
+
+    /// Stamps every audit event with `host`, the machine it happened on (a
+    /// fleet's hosts share one trail in the shared store).
+    pub fn with_origin(mut self, host: &'a str) -> Self {
+        self.origin = Some(host);
+        self
     }
 
     /// Sends SMS codes and notices through `delivery`.
@@ -112,6 +123,11 @@ impl<'a> Engine<'a> {
     pub fn with_audit_trail(mut self, trail: &'a dyn AuditTrail) -> Self {
         self.trail = Some(trail);
         self
+    }
+
+    /// The host this engine stamps on audit events, if any.
+    pub(crate) fn origin_host(&self) -> Option<String> {
+        self.origin.map(str::to_owned)
     }
 
     /// The policy in force.
@@ -146,6 +162,7 @@ impl<'a> Engine<'a> {
                     user: user.to_owned(),
                     service: None,
                     remote: None,
+                    host: self.origin.map(str::to_owned),
                     kind: AuditKind::RecordRefused {
                         detail: e.to_string(),
                     },
@@ -230,6 +247,7 @@ impl<'a> Engine<'a> {
                 now,
                 user,
                 ctx,
+                origin: self.origin,
                 events: Vec::new(),
                 notices: Vec::new(),
             };

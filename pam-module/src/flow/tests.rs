@@ -102,6 +102,7 @@ impl World {
                 key: &self.key,
                 audit: &self.audit,
                 trail: None,
+                origin: None,
                 sender: &self.sender,
                 sms_enabled: self.sms,
                 clock: &*self.clock,
