@@ -2,6 +2,7 @@
 
 use crate::bindings::planasonix::mfa::{delivery, store};
 use crate::limits::MemoryGuard;
+use planasonix_core::record::is_authenticated_form;
 use planasonix_core::store::{Cas, Store, StoreError};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -50,15 +51,25 @@ fn to_wit(e: StoreError) -> store::StoreError {
 
 impl store::Host for HostState {
     fn get(&mut self, key: String) -> Result<Option<store::Versioned>, store::StoreError> {
-        self.store
-            .get(&key)
-            .map(|v| {
-                v.map(|v| store::Versioned {
-                    version: v.version,
-                    value: v.value,
-                })
-            })
-            .map_err(to_wit)
+        let found = self.store.get(&key).map_err(to_wit)?;
+        // The component cannot ask the store whether it is shared, so the
+        // host refuses for it what the native engine refuses: on a shared
+        // store, a user record not in the authenticated form was planted by
+        // someone without the seal key.
+        if let Some(v) = &found {
+            if self.store.authenticated_only()
+                && key.starts_with("user/")
+                && !is_authenticated_form(&v.value)
+            {
+                return Err(store::StoreError::Io(format!(
+                    "stored record {key:?} was altered without the seal key and is refused: an unauthenticated record in a shared store"
+                )));
+            }
+        }
+        Ok(found.map(|v| store::Versioned {
+            version: v.version,
+            value: v.value,
+        }))
     }
 
     fn compare_and_swap(

@@ -147,3 +147,40 @@ fn without_a_store_file_the_host_keeps_its_sled_database() {
     store.compare_and_swap("k", None, Some(b"v")).unwrap();
     assert!(scratch.join("db").is_dir());
 }
+
+/// A record planted in the old, unauthenticated form by someone with
+/// database access but no seal key is refused at the IdP too.
+#[test]
+fn the_idp_refuses_an_unauthenticated_record_planted_in_the_shared_store() {
+    let pg = Postgres::start(Tls::On);
+    let scratch = TempDir::new("host-pg-plant");
+    let file = scratch.join("store.toml");
+    std::fs::write(&file, pg.store_toml("verify-full")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let StoreSetting::Postgresql(settings) = parse_store(&pg.store_toml("verify-full")).unwrap()
+    else {
+        unreachable!()
+    };
+    PgStore::new(&settings).unwrap().migrate().unwrap();
+    let host = host_with(
+        plugin_wasm(),
+        POLICY,
+        Randomness::System,
+        Limits::default(),
+        open_store(&file, &scratch.join("not-used")).unwrap(),
+        Arc::new(Outbox::default()),
+    );
+    // Schema 2, the last unauthenticated one: a user with no factor and an
+    // enrollment deadline far away.
+    pg.psql(
+        "INSERT INTO planasonix_records (key, version, value) VALUES ('user/ida', 1, convert_to('{\"schema\":2}', 'UTF8'))",
+    );
+    let mut s = host.session().unwrap();
+    let subject = Subject {
+        user: "ida".into(),
+        groups: vec![],
+        amr: vec!["pwd".into()],
+    };
+    let decided = s.decide(&subject, &ctx(), T0).unwrap();
+    assert!(decided.is_err(), "a planted record was read: {decided:?}");
+}

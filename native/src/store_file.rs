@@ -270,8 +270,10 @@ fn pg_settings(raw: RawPg) -> Result<PgSettings, String> {
         user: raw.user,
         password_file: raw.password_file,
         tls,
-        connect_timeout: seconds("connect_timeout", raw.connect_timeout, 5)?,
-        statement_timeout: seconds("statement_timeout", raw.statement_timeout, 5)?,
+        // 3 s each: a login opening a new connection (connect, schema
+        // check, statement) is answered within the module's 10 s wait.
+        connect_timeout: seconds("connect_timeout", raw.connect_timeout, 3)?,
+        statement_timeout: seconds("statement_timeout", raw.statement_timeout, 3)?,
         pool_size,
     })
 }
@@ -382,7 +384,7 @@ mod tests {
                 ca_file: "/etc/planasonix/db-ca.pem".into()
             }
         );
-        assert_eq!(pg.connect_timeout, Duration::from_secs(5));
+        assert_eq!(pg.connect_timeout, Duration::from_secs(3));
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub fn shared_transaction<T, E: From<StoreError>>(
     let socket = socket_beside(db);
     match RemoteStore::connect(&socket, wait, &trust)? {
         Some(remote) => {
+            let remote = remote.serving_shared();
             let out = work(&remote);
             remote.commit()?;
             out

@@ -234,3 +234,59 @@ fn a_frozen_server_fails_within_the_statement_timeout_never_hangs() {
     let got = store.get("k").or_else(|_| store.get("k")).unwrap();
     assert_eq!(got.unwrap().value, b"v");
 }
+
+/// A database administrator has no seal key, but can write any row. On a
+/// shared store no record may be in the old, unauthenticated form, mark or
+/// no mark: a planted one (here: alice's record as schema 2 with her
+/// failures wiped) is refused, never read.
+#[test]
+fn a_database_administrator_cannot_plant_an_unauthenticated_record() {
+    use planasonix_core::{Engine, Error, Policy, SealKey, SeededRandom, Subject, UnixTime};
+    let pg = Postgres::start(Tls::On);
+    let store = migrated(&pg);
+    let policy = Policy::from_toml("[enforcement]\nmode = \"required-for-all\"\n").unwrap();
+    let key = SealKey::from_bytes(&[9; 32]).unwrap();
+    let engine = Engine::new(&policy, &key, &store);
+    let mut rng = SeededRandom::new(3);
+    let t0 = UnixTime(1_900_000_000);
+    engine
+        .provision_totp(
+            "alice",
+            &planasonix_core::SecretBytes::new(vec![1; 20]),
+            engine.totp_params(),
+            t0,
+            &mut rng,
+        )
+        .unwrap();
+    let ctx = planasonix_core::Context {
+        service: "sshd".into(),
+        remote: None,
+        action: None,
+    };
+    engine
+        .verify("alice", b"000000", &ctx, t0, &mut rng)
+        .unwrap();
+    let sealed = store.get("user/alice").unwrap().unwrap().value;
+    let mut body: serde_json::Value = serde_json::from_slice(&sealed[4 + 32..]).unwrap();
+    body["schema"] = serde_json::Value::from(2);
+    body["failures"] = serde_json::Value::Array(vec![]);
+    let planted = serde_json::to_vec(&body).unwrap();
+    // What the administrator writes: no key needed, no mark present.
+    pg.psql(&format!(
+        "DELETE FROM planasonix_records WHERE key LIKE 'meta/%';
+         UPDATE planasonix_records SET value = '\\x{}'::bytea WHERE key = 'user/alice'",
+        planted
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ));
+    let subject = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
+    let decided = engine.decide(&subject, &ctx, t0);
+    assert!(
+        matches!(decided, Err(Error::Store(StoreError::Tampered { .. }))),
+        "a planted unauthenticated record was read: {decided:?}"
+    );
+}

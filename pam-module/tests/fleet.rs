@@ -120,6 +120,17 @@ fn enrolled_on_one_host_a_code_works_on_the_other_and_is_a_replay_on_the_first()
     let (ok, text) = login(&f.a.site, "alice", &format!("{code}\n"));
     assert!(!ok, "host A accepted a code host B had accepted:\n{text}");
     assert!(text.contains("That code was already used"), "{text}");
+    // Someone with database access but no seal key replaces alice's record
+    // with an old, unauthenticated one (no factor: a grace login). Refused.
+    f.pg.psql(
+        "UPDATE planasonix_records SET value = convert_to('{\"schema\":2}', 'UTF8') WHERE key = 'user/alice'",
+    );
+    let (ok, text) = login(&f.a.site, "alice", "");
+    assert!(
+        !ok,
+        "a planted unauthenticated record let alice in:\n{text}"
+    );
+    assert!(text.contains("unavailable right now"), "{text}");
 }
 
 #[test]
@@ -378,4 +389,39 @@ fn the_audit_trail_is_the_fleets_each_event_naming_its_host() {
     let only_b = events(&["--host", "fleet-b"]);
     assert!(!only_b.is_empty());
     assert!(only_b.iter().all(|e| e["host"] == "fleet-b"), "{only_b:?}");
+}
+
+/// Under systemd the service runs as its own user, which cannot read the
+/// root-only password file; `LoadCredential=db-password:FILE` hands it over
+/// as `$CREDENTIALS_DIRECTORY/db-password`, which wins over password_file.
+#[test]
+fn the_password_comes_from_a_systemd_credential_when_there_is_one() {
+    let pg = Postgres::start(Tls::On);
+    let site = Site::new("credential", POLICY);
+    let wrong = site.dir.join("wrong.password");
+    std::fs::write(&wrong, "wrong\n").unwrap();
+    std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = pg.store_toml("verify-full").replace(
+        &pg.password_file().display().to_string(),
+        &wrong.display().to_string(),
+    );
+    std::fs::write(site.store_file(), text).unwrap();
+    let refused = site.cli(&["store", "migrate"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("password authentication failed"), "{err}");
+    let credentials = site.dir.join("credentials");
+    std::fs::create_dir(&credentials).unwrap();
+    std::fs::copy(pg.password_file(), credentials.join("db-password")).unwrap();
+    std::fs::set_permissions(
+        credentials.join("db-password"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    let out = site
+        .cli_command(&["store", "migrate"])
+        .env("CREDENTIALS_DIRECTORY", &credentials)
+        .output()
+        .unwrap();
+    ok(&out, "store migrate with the credential");
 }

@@ -174,11 +174,19 @@ impl<'a> Engine<'a> {
         // authenticated on its next change; unless every record has been
         // rewritten already, when an unauthenticated one can only be a
         // downgrade by a writer without the key.
-        if !is_authenticated_form(bytes) && self.store.get(UPGRADED_KEY)?.is_some() {
-            return Err(refused(StoreError::Tampered {
-                key: key.to_owned(),
-                detail: "an unauthenticated record in a database whose records were all rewritten authenticated".into(),
-            }));
+        if !is_authenticated_form(bytes) {
+            if self.store.authenticated_only() {
+                return Err(refused(StoreError::Tampered {
+                    key: key.to_owned(),
+                    detail: "an unauthenticated record in a shared store, which holds only authenticated ones".into(),
+                }));
+            }
+            if self.store.get(UPGRADED_KEY)?.is_some() {
+                return Err(refused(StoreError::Tampered {
+                    key: key.to_owned(),
+                    detail: "an unauthenticated record in a database whose records were all rewritten authenticated".into(),
+                }));
+            }
         }
         match UserRecord::open(self.key, key, bytes) {
             Ok(found) => Ok(found),

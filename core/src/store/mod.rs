@@ -173,6 +173,15 @@ pub trait Store: Send + Sync {
 
     /// Every key starting with `prefix`, in order.
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Whether every record here must be in the authenticated form, whatever
+    /// the database says: true for a shared store, whose administrator is
+    /// not trusted and could otherwise delete the upgrade mark and plant an
+    /// old, unauthenticated record. False (the default) for a database that
+    /// may still hold records from before authentication.
+    fn authenticated_only(&self) -> bool {
+        false
+    }
 }
 
 /// Encodes a version and value into one stored byte string (for byte stores).

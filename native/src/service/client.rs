@@ -27,6 +27,8 @@ pub struct RemoteStore {
     deadline: Instant,
     /// `None` once a call has failed on the transport.
     stream: Mutex<Option<UnixStream>>,
+    /// The service serves a shared store ([`RemoteStore::serving_shared`]).
+    shared: bool,
 }
 
 /// How often a client retries a connection the service's queue has no room for.
@@ -96,7 +98,16 @@ impl RemoteStore {
             wait,
             deadline,
             stream: Mutex::new(Some(stream)),
+            shared: false,
         }))
+    }
+
+    /// Marks the store behind the service as shared (this host's store file
+    /// says so): its records must all be authenticated
+    /// ([`Store::authenticated_only`]), whatever the database holds.
+    pub fn serving_shared(mut self) -> RemoteStore {
+        self.shared = true;
+        self
     }
 
     /// Makes every write made through this connection durable.
@@ -175,6 +186,10 @@ impl RemoteStore {
 }
 
 impl Store for RemoteStore {
+    fn authenticated_only(&self) -> bool {
+        self.shared
+    }
+
     fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         match self.call(&Request::Get(key.to_owned()))? {
             Response::Value(v) => Ok(v),

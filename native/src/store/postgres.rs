@@ -104,14 +104,16 @@ impl PgStore {
             .user(&settings.user)
             .application_name("planasonix")
             .connect_timeout(settings.connect_timeout)
+            // Of several hosts, the one that takes writes (never a standby).
+            .target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             .options(format!(
                 "-c statement_timeout={}",
                 settings.statement_timeout.as_millis()
             ));
-        if let Some(file) = &settings.password_file {
-            let password = read_password_file(file).map_err(|e| file_error(&e))?;
+        if let Some(file) = password_source(settings) {
+            let password = read_password_file(&file).map_err(|e| file_error(&e))?;
             config.password(password.as_bytes());
         }
         let tls = match &settings.tls {
@@ -141,7 +143,8 @@ impl PgStore {
                 settings.port,
                 settings.database
             ),
-            connect_timeout: settings.connect_timeout,
+            // Each host gets its own connect_timeout, tried in order.
+            connect_timeout: settings.connect_timeout * settings.hosts.len().max(1) as u32,
             statement_timeout: settings.statement_timeout,
             pool_size: settings.pool_size,
             pool: Mutex::new(Pool::default()),
@@ -170,6 +173,10 @@ impl PgStore {
         let mut client = self.run("connecting", self.connect_timeout, self.connect())?;
         let result = self.run("migrating", self.statement_timeout * 4, async {
             let tx = client.transaction().await?;
+            // Two hosts migrating a fresh database at once: one waits here
+            // (CREATE TABLE IF NOT EXISTS alone races on the catalog).
+            tx.batch_execute("SELECT pg_advisory_xact_lock(7351946112400315)")
+                .await?;
             tx.batch_execute(
                 "CREATE TABLE IF NOT EXISTS planasonix_schema (version integer NOT NULL CHECK (version > 0));
                  LOCK TABLE planasonix_schema IN EXCLUSIVE MODE",
@@ -381,6 +388,16 @@ impl PgStore {
     }
 }
 
+/// Where the password is read from: the systemd credential `db-password`
+/// when the service runs with `LoadCredential=db-password:…` (systemd hands
+/// the root-only file to the service's own user), else `password_file`.
+fn password_source(settings: &PgSettings) -> Option<std::path::PathBuf> {
+    let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+        .map(|dir| std::path::Path::new(&dir).join("db-password"))
+        .filter(|path| path.is_file());
+    credential.or_else(|| settings.password_file.clone())
+}
+
 fn newer_schema(target: &str, version: i32) -> StoreError {
     StoreError::io(
         IoKind::Other,
@@ -544,6 +561,11 @@ impl Store for PgStore {
         }
         let next = expected.map_or(1, |e| e.unsigned_abs() + 1);
         Ok(Cas::Swapped(next))
+    }
+
+    /// A database administrator is not trusted with the records.
+    fn authenticated_only(&self) -> bool {
+        true
     }
 
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
