@@ -247,7 +247,7 @@ fn a_sled_host_copied_into_the_shared_store_logs_in_on_both_hosts() {
     let from = format!("sled:{}", old.db.display());
     let first = ok(&a.cli(&["store", "copy", "--from", &from]), "store copy");
     assert!(
-        first.contains("(0 already there, 0 different and kept)"),
+        first.contains("(0 already there, 0 different and kept, 0 not authenticated"),
         "{first}"
     );
     let again = ok(
@@ -273,6 +273,20 @@ fn a_sled_host_copied_into_the_shared_store_logs_in_on_both_hosts() {
     assert!(!third.status.success(), "{said}");
     assert!(!said.contains("copied 0 records"), "{said}");
     assert!(said.contains("were not overwritten: user/erin"), "{said}");
+    // A record still in the unauthenticated form (written before records
+    // were authenticated) is not copied: the shared store would refuse it.
+    planasonix_native::SledStore::transaction(&old.db, std::time::Duration::from_secs(5), |s| {
+        planasonix_core::Store::compare_and_swap(s, "user/olga", None, Some(b"{\"schema\":2}"))
+    })
+    .unwrap();
+    let fourth = a.cli(&["store", "copy", "--from", &from]);
+    let said = String::from_utf8_lossy(&fourth.stderr);
+    assert!(!fourth.status.success());
+    assert!(
+        said.contains("unauthenticated form a shared store refuses: user/olga")
+            && said.contains("run `planasonix init`"),
+        "{said}"
+    );
     let (ok_b, text) = login(&b, "frank", &format!("{}\n", recovery[0]));
     assert!(
         ok_b,

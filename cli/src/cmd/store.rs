@@ -8,6 +8,7 @@
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult, Exit};
 use crate::out::Out;
+use planasonix_core::record::is_authenticated_form;
 use planasonix_core::Store;
 use planasonix_native::store::{Copied, PgStore, SCHEMA_VERSION};
 use planasonix_native::{read_store_file, SledStore, StoreSetting};
@@ -89,10 +90,17 @@ pub fn copy(
     // database must be stopped (sled admits one process).
     let sled = SledStore::open_waiting(source, deployment.wait)?;
     let (mut added, mut same, mut different) = (0u64, 0u64, Vec::new());
+    let mut unauthenticated = Vec::new();
     for key in sled.keys("")? {
         let Some(record) = sled.get(&key)? else {
             continue;
         };
+        // A shared store refuses these at every login (its administrator is
+        // not trusted with the old form); the old host's init rewrites them.
+        if key.starts_with("user/") && !is_authenticated_form(&record.value) {
+            unauthenticated.push(key);
+            continue;
+        }
         match target.copy_record(&key, &record)? {
             Copied::Added => added += 1,
             Copied::Same => same += 1,
@@ -100,21 +108,31 @@ pub fn copy(
         }
     }
     out.line(format!(
-        "copied {added} records from {} to {} ({same} already there, {} different and kept)",
+        "copied {added} records from {} to {} ({same} already there, {} different and kept, {} not authenticated and skipped)",
         source.display(),
         target.target(),
-        different.len()
+        different.len(),
+        unauthenticated.len()
     ))?;
-    if different.is_empty() {
-        return Ok(());
-    }
-    Err(CliError::new(
-        Exit::Store,
-        format!(
+    let mut problems = Vec::new();
+    if !different.is_empty() {
+        problems.push(format!(
             "{} records differ from the ones already in {} and were not overwritten: {}",
             different.len(),
             target.target(),
             different.join(", ")
-        ),
-    ))
+        ));
+    }
+    if !unauthenticated.is_empty() {
+        problems.push(format!(
+            "{} records are still in the unauthenticated form a shared store refuses: {}; run `planasonix init` on the host of {} (it rewrites them authenticated), then copy again",
+            unauthenticated.len(),
+            unauthenticated.join(", "),
+            source.display()
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(Exit::Store, problems.join("; ")))
 }
