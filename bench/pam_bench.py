@@ -34,6 +34,10 @@ PRELOAD = ":".join([
 # keeping the database open; pam_planasonix_direct has no service and opens
 # sled in every login, on a copy of the same database.
 MODULES = ["pam_permit", "pam_google_authenticator", "pam_oath", "pam_planasonix", "pam_planasonix_direct"]
+# With --postgres: pam_planasonix on a fleet's shared PostgreSQL store (a private,
+# durable cluster per size), through host A's `planasonix serve`; its parallel
+# logins alternate between host A and host B (a second service, same database).
+PG_MODULE = "pam_planasonix_pg"
 
 
 def secret(i):
@@ -54,8 +58,9 @@ def totp(key, at):
 class Setup:
     """Private passwd/group, per-module state and PAM service files for n users."""
 
-    def __init__(self, root, n, module_so, cli):
+    def __init__(self, root, n, module_so, cli, pg_server=None):
         self.dir = os.path.join(root, "users-%d" % n)
+        self.stoppable = []
         self.n = n
         os.makedirs(os.path.join(self.dir, "pam.d"))
         with open(os.path.join(self.dir, "passwd"), "w") as f:
@@ -92,9 +97,10 @@ class Setup:
                        env=dict(self.env(), LD_PRELOAD="libnss_wrapper.so"))
         direct = os.path.join(self.dir, "planasonix-direct")
         shutil.copytree(p, direct)
-        self.service = subprocess.Popen([cli, "--db", p + "/db", "serve"], stdout=subprocess.PIPE)
-        if not self.service.stdout.readline().startswith(b"serving"):
-            raise SystemExit("planasonix serve did not start")
+        pg_lines = {}
+        if pg_server:
+            pg_lines = self.shared_hosts(p, cli, pg_server, module_so)
+        self.service = self.serve(cli, ["--db", p + "/db"])
         services = {
             "pam_permit": "pam_permit.so",
             "pam_google_authenticator": "pam_google_authenticator.so secret=%s/${USER} user=root" % ga,
@@ -103,15 +109,47 @@ class Setup:
             "pam_planasonix_direct": "%s config=%s/policy.toml db=%s/db key=%s/seal.key"
             % (module_so, direct, direct, direct),
         }
+        services.update(pg_lines)
         for name, line in services.items():
             with open(os.path.join(self.dir, "pam.d", name), "w") as f:
                 f.write("auth required %s\naccount required pam_permit.so\n" % line)
         with open(os.path.join(self.dir, "pam.d", "other"), "w") as f:
             f.write("auth required pam_deny.so\n")
 
+    def serve(self, cli, args):
+        service = subprocess.Popen([cli] + args + ["serve"], stdout=subprocess.PIPE)
+        if not service.stdout.readline().startswith(b"serving"):
+            raise SystemExit("planasonix serve did not start")
+        self.stoppable.append(service)
+        return service
+
+    def shared_hosts(self, p, cli, pg_server, module_so):
+        """A private PostgreSQL holding the same users (store copy from the sled
+        database), and hosts A and B serving it; returns their service lines."""
+        store = os.path.join(self.dir, "store.toml")
+        self.pg = subprocess.Popen([pg_server, store], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if self.pg.stdout.readline() != b"ready\n":
+            raise SystemExit("the benchmark's PostgreSQL did not start")
+        args = ["--config", p + "/policy.toml", "--db", p + "/db", "--key", p + "/seal.key", "--store", store]
+        subprocess.run([cli] + args + ["store", "migrate"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([cli] + args + ["store", "copy", "--from", "sled:" + p + "/db"],
+                       check=True, stdout=subprocess.DEVNULL)
+        lines = {}
+        for name, host in ((PG_MODULE, "pg-a"), (PG_MODULE + "_b", "pg-b")):
+            d = os.path.join(self.dir, host)
+            os.makedirs(d, mode=0o700)
+            self.serve(cli, ["--db", d + "/db", "--store", store])
+            lines[name] = "%s config=%s/policy.toml db=%s/db key=%s/seal.key store=%s" % (
+                module_so, p, d, p, store)
+        return lines
+
     def stop(self):
-        self.service.terminate()
-        self.service.wait()
+        for service in self.stoppable:
+            service.terminate()
+            service.wait()
+        if getattr(self, "pg", None):
+            self.pg.stdin.close()
+            self.pg.wait()
 
     def env(self):
         return dict(os.environ,
@@ -213,7 +251,9 @@ def main():
     ap.add_argument("--runs", type=int, default=100, help="sequential logins per module and size")
     ap.add_argument("--large", type=int, default=10_000)
     ap.add_argument("--bursts", type=int, default=10, help="bursts of 32 parallel logins")
+    ap.add_argument("--postgres", help="built postgres_server example: adds pam_planasonix on PostgreSQL")
     a = ap.parse_args()
+    modules = MODULES + ([PG_MODULE] if a.postgres else [])
 
     root = tempfile.mkdtemp(prefix="planasonix-pam-bench.", dir="/var/tmp")
     setups = {}
@@ -222,36 +262,38 @@ def main():
         result = {"runs": a.runs, "sequential": {}, "concurrent": {}}
         for n in (1, a.large):
             t = time.perf_counter()
-            setups[n] = Setup(root, n, a.module, a.cli)
+            setups[n] = Setup(root, n, a.module, a.cli, a.postgres)
             print("[pam-bench] %d users set up in %.0f s" % (n, time.perf_counter() - t), file=sys.stderr)
         step = 0
         for n, s in setups.items():
-            samples = {m: [] for m in MODULES}
-            failures = {m: 0 for m in MODULES}
+            samples = {m: [] for m in modules}
+            failures = {m: 0 for m in modules}
             for r in range(a.runs):
                 step += 1
                 # Interleaved so that drift in the machine's speed hits every module alike.
-                for m in MODULES:
+                for m in modules:
                     i = r % n if n == 1 else (r * 97) % n
                     secs, ok = s.login(m, i, T0 + 30 * step)
                     samples[m].append(secs * 1000)
                     failures[m] += 0 if ok else 1
             result["sequential"][str(n)] = {
-                m: {"median_ms": statistics.median(samples[m]), "failures": failures[m]} for m in MODULES
+                m: {"median_ms": statistics.median(samples[m]), "failures": failures[m]} for m in modules
             }
             print("[pam-bench] %d users: sequential logins done" % n, file=sys.stderr)
         s = setups[a.large]
         workers = Workers(s, 32)
         stoppable.append(workers)
-        lat = {m: [] for m in MODULES}
-        fails = {m: 0 for m in MODULES}
-        first_failure = {m: None for m in MODULES}
+        lat = {m: [] for m in modules}
+        fails = {m: 0 for m in modules}
+        first_failure = {m: None for m in modules}
         for b in range(a.bursts):
-            for m in MODULES:
+            for m in modules:
                 step += 1
                 at = T0 + 30 * step
+                def service(k, m=m):
+                    return m + "_b" if m == PG_MODULE and k % 2 else m
                 with concurrent.futures.ThreadPoolExecutor(32) as pool:
-                    logins = pool.map(lambda k: workers.login(k, m, (b * 32 + k) % s.n, at), range(32))
+                    logins = pool.map(lambda k: workers.login(k, service(k), (b * 32 + k) % s.n, at), range(32))
                     for secs, ok, output in logins:
                         lat[m].append(secs * 1000)
                         if not ok:
@@ -260,7 +302,7 @@ def main():
         result["concurrent"] = {
             m: {"p50_ms": pct(lat[m], 50), "p99_ms": pct(lat[m], 99), "failures": fails[m], "logins": len(lat[m]),
                 "private_tmp": workers.private_tmp, "first_failure": first_failure[m]}
-            for m in MODULES
+            for m in modules
         }
         with open(a.out, "w") as f:
             json.dump(result, f, indent=2)

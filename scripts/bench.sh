@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark: PAM login latency against pam_permit, google-authenticator
 # and pam_oath (1 and 10,000 users, sequential and 32 parallel), the component
-# (wasmtime warm and fresh, native core, jco), and the store against database
-# size. Prints a table and writes bench/latest.json. Takes ~10 minutes.
+# (wasmtime warm and fresh, native core, jco), the store against database
+# size, and pam_planasonix on a shared PostgreSQL (two hosts). Every goal is a
+# ratio to a baseline measured in the same run. Prints a table and writes
+# bench/latest.json. Takes ~12 minutes.
 #   scripts/bench.sh [--quick]      (--quick: 200 users, fewer runs; for a smoke test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,7 @@ cargo build --locked --release -p pam_planasonix -p planasonix
 cargo build --locked --release -p planasonix-wasm --target wasm32-wasip2
 cargo build --locked --release -p planasonix-host --example bench
 cargo build --locked --release -p planasonix-native --example store_bench
+cargo build --locked --release -p planasonix-testkit --example postgres_server
 
 work="$(mktemp -d /var/tmp/planasonix-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -44,7 +47,8 @@ echo "[bench] store against database size"
 "$target/release/examples/store_bench" "$work/store.json" >/dev/null
 echo "[bench] PAM modules ($large users; importing them takes a few minutes)"
 python3 bench/pam_bench.py --module "$target/release/libpam_planasonix.so" --cli "$target/release/planasonix" \
-  --out "$work/pam.json" --runs "$runs" --large "$large" --bursts "$bursts"
+  --out "$work/pam.json" --runs "$runs" --large "$large" --bursts "$bursts" \
+  --postgres "$target/release/examples/postgres_server"
 
 out=bench/latest.json
 [ "${1:-}" = "--quick" ] && out="$work/latest.json"

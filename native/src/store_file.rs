@@ -252,7 +252,8 @@ fn pg_settings(raw: RawPg) -> Result<PgSettings, String> {
             "[postgresql] {name} = {s} is out of range: give 1 to 300 seconds"
         )),
     };
-    let pool_size = match raw.pool_size.unwrap_or(4) {
+    // 8: enough for a burst of parallel logins to commit together.
+    let pool_size = match raw.pool_size.unwrap_or(8) {
         n @ 1..=64 => n,
         n => {
             return Err(format!(

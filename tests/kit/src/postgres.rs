@@ -180,6 +180,17 @@ impl Postgres {
     /// database `planasonix`; returns when it accepts connections (panics
     /// with the server log if it does not within 30 s).
     pub fn start(tls: Tls) -> Postgres {
+        Postgres::start_with(tls, false)
+    }
+
+    /// [`Postgres::start`] with PostgreSQL's durable defaults (fsync,
+    /// synchronous commit, full page writes), for the benchmark: a fleet's
+    /// figures must include what a real server pays per commit.
+    pub fn start_durable(tls: Tls) -> Postgres {
+        Postgres::start_with(tls, true)
+    }
+
+    fn start_with(tls: Tls, durable: bool) -> Postgres {
         let install = install();
         sweep_stale(install);
         let dir = TempDir::new("pg");
@@ -267,7 +278,7 @@ impl Postgres {
         // binds it (by another test's server, say): then try another.
         for attempt in 1..=PORT_ATTEMPTS {
             pg.port = free_port();
-            pg.write_conf(tls);
+            pg.write_conf(tls, durable);
             let out = pg.pg_ctl_start();
             if out.status.success() {
                 break;
@@ -500,7 +511,7 @@ impl Postgres {
 
     /// Our settings, in a file postgresql.conf includes (so a kept cluster
     /// can be started by hand as the test ran it).
-    fn write_conf(&self, tls: Tls) {
+    fn write_conf(&self, tls: Tls, durable: bool) {
         let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "''"));
         let mut conf = String::new();
         let _ = write!(
@@ -512,10 +523,7 @@ impl Postgres {
              ssl_cert_file = {}\n\
              ssl_key_file = {}\n\
              password_encryption = 'scram-sha-256'\n\
-             # A test cluster: speed over durability against OS crashes.\n\
-             fsync = off\n\
-             synchronous_commit = off\n\
-             full_page_writes = off\n\
+             {}\
              shared_buffers = 32MB\n\
              dynamic_shared_memory_type = mmap\n\
              log_line_prefix = '%m [%p] %q%u@%d '\n",
@@ -524,6 +532,12 @@ impl Postgres {
             if tls == Tls::On { "on" } else { "off" },
             quote(&self.server_dir.join("server.crt")),
             quote(&self.server_dir.join("server.key")),
+            if durable {
+                "# Durable, as a real server runs.\n"
+            } else {
+                "# A test cluster: speed over durability against OS crashes.\n\
+                 fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+            },
         );
         fs::write(self.data_dir.join("planasonix.conf"), conf).unwrap();
     }
