@@ -439,3 +439,31 @@ fn the_password_comes_from_a_systemd_credential_when_there_is_one() {
         .unwrap();
     ok(&out, "store migrate with the credential");
 }
+
+#[test]
+fn with_the_database_frozen_a_login_fails_closed_within_the_wait_and_never_hangs() {
+    let f = fleet("frozen");
+    let secret = new_secret();
+    enroll(&f.a.site, "hana", &secret);
+    f.pg.freeze();
+    // A hang would hang this test; the line says which deadline ran out.
+    let (ok, lines) = pamtester_syslog(
+        &f.a.site,
+        "sshd",
+        "hana",
+        &format!("{}\n", oathtool(&secret)),
+    );
+    assert!(!ok, "a login got in with the shared store frozen");
+    let all = lines.join("\n");
+    assert!(
+        all.contains("failing closed") && all.contains("no answer within"),
+        "the syslog line does not say the database stopped answering:\n{all}"
+    );
+    let (root_ok, lines) = pamtester_syslog(&f.a.site, "sshd", "root", "");
+    f.pg.thaw();
+    assert!(
+        root_ok,
+        "break-glass root was refused with the store frozen:\n{}",
+        lines.join("\n")
+    );
+}
