@@ -33,13 +33,20 @@ pub fn transaction<T, E: From<StoreError>>(
 ) -> Result<T, E> {
     let trust = Trust::of(db)?;
     match RemoteStore::connect(&socket_beside(db), wait, &trust)? {
-        Some(remote) => {
-            let out = work(&remote);
-            remote.commit()?;
-            out
-        }
+        Some(remote) => on_service(&remote, work),
         None => SledStore::transaction(db, wait, |store| work(store)),
     }
+}
+
+/// Runs `work` through the state service and commits, also when `work`
+/// failed (what it wrote must stick).
+fn on_service<T, E: From<StoreError>>(
+    remote: &RemoteStore,
+    work: impl FnOnce(&dyn Store) -> Result<T, E>,
+) -> Result<T, E> {
+    let out = work(remote);
+    remote.commit()?;
+    out
 }
 
 /// [`transaction`] on a host whose store is shared (the store file names
@@ -55,12 +62,7 @@ pub fn shared_transaction<T, E: From<StoreError>>(
     let trust = Trust::of(db)?;
     let socket = socket_beside(db);
     match RemoteStore::connect(&socket, wait, &trust)? {
-        Some(remote) => {
-            let remote = remote.serving_shared();
-            let out = work(&remote);
-            remote.commit()?;
-            out
-        }
+        Some(remote) => on_service(&remote.serving_shared(), work),
         None => Err(StoreError::io(
             IoKind::Unreachable,
             format!(
