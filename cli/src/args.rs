@@ -118,7 +118,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the seal key, database directory and default policy if absent
-    Init,
+    Init {
+        /// Also write the store file (--store) for a shared PostgreSQL store:
+        /// postgresql://USER@HOST[,HOST…][:PORT]/DATABASE?sslrootcert=CA&password_file=FILE
+        #[arg(long, value_name = "URI")]
+        postgresql: Option<String>,
+    },
     /// Enroll a second factor for a user
     #[command(subcommand)]
     Enroll(Enroll),

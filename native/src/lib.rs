@@ -34,6 +34,7 @@ mod policy_file;
 pub mod service;
 pub mod store;
 pub mod store_file;
+pub mod store_uri;
 pub mod syslog;
 pub mod transaction;
 mod trust;
@@ -48,6 +49,7 @@ pub use service::client::RemoteStore;
 pub use service::server::{StoreService, IDLE_TIMEOUT, MAX_CONNECTIONS};
 pub use store::{SledStore, DEFAULT_BUSY_WAIT, MIN_FREE_BYTES};
 pub use store_file::{read_store_file, StoreSetting, DEFAULT_STORE_FILE};
+pub use store_uri::store_file_from_uri;
 pub use transaction::{shared_transaction, socket_beside, transaction};
 pub use trust::{peer_uid, Trust};
 

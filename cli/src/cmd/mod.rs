@@ -30,7 +30,7 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
     };
     let mut out = Out::new(w, cli.json);
     match cli.command {
-        Command::Init => init::run(&deployment, &mut out),
+        Command::Init { postgresql } => init::run(&deployment, &mut out, postgresql.as_deref()),
         Command::Enroll(Enroll::Totp {
             user,
             qr_png,

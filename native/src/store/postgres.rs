@@ -348,8 +348,9 @@ impl PgStore {
             Err(_) => Err(StoreError::io(
                 IoKind::Unreachable,
                 format!(
-                    "{}: no answer within {} s while {doing} (server stopped, frozen or unreachable)",
+                    "{}: {}: no answer within {} s while {doing} (server stopped, frozen or unreachable)",
                     self.target,
+                    if doing == "connecting" { "connection" } else { "statement" },
                     limit.as_secs()
                 ),
             )),
@@ -364,7 +365,7 @@ impl PgStore {
             Some(v) => Err(StoreError::io(
                 IoKind::Other,
                 format!(
-                    "{}: the schema is version {v}, older than this planasonix's {SCHEMA_VERSION}: run `planasonix store migrate`",
+                    "{}: schema: the schema is version {v}, older than this planasonix's {SCHEMA_VERSION}: run `planasonix store migrate`",
                     self.target
                 ),
             )),
@@ -402,7 +403,7 @@ fn newer_schema(target: &str, version: i32) -> StoreError {
     StoreError::io(
         IoKind::Other,
         format!(
-            "{target}: the schema is version {version}, newer than this planasonix knows ({SCHEMA_VERSION}): upgrade planasonix on this host"
+            "{target}: schema: the schema is version {version}, newer than this planasonix knows ({SCHEMA_VERSION}): upgrade planasonix on this host"
         ),
     )
 }
@@ -410,7 +411,9 @@ fn newer_schema(target: &str, version: i32) -> StoreError {
 fn no_schema(target: &str) -> StoreError {
     StoreError::io(
         IoKind::Other,
-        format!("{target}: the database has no planasonix schema: run `planasonix store migrate`"),
+        format!(
+            "{target}: schema: the database has no planasonix schema: run `planasonix store migrate`"
+        ),
     )
 }
 
@@ -454,8 +457,9 @@ fn tls_connector(
     ))
 }
 
-/// A client error as a [`StoreError`]: a refused connection, TLS or login is
-/// `Unreachable` and says which; a refused statement is `Other`.
+/// A client error as a [`StoreError`] that names the step that failed (see
+/// [`stage`]): a refused connection, TLS or login is `Unreachable` or
+/// `PermissionDenied`; a refused statement is `Other`.
 fn pg_error(target: &str, e: &tokio_postgres::Error) -> StoreError {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
@@ -467,12 +471,83 @@ fn pg_error(target: &str, e: &tokio_postgres::Error) -> StoreError {
         }
         source = cause.source();
     }
-    let kind = match e.as_db_error() {
-        Some(db) if db.code().code().starts_with("28") => IoKind::PermissionDenied,
-        Some(_) => IoKind::Other,
-        None => IoKind::Unreachable,
+    let stage = stage(e, &text);
+    let kind = match (e.as_db_error(), stage) {
+        (_, Stage::Authentication) => IoKind::PermissionDenied,
+        (Some(_), _) => IoKind::Other,
+        (None, _) => IoKind::Unreachable,
     };
-    StoreError::io(kind, format!("{target}: {text}"))
+    StoreError::io(kind, format!("{target}: {}: {text}", stage.name()))
+}
+
+/// The step of reaching the database that failed, as an admin looks for
+/// it: the name did not resolve, nothing answered on the port, the TLS
+/// handshake or the login was refused, or the database itself said no.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Dns,
+    Tcp,
+    Tls,
+    Authentication,
+    Database,
+    Statement,
+    Connection,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Dns => "DNS",
+            Stage::Tcp => "TCP",
+            Stage::Tls => "TLS",
+            Stage::Authentication => "authentication",
+            Stage::Database => "database",
+            Stage::Statement => "statement",
+            Stage::Connection => "connection",
+        }
+    }
+}
+
+fn stage(e: &tokio_postgres::Error, text: &str) -> Stage {
+    if let Some(db) = e.as_db_error() {
+        return match db.code().code() {
+            // invalid_authorization_specification, invalid_password
+            c if c.starts_with("28") => Stage::Authentication,
+            // invalid_catalog_name: no such database
+            "3D000" => Stage::Database,
+            _ => Stage::Statement,
+        };
+    }
+    if text.contains("TLS handshake") {
+        return Stage::Tls;
+    }
+    if text.contains("password missing") {
+        return Stage::Authentication;
+    }
+    if text.contains("failed to lookup address") {
+        return Stage::Dns;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            if matches!(
+                io.kind(),
+                K::ConnectionRefused
+                    | K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::TimedOut
+                    | K::HostUnreachable
+                    | K::NetworkUnreachable
+                    | K::AddrNotAvailable
+                    | K::NotFound
+            ) {
+                return Stage::Tcp;
+            }
+        }
+        source = cause.source();
+    }
+    Stage::Connection
 }
 
 /// `prefix` as a LIKE pattern matching every key that starts with it.
