@@ -54,6 +54,8 @@ pub enum Error {
         /// Until when.
         until: UnixTime,
     },
+    /// The factor to remove is the user's last, and the policy requires one.
+    LastFactorRequired,
 }
 
 impl fmt::Display for Error {
@@ -83,6 +85,9 @@ impl fmt::Display for Error {
             ),
             Error::UnknownAction(a) => write!(f, "step-up action {a:?} is not defined in the policy's [step_up] table"),
             Error::Locked { until } => write!(f, "too many wrong codes: locked until {until}"),
+            Error::LastFactorRequired => f.write_str(
+                "two-factor authentication is required for this account: add another factor before removing the last one",
+            ),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One configured plugin instance and its calls.
 
 use crate::bindings::exports::planasonix::mfa::engine::{
-    AuditEvent, Context, Decision, Error as PluginError, Guest, Randomness, Subject,
+    AuditEvent, Context, Decision, Error as PluginError, Factor, Guest, Randomness, Subject,
     TotpEnrollment, UserStatus, Verification,
 };
 use crate::bindings::{Plugin, PluginPre};
@@ -128,6 +128,11 @@ impl Session {
     /// Replaces the recovery codes.
     pub fn regenerate_recovery_codes(&mut self, user: &str, now: u64) -> Answer<Vec<String>> {
         self.call(|g, s| g.call_regenerate_recovery_codes(s, user, now))
+    }
+
+    /// Removes the user's app or SMS number (not the last one where MFA is required).
+    pub fn remove_factor(&mut self, subject: &Subject, factor: Factor, now: u64) -> Answer<()> {
+        self.call(|g, s| g.call_remove_factor(s, subject, factor, now))
     }
 
     /// The account's state.

@@ -39,7 +39,7 @@ function canonical(op, value) {
       const s = value;
       return `status:enrolled=${s.enrolled}:factors=${factors(s.factors)}:pending=${factors(s.pending)}:recovery=${s.recoveryRemaining}:locked=${opt(s.lockedUntil)}:failures=${s.recentFailures}:enroll-by=${opt(s.enrollBy)}`;
     }
-    case 'reset': case 'unlock': return 'ok';
+    case 'reset': case 'unlock': case 'remove': return 'ok';
     case 'audit': return `events:${value.map((e) => JSON.parse(e.detail).event).join(',')}`;
     default: throw new Error(`unknown op ${op}`);
   }
@@ -83,6 +83,7 @@ for (const step of scenario.steps) {
     'status': () => engine.status(user, t),
     'reset': () => engine.adminReset(user, step.reason ?? '', t),
     'unlock': () => engine.adminUnlock(user, t),
+    'remove': () => engine.removeFactor(subject, step.factor, t),
     'audit': () => engine.auditEvents(user, undefined),
   };
   let outcome;

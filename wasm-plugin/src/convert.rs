@@ -28,6 +28,14 @@ pub(crate) fn factor(f: core_::Factor) -> wit::Factor {
     }
 }
 
+pub(crate) fn core_factor(f: wit::Factor) -> core_::Factor {
+    match f {
+        wit::Factor::Totp => core_::Factor::Totp,
+        wit::Factor::Sms => core_::Factor::Sms,
+        wit::Factor::Recovery => core_::Factor::Recovery,
+    }
+}
+
 fn factors(list: Vec<core_::Factor>) -> Vec<wit::Factor> {
     list.into_iter().map(factor).collect()
 }
@@ -147,6 +155,7 @@ pub(crate) fn err(e: Error) -> wit::Error {
         Error::SmsDeliveryFailed(reason) => wit::Error::SmsDeliveryFailed(reason),
         Error::UnknownAction(a) => wit::Error::UnknownAction(a),
         Error::Locked { until } => wit::Error::Locked(until.0),
+        Error::LastFactorRequired => wit::Error::LastFactorRequired,
         other => wit::Error::Store(other.to_string()),
     }
 }

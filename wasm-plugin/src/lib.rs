@@ -150,6 +150,16 @@ impl wit::Guest for Component {
         with_engine(|e, rng| e.regenerate_recovery(&user, UnixTime(now), rng)).map(codes)
     }
 
+    fn remove_factor(subject_: WitSubject, factor_: wit::Factor, now: u64) -> Result<(), WitError> {
+        with_engine(|e, _| {
+            e.remove_factor(
+                &subject(subject_),
+                convert::core_factor(factor_),
+                UnixTime(now),
+            )
+        })
+    }
+
     fn status(user: String, now: u64) -> Result<UserStatus, WitError> {
         with_engine(|e, _| e.status(&user, UnixTime(now))).map(convert::status)
     }

@@ -9,6 +9,7 @@ mod admin;
 mod audit_trail;
 mod decide;
 mod enroll;
+mod remove;
 mod sms;
 mod verify;
 

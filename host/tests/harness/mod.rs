@@ -34,6 +34,7 @@ pub struct Step {
     pub phone: Option<String>,
     pub reason: Option<String>,
     pub fail: Option<bool>,
+    pub factor: Option<String>,
     pub expect: String,
 }
 
@@ -45,6 +46,16 @@ impl Step {
             amr: self.amr.clone(),
         }
     }
+    /// The `factor` a `remove` step names.
+    pub fn factor(&self) -> Factor {
+        match self.factor.as_deref() {
+            Some("totp") => Factor::Totp,
+            Some("sms") => Factor::Sms,
+            Some("recovery") => Factor::Recovery,
+            other => panic!("remove step with factor {other:?}"),
+        }
+    }
+
     pub fn context(&self) -> Context {
         Context {
             service: "idp".into(),
@@ -206,6 +217,7 @@ fn error_tag(e: &PluginError) -> String {
         PluginError::Locked(t) => format!("error:locked@{t}"),
         PluginError::Random => "error:random".into(),
         PluginError::TestSeedRefused => "error:test-seed-refused".into(),
+        PluginError::LastFactorRequired => "error:last-factor-required".into(),
     }
 }
 
@@ -282,6 +294,9 @@ pub fn call_session(
             .admin_reset(user, step.reason.as_deref().unwrap_or(""), now)
             .map(|r| r.map(|()| Outcome::Done)),
         "unlock" => s.admin_unlock(user, now).map(|r| r.map(|()| Outcome::Done)),
+        "remove" => s
+            .remove_factor(&step.subject(), step.factor(), now)
+            .map(|r| r.map(|()| Outcome::Done)),
         "audit" => s
             .audit_events(Some(user), None)
             .map(|r| r.map(Outcome::Events)),

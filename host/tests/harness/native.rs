@@ -130,6 +130,7 @@ fn error(e: core_::Error) -> PluginError {
         E::SmsDeliveryFailed(r) => PluginError::SmsDeliveryFailed(r),
         E::UnknownAction(a) => PluginError::UnknownAction(a),
         E::Locked { until } => PluginError::Locked(until.0),
+        E::LastFactorRequired => PluginError::LastFactorRequired,
         other => PluginError::Store(other.to_string()),
     }
 }
@@ -202,6 +203,17 @@ impl Door for NativeDoor {
                 .admin_reset(user, step.reason.as_deref().unwrap_or(""), at)
                 .map(|()| Outcome::Done),
             "unlock" => engine.admin_unlock(user, at).map(|()| Outcome::Done),
+            "remove" => engine
+                .remove_factor(
+                    &subject(),
+                    match step.factor() {
+                        Factor::Totp => core_::Factor::Totp,
+                        Factor::Sms => core_::Factor::Sms,
+                        Factor::Recovery => core_::Factor::Recovery,
+                    },
+                    at,
+                )
+                .map(|()| Outcome::Done),
             "audit" => engine.audit_log(Some(user), None).map(|events| {
                 Outcome::Events(
                     events

@@ -1,0 +1,74 @@
+//! A user removing one of their own factors (the Security page's "Remove").
+
+use super::Engine;
+use crate::audit::{AuditKind, Factor};
+use crate::decision::Subject;
+use crate::delivery::NoticeKind;
+use crate::error::Error;
+use crate::input::InputError;
+use crate::policy::Mode;
+use crate::time::UnixTime;
+
+impl Engine<'_> {
+    /// Whether the policy requires a second factor of `subject` (break-glass
+    /// exemptions and users out of scope do not need one).
+    pub fn requires_mfa(&self, subject: &Subject) -> bool {
+        if self.policy.is_exempt(&subject.user) {
+            return false;
+        }
+        match self.policy.enforcement.mode {
+            Mode::Optional => false,
+            Mode::RequiredForAdmins => self.policy.is_admin(&subject.groups),
+            Mode::RequiredForAll => true,
+        }
+    }
+
+    /// Removes `factor` (the app or the SMS number) from `subject`'s account:
+    /// audited, and the user told. Refused with [`Error::LastFactorRequired`]
+    /// when it is the last usable factor and the policy requires one, so
+    /// that removing it can never turn into a sign-in without MFA. Removing
+    /// the last factor where none is required also drops the recovery codes
+    /// (they belong to the enrollment).
+    pub fn remove_factor(
+        &self,
+        subject: &Subject,
+        factor: Factor,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        if factor == Factor::Recovery {
+            return Err(Error::Input(InputError::Malformed));
+        }
+        let required = self.requires_mfa(subject);
+        let sms_enabled = self.policy.sms.enabled;
+        self.update(&subject.user, None, now, |tx| {
+            let has = match factor {
+                Factor::Totp => tx.rec.totp.is_some(),
+                _ => tx.rec.sms.is_some(),
+            };
+            if !has {
+                return Err(Error::NotEnrolled);
+            }
+            let other = match factor {
+                Factor::Totp => tx.rec.sms.is_some() && sms_enabled,
+                _ => tx.rec.totp.is_some(),
+            };
+            if !other && required {
+                return Err(Error::LastFactorRequired);
+            }
+            match factor {
+                Factor::Totp => tx.rec.totp = None,
+                _ => {
+                    tx.rec.sms = None;
+                    tx.rec.sms_challenge = None;
+                }
+            }
+            if !tx.rec.enrolled() {
+                tx.rec.recovery = None;
+                tx.rec.last_mfa = None;
+            }
+            tx.audit(AuditKind::FactorRemoved { factor });
+            tx.notify(NoticeKind::FactorRemoved(factor));
+            Ok(())
+        })
+    }
+}
