@@ -9,6 +9,11 @@
 //! of the transactions it serves (then started again); a login whose service
 //! died under it may fail closed, and counts as a killed one.
 //!
+//! The same run on a shared PostgreSQL store (the fleet's): there the service
+//! is the only way to the store, so it runs throughout and is SIGKILLed at
+//! random points of about one transaction in four (then started again), and
+//! the same invariants hold (`tests/RELIABILITY.md`).
+//!
 //! Every process runs under libfaketime at its own 30-second step, so each
 //! login has a fresh code; logins run under pam_wrapper (private PAM files).
 // Test harness code: a failed expectation should stop the test loudly.
@@ -19,6 +24,7 @@ mod common;
 use common::*;
 use planasonix_core::{Random, UnixTime};
 use planasonix_native::OsRandom;
+use planasonix_testkit::postgres::{Postgres, Tls};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -98,6 +104,8 @@ fn cli(site: &Site, args: &[&str]) -> Command {
         .arg(&site.db)
         .arg("--key")
         .arg(&site.key)
+        .arg("--store")
+        .arg(site.store_file())
         .args(["--wait", "10s"])
         .args(args);
     cmd
@@ -161,15 +169,85 @@ fn login(site: &Site, user: &str, code: &str, at: u64) -> bool {
     ok
 }
 
+/// Where the state lives, and so how the service is treated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    /// The embedded database: the service runs in alternate phases of 25
+    /// transactions; without it, processes open sled themselves.
+    Sled,
+    /// A shared PostgreSQL store: the service is the only way to it, so it
+    /// runs throughout and is killed (then started again) more often.
+    Shared,
+}
+
 #[test]
 fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
-    forget_stale_faketime_segments();
     let site = Site::new("crash", POLICY);
     site.service("crash", &[]);
+    kill_nine_at_random_points(&site, Store::Sled, TRANSACTIONS);
+}
+
+#[test]
+fn on_a_shared_postgresql_store_kill_nine_of_the_service_loses_nothing() {
+    let pg = Postgres::start(Tls::On);
+    let site = Site::new("crash-pg", POLICY);
+    std::fs::write(site.store_file(), pg.store_toml("verify-full")).unwrap();
+    std::fs::set_permissions(
+        site.store_file(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    site.service("crash", &[]);
+    // At the real time: the server's test certificate is not valid at T0.
+    let out = site.cli(&["store", "migrate"]);
+    assert!(
+        out.status.success(),
+        "store migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    kill_nine_at_random_points(&site, Store::Shared, 150);
+}
+
+/// Enrolls `user` with `secret` at `at` through the CLI (so through the
+/// service on a shared store); returns the recovery codes.
+fn provision(site: &Site, user: &str, secret: &[u8], at: u64) -> Vec<String> {
+    accounts::ensure(user);
+    let base32 = planasonix_core::otpauth::secret_base32(secret);
+    let (ok, text) = run(
+        cli(
+            site,
+            &["--json", "admin", "provision-totp", user, "--secret", "-"],
+        ),
+        at,
+        &format!("{}\n", base32.expose()),
+        None,
+    )
+    .unwrap();
+    assert!(ok, "provision-totp {user}: {text}");
+    let v: serde_json::Value = serde_json::Deserializer::from_str(&text)
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap();
+    v["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[allow(clippy::print_stdout)] // The run's figures, shown with --nocapture.
+fn kill_nine_at_random_points(site: &Site, store: Store, transactions: u64) {
+    forget_stale_faketime_segments();
     let users: Vec<(String, Vec<u8>)> = (0..6).map(|i| (format!("c{i}"), new_secret())).collect();
+    let mut service: Option<Serving> = (store == Store::Shared).then(|| site.serve());
     let mut recovery: Vec<Vec<String>> = users
         .iter()
-        .map(|(u, s)| site.provision_at(u, s, UnixTime(T0)))
+        .map(|(u, s)| match store {
+            Store::Sled => site.provision_at(u, s, UnixTime(T0)),
+            Store::Shared => provision(site, u, s, T0),
+        })
         .collect();
     let mut rng = OsRandom::new();
     let mut pick = |n: u32| {
@@ -184,10 +262,15 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
     let mut enrollments: Vec<String> = Vec::new();
     let (mut killed, mut finished, mut regenerated) = (0, 0, 0);
     let (mut served, mut service_kills) = (0, 0);
-    let mut service: Option<Serving> = None;
-    for i in 0..TRANSACTIONS {
+    // One in six of the transactions it serves kills the service; on a
+    // shared store, where it is always needed, one in four.
+    let kill_one_in = match store {
+        Store::Sled => 6,
+        Store::Shared => 4,
+    };
+    for i in 0..transactions {
         let at = T0 + 30 * (i + 1);
-        let want_service = (i / 25) % 2 == 1;
+        let want_service = store == Store::Shared || (i / 25) % 2 == 1;
         match (&service, want_service) {
             (None, true) => service = Some(site.serve()),
             (Some(_), false) => service.take().unwrap().crash(),
@@ -196,7 +279,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
         served += u32::from(service.is_some());
         // Killed from another thread while this transaction runs, after 0-40 ms.
         let service_killer = match &service {
-            Some(s) if pick(6) == 0 => {
+            Some(s) if pick(kill_one_in) == 0 => {
                 let pid = s.0.id().to_string();
                 let after = Duration::from_micros(u64::from(pick(40_000)));
                 Some(std::thread::spawn(move || {
@@ -214,14 +297,14 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
         let outcome = match i % 5 {
             0..=2 => {
                 let code = oathtool_at(secret, &format!("@{at}"));
-                let r = run(pamtester(&site, user), at, &format!("{code}\n"), kill_after);
+                let r = run(pamtester(site, user), at, &format!("{code}\n"), kill_after);
                 match &r {
                     Some((true, _)) => accepted.push((u, code, at)),
                     // Failed closed when the service vanished mid-transaction.
                     Some((false, _)) if service_died => unknown.push((u, code, at)),
                     Some((false, text)) => panic!(
                         "a valid code was refused at step {i}: {text}\n{}",
-                        what_the_store_says(&site, user)
+                        what_the_store_says(site, user)
                     ),
                     None => unknown.push((u, code, at)),
                 }
@@ -232,7 +315,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                 let Some(code) = recovery[u].pop() else {
                     continue;
                 };
-                let r = run(pamtester(&site, user), at, &format!("{code}\n"), kill_after);
+                let r = run(pamtester(site, user), at, &format!("{code}\n"), kill_after);
                 match &r {
                     Some((true, _)) => accepted.push((u, code, at)),
                     // Refused: a regeneration (maybe killed) replaced the set.
@@ -245,7 +328,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                 if i % 10 == 4 {
                     let r = run(
                         cli(
-                            &site,
+                            site,
                             &["--json", "recovery-codes", "--user", user, "--regenerate"],
                         ),
                         at,
@@ -275,7 +358,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
                     accounts::ensure(&name);
                     enrollments.push(name.clone());
                     run(
-                        cli(&site, &["enroll", "totp", "--user", &name]),
+                        cli(site, &["enroll", "totp", "--user", &name]),
                         at,
                         "000000\n",
                         kill_after,
@@ -288,17 +371,22 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
             service.take().unwrap().crash();
             service_kills += 1;
         }
+        if store == Store::Shared && service.is_none() {
+            service = Some(site.serve());
+        }
         if outcome.is_some() {
             finished += 1;
         } else {
             killed += 1;
         }
     }
-    if let Some(s) = service.take() {
-        s.crash();
+    if store == Store::Sled {
+        if let Some(s) = service.take() {
+            s.crash();
+        }
     }
     println!(
-        "{TRANSACTIONS} transactions: {killed} killed, {finished} finished, {} accepted codes; \
+        "{transactions} transactions: {killed} killed, {finished} finished, {} accepted codes; \
          {served} through the state service, which was killed {service_kills} times",
         accepted.len()
     );
@@ -308,17 +396,17 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
     );
     assert!(regenerated > 0, "no regeneration finished");
     assert!(
-        killed >= 25 && finished >= 25,
+        killed >= transactions / 10 && finished >= transactions / 10,
         "{killed} killed, {finished} finished: adjust the kill window"
     );
 
-    let end = T0 + 30 * (TRANSACTIONS + 1);
+    let end = T0 + 30 * (transactions + 1);
     // The database opens and every record reads.
-    let (ok, text) = run(cli(&site, &["--json", "admin", "list"]), end, "", None).unwrap();
+    let (ok, text) = run(cli(site, &["--json", "admin", "list"]), end, "", None).unwrap();
     assert!(ok, "admin list after the crashes: {text}");
     for (user, _) in &users {
         let (ok, text) = run(
-            cli(&site, &["--json", "status", "--user", user]),
+            cli(site, &["--json", "status", "--user", user]),
             end,
             "",
             None,
@@ -326,12 +414,12 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
         .unwrap();
         assert!(ok, "status of {user}: {text}");
     }
-    let (ok, text) = run(cli(&site, &["--json", "audit"]), end, "", None).unwrap();
+    let (ok, text) = run(cli(site, &["--json", "audit"]), end, "", None).unwrap();
     assert!(ok, "audit after the crashes: {text}");
     // No code accepted by a finished login is accepted again.
     for (u, code, at) in &accepted {
         assert!(
-            !login(&site, &users[*u].0, code, *at),
+            !login(site, &users[*u].0, code, *at),
             "{} reused an accepted code",
             users[*u].0
         );
@@ -339,14 +427,14 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
     // A code whose login was killed is accepted at most once from now on.
     for (u, code, at) in &unknown {
         let wins = (0..2)
-            .filter(|_| login(&site, &users[*u].0, code, *at))
+            .filter(|_| login(site, &users[*u].0, code, *at))
             .count();
         assert!(wins <= 1, "{} got in twice with one code", users[*u].0);
     }
     // No enrollment that was never confirmed is active.
     for name in &enrollments {
         let (ok, text) = run(
-            cli(&site, &["--json", "status", "--user", name]),
+            cli(site, &["--json", "status", "--user", name]),
             end,
             "",
             None,
@@ -363,7 +451,7 @@ fn kill_nine_at_random_points_loses_nothing_and_breaks_no_invariant() {
     for (user, secret) in &users {
         let at = end + 60;
         assert!(
-            login(&site, user, &oathtool_at(secret, &format!("@{at}")), at),
+            login(site, user, &oathtool_at(secret, &format!("@{at}")), at),
             "{user} locked out"
         );
     }

@@ -7,104 +7,10 @@
 
 mod common;
 
+use common::fleet::*;
 use common::*;
-use planasonix_core::otpauth::secret_base32;
 use planasonix_testkit::postgres::{Postgres, Tls};
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-
-const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\nexempt_users = [\"root\"]\n\
-                      [lockout]\nmax_failures = 3\n";
-
-struct Host {
-    site: Site,
-    serving: Option<Serving>,
-}
-
-struct Fleet {
-    pg: Postgres,
-    a: Host,
-    b: Host,
-}
-
-/// Points `site` at the shared store and gives it `key`'s seal key.
-fn join(site: &Site, pg: &Postgres, key: &std::path::Path) {
-    if key != site.key {
-        std::fs::copy(key, &site.key).unwrap();
-    }
-    std::fs::set_permissions(&site.key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::write(site.store_file(), pg.store_toml("verify-full")).unwrap();
-    std::fs::set_permissions(site.store_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
-    site.service("sshd", &[]);
-}
-
-fn ok(out: &std::process::Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fleet(name: &str) -> Fleet {
-    let pg = Postgres::start(Tls::On);
-    let a = Site::new(&format!("{name}-a"), POLICY);
-    let b = Site::new(&format!("{name}-b"), POLICY);
-    join(&a, &pg, &a.key.clone());
-    join(&b, &pg, &a.key);
-    let said = ok(&a.cli(&["store", "migrate"]), "store migrate");
-    assert!(said.contains("created the schema, version 1"), "{said}");
-    let said = ok(&b.cli(&["store", "check"]), "store check");
-    assert!(said.contains("connected, schema version 1"), "{said}");
-    let serving = (Some(a.serve()), Some(b.serve()));
-    Fleet {
-        pg,
-        a: Host {
-            site: a,
-            serving: serving.0,
-        },
-        b: Host {
-            site: b,
-            serving: serving.1,
-        },
-    }
-}
-
-/// Enrolls `user` with `secret` through host `site`'s CLI (and so its
-/// service); returns the recovery codes.
-fn enroll(site: &Site, user: &str, secret: &[u8]) -> Vec<String> {
-    planasonix_testkit::accounts::ensure(user);
-    let mut child = site
-        .cli_command(&["--json", "admin", "provision-totp", user, "--secret", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(
-        child.stdin.take().unwrap(),
-        "{}",
-        secret_base32(secret).expose()
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let v: serde_json::Value = serde_json::from_str(&ok(&out, "provision-totp")).unwrap();
-    v["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn login(site: &Site, user: &str, input: &str) -> (bool, String) {
-    let mut cmd = std::process::Command::new("pamtester");
-    cmd.args(["-I", "rhost=192.0.2.10", "sshd", user, "authenticate"]);
-    pam_wrapper::wrap(&mut cmd, &site.confdir);
-    run_wrapped(&mut cmd, input, "pamtester and libpam-wrapper are required")
-}
 
 #[test]
 fn enrolled_on_one_host_a_code_works_on_the_other_and_is_a_replay_on_the_first() {
@@ -465,5 +371,52 @@ fn with_the_database_frozen_a_login_fails_closed_within_the_wait_and_never_hangs
         root_ok,
         "break-glass root was refused with the store frozen:\n{}",
         lines.join("\n")
+    );
+}
+
+/// Host A's store file comes to trust another CA (as if the server it
+/// reaches were someone else's): its logins fail closed, the syslog line
+/// names the TLS step, break-glass root still gets in, and host B, which
+/// still trusts the right CA, is untouched.
+#[test]
+fn a_host_that_cannot_verify_the_servers_certificate_fails_closed_and_says_tls() {
+    let mut f = fleet("tls");
+    let secret = new_secret();
+    enroll(&f.a.site, "ivan", &secret);
+    drop(f.a.serving.take());
+    std::fs::write(
+        f.a.site.store_file(),
+        f.pg.store_toml("verify-full").replace(
+            &f.pg.ca_file().display().to_string(),
+            &f.pg.other_ca_file().display().to_string(),
+        ),
+    )
+    .unwrap();
+    f.a.serving = Some(f.a.site.serve());
+    let (ok, lines) = pamtester_syslog(
+        &f.a.site,
+        "sshd",
+        "ivan",
+        &format!("{}\n", oathtool(&secret)),
+    );
+    assert!(
+        !ok,
+        "a login got in through a server whose certificate was not verified"
+    );
+    let all = lines.join("\n");
+    assert!(
+        all.contains("failing closed") && all.contains(": TLS: "),
+        "the syslog line does not name the TLS step:\n{all}"
+    );
+    let (root_ok, lines) = pamtester_syslog(&f.a.site, "sshd", "root", "");
+    assert!(
+        root_ok,
+        "break-glass root was refused:\n{}",
+        lines.join("\n")
+    );
+    let (ok, text) = login(&f.b.site, "ivan", &format!("{}\n", oathtool(&secret)));
+    assert!(
+        ok,
+        "host B, which trusts the right CA, refused ivan:\n{text}"
     );
 }

@@ -4,6 +4,7 @@
 
 pub use planasonix_testkit::accounts;
 use planasonix_testkit::TempDir;
+pub mod fleet;
 pub mod libpam;
 pub mod pam_wrapper;
 

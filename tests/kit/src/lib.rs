@@ -6,11 +6,13 @@
 //! [`planasonix_core::Store`] must meet ([`check_store`]), the paths of the
 //! checked-in fixtures ([`fixture`]), real, leased Unix accounts for the
 //! tests that go through NSS ([`accounts`]), and private, real PostgreSQL
-//! clusters with TLS for the fleet store ([`postgres`]). Test code only: never
+//! clusters with TLS for the fleet store ([`postgres`]), and the WebAssembly
+//! components built by the harness ([`component`]). Test code only: never
 //! a dependency of a shipped crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod accounts;
+pub mod component;
 mod engine;
 pub mod postgres;
 mod temp;
