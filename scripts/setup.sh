@@ -25,6 +25,7 @@ TEST_PACKAGES=(
   lintian rpm rpmlint man-db debootstrap           # package build, lint and install tests
   systemd                                         # systemd-analyze verify for the unit file
   postgresql openssl                              # the fleet store: a private cluster per test, TLS by a test CA
+  chromium                                        # the reference identity provider's browser tests (headless)
 )
 APT_PACKAGES=("${DEMO_PACKAGES[@]}")
 [ "$mode" = all ] && APT_PACKAGES+=("${TEST_PACKAGES[@]}")
@@ -84,10 +85,19 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   say "installing Node.js (for the jco conformance run)"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
-jco_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/jco"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+jco_dir="$root/tests/jco"
 if [ ! -x "$jco_dir/node_modules/.bin/jco" ]; then
   say "installing jco into tests/jco (npm ci)"
   (cd "$jco_dir" && npm ci --no-audit --no-fund --loglevel=error)
 else
   say "jco present"
+fi
+# The reference identity provider and its tests (oidc-provider, pg, argon2,
+# jco, openid-client, playwright-core: no browser download, Debian's chromium).
+if [ ! -d "$root/idp/node_modules/playwright-core" ] || [ "$root/idp/package-lock.json" -nt "$root/idp/node_modules/.package-lock.json" ]; then
+  say "installing the identity provider's packages into idp/ (npm ci)"
+  (cd "$root/idp" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  say "identity provider packages present"
 fi

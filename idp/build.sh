@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the component (release, as packaged) and transpiles it with jco into
+# idp/gen/, its `store` and `delivery` imports bound to the provider's own
+# (src/mfa/bridge.mjs, src/mfa/delivery.mjs). Installs the Node packages first
+# if they are missing. Safe to run again.
+#   idp/build.sh [COMPONENT.wasm]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+if [ ! -x "$here/node_modules/.bin/jco" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+wasm="${1:-}"
+if [ -z "$wasm" ]; then
+  target="${CARGO_TARGET_DIR:-$root/target}"
+  (cd "$root" && cargo build --locked --quiet --release -p planasonix-wasm --target wasm32-wasip2)
+  wasm="$target/wasm32-wasip2/release/planasonix_wasm.wasm"
+fi
+rm -rf "$here/gen.new"
+"$here/node_modules/.bin/jco" transpile "$wasm" --name plugin --quiet -o "$here/gen.new" \
+  --map 'planasonix:mfa/store=../src/mfa/bridge.mjs#store' \
+  --map 'planasonix:mfa/delivery=../src/mfa/delivery.mjs#delivery'
+rm -rf "$here/gen" && mv "$here/gen.new" "$here/gen"
+echo "idp/build.sh: transpiled $wasm into $here/gen"

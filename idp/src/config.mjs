@@ -1,0 +1,219 @@
+// The provider's configuration file (see idp/README.md) and the files it
+// names: the organisation's policy, the seal key and the store file the
+// hosts use, the users and the clients. Every problem is one line that
+// names the file and what to change; nothing starts on a guess.
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { FileError, readTrusted, readTrustedText } from './files.mjs';
+
+export class ConfigError extends Error {}
+
+function toml(file, text) {
+  try {
+    return parseToml(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: ${String(e.message).split('\n')[0]}`);
+  }
+}
+
+function only(file, table, allowed, where = '') {
+  for (const key of Object.keys(table)) {
+    if (!allowed.includes(key)) {
+      throw new ConfigError(`${file}: unknown key ${JSON.stringify(key)}${where}: use ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function str(file, table, key, { required = true, where = '' } = {}) {
+  const v = table[key];
+  if (v === undefined && !required) return null;
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`${file}: ${key}${where} must be a non-empty string`);
+  return v;
+}
+
+function strings(file, table, key, where = '') {
+  const v = table[key] ?? [];
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
+    throw new ConfigError(`${file}: ${key}${where} must be a list of strings`);
+  }
+  return v;
+}
+
+/** The seal key file's 32 bytes (`planasonix-seal-key-v1 <base64>`). */
+export function readSealKey(file) {
+  const words = readTrustedText(file, { secret: true }).trim().split(/\s+/);
+  const bytes = words.length === 2 && words[0] === 'planasonix-seal-key-v1' ? Buffer.from(words[1], 'base64') : null;
+  if (bytes === null || bytes.length !== 32 || bytes.toString('base64') !== words[1]) {
+    throw new ConfigError(`${file}: not a seal key (planasonix-seal-key-v1 and 32 bytes in base64)`);
+  }
+  return new Uint8Array(bytes);
+}
+
+const LOCAL = /^(localhost|127\.[0-9.]+|::1)$/;
+
+/** The store file's PostgreSQL settings, checked as the hosts check them (planasonix-store(5)). */
+export function readStoreFile(file) {
+  const raw = toml(file, readTrustedText(file));
+  only(file, raw, ['kind', 'postgresql']);
+  if (raw.kind !== 'postgresql' || typeof raw.postgresql !== 'object') {
+    throw new ConfigError(
+      `${file}: kind = "postgresql" with a [postgresql] table is needed: the provider shares the fleet's store (sled is one host's own database)`,
+    );
+  }
+  const pg = raw.postgresql;
+  const w = ' in [postgresql]';
+  only(file, pg, ['hosts', 'port', 'database', 'user', 'password_file', 'sslmode', 'ca_file',
+    'connect_timeout', 'statement_timeout', 'pool_size'], w);
+  const hosts = strings(file, pg, 'hosts', w);
+  if (hosts.length === 0) throw new ConfigError(`${file}: hosts${w} is empty: name at least one host`);
+  for (const h of hosts) {
+    if (!(h.startsWith('/') ? !/[\0\n]/.test(h) : /^[A-Za-z0-9.:-]{1,253}$/.test(h))) {
+      throw new ConfigError(`${file}: host ${JSON.stringify(h)} is not a host name, an IP address or a socket directory`);
+    }
+  }
+  const sslmode = pg.sslmode ?? 'verify-full';
+  let ca = null;
+  if (sslmode === 'verify-full') {
+    const caFile = str(file, pg, 'ca_file', { where: w });
+    ca = readTrustedText(caFile);
+  } else if (sslmode === 'disable') {
+    const remote = hosts.find((h) => !h.startsWith('/') && !LOCAL.test(h));
+    if (remote !== undefined) {
+      throw new ConfigError(`${file}: sslmode = "disable" is allowed only for a unix socket or a loopback address, not ${JSON.stringify(remote)}`);
+    }
+  } else {
+    throw new ConfigError(`${file}: sslmode = ${JSON.stringify(sslmode)} is not supported: use "verify-full" with ca_file (or "disable" on a unix socket)`);
+  }
+  const seconds = (key, dflt) => {
+    const v = pg[key] ?? dflt;
+    if (!Number.isInteger(v) || v < 1 || v > 300) throw new ConfigError(`${file}: ${key} = ${v} is out of range: give 1 to 300 seconds`);
+    return v * 1000;
+  };
+  const poolSize = pg.pool_size ?? 4;
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) {
+    throw new ConfigError(`${file}: pool_size = ${poolSize} is out of range: give 1 to 64`);
+  }
+  let password = null;
+  const passwordFile = str(file, pg, 'password_file', { required: false, where: w });
+  if (passwordFile !== null) {
+    const text = readTrustedText(passwordFile, { secret: true }).replace(/\r?\n$/, '');
+    if (text === '' || /[\n\0]/.test(text)) throw new ConfigError(`${passwordFile}: the password file must hold one non-empty line`);
+    password = text;
+  }
+  return {
+    hosts,
+    port: pg.port ?? 5432,
+    database: str(file, pg, 'database', { where: w }),
+    user: str(file, pg, 'user', { where: w }),
+    password,
+    ca,
+    connectTimeoutMs: seconds('connect_timeout', 3),
+    statementTimeoutMs: seconds('statement_timeout', 3),
+    poolSize,
+  };
+}
+
+/** The users file: who may sign in, with password hashes (argon2id). */
+export function readUsers(file) {
+  const raw = toml(file, readTrustedText(file, { secret: true }));
+  only(file, raw, ['user']);
+  const users = new Map();
+  for (const [i, u] of (raw.user ?? []).entries()) {
+    const w = ` in [[user]] ${i + 1}`;
+    only(file, u, ['name', 'display_name', 'email', 'groups', 'password'], w);
+    const name = str(file, u, 'name', { where: w });
+    if (!/^[a-z_][a-z0-9_.-]{0,31}$/.test(name)) {
+      throw new ConfigError(`${file}: name ${JSON.stringify(name)}${w} is not a Unix account name (lower case, 1 to 32 characters): the subject must be the same name the hosts know`);
+    }
+    const password = str(file, u, 'password', { where: w });
+    if (!password.startsWith('$argon2id$')) {
+      throw new ConfigError(`${file}: password${w} is not an argon2id hash: make one with \`planasonix-idp hash-password\``);
+    }
+    if (users.has(name)) throw new ConfigError(`${file}: ${name} is listed twice`);
+    users.set(name, {
+      name,
+      displayName: str(file, u, 'display_name', { required: false, where: w }) ?? name,
+      email: str(file, u, 'email', { required: false, where: w }),
+      groups: strings(file, u, 'groups', w),
+      password,
+    });
+  }
+  return users;
+}
+
+/** The clients file: the applications that may ask for sign-in. */
+export function readClients(file) {
+  const raw = toml(file, readTrustedText(file));
+  only(file, raw, ['client']);
+  return (raw.client ?? []).map((c, i) => {
+    const w = ` in [[client]] ${i + 1}`;
+    only(file, c, ['client_id', 'client_name', 'redirect_uris', 'post_logout_redirect_uris', 'client_secret_file'], w);
+    const secretFile = str(file, c, 'client_secret_file', { required: false, where: w });
+    const client = {
+      client_id: str(file, c, 'client_id', { where: w }),
+      client_name: str(file, c, 'client_name', { required: false, where: w }) ?? undefined,
+      redirect_uris: strings(file, c, 'redirect_uris', w),
+      post_logout_redirect_uris: strings(file, c, 'post_logout_redirect_uris', w),
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      // auth_time in every ID token: relying parties enforce their own max age.
+      require_auth_time: true,
+    };
+    if (secretFile === null) {
+      client.token_endpoint_auth_method = 'none';
+    } else {
+      client.client_secret = readTrustedText(secretFile, { secret: true }).trim();
+      client.token_endpoint_auth_method = 'client_secret_basic';
+    }
+    return client;
+  });
+}
+
+/** Reads the configuration file and everything it names. */
+export function readConfig(file) {
+  const where = path.resolve(file);
+  const raw = toml(where, readTrustedText(where));
+  only(where, raw, ['issuer', 'listen', 'policy', 'seal_key', 'store', 'users', 'clients', 'state_dir',
+    'admin_groups', 'sms_command', 'notice_command', 'workers', 'component']);
+  const rel = (p) => path.resolve(path.dirname(where), p);
+  const issuer = str(where, raw, 'issuer');
+  let url;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new ConfigError(`${where}: issuer ${JSON.stringify(issuer)} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && !LOCAL.test(url.hostname)) {
+    throw new ConfigError(`${where}: issuer must be https:// (http:// only on a loopback address, for trying it out)`);
+  }
+  const listen = str(where, raw, 'listen', { required: false }) ?? '127.0.0.1:3000';
+  const m = /^(.*):([0-9]{1,5})$/.exec(listen);
+  if (!m) throw new ConfigError(`${where}: listen = ${JSON.stringify(listen)}: give ADDRESS:PORT`);
+  const workers = raw.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 16) throw new ConfigError(`${where}: workers must be 1 to 16`);
+  try {
+    return {
+      file: where,
+      issuer: issuer.replace(/\/$/, ''),
+      listen: { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) },
+      policy: readTrustedText(rel(str(where, raw, 'policy'))),
+      sealKey: readSealKey(rel(str(where, raw, 'seal_key'))),
+      store: readStoreFile(rel(str(where, raw, 'store'))),
+      users: readUsers(rel(str(where, raw, 'users'))),
+      clients: readClients(rel(str(where, raw, 'clients'))),
+      stateDir: rel(str(where, raw, 'state_dir')),
+      adminGroups: strings(where, raw, 'admin_groups'),
+      delivery: {
+        sms: raw.sms_command === undefined ? null : rel(str(where, raw, 'sms_command')),
+        notice: raw.notice_command === undefined ? null : rel(str(where, raw, 'notice_command')),
+      },
+      workers,
+      component: rel(str(where, raw, 'component', { required: false }) ?? new URL('../gen/plugin.js', import.meta.url).pathname),
+    };
+  } catch (e) {
+    if (e instanceof FileError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+export { readTrusted };

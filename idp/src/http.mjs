@@ -1,0 +1,123 @@
+// What every page of ours needs from HTTP: a bounded form body read as
+// text, a CSRF token bound to the browser, security headers, and answers.
+import crypto from 'node:crypto';
+
+/** Largest form body accepted (a sign-in form is far smaller). */
+export const MAX_BODY = 16 << 10;
+
+/** Longest value kept from one form field; longer ones are refused. */
+export const MAX_FIELD = 1024;
+
+export class BadRequest extends Error {
+  constructor(message, status = 400) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body of at most MAX_BODY
+ * bytes into a Map. Bytes that are not UTF-8 and control characters other
+ * than tab are refused by name, before anything acts on the input.
+ */
+export async function readForm(ctx) {
+  const type = ctx.get('content-type').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') {
+    throw new BadRequest('This page takes a form submitted from its own page.', 415);
+  }
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > MAX_BODY) throw new BadRequest('What was sent is too large.', 413);
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new BadRequest('What was sent is too large.', 413);
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks).toString('latin1');
+  const fields = new Map();
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decode(eq < 0 ? pair : pair.slice(0, eq));
+    const value = eq < 0 ? '' : decode(pair.slice(eq + 1));
+    if (fields.has(name)) throw new BadRequest('A field was sent twice.');
+    if (value.length > MAX_FIELD) throw new BadRequest(`What was typed in “${name.slice(0, 40)}” is too long.`, 413);
+    fields.set(name, value);
+  }
+  return fields;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Percent-decoding to UTF-8, refusing invalid bytes and control characters. */
+function decode(text) {
+  const bytes = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '+') bytes.push(0x20);
+    else if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(c.charCodeAt(0) & 0xff);
+  }
+  let out;
+  try {
+    out = utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    throw new BadRequest('What was typed is not valid text (UTF-8).');
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/.test(out)) {
+    throw new BadRequest('What was typed holds control characters.');
+  }
+  return out;
+}
+
+/** The CSRF cookie's name: host-only, sent on same-site requests only. */
+const CSRF_COOKIE = 'planasonix.csrf';
+
+/** This browser's CSRF token, set as a cookie on first use. */
+export function csrfToken(ctx) {
+  let token = ctx.cookies.get(CSRF_COOKIE);
+  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
+    token = crypto.randomBytes(32).toString('base64url');
+    ctx.cookies.set(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', signed: false, overwrite: true, path: '/' });
+  }
+  return token;
+}
+
+/** Refuses a form whose token is not this browser's (nothing has been done yet). */
+export function checkCsrf(ctx, fields) {
+  const cookie = ctx.cookies.get(CSRF_COOKIE) ?? '';
+  const sent = fields.get('csrf') ?? '';
+  const a = Buffer.from(cookie);
+  const b = Buffer.from(sent);
+  if (cookie === '' || a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
+    throw new BadRequest('This form has expired or did not come from this site. Go back, reload the page and try again.', 403);
+  }
+}
+
+/** Sends a page with the headers every page of ours carries. */
+export function sendPage(ctx, htmlText, status = 200) {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.body = htmlText;
+}
+
+/** A 303 to `location` (after a form, the browser GETs it). */
+export function seeOther(ctx, location) {
+  ctx.status = 303;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.redirect(location);
+  ctx.status = 303;
+}
+
+/** The address the request came from (never a header the client sets). */
+export function remoteAddress(ctx) {
+  return ctx.req.socket.remoteAddress ?? undefined;
+}

@@ -1,0 +1,136 @@
+// The MFA engine as the HTTP thread sees it: asynchronous calls to the
+// component running in MFA workers (worker.mjs), so the event loop never
+// waits on the database. Each call resolves to `{ value }` or, when the
+// component answers with its error variant, `{ error: { tag, val } }`; it
+// rejects only when no engine could answer (then the page fails closed).
+import { Worker } from 'node:worker_threads';
+
+/** Longest wait for one operation (the store's own deadlines are shorter). */
+const CALL_TIMEOUT_MS = 30_000;
+
+class Lane {
+  constructor(workerData, onProblem) {
+    this.workerData = workerData;
+    this.onProblem = onProblem;
+    this.pending = new Map();
+    this.next = 1;
+    this.ready = this.spawn();
+  }
+
+  spawn() {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.workerData });
+      let started = false;
+      worker.on('message', (m) => {
+        if (m.ready === true) {
+          started = true;
+          this.worker = worker;
+          resolve();
+          return;
+        }
+        if (m.ready === false) {
+          reject(new Error(`the MFA component did not start: ${m.error.tag}: ${m.error.val ?? ''}`));
+          return;
+        }
+        const call = this.pending.get(m.id);
+        if (call === undefined) return;
+        this.pending.delete(m.id);
+        clearTimeout(call.timer);
+        if (m.trap !== undefined) {
+          call.reject(new Error(`the MFA component failed (${m.trap})`));
+        } else if (m.error !== undefined) {
+          call.resolve({ error: m.error });
+        } else {
+          call.resolve({ value: m.value });
+        }
+      });
+      worker.on('error', (e) => {
+        if (!started) reject(e);
+        else this.onProblem(`MFA worker error: ${e.message}`);
+      });
+      worker.on('exit', (code) => {
+        if (!started) {
+          reject(new Error(`the MFA worker exited with status ${code} while starting`));
+          return;
+        }
+        for (const call of this.pending.values()) {
+          clearTimeout(call.timer);
+          call.reject(new Error('the MFA worker stopped'));
+        }
+        this.pending.clear();
+        if (this.closing) return;
+        this.onProblem(`MFA worker exited (status ${code}); starting a fresh one`);
+        this.ready = this.spawn();
+        this.ready.catch((e) => this.onProblem(e.message));
+      });
+    });
+  }
+
+  async call(op, args) {
+    await this.ready;
+    return new Promise((resolve, reject) => {
+      const id = this.next++;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`the MFA engine did not answer ${op} within ${CALL_TIMEOUT_MS / 1000} s`));
+      }, CALL_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+
+  async close() {
+    this.closing = true;
+    await this.worker?.terminate();
+  }
+}
+
+/** The engine's operations, with the WIT's names in camel case. */
+export class Mfa {
+  /**
+   * Starts `workers` MFA workers and waits until each has loaded and
+   * configured the component. `options`: component (module URL), policy
+   * (TOML text), sealKey (32 bytes), store (config.mjs's settings),
+   * delivery (commands), workers, onProblem (a log line).
+   */
+  static async start(options) {
+    const workerData = {
+      component: options.component,
+      policy: options.policy,
+      sealKey: options.sealKey,
+      store: options.store,
+      delivery: options.delivery,
+    };
+    const lanes = Array.from({ length: options.workers ?? 1 }, () => new Lane(workerData, options.onProblem ?? (() => {})));
+    await Promise.all(lanes.map((l) => l.ready));
+    return new Mfa(lanes);
+  }
+
+  constructor(lanes) {
+    this.lanes = lanes;
+    this.turn = 0;
+  }
+
+  call(op, ...args) {
+    const lane = this.lanes[this.turn++ % this.lanes.length];
+    return lane.call(op, args);
+  }
+
+  decide(subject, ctx, now) { return this.call('decide', subject, ctx, now); }
+  verify(user, input, ctx, now) { return this.call('verify', user, input, ctx, now); }
+  beginTotp(user, now) { return this.call('beginTotp', user, now); }
+  confirmTotp(user, code, now) { return this.call('confirmTotp', user, code, now); }
+  beginSms(user, phone, now) { return this.call('beginSms', user, phone, now); }
+  confirmSms(user, code, now) { return this.call('confirmSms', user, code, now); }
+  sendSmsCode(user, ctx, now) { return this.call('sendSmsCode', user, ctx, now); }
+  regenerateRecoveryCodes(user, now) { return this.call('regenerateRecoveryCodes', user, now); }
+  removeFactor(subject, factor, now) { return this.call('removeFactor', subject, factor, now); }
+  status(user, now) { return this.call('status', user, now); }
+  adminReset(user, reason, now) { return this.call('adminReset', user, reason, now); }
+  adminUnlock(user, now) { return this.call('adminUnlock', user, now); }
+  auditEvents(user, since) { return this.call('auditEvents', user, since); }
+
+  async close() {
+    await Promise.all(this.lanes.map((l) => l.close()));
+  }
+}

@@ -1,0 +1,274 @@
+//! The reference identity provider (`idp/`: oidc-provider on Node.js, the
+//! component transpiled by jco, the store through `pg`) on the fleet's
+//! PostgreSQL, beside a host whose logins go through real libpam. A real
+//! OpenID client and Debian's Chromium (playwright-core) drive it through
+//! `idp/test/browser.mjs` (the whole story, with screenshots) and
+//! `idp/test/bad_input.mjs` (hostile input); a user enrolled in the browser
+//! logs in over PAM, and a code used in one door is a replay in the other.
+// Test harness code: a failed expectation should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::fleet::*;
+use common::*;
+use planasonix_core::SealKey;
+use planasonix_testkit::component::{plugin_wasm, target_dir, workspace_root};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// What the browser story needs of the policy: MFA for all with a grace
+/// period, SMS to +44 (sends allowed close together), five wrong codes
+/// lock, and two step-up actions: one always stale, one never.
+const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\ngrace_period = \"7d\"\n\
+    [lockout]\nmax_failures = 5\n\
+    [sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\nresend_interval = \"1s\"\nmax_sends_per_hour = 60\n\
+    [step_up]\nexport-secrets = \"1s\"\nsudo = \"1h\"\n";
+
+/// Every test user's password (at the provider; the hosts never see it).
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The fleet's seal key, handed to the provider as the hosts have it.
+const KEY: [u8; 32] = [9; 32];
+
+fn idp_dir() -> PathBuf {
+    workspace_root().join("idp")
+}
+
+fn node() -> Command {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(idp_dir());
+    cmd
+}
+
+fn require_idp_packages() {
+    assert!(
+        idp_dir().join("node_modules/.bin/jco").exists()
+            && idp_dir().join("node_modules/playwright-core").is_dir(),
+        "the provider's Node packages are missing: run scripts/setup.sh (npm ci in idp/)"
+    );
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: run scripts/setup.sh"
+    );
+}
+
+/// The component, built as shipped, transpiled by `idp/build.sh` into
+/// `idp/gen/` (where the provider's packages resolve), its imports the
+/// provider's own.
+fn transpile() -> PathBuf {
+    let status = Command::new(idp_dir().join("build.sh"))
+        .arg(plugin_wasm())
+        .status()
+        .unwrap();
+    assert!(status.success(), "idp/build.sh failed");
+    idp_dir().join("gen/plugin.js")
+}
+
+fn hash_password() -> String {
+    let mut child = node()
+        .args(["src/main.mjs", "hash-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn free_port() -> u16 {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap().port()
+}
+
+fn write(path: &Path, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The running provider; stopped on drop.
+struct Idp {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Setup {
+    fleet: Fleet,
+    idp: Idp,
+    dir: PathBuf,
+    rp_port: u16,
+}
+
+/// A fleet (PostgreSQL and two hosts) and the provider on its store.
+fn setup() -> Setup {
+    require_idp_packages();
+    let fleet = fleet_with("idp-web", POLICY);
+    let text = SealKey::from_bytes(&KEY).unwrap().to_key_text();
+    for site in [&fleet.a.site, &fleet.b.site] {
+        write(&site.key, text.expose(), 0o600);
+    }
+    let dir = fleet.a.site.dir.join("idp");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let component = transpile();
+    let outbox = dir.join("outbox");
+    std::fs::create_dir(&outbox).unwrap();
+    write(
+        &dir.join("sms"),
+        &format!("#!/bin/sh\ncat > \"{}/$(date +%s%N)\"\n", outbox.display()),
+        0o700,
+    );
+    let hash = hash_password();
+    for user in ["ida", "bob"] {
+        accounts::ensure(user);
+    }
+    write(
+        &dir.join("users.toml"),
+        &format!(
+            "[[user]]\nname = \"ida\"\ndisplay_name = \"Ida Example\"\nemail = \"ida@example.com\"\ngroups = [\"staff\"]\npassword = \"{hash}\"\n\n\
+             [[user]]\nname = \"bob\"\ngroups = [\"staff\"]\npassword = \"{hash}\"\n\n\
+             [[user]]\nname = \"ada\"\ndisplay_name = \"Ada Admin\"\ngroups = [\"admins\"]\npassword = \"{hash}\"\n"
+        ),
+        0o600,
+    );
+    let rp_port = free_port();
+    write(
+        &dir.join("clients.toml"),
+        &format!("[[client]]\nclient_id = \"test-app\"\nclient_name = \"Test App\"\nredirect_uris = [\"http://127.0.0.1:{rp_port}/cb\"]\n"),
+        0o644,
+    );
+    let port = free_port();
+    write(
+        &dir.join("idp.toml"),
+        &format!(
+            "issuer = \"http://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
+             policy = \"{}\"\nseal_key = \"{}\"\nstore = \"{}\"\n\
+             users = \"users.toml\"\nclients = \"clients.toml\"\nstate_dir = \"state\"\n\
+             admin_groups = [\"admins\"]\nsms_command = \"sms\"\ncomponent = \"{}\"\n",
+            fleet.a.site.policy.display(),
+            fleet.a.site.key.display(),
+            fleet.a.site.store_file().display(),
+            component.display()
+        ),
+        0o644,
+    );
+    let log = dir.join("idp.log");
+    let mut child = node()
+        .args(["src/main.mjs", "serve", "--config"])
+        .arg(dir.join("idp.toml"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.starts_with("listening on "),
+        "the provider did not start: {first:?}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    Setup {
+        idp: Idp {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        },
+        fleet,
+        dir,
+        rp_port,
+    }
+}
+
+/// A login command for the Node tests: pamtester on `site` (sshd), the
+/// user as its argument, what to type on standard input.
+fn pam_login_script(site: &Site, dir: &Path) -> PathBuf {
+    let path = dir.join("pam-login");
+    write(
+        &path,
+        &format!(
+            "#!/bin/sh\nexec env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR='{}' \
+             pamtester -I rhost=192.0.2.10 sshd \"$1\" authenticate\n",
+            site.confdir.display()
+        ),
+        0o700,
+    );
+    path
+}
+
+/// Runs `script` of idp/test with the provider's environment; its output.
+fn run_node_test(s: &Setup, script: &str) -> String {
+    let artifacts = target_dir().join("planasonix-idp-artifacts");
+    let out = node()
+        .arg(format!("test/{script}"))
+        .env("IDP_URL", &s.idp.url)
+        .env("RP_PORT", s.rp_port.to_string())
+        .env("CLIENT_ID", "test-app")
+        .env("ARTIFACTS", &artifacts)
+        .env("PASSWORD", PASSWORD)
+        .env("PAM_LOGIN", pam_login_script(&s.fleet.a.site, &s.dir))
+        .env("STORE_FILE", s.fleet.a.site.store_file())
+        .env("OUTBOX", s.dir.join("outbox"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "idp/test/{script} failed (screenshots in {}):\n{text}",
+        artifacts.display()
+    );
+    text
+}
+
+#[test]
+fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
+    let s = setup();
+    let said = run_node_test(&s, "browser.mjs");
+    assert!(said.contains("browser: passed"), "{said}");
+    // A user enrolled through a host's CLI, for the code page's bad input.
+    enroll(&s.fleet.a.site, "bob", &new_secret());
+    let said = run_node_test(&s, "bad_input.mjs");
+    assert!(said.contains("bad input: passed"), "{said}");
+    // The provider's events are in the fleet's one audit trail, read on a host.
+    let out = s.fleet.b.site.cli(&["--json", "audit", "--user", "ida"]);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&ok(&out, "audit")).unwrap();
+    let has = |event: &str| events.iter().any(|e| e["event"] == event);
+    for event in [
+        "enrolled",
+        "verified",
+        "replay",
+        "recovery-code-used",
+        "factor-removed",
+        "unlocked",
+        "reset",
+    ] {
+        assert!(
+            has(event),
+            "no {event} event of the provider in the fleet's trail: {events:?}"
+        );
+    }
+    assert!(
+        has("locked") || has("remote-locked"),
+        "the lockout is not in the trail: {events:?}"
+    );
+    let still = std::process::Command::new("kill")
+        .args(["-0", &s.idp.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(still.success(), "the provider stopped during the tests");
+}
