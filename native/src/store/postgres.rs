@@ -21,6 +21,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, Config, NoTls};
 
+mod statements;
+use statements::{Conn, Statements};
+
 /// The schema this build reads and writes. `planasonix store migrate`
 /// creates it; a database with a newer one is refused.
 pub const SCHEMA_VERSION: i32 = 1;
@@ -49,7 +52,7 @@ pub struct PgStore {
 
 #[derive(Default)]
 struct Pool {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     /// Connections open, idle or in use.
     open: usize,
 }
@@ -161,8 +164,8 @@ impl PgStore {
     /// and the service at start report. Every new connection is checked the
     /// same way before it serves a request.
     pub fn check(&self) -> Result<(), StoreError> {
-        let client = self.take()?;
-        self.give_back(Some(client));
+        let conn = self.take()?;
+        self.give_back(Some(conn));
         Ok(())
     }
 
@@ -216,13 +219,8 @@ impl PgStore {
         let version = i64::try_from(record.version)
             .map_err(|_| corrupt(key, "its version does not fit a PostgreSQL bigint"))?;
         let value = record.value.as_slice();
-        let added = self.with_client(async |c| {
-            c.execute(
-                "INSERT INTO planasonix_records (key, version, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (key) DO NOTHING",
-                &[&key, &version, &value],
-            )
-            .await
+        let added = self.with_client(async |c, sql| {
+            c.execute(&sql.insert_at, &[&key, &version, &value]).await
         })?;
         if added == 1 {
             return Ok(Copied::Added);
@@ -237,20 +235,24 @@ impl PgStore {
     /// connection that fails or times out is closed, not reused.
     fn with_client<T>(
         &self,
-        op: impl AsyncFnOnce(&Client) -> Result<T, tokio_postgres::Error>,
+        op: impl AsyncFnOnce(&Client, &Statements) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, StoreError> {
-        let client = self.take()?;
-        let outcome = self.run("waiting for an answer", self.statement_timeout, op(&client));
+        let conn = self.take()?;
+        let outcome = self.run(
+            "waiting for an answer",
+            self.statement_timeout,
+            op(&conn.client, &conn.sql),
+        );
         match outcome {
             Ok(value) => {
-                self.give_back(Some(client));
+                self.give_back(Some(conn));
                 Ok(value)
             }
             Err(e) => {
                 // A statement the server refused leaves the connection fine;
                 // anything else (timeout, lost connection) does not.
-                let reusable = !client.is_closed() && e.io_kind() == Some(IoKind::Other);
-                self.give_back(reusable.then_some(client));
+                let reusable = !conn.client.is_closed() && e.io_kind() == Some(IoKind::Other);
+                self.give_back(reusable.then_some(conn));
                 Err(e)
             }
         }
@@ -258,14 +260,14 @@ impl PgStore {
 
     /// A pooled connection, or a new one while fewer than `pool_size` are
     /// open; waits for one to come back otherwise.
-    fn take(&self) -> Result<Client, StoreError> {
+    fn take(&self) -> Result<Conn, StoreError> {
         #[allow(clippy::disallowed_methods)] // A deadline, not a time the engine sees.
         let deadline = Instant::now() + self.connect_timeout;
         let mut pool = self.lock();
         loop {
-            while let Some(client) = pool.idle.pop() {
-                if !client.is_closed() {
-                    return Ok(client);
+            while let Some(conn) = pool.idle.pop() {
+                if !conn.client.is_closed() {
+                    return Ok(conn);
                 }
                 pool.open -= 1;
             }
@@ -280,7 +282,13 @@ impl PgStore {
                             self.statement_timeout,
                             PgStore::schema_of(&client),
                         )?;
-                        self.check_schema(schema).map(|()| client)
+                        self.check_schema(schema)?;
+                        let sql = self.run(
+                            "preparing statements",
+                            self.statement_timeout,
+                            Statements::prepare(&client),
+                        )?;
+                        Ok(Conn { client, sql })
                     });
                 if made.is_err() {
                     self.give_back(None);
@@ -300,9 +308,9 @@ impl PgStore {
     }
 
     /// Returns a connection to the pool (`None`: it was closed).
-    fn give_back(&self, client: Option<Client>) {
+    fn give_back(&self, conn: Option<Conn>) {
         let mut pool = self.lock();
-        match client {
+        match conn {
             Some(c) => pool.idle.push(c),
             None => pool.open = pool.open.saturating_sub(1),
         }
@@ -565,13 +573,7 @@ fn like_prefix(prefix: &str) -> String {
 
 impl Store for PgStore {
     fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
-        let row = self.with_client(async |c| {
-            c.query_opt(
-                "SELECT version, value FROM planasonix_records WHERE key = $1",
-                &[&key],
-            )
-            .await
-        })?;
+        let row = self.with_client(async |c, sql| c.query_opt(&sql.get, &[&key]).await)?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -595,39 +597,13 @@ impl Store for PgStore {
             Some(Err(_)) => return Ok(Cas::Conflict),
             None => None,
         };
-        let changed = self.with_client(async |c| match (expected, value) {
-            (None, Some(v)) => {
-                c.execute(
-                    "INSERT INTO planasonix_records (key, version, value) VALUES ($1, 1, $2)
-                     ON CONFLICT (key) DO NOTHING",
-                    &[&key, &v],
-                )
-                .await
-            }
-            (Some(e), Some(v)) => {
-                c.execute(
-                    "UPDATE planasonix_records SET version = version + 1, value = $3
-                     WHERE key = $1 AND version = $2",
-                    &[&key, &e, &v],
-                )
-                .await
-            }
-            (Some(e), None) => {
-                c.execute(
-                    "DELETE FROM planasonix_records WHERE key = $1 AND version = $2",
-                    &[&key, &e],
-                )
-                .await
-            }
+        let changed = self.with_client(async |c, sql| match (expected, value) {
+            (None, Some(v)) => c.execute(&sql.insert, &[&key, &v]).await,
+            (Some(e), Some(v)) => c.execute(&sql.update, &[&key, &e, &v]).await,
+            (Some(e), None) => c.execute(&sql.delete, &[&key, &e]).await,
             // Deleting what must be absent: swapped if it is.
             (None, None) => {
-                let present: bool = c
-                    .query_one(
-                        "SELECT EXISTS (SELECT 1 FROM planasonix_records WHERE key = $1)",
-                        &[&key],
-                    )
-                    .await?
-                    .get(0);
+                let present: bool = c.query_one(&sql.exists, &[&key]).await?.get(0);
                 Ok(u64::from(!present))
             }
         })?;
@@ -645,13 +621,7 @@ impl Store for PgStore {
 
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let pattern = like_prefix(prefix);
-        let rows = self.with_client(async |c| {
-            c.query(
-                "SELECT key FROM planasonix_records WHERE key LIKE $1 ORDER BY key",
-                &[&pattern],
-            )
-            .await
-        })?;
+        let rows = self.with_client(async |c, sql| c.query(&sql.keys, &[&pattern]).await)?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 }
