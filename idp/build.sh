@@ -20,5 +20,6 @@ rm -rf "$here/gen.new"
 "$here/node_modules/.bin/jco" transpile "$wasm" --name plugin --quiet -o "$here/gen.new" \
   --map 'planasonix:mfa/store=../src/mfa/bridge.mjs#store' \
   --map 'planasonix:mfa/delivery=../src/mfa/delivery.mjs#delivery'
+node "$root/scripts/jco-lean.mjs" "$here/gen.new/plugin.js"
 rm -rf "$here/gen" && mv "$here/gen.new" "$here/gen"
 echo "idp/build.sh: transpiled $wasm into $here/gen"

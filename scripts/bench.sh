@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark: PAM login latency against pam_permit, google-authenticator
 # and pam_oath (1 and 10,000 users, sequential and 32 parallel), the component
-# (wasmtime warm and fresh, native core, jco), the store against database
-# size, and pam_planasonix on a shared PostgreSQL (two hosts). Every goal is a
+# (wasmtime warm and fresh, native core, the bare cryptography, jco), the
+# store against database size, pam_planasonix on a shared PostgreSQL (two
+# hosts), and sign-ins through the reference identity provider. Every goal is a
 # ratio to a baseline measured in the same run. Prints a table and writes
 # bench/latest.json. Takes ~12 minutes.
 #   scripts/bench.sh [--quick]      (--quick: 200 users, fewer runs; for a smoke test)
@@ -42,7 +43,11 @@ echo "[bench] component under Node.js (jco)"
 (cd tests/jco && ./node_modules/.bin/jco transpile "$wasm" --name plugin --quiet -o out-release \
    --map "planasonix:mfa/store=$PWD/imports.mjs#store" \
    --map "planasonix:mfa/delivery=$PWD/imports.mjs#delivery" \
+ && node ../../scripts/jco-lean.mjs out-release/plugin.js \
  && node bench.mjs out-release/plugin.js 20000) > "$work/jco.json"
+echo "[bench] the reference identity provider: sign-ins with and without the MFA step"
+idp/build.sh "$wasm" >/dev/null
+bench/idp_bench.sh "$target" "$work/idp.json" 100 >/dev/null
 echo "[bench] store against database size"
 "$target/release/examples/store_bench" "$work/store.json" >/dev/null
 echo "[bench] PAM modules ($large users; importing them takes a few minutes)"
@@ -52,5 +57,5 @@ python3 bench/pam_bench.py --module "$target/release/libpam_planasonix.so" --cli
 
 out=bench/latest.json
 [ "${1:-}" = "--quick" ] && out="$work/latest.json"
-python3 bench/report.py "$out" "$work/pam.json" "$work/component.json" "$work/jco.json" "$work/store.json" | tee "${out%.json}.md"
+python3 bench/report.py "$out" "$work/pam.json" "$work/component.json" "$work/jco.json" "$work/store.json" "$work/idp.json" | tee "${out%.json}.md"
 echo "[bench] written: $out"

@@ -1,0 +1,142 @@
+// Sign-ins per second through the reference provider (idp/), warm, with the
+// MFA step and without it, on one machine in one run. A sign-in is what a
+// browser does from the authorization request to the redirect back to the
+// application with a code: the sign-in page, the password (argon2id), the
+// component's decision, and for the MFA sign-in the code page and an
+// accepted app code. "Without" is a user the policy does not cover (the
+// decision says out of scope), so the provider, its password hashing and
+// its one call to the component are the same on both sides.
+//
+//   node bench/idp_bench.mjs IDP_CONFIG USERS_PER_KIND OUT.json
+// (bench/idp_bench.sh makes the configuration and a private PostgreSQL.)
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { readConfig } from '../idp/src/config.mjs';
+import { Mfa } from '../idp/src/mfa/engine.mjs';
+import { totp } from '../tests/jco/totp.mjs';
+
+const [configFile, perKind, outFile] = process.argv.slice(2);
+const n = Number(perKind);
+const config = readConfig(configFile);
+const password = fs.readFileSync(new URL('password', pathToFileURL(configFile)), 'utf8').trim();
+
+// Enroll the MFA users through the component itself, before the provider starts.
+const mfa = await Mfa.start({
+  component: pathToFileURL(config.component).href,
+  policy: config.policy,
+  sealKey: config.sealKey,
+  store: config.store,
+  delivery: config.delivery,
+});
+const secrets = new Map();
+const t0 = Math.floor(Date.now() / 1000);
+for (let i = 0; i < n + 10; i++) {
+  const user = `mfa${i}`;
+  const { value: e, error } = await mfa.beginTotp(user, BigInt(t0));
+  if (error) throw new Error(`enroll ${user}: ${error.tag} ${error.val ?? ''}`);
+  const confirmed = await mfa.confirmTotp(user, Buffer.from(totp(e.secretBase32, t0 - 30)), BigInt(t0));
+  if (confirmed.error) throw new Error(`confirm ${user}: ${confirmed.error.tag}`);
+  secrets.set(user, e.secretBase32);
+}
+await mfa.close();
+
+const idp = spawn('node', [new URL('../idp/src/main.mjs', import.meta.url).pathname, 'serve', '--config', configFile], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const base = await new Promise((resolve, reject) => {
+  idp.stdout.once('data', (d) => {
+    const m = /listening on (\S+)/.exec(String(d));
+    if (m) resolve(m[1]); else reject(new Error(`provider said ${d}`));
+  });
+  idp.once('exit', (code) => reject(new Error(`provider exited ${code}`)));
+});
+
+/** A browser's cookie jar, as far as one sign-in needs. */
+class Jar {
+  constructor() { this.cookies = new Map(); }
+  take(response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+  header() { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '); }
+}
+
+async function request(jar, path, form) {
+  const r = await fetch(new URL(path, base), {
+    method: form ? 'POST' : 'GET',
+    headers: { cookie: jar.header(), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    body: form ? new URLSearchParams(form).toString() : undefined,
+    redirect: 'manual',
+  });
+  jar.take(r);
+  const body = await r.text();
+  return { status: r.status, location: r.headers.get('location'), body };
+}
+
+const client = config.clients[0];
+/** One sign-in; returns when the provider redirects to the application. */
+async function signIn(user, code) {
+  const jar = new Jar();
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  const q = new URLSearchParams({
+    client_id: client.client_id,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: client.redirect_uris[0],
+    code_challenge: crypto.createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    state: 'bench',
+  });
+  let r = await request(jar, `/auth?${q}`);
+  const interaction = r.location;
+  r = await request(jar, interaction);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(r.body)[1];
+  r = await request(jar, `${interaction}/password`, { csrf, username: user, password });
+  if (code !== null) {
+    r = await request(jar, r.location);
+    if (!r.body.includes('Verification code')) throw new Error(`${user}: no code page`);
+    r = await request(jar, `${interaction}/code`, { csrf, code });
+  }
+  while (r.status === 303 || r.status === 302) {
+    if (r.location.startsWith(client.redirect_uris[0])) {
+      if (!r.location.includes('code=')) throw new Error(`${user}: no code in ${r.location}`);
+      return;
+    }
+    r = await request(jar, r.location);
+  }
+  throw new Error(`${user}: sign-in stopped at ${r.status}: ${r.body.slice(0, 300)}`);
+}
+
+async function timed(kind, users) {
+  const start = process.hrtime.bigint();
+  for (const user of users) {
+    const code = kind === 'mfa' ? totp(secrets.get(user), Math.floor(Date.now() / 1000)) : null;
+    await signIn(user, code);
+  }
+  return Number(process.hrtime.bigint() - start) / 1e6 / users.length;
+}
+
+try {
+  // Warm: JIT, connections, the component's instance.
+  await timed('plain', Array.from({ length: 10 }, (_, i) => `plain${n + i}`));
+  await timed('mfa', Array.from({ length: 10 }, (_, i) => `mfa${n + i}`));
+  const plainMs = await timed('plain', Array.from({ length: n }, (_, i) => `plain${i}`));
+  const mfaMs = await timed('mfa', Array.from({ length: n }, (_, i) => `mfa${i}`));
+  const result = {
+    signin_plain_ms: plainMs,
+    signin_mfa_ms: mfaMs,
+    signins_per_sec_plain: 1000 / plainMs,
+    signins_per_sec_mfa: 1000 / mfaMs,
+    mfa_share: (mfaMs - plainMs) / mfaMs,
+    signins: n,
+  };
+  fs.writeFileSync(outFile, `${JSON.stringify(result)}\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  idp.kill();
+}
