@@ -3,10 +3,12 @@
 # fuzz tools), then runs the end-to-end demo on sled databases in temporary
 # directories (removed afterwards): the whole story through the engine on
 # sled, the identity-provider door through the WebAssembly component, and a
-# Linux login through real libpam.
+# Linux login through real libpam; then, where PostgreSQL is installed, two
+# hosts and the identity provider on one shared store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh demo
 cargo run --locked --quiet -p planasonix-native --example story
 cargo run --locked --quiet -p planasonix-host --example idp_story
 scripts/demo-login.sh
+scripts/demo-fleet.sh
