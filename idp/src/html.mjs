@@ -49,13 +49,16 @@ export function raw(text) {
  * A whole page. `notice` is shown first and announced to screen readers
  * (`role="alert"` for an error, `role="status"` otherwise).
  */
-export function page({ title, body, notice = null, user = null }) {
+export function page({ title, body, notice = null, user = null, signingIn = false }) {
   const alert = notice
     ? html`<div class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}" id="notice">${notice.text}</div>`
     : '';
-  const account = user
-    ? html`<nav aria-label="Account"><span class="who">Signed in as <strong>${user}</strong></span> <a href="/security/mfa">Security</a></nav>`
-    : '';
+  let account = '';
+  if (user && signingIn) {
+    account = html`<nav aria-label="Account"><span class="who">Signing in as <strong>${user}</strong></span></nav>`;
+  } else if (user) {
+    account = html`<nav aria-label="Account"><span class="who">Signed in as <strong>${user}</strong></span> <a href="/security/mfa">Security</a></nav>`;
+  }
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -82,7 +82,7 @@ export function csrfToken(ctx) {
   let token = ctx.cookies.get(CSRF_COOKIE);
   if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
     token = crypto.randomBytes(32).toString('base64url');
-    ctx.cookies.set(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', signed: false, overwrite: true, path: '/' });
+    ctx.cookies.set(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', signed: false, overwrite: true, path: '/', secure: ctx.secure });
   }
   return token;
 }
@@ -117,7 +117,11 @@ export function seeOther(ctx, location) {
   ctx.status = 303;
 }
 
-/** The address the request came from (never a header the client sets). */
+/**
+ * The client's address: the socket's peer, or behind the proxy an https
+ * issuer implies, the address it forwarded (never a header a client could
+ * set unchecked).
+ */
 export function remoteAddress(ctx) {
-  return ctx.req.socket.remoteAddress ?? undefined;
+  return (ctx.app.proxy ? ctx.ip : ctx.req.socket.remoteAddress) || undefined;
 }

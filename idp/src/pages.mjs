@@ -20,6 +20,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
 
 /** The second-factor prompt. `factors` are the component's (totp, sms, recovery). */
 export function code({ action, csrf, user, factors, stepUp = null, notice = null, smsAction = null, abort }) {
+  const signingIn = true;
   const sms = factors.includes('sms') && smsAction
     ? html`<button type="submit" form="sms" class="secondary">Text me a code</button>`
     : '';
@@ -28,6 +29,7 @@ export function code({ action, csrf, user, factors, stepUp = null, notice = null
     title: 'Two-factor authentication',
     notice,
     user,
+    signingIn,
     body: html`${why}<p class="lede">Enter the 6-digit code from your authenticator app${factors.includes('sms') ? ', or the code we texted you' : ''}. Lost your device? Use one of your recovery codes.</p>
 ${form({
     action,
@@ -56,9 +58,11 @@ function cancel(abort, csrf) {
 }
 
 export function grace({ csrf, user, deadline, enroll, proceed }) {
+  const signingIn = true;
   return page({
     title: 'Set up two-factor authentication',
     user,
+    signingIn,
     notice: { kind: 'warning', text: say.graceReminder(deadline) },
     body: html`<p>Two-factor authentication keeps your account safe even if your password is stolen: you sign in with your password and a code from an app on your phone.</p>
 <div class="actions">
@@ -86,9 +90,11 @@ export function error({ title = 'Something went wrong', text, status }) {
 }
 
 export function recoveryAccepted({ csrf, user, remaining, proceed }) {
+  const signingIn = true;
   return page({
     title: 'Recovery code accepted',
     user,
+    signingIn,
     notice: { kind: remaining <= 3 ? 'warning' : 'info', text: say.recoveryAccepted(remaining) },
     body: html`<p>Each recovery code works once. You can make a new set on the <strong>Security</strong> page.</p>
 ${form({ action: proceed, csrf, fields: '', submit: 'Continue' })}`,
@@ -96,12 +102,13 @@ ${form({ action: proceed, csrf, fields: '', submit: 'Continue' })}`,
 }
 
 /** Enrolling an authenticator app: QR code, the key, and the confirmation code. */
-export function totpEnroll({ action, csrf, user, enrollment, notice = null, abort = null }) {
+export function totpEnroll({ action, csrf, user, enrollment, notice = null, abort = null, signingIn = false }) {
   const qr = `data:image/svg+xml;base64,${Buffer.from(enrollment.qrSvg).toString('base64')}`;
   const key = enrollment.secretBase32.replace(/(.{4})/g, '$1 ').trim();
   return page({
     title: 'Set up an authenticator app',
     user,
+    signingIn,
     notice,
     body: html`<ol class="steps">
 <li><p>Open your authenticator app (Google Authenticator, 1Password, Authy, or another TOTP app) and add an account.</p></li>
@@ -131,12 +138,13 @@ ${cancel(abort, csrf)}`,
 }
 
 /** New recovery codes, shown once, with a download and "I have saved them". */
-export function recoveryCodes({ action, csrf, user, codes, submit = 'I have saved them' }) {
+export function recoveryCodes({ action, csrf, user, codes, submit = 'I have saved them', signingIn = false }) {
   const text = `Planasonix recovery codes for ${user}\nEach code works once.\n\n${codes.join('\n')}\n`;
   const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
   return page({
     title: 'Save your recovery codes',
     user,
+    signingIn,
     notice: { kind: 'warning', text: 'These codes are shown only once. Save them now.' },
     body: html`<p>If you lose your phone, a recovery code lets you sign in. Each works once. Keep them somewhere safe, such as a password manager, and not on the phone.</p>
 <ul class="codes" aria-label="Recovery codes">${codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>

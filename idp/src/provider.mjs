@@ -169,7 +169,10 @@ export function buildProvider(config, { renderError }) {
     },
     renderError,
   });
-  provider.proxy = false;
+  // An https issuer is served behind a TLS-terminating proxy: trust its
+  // X-Forwarded-Proto (secure cookies) and X-Forwarded-For (the client's
+  // address, for the per-address lockout). On loopback http, trust nothing.
+  provider.proxy = config.issuer.startsWith('https:');
   return provider;
 }
 

@@ -78,7 +78,7 @@ export class Security {
   /** Starts a sign-in through the provider's own client, then comes back to `next`. */
   signIn(ctx, next) {
     const state = crypto.randomBytes(16).toString('base64url');
-    ctx.cookies.set(STATE_COOKIE, `${state}.${next === '/admin' ? 'admin' : 'mfa'}`, { httpOnly: true, sameSite: 'lax', signed: true, maxAge: 600_000, path: '/security/callback' });
+    ctx.cookies.set(STATE_COOKIE, `${state}.${next === '/admin' ? 'admin' : 'mfa'}`, { httpOnly: true, sameSite: 'lax', signed: true, maxAge: 600_000, path: '/security/callback', secure: ctx.secure });
     const q = new URLSearchParams({
       client_id: ACCOUNT_CLIENT,
       response_type: 'none',

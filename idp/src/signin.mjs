@@ -139,11 +139,11 @@ export class SignIn {
       case 'grace':
         return sendPage(ctx, pages.grace({ csrf, user: flow.user, deadline: flow.deadline, enroll: this.url(flow, 'enroll'), proceed: this.url(flow, 'proceed') }));
       case 'enroll':
-        return sendPage(ctx, pages.totpEnroll({ action: this.url(flow, 'enroll'), csrf, user: flow.user, enrollment: flow.enrollment, notice, abort: this.url(flow, 'abort') }));
+        return sendPage(ctx, pages.totpEnroll({ action: this.url(flow, 'enroll'), csrf, user: flow.user, enrollment: flow.enrollment, notice, abort: this.url(flow, 'abort'), signingIn: true }));
       case 'recovery':
         return sendPage(ctx, pages.recoveryAccepted({ csrf, user: flow.user, remaining: flow.remaining, proceed: this.url(flow, 'proceed') }));
       case 'codes':
-        return sendPage(ctx, pages.recoveryCodes({ action: this.url(flow, 'saved'), csrf, user: flow.user, codes: flow.codes }));
+        return sendPage(ctx, pages.recoveryCodes({ action: this.url(flow, 'saved'), csrf, user: flow.user, codes: flow.codes, signingIn: true }));
       case 'denied':
         // A page of the sign-in like the others: what it says is the outcome.
         return sendPage(ctx, pages.denied({ text: flow.denied, abort: this.url(flow, 'abort'), csrf }));

@@ -9,7 +9,7 @@
 // environment, and BOB (a user enrolled through a host's CLI).
 import { readStoreFile } from '../src/config.mjs';
 import { startRp } from './rp.mjs';
-import { assert, env, launch, recordVersion } from './lib.mjs';
+import { assert, env, launch, plant, recordVersion } from './lib.mjs';
 
 const idp = env('IDP_URL');
 const password = env('PASSWORD');
@@ -70,7 +70,23 @@ try {
   // A foreign site's form: no CSRF cookie at all (a new browser).
   const stranger = await person('stranger');
   refused(await post(stranger.context, `${path}/password`, `csrf=${csrf}&username=ida&password=x`), 400, /expired or was already finished/);
+  // A field's name comes back in the refusal: as text, never as markup.
+  const injected = await post(context, `${path}/password`, `csrf=${csrf}&${encodeURIComponent('<img src=x onerror=alert(1)>')}=${'a'.repeat(2000)}`);
+  refused(injected, 413, /too long/);
+  assert.ok(!injected.text.includes('<img src=x'), 'a field name reached the page as markup');
+  assert.ok(injected.text.includes('&lt;img src=x onerror=alert(1)&gt;'));
   assert.equal(await recordVersion(store, 'ida'), before, 'a refused password form wrote to the store');
+
+  step('password guessing pauses after ten wrong passwords');
+  for (let i = 0; i < 10; i++) {
+    const r = await post(context, `${path}/password`, `csrf=${csrf}&username=ada&password=wrong-${i}`);
+    assert.equal(r.status, 303);
+  }
+  await page.goto(`${idp}${path}`);
+  await page.getByLabel('User name').fill('ada');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.match(await page.locator('#notice').textContent(), /Too many wrong passwords for this user/);
 
   step('the code form');
   ({ path, csrf } = await signInPage(page, 'bob'));
@@ -92,6 +108,13 @@ try {
   await page.getByRole('button', { name: 'Verify' }).click();
   assert.match(await page.locator('#notice').textContent(), /That is not a code/);
   await page.shot('not-a-code');
+
+  step('a record planted in the store without the seal key fails the sign-in closed');
+  await plant(store, 'bob');
+  await signInPage(page, 'bob');
+  await page.getByRole('heading', { name: 'You cannot sign in right now' }).waitFor();
+  assert.match(await page.locator('#notice').textContent(), /unavailable right now/);
+  await page.shot('planted-record');
 
   step('a replayed interaction URL');
   const done = await signInPage(page, 'ida');

@@ -79,8 +79,8 @@ export function qrSecret(png) {
   return uri.searchParams.get('secret');
 }
 
-/** The store's raw view of a user: the version of their record (null: none). */
-export async function recordVersion(storeSettings, user) {
+/** Runs `work` with a client of the store's database, as its administrator could. */
+async function withDatabase(storeSettings, work) {
   const client = new pg.Client({
     host: storeSettings.hosts[0],
     port: storeSettings.port,
@@ -91,11 +91,30 @@ export async function recordVersion(storeSettings, user) {
   });
   await client.connect();
   try {
-    const r = await client.query('SELECT version FROM planasonix_records WHERE key = $1', [`user/${user}`]);
-    return r.rows.length ? String(r.rows[0].version) : null;
+    return await work(client);
   } finally {
     await client.end();
   }
+}
+
+/** The store's raw view of a user: the version of their record (null: none). */
+export function recordVersion(storeSettings, user) {
+  return withDatabase(storeSettings, async (c) => {
+    const r = await c.query('SELECT version FROM planasonix_records WHERE key = $1', [`user/${user}`]);
+    return r.rows.length ? String(r.rows[0].version) : null;
+  });
+}
+
+/**
+ * Replaces `user`'s record with one in the old, unauthenticated form (no
+ * factor: it would mean a grace sign-in), as someone with the database but
+ * not the seal key could.
+ */
+export function plant(storeSettings, user) {
+  return withDatabase(storeSettings, (c) => c.query(
+    "UPDATE planasonix_records SET value = convert_to('{\"schema\":2}', 'UTF8') WHERE key = $1",
+    [`user/${user}`],
+  ));
 }
 
 /** Runs the PAM login command the harness gave (pamtester on a host of the fleet). */

@@ -209,7 +209,11 @@ fn pam_login_script(site: &Site, dir: &Path) -> PathBuf {
 
 /// Runs `script` of idp/test with the provider's environment; its output.
 fn run_node_test(s: &Setup, script: &str) -> String {
-    let artifacts = target_dir().join("planasonix-idp-artifacts");
+    // One folder per script, emptied first: only this run's pages.
+    let artifacts = target_dir()
+        .join("planasonix-idp-artifacts")
+        .join(script.trim_end_matches(".mjs"));
+    let _ = std::fs::remove_dir_all(&artifacts);
     let out = node()
         .arg(format!("test/{script}"))
         .env("IDP_URL", &s.idp.url)
