@@ -167,6 +167,9 @@ pub enum Command {
     /// Set up and check the shared PostgreSQL store (see planasonix-store(5))
     #[command(subcommand)]
     Store(StoreCmd),
+    /// Send SMS and notices through the gateways of the delivery file (see planasonix-delivery(5))
+    #[command(subcommand)]
+    Deliver(DeliverCmd),
     /// Check whether sshd, login, sudo and su really ask for a second factor
     #[command(after_help = DOCTOR_HELP)]
     Doctor(Doctor),
@@ -192,6 +195,50 @@ pub enum StoreCmd {
         /// The destination's store file (default: --store)
         #[arg(long, value_name = "PATH")]
         to: Option<PathBuf>,
+    },
+}
+
+/// The delivery file a `deliver` command reads.
+#[derive(Debug, Args)]
+pub struct DeliveryOpt {
+    /// The delivery file: gateways for SMS and notices (root's, mode 0600)
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/etc/planasonix/delivery.toml"
+    )]
+    pub delivery: PathBuf,
+}
+
+/// `planasonix deliver`
+#[derive(Debug, Subcommand)]
+pub enum DeliverCmd {
+    /// Send an SMS: the E.164 number as the argument, the text on standard input (an sms_command)
+    Sms {
+        #[command(flatten)]
+        file: DeliveryOpt,
+        /// The E.164 number
+        #[arg(value_name = "NUMBER", allow_hyphen_values = false)]
+        to: String,
+    },
+    /// Send a notice: the user as the argument, the message on standard input (a notice_command)
+    Notice {
+        #[command(flatten)]
+        file: DeliveryOpt,
+        /// The user the notice is about
+        #[arg(value_parser = user_name)]
+        user: String,
+    },
+    /// Send a test message; show the request (secrets masked) and the gateway's answer
+    Test {
+        #[command(flatten)]
+        file: DeliveryOpt,
+        /// An SMS to this E.164 number
+        #[arg(long, value_name = "NUMBER")]
+        to: Option<String>,
+        /// A notice to this user
+        #[arg(long, value_parser = user_name)]
+        user: Option<String>,
     },
 }
 

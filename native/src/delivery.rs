@@ -67,6 +67,13 @@ pub enum DeliveryFailure {
         /// The timeout.
         after: Duration,
     },
+    /// A gateway of the delivery file did not take it.
+    Gateway {
+        /// `SMS` or `notice`.
+        kind: &'static str,
+        /// Why (the gateway's status, never its answer).
+        detail: String,
+    },
 }
 
 impl fmt::Display for DeliveryFailure {
@@ -95,6 +102,7 @@ impl fmt::Display for DeliveryFailure {
                 program.display(),
                 format_duration(*after)
             ),
+            DeliveryFailure::Gateway { kind, detail } => write!(f, "{kind} gateway: {detail}"),
         }
     }
 }
@@ -191,8 +199,20 @@ fn plain(e: &std::io::Error) -> String {
 
 /// Runs `program arg` with `input` on stdin, for at most `timeout`.
 fn run(program: &Path, arg: &str, input: &[u8], timeout: Duration) -> Result<(), DeliveryFailure> {
+    run_program(program, &[arg], input, timeout)
+}
+
+/// Runs `program args…` with `input` on stdin and an empty environment (but
+/// `PATH` and `LANG`), for at most `timeout`; killed after it. Its output is
+/// discarded: it is judged by its exit status.
+pub fn run_program(
+    program: &Path,
+    args: &[&str],
+    input: &[u8],
+    timeout: Duration,
+) -> Result<(), DeliveryFailure> {
     let mut cmd = Command::new(program);
-    cmd.arg(arg)
+    cmd.args(args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("LANG", "C")

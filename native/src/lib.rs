@@ -28,9 +28,12 @@ pub mod accounts;
 pub mod call;
 pub mod delivery;
 mod file_trail;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 mod keyfile;
 mod os;
 mod policy_file;
+pub mod secret_file;
 pub mod service;
 pub mod store;
 pub mod store_file;

@@ -14,7 +14,6 @@ use crate::policy_file::root_only_writable;
 use core::fmt;
 use serde::Deserialize;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -24,9 +23,6 @@ pub const DEFAULT_STORE_FILE: &str = "/etc/planasonix/store.toml";
 
 /// Largest store file read.
 const MAX_STORE_BYTES: u64 = 64 << 10;
-
-/// Largest password file read.
-const MAX_PASSWORD_BYTES: u64 = 1024;
 
 /// Which store this host's state lives in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -322,47 +318,7 @@ fn is_local(host: &str) -> bool {
 /// the user reading it) that group and others cannot access; one line, the
 /// trailing line break dropped.
 pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, StoreFileError> {
-    let unreadable = |e| StoreFileError::Unreadable(path.to_owned(), e);
-    let unsafe_because = |why: String| StoreFileError::Unsafe {
-        path: path.to_owned(),
-        why,
-    };
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(unsafe_because("it is not a regular file".into()));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(unsafe_because(format!(
-            "mode {mode:04o} lets group or others read the database password (chmod 600)"
-        )));
-    }
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != me {
-        return Err(unsafe_because(format!(
-            "it is owned by uid {}, not root (chown root)",
-            meta.uid()
-        )));
-    }
-    let mut bytes = Zeroizing::new(Vec::with_capacity(64));
-    file.by_ref()
-        .take(MAX_PASSWORD_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    let invalid = |why: &str| StoreFileError::Invalid(path.to_owned(), why.to_owned());
-    if bytes.len() as u64 > MAX_PASSWORD_BYTES {
-        return Err(invalid("the password file is larger than 1 KiB"));
-    }
-    let text = std::str::from_utf8(&bytes).map_err(|_| invalid("the password is not UTF-8"))?;
-    let password = text.strip_suffix('\n').unwrap_or(text);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    if password.is_empty() || password.contains(['\n', '\0']) {
-        return Err(invalid(
-            "the password file must hold one non-empty line (the password)",
-        ));
-    }
-    Ok(Zeroizing::new(password.to_owned()))
+    crate::secret_file::read_secret_line(path, "the database password")
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod deliver;
 mod doctor;
 mod enroll;
 mod import;
@@ -11,7 +12,7 @@ mod serve;
 mod status;
 mod store;
 
-use crate::args::{Admin, Cli, Command, Enroll, Import, PolicyCmd, StoreCmd};
+use crate::args::{Admin, Cli, Command, DeliverCmd, Enroll, Import, PolicyCmd, StoreCmd};
 use crate::deployment::Deployment;
 use crate::error::CliResult;
 use crate::out::Out;
@@ -94,6 +95,13 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             audit::run(&deployment, &mut out, user, since, host.as_deref())
         }
         Command::Serve => serve::run(&deployment, &mut out),
+        Command::Deliver(DeliverCmd::Sms { file, to }) => deliver::sms(&file.delivery, &to),
+        Command::Deliver(DeliverCmd::Notice { file, user }) => {
+            deliver::notice(&file.delivery, &user)
+        }
+        Command::Deliver(DeliverCmd::Test { file, to, user }) => {
+            deliver::test(&file.delivery, &mut out, to.as_deref(), user.as_deref())
+        }
         Command::Store(StoreCmd::Check) => store::check(&deployment, &mut out),
         Command::Store(StoreCmd::Migrate) => store::migrate(&deployment, &mut out),
         Command::Store(StoreCmd::Copy { from, to }) => {

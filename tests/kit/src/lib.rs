@@ -7,15 +7,18 @@
 //! checked-in fixtures ([`fixture`]), real, leased Unix accounts for the
 //! tests that go through NSS ([`accounts`]), and private, real PostgreSQL
 //! clusters with TLS for the fleet store ([`postgres`]), and the WebAssembly
-//! components built by the harness ([`component`]). Test code only: never
+//! components built by the harness ([`component`]), test certificates ([`tls`]),
+//! and a fake SMS gateway ([`gateway`]). Test code only: never
 //! a dependency of a shipped crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod accounts;
 pub mod component;
 mod engine;
+pub mod gateway;
 pub mod postgres;
 mod temp;
+pub mod tls;
 
 pub use engine::*;
 pub use planasonix_core::testing::check_store;

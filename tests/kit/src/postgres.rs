@@ -32,7 +32,7 @@
 use crate::TempDir;
 use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -211,8 +211,8 @@ impl Postgres {
         // Certificates: the CA, an unrelated one, the server's.
         let ca_file = root.join("ca.crt");
         let other_ca_file = root.join("other-ca.crt");
-        make_ca(&tls_dir, "ca", "Planasonix test CA", &ca_file);
-        make_ca(
+        crate::tls::make_ca(&tls_dir, "ca", "Planasonix test CA", &ca_file);
+        crate::tls::make_ca(
             &tls_dir,
             "other-ca",
             "Planasonix unrelated test CA",
@@ -220,7 +220,7 @@ impl Postgres {
         );
         make_server_cert(&tls_dir, &ca_file, &server_dir, install);
 
-        let password = hex(&random_bytes(16));
+        let password = crate::tls::hex(&crate::tls::random_bytes(16));
         let password_file = root.join("password");
         OpenOptions::new()
             .write(true)
@@ -762,21 +762,6 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("cannot pick a free loopback port: {e}"))
 }
 
-fn random_bytes(n: usize) -> Vec<u8> {
-    let mut buf = vec![0; n];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .unwrap_or_else(|e| panic!("reading /dev/urandom: {e}"));
-    buf
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 /// Panics with the command's output (and the server log) unless it
 /// succeeded.
 fn check(out: &Output, what: &str, log: Option<&str>) {
@@ -791,115 +776,12 @@ fn check(out: &Output, what: &str, log: Option<&str>) {
     );
 }
 
-/// openssl's configuration for both CAs and the server certificate, so
-/// nothing depends on the system's openssl.cnf.
-const OPENSSL_CNF: &str = "\
-[req]
-distinguished_name = dn
-prompt = no
-
-[dn]
-CN = unused
-
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-";
-
-fn openssl(tls_dir: &Path, args: &[&str]) {
-    let cnf = tls_dir.join("openssl.cnf");
-    if !cnf.exists() {
-        fs::write(&cnf, OPENSSL_CNF).unwrap();
-    }
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(tls_dir)
-        .env("OPENSSL_CONF", &cnf)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    check(&out, &format!("openssl {}", args.join(" ")), None);
-}
-
-const EC_KEY: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-
-/// A self-signed CA (P-256, 7 days) as `<name>.key` in `tls_dir`, its
-/// certificate copied to `cert` (0644).
-fn make_ca(tls_dir: &Path, name: &str, cn: &str, cert: &Path) {
-    let key = format!("{name}.key");
-    let crt = format!("{name}.crt");
-    let subject = format!("/CN={cn}");
-    let mut args = vec![
-        "req",
-        "-x509",
-        "-config",
-        "openssl.cnf",
-        "-extensions",
-        "ca",
-    ];
-    args.extend(EC_KEY);
-    args.extend([
-        "-nodes", "-keyout", &key, "-out", &crt, "-days", "7", "-subj", &subject,
-    ]);
-    openssl(tls_dir, &args);
-    fs::copy(tls_dir.join(&crt), cert).unwrap();
-    fs::set_permissions(cert, fs::Permissions::from_mode(0o644)).unwrap();
-}
-
-/// The server's key and certificate (CN and SAN 127.0.0.1, SAN localhost),
-/// signed by the CA `ca.key`/`ca_cert`, into `server_dir` owned by
-/// postgres (the key 0600).
+/// The server's key and certificate signed by the test CA (see
+/// [`crate::tls`]), into `server_dir`, owned by postgres.
 fn make_server_cert(tls_dir: &Path, ca_cert: &Path, server_dir: &Path, install: &Install) {
-    let mut args = vec!["req", "-new", "-config", "openssl.cnf"];
-    args.extend(EC_KEY);
-    args.extend([
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=127.0.0.1",
-    ]);
-    openssl(tls_dir, &args);
-    let serial = format!("0x{}", hex(&random_bytes(16)));
-    let ca_cert = ca_cert.to_str().unwrap();
-    openssl(
-        tls_dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            ca_cert,
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            &serial,
-            "-days",
-            "7",
-            "-extfile",
-            "openssl.cnf",
-            "-extensions",
-            "server",
-            "-out",
-            "server.crt",
-        ],
-    );
-    for (name, mode) in [("server.crt", 0o644), ("server.key", 0o600)] {
-        let to = server_dir.join(name);
-        fs::copy(tls_dir.join(name), &to).unwrap();
-        fs::set_permissions(&to, fs::Permissions::from_mode(mode)).unwrap();
-        std::os::unix::fs::chown(&to, Some(install.uid), Some(install.gid)).unwrap();
+    crate::tls::make_server_cert(tls_dir, ca_cert, server_dir);
+    for name in ["server.crt", "server.key"] {
+        std::os::unix::fs::chown(server_dir.join(name), Some(install.uid), Some(install.gid))
+            .unwrap();
     }
 }

@@ -1,0 +1,215 @@
+//! SMS and notices through real gateways (feature `gateway`): the delivery
+//! file names a generic HTTP webhook, Twilio's Messages API, the local
+//! `sendmail`, or a command with today's contract; [`Gateway`] sends one
+//! message through it.
+//!
+//! `planasonix deliver sms|notice` is this, behind the command contract the
+//! PAM module and the CLI already run (`sms_command`, `notice_command`), so a
+//! login's transaction never waits on a gateway: the module sends after the
+//! store is closed, through a process. The wasmtime host links it directly.
+//!
+//! Nothing secret is written anywhere: errors carry the gateway's status,
+//! never its answer's body (which may echo the number or the code), the
+//! number, the text or a token.
+
+mod file;
+mod mail;
+mod template;
+mod webhook;
+
+pub use file::{parse_delivery, read_delivery_file, DeliveryFile, DEFAULT_DELIVERY_FILE};
+pub use mail::Sendmail;
+pub use webhook::Webhook;
+
+use crate::delivery::{run_program, Sender};
+use core::fmt;
+use planasonix_core::phone::PhoneNumber;
+use planasonix_core::Message;
+use std::path::PathBuf;
+use std::time::Duration;
+use template::Values;
+
+/// One way out for one kind of message.
+#[derive(Debug)]
+pub enum Channel {
+    /// An HTTP gateway (a generic webhook, or Twilio).
+    Webhook(Box<Webhook>),
+    /// A program with the command contract: recipient as argument, text on stdin.
+    Command {
+        /// The program.
+        program: PathBuf,
+        /// How long it may run.
+        timeout: Duration,
+    },
+    /// Mail through the local `sendmail` (notices only).
+    Sendmail(Sendmail),
+}
+
+/// What a gateway said when it took a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The HTTP status (0 for a command or sendmail).
+    pub status: u16,
+    /// The gateway's id for the message, where the file says where it is.
+    pub message_id: Option<String>,
+    /// Requests made (more than one after the gateway asked for a retry).
+    pub attempts: u32,
+}
+
+/// Why a message did not go out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GatewayError {
+    /// The delivery file, a secret file or a CA file cannot be used.
+    Config(String),
+    /// The gateway answered and did not take the message (a 4xx, or a 2xx
+    /// without the success pattern): sending it again would not help.
+    Refused(String),
+    /// Nothing took it: no connection, TLS failed, no answer in time, or the
+    /// gateway said to come back (429, 5xx) as often as retries allow.
+    Unavailable(String),
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GatewayError::Config(why) => write!(f, "delivery is not set up right: {why}"),
+            GatewayError::Refused(why) => write!(f, "the message was refused: {why}"),
+            GatewayError::Unavailable(why) => {
+                write!(f, "the gateway could not take the message: {why}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+/// A fresh message id (for the `{id}` placeholder and a mail's Message-ID).
+fn message_id() -> String {
+    let mut bytes = [0u8; 12];
+    planasonix_core::Random::fill(&mut crate::OsRandom::new(), &mut bytes).map_or_else(
+        |_| "unknown".to_owned(),
+        |()| bytes.iter().map(|b| format!("{b:02x}")).collect(),
+    )
+}
+
+impl Channel {
+    /// Sends an SMS with `text` to `to`.
+    pub fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<Sent, GatewayError> {
+        self.send_sms_showing(to, text, None)
+    }
+
+    /// [`Channel::send_sms`], also writing the request (secrets masked) and
+    /// the gateway's answer into `shown` (for `planasonix deliver test`).
+    pub fn send_sms_showing(
+        &self,
+        to: &PhoneNumber,
+        text: &str,
+        shown: Option<&mut String>,
+    ) -> Result<Sent, GatewayError> {
+        let id = message_id();
+        let values = Values {
+            to: to.e164(),
+            text,
+            id: &id,
+            user: "",
+        };
+        match self {
+            Channel::Webhook(w) => send(w, &values, shown),
+            Channel::Command { program, timeout } => command(program, to.e164(), text, *timeout),
+            Channel::Sendmail(_) => Err(GatewayError::Config("sendmail does not send SMS".into())),
+        }
+    }
+
+    /// Tells `user` `text` (a notice about their account).
+    pub fn send_notice(&self, user: &str, text: &str) -> Result<Sent, GatewayError> {
+        self.send_notice_showing(user, text, None)
+    }
+
+    /// [`Channel::send_notice`], showing the request as for SMS.
+    pub fn send_notice_showing(
+        &self,
+        user: &str,
+        text: &str,
+        shown: Option<&mut String>,
+    ) -> Result<Sent, GatewayError> {
+        let id = message_id();
+        match self {
+            Channel::Webhook(w) => {
+                let values = Values {
+                    to: "",
+                    text,
+                    id: &id,
+                    user,
+                };
+                send(w, &values, shown)
+            }
+            Channel::Command { program, timeout } => command(program, user, text, *timeout),
+            Channel::Sendmail(m) => m.send(user, text, &id).map(|()| Sent {
+                status: 0,
+                message_id: Some(id),
+                attempts: 1,
+            }),
+        }
+    }
+}
+
+fn send(
+    w: &Webhook,
+    values: &Values<'_>,
+    shown: Option<&mut String>,
+) -> Result<Sent, GatewayError> {
+    let request = w.prepare(values, shown.is_some())?;
+    let mut answer = String::new();
+    let sent = w.send(&request, &mut answer);
+    if let Some(out) = shown {
+        *out = format!(
+            "{}\n\n-- answer --\n{}",
+            request.shown.as_deref().unwrap_or_default(),
+            answer
+        );
+    }
+    sent
+}
+
+fn command(
+    program: &std::path::Path,
+    arg: &str,
+    text: &str,
+    timeout: Duration,
+) -> Result<Sent, GatewayError> {
+    run_program(program, &[arg], format!("{text}\n").as_bytes(), timeout)
+        .map(|()| Sent {
+            status: 0,
+            message_id: None,
+            attempts: 1,
+        })
+        .map_err(|e| GatewayError::Unavailable(e.to_string()))
+}
+
+/// The delivery file as the native [`Sender`]: what the CLI and the wasmtime
+/// host use when a delivery file exists.
+impl Sender for DeliveryFile {
+    fn send(&self, message: &Message) -> Result<(), crate::delivery::DeliveryFailure> {
+        use crate::delivery::DeliveryFailure;
+        let fail = |kind: &'static str, e: GatewayError| DeliveryFailure::Gateway {
+            kind,
+            detail: e.to_string(),
+        };
+        match message {
+            Message::Sms { to, text } => match &self.sms {
+                Some(channel) => channel
+                    .send_sms(to, text.expose())
+                    .map(drop)
+                    .map_err(|e| fail("SMS", e)),
+                None => Err(DeliveryFailure::NotConfigured { kind: "SMS" }),
+            },
+            Message::Notice(notice) => match &self.notice {
+                Some(channel) => channel
+                    .send_notice(&notice.user, &notice.message())
+                    .map(drop)
+                    .map_err(|e| fail("notice", e)),
+                None => Ok(()),
+            },
+        }
+    }
+}
