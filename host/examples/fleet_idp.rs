@@ -92,7 +92,10 @@ fn main() {
         .open(app_file)
         .unwrap();
     writeln!(app, "{}", e.secret_base32).unwrap();
-    let at_idp = s.verify(user, code(t).as_bytes(), &ctx, t).unwrap().unwrap();
+    let at_idp = s
+        .verify(user, code(t).as_bytes(), &ctx, t)
+        .unwrap()
+        .unwrap();
     println!("   {user} signs in at the IdP with the app's code: {at_idp:?}");
     if !matches!(at_idp, Verification::Accepted(_)) {
         println!("demo expectation failed: the IdP refused {user}'s code");
