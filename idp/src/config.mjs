@@ -113,6 +113,22 @@ export function readStoreFile(file) {
   };
 }
 
+/**
+ * Connection options for a `pg` client or pool from the store file's
+ * settings: the first host (pg takes one), TLS verified against the file's
+ * CA, or none on a socket or loopback as the file allows.
+ */
+export function pgOptions(store) {
+  return {
+    host: store.hosts[0],
+    port: store.port,
+    database: store.database,
+    user: store.user,
+    password: store.password ?? undefined,
+    ssl: store.ca === null ? false : { ca: store.ca, rejectUnauthorized: true },
+  };
+}
+
 /** The users file: who may sign in, with password hashes (argon2id). */
 export function readUsers(file) {
   const raw = toml(file, readTrustedText(file, { secret: true }));

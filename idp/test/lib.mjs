@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { pgOptions } from '../src/config.mjs';
 import { chromium } from 'playwright-core';
 
 export { assert };
@@ -81,14 +82,7 @@ export function qrSecret(png) {
 
 /** Runs `work` with a client of the store's database, as its administrator could. */
 async function withDatabase(storeSettings, work) {
-  const client = new pg.Client({
-    host: storeSettings.hosts[0],
-    port: storeSettings.port,
-    database: storeSettings.database,
-    user: storeSettings.user,
-    password: storeSettings.password ?? undefined,
-    ssl: storeSettings.ca === null ? false : { ca: storeSettings.ca },
-  });
+  const client = new pg.Client(pgOptions(storeSettings));
   await client.connect();
   try {
     return await work(client);

@@ -41,6 +41,7 @@ pub mod store_uri;
 pub mod syslog;
 pub mod transaction;
 mod trust;
+mod trusted_file;
 
 pub use call::{EngineCall, SmsFor, StateDb, Transactions, Undelivered};
 pub use file_trail::FileTrail;

@@ -10,10 +10,9 @@
 //! secret: the database password is in its own root-only file
 //! ([`read_password_file`]), never here, in the policy or on a command line.
 
-use crate::policy_file::root_only_writable;
+use crate::trusted_file::{read_trusted, Readers};
 use core::fmt;
 use serde::Deserialize;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -137,39 +136,14 @@ struct RawPg {
 /// does not exist; refused when someone other than root could change it or
 /// its directory, or when it is not a valid setting.
 pub fn read_store_file(path: &Path) -> Result<StoreSetting, StoreFileError> {
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoreSetting::Sled),
-        Err(e) => return Err(StoreFileError::Unreadable(path.to_owned(), e)),
+    let text = match read_trusted(path, MAX_STORE_BYTES, Readers::Anyone) {
+        Err(StoreFileError::Unreadable(p, e))
+            if p == path && e.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(StoreSetting::Sled)
+        }
+        other => other?,
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| StoreFileError::Unreadable(path.to_owned(), e))?;
-    let unsafe_at = |p: &Path, why: String| StoreFileError::Unsafe {
-        path: p.to_owned(),
-        why,
-    };
-    if !meta.is_file() {
-        return Err(unsafe_at(path, "it is not a regular file".into()));
-    }
-    root_only_writable(path, &meta).map_err(|why| unsafe_at(path, why))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let dmeta =
-            std::fs::metadata(dir).map_err(|e| StoreFileError::Unreadable(dir.to_owned(), e))?;
-        root_only_writable(dir, &dmeta)
-            .map_err(|why| unsafe_at(dir, format!("its directory: {why}")))?;
-    }
-    let mut text = String::new();
-    file.by_ref()
-        .take(MAX_STORE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| StoreFileError::Unreadable(path.to_owned(), e))?;
-    if text.len() as u64 > MAX_STORE_BYTES {
-        return Err(StoreFileError::Invalid(
-            path.to_owned(),
-            format!("larger than {} KiB", MAX_STORE_BYTES >> 10),
-        ));
-    }
     parse_store(&text).map_err(|why| StoreFileError::Invalid(path.to_owned(), why))
 }
 

@@ -10,6 +10,7 @@
 // writes the answer (see bridge.mjs).
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
+import { pgOptions } from '../config.mjs';
 
 /** The schema this build reads and writes (native's SCHEMA_VERSION). */
 export const SCHEMA_VERSION = 1;
@@ -23,12 +24,7 @@ const target = `PostgreSQL ${settings.user}@${settings.hosts.join(',')}:${settin
 const pool = new pg.Pool({
   // pg takes one host: the first one named (libpq's list is the hosts'
   // business; the reference provider documents this).
-  host: settings.hosts[0],
-  port: settings.port,
-  database: settings.database,
-  user: settings.user,
-  password: settings.password ?? undefined,
-  ssl: settings.ca === null ? false : { ca: settings.ca, rejectUnauthorized: true },
+  ...pgOptions(settings),
   max: settings.poolSize,
   connectionTimeoutMillis: settings.connectTimeoutMs,
   statement_timeout: settings.statementTimeoutMs,

@@ -9,11 +9,9 @@ use super::mail::{AddressSource, Sendmail};
 use super::template::{Template, Var};
 use super::webhook::{Auth, BodyFormat, Method, Signature, Webhook};
 use super::Channel;
-use crate::policy_file::root_only_writable;
 use crate::store_file::StoreFileError;
+use crate::trusted_file::{read_trusted, Readers};
 use serde::Deserialize;
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -102,47 +100,7 @@ struct RawSendmail {
 
 /// Reads and checks the delivery file at `path`.
 pub fn read_delivery_file(path: &Path) -> Result<DeliveryFile, StoreFileError> {
-    let unreadable = |e| StoreFileError::Unreadable(path.to_owned(), e);
-    let unsafe_at = |p: &Path, why: String| StoreFileError::Unsafe {
-        path: p.to_owned(),
-        why,
-    };
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(unsafe_at(path, "it is not a regular file".into()));
-    }
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != me {
-        return Err(unsafe_at(
-            path,
-            format!("it is owned by uid {}, not root (chown root)", meta.uid()),
-        ));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(unsafe_at(
-            path,
-            format!("mode {mode:04o} lets group or others read or change where codes are sent (chmod 600)"),
-        ));
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let dmeta =
-            std::fs::metadata(dir).map_err(|e| StoreFileError::Unreadable(dir.to_owned(), e))?;
-        root_only_writable(dir, &dmeta)
-            .map_err(|why| unsafe_at(dir, format!("its directory: {why}")))?;
-    }
-    let mut text = String::new();
-    file.by_ref()
-        .take(MAX_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(unreadable)?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(StoreFileError::Invalid(
-            path.to_owned(),
-            "larger than 64 KiB".into(),
-        ));
-    }
+    let text = read_trusted(path, MAX_BYTES, Readers::Owner("where codes are sent"))?;
     parse_delivery(&text).map_err(|why| StoreFileError::Invalid(path.to_owned(), why))
 }
 
