@@ -48,6 +48,9 @@ want_rpm="$(cat <<'LIST'
 -rw-r--r-- /usr/share/man/man1/planasonix.1.gz
 -rw-r--r-- /usr/share/man/man5/planasonix-policy.5.gz
 -rw-r--r-- /usr/share/man/man5/planasonix-store.5.gz
+-rw-r--r-- /usr/share/man/man5/planasonix-delivery.5.gz
+-rwxr-xr-x /usr/lib/planasonix/deliver-sms
+-rwxr-xr-x /usr/lib/planasonix/deliver-notice
 -rw-r--r-- /usr/share/man/man8/pam_planasonix.8.gz
 -rw-r--r-- /usr/share/planasonix/planasonix_mfa.wasm
 -rw-r--r-- /usr/share/zsh/site-functions/_planasonix

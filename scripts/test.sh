@@ -23,9 +23,9 @@ if cargo tree --locked -p planasonix-core -e normal --depth 1 --prefix none | gr
   exit 1
 fi
 
-step "the PAM module links neither the state service's server nor a database client"
+step "the PAM module links neither the state service's server, a database client nor an HTTP client"
 if cargo tree --locked -p pam_planasonix -e normal,features --prefix none \
-    | grep -E '^(tokio-postgres|tokio|postgres_rustls|rustls) |planasonix-native feature "(server|postgres)"'; then
+    | grep -E '^(tokio-postgres|tokio|postgres_rustls|rustls|ureq) |planasonix-native feature "(server|postgres|gateway)"'; then
   echo "pam_planasonix must not depend on the crates or features above" >&2
   exit 1
 fi

@@ -4,7 +4,12 @@
 //! The app's secret goes to APP_FILE (0600), which stands for the phone.
 //!
 //! `fleet_idp STORE_FILE SEAL_KEY_FILE POLICY_FILE USER APP_FILE`
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 mod shared;
 

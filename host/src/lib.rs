@@ -20,6 +20,7 @@
 
 mod bindings;
 mod cache;
+mod gateway;
 mod limits;
 mod session;
 mod state;
@@ -31,6 +32,7 @@ pub use bindings::exports::planasonix::mfa::engine::{
     Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
     NotRequired, Required, Subject, TotpEnrollment, UserStatus, Verification,
 };
+pub use gateway::GatewayDelivery;
 pub use limits::Limits;
 pub use planasonix_core::store::Store;
 pub use session::Session;

@@ -377,35 +377,7 @@ fn sms_goes_through_the_configured_command() {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
     site.service("sshd", &[&format!("sms_command={}", script.display())]);
-    // Enroll the number through the core, with a channel that keeps the code.
-    let policy = Policy::from_toml(&std::fs::read_to_string(&site.policy).unwrap()).unwrap();
-    let key = load_key_file(&site.key).unwrap();
-    struct Keep(std::sync::Mutex<String>);
-    impl planasonix_core::Delivery for Keep {
-        fn send_sms(
-            &self,
-            _: &planasonix_core::phone::PhoneNumber,
-            text: &str,
-        ) -> Result<(), planasonix_core::DeliveryError> {
-            *self.0.lock().unwrap() = text.to_owned();
-            Ok(())
-        }
-        fn send_notice(
-            &self,
-            _: &planasonix_core::Notice,
-        ) -> Result<(), planasonix_core::DeliveryError> {
-            Ok(())
-        }
-    }
-    let keep = Keep(std::sync::Mutex::new(String::new()));
-    let code_in = |text: &str| text.split("code: ").nth(1).unwrap()[..6].to_owned();
-    SledStore::transaction(&site.db, Duration::from_secs(30), |store| {
-        let engine = Engine::new(&policy, &key, store).with_delivery(&keep);
-        engine.begin_sms("frank", "+447700900123", now(), &mut OsRandom::new())?;
-        let code = code_in(&keep.0.lock().unwrap());
-        engine.confirm_sms("frank", code.as_bytes(), now(), &mut OsRandom::new())
-    })
-    .unwrap();
+    site.enroll_sms("frank", "+447700900123");
     let file = outbox.clone();
     let responder: common::libpam::Responder = Box::new(move |shown| {
         let prompt = shown.last().unwrap().text().to_owned();
@@ -416,7 +388,7 @@ fn sms_goes_through_the_configured_command() {
         let sent = std::fs::read_to_string(&file).unwrap();
         let mut lines = sent.lines();
         assert_eq!(lines.next(), Some("+447700900123"));
-        Some(code_in(lines.next().unwrap()))
+        Some(sms_code(lines.next().unwrap()))
     });
     let mut tx = site.start("sshd", "frank", responder);
     assert_code!(tx.authenticate(), PAM_SUCCESS, tx);
