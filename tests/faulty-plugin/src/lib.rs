@@ -52,6 +52,9 @@ impl Guest for Faulty {
     fn regenerate_recovery_codes(_: String, _: u64) -> Result<Vec<String>, Error> {
         Err(Error::NotConfigured)
     }
+    fn remove_factor(_: Subject, _: Factor, _: u64) -> Result<(), Error> {
+        Err(Error::NotConfigured)
+    }
     #[allow(clippy::panic)]
     fn status(_: String, _: u64) -> Result<UserStatus, Error> {
         panic!("deliberate trap")
