@@ -90,8 +90,10 @@ say "the same code on host A: a replay, refused fleet-wide"
 login a alice "$code" fail
 
 say "bob enrolls at the identity provider (the component under wasmtime, on the same store)"
-"$target/debug/examples/fleet_idp" "$dir/a/store.toml" "$dir/a/seal.key" "$dir/a/policy.toml" bob "$dir/bob.app"
+idp=("$target/debug/examples/fleet_idp" "$dir/a/store.toml" "$dir/a/seal.key" "$dir/a/policy.toml")
+"${idp[@]}" enroll bob "$dir/bob.app" | grep -v '^recovery '
 idp_code="$(oathtool --totp -b "$(cat "$dir/bob.app")")"
+echo "   bob signs in at the IdP with his app's code: $("${idp[@]}" verify bob "$idp_code")"
 say "the code bob used at the IdP is a replay over SSH on host A"
 login a bob "$idp_code" fail
 say "bob's next code gets him in over SSH on host B: one enrollment, every door"

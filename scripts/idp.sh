@@ -48,6 +48,7 @@ cat > "$dir/policy.toml" <<'TOML'
 [enforcement]
 mode = "required-for-all"
 grace_period = "7d"
+enroll_at_login = true
 
 [step_up]
 export-secrets = "2m"

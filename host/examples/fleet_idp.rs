@@ -1,9 +1,18 @@
-//! The identity provider's part in the fleet demo (`scripts/demo-fleet.sh`):
-//! the component under wasmtime, its store the fleet's PostgreSQL named by
-//! a store file, enrolls USER's authenticator app and signs them in once.
-//! The app's secret goes to APP_FILE (0600), which stands for the phone.
+//! The identity provider's door on a fleet's shared store, as a command:
+//! the component under wasmtime, its store the PostgreSQL a store file
+//! names. Used by the fleet demo (`scripts/demo-fleet.sh`) and by the PAM
+//! module's fleet tests (`pam-module/tests/fleet_idp.rs`), which keep
+//! wasmtime out of the module's own build.
 //!
-//! `fleet_idp STORE_FILE SEAL_KEY_FILE POLICY_FILE USER APP_FILE`
+//! ```text
+//! fleet_idp STORE_FILE SEAL_KEY_FILE POLICY_FILE enroll USER APP_FILE
+//!     enrolls USER's authenticator app (confirmed with the previous time
+//!     step's code, so the current one stays unused); the app's secret goes
+//!     to APP_FILE (0600, standing for the phone); prints the recovery codes
+//! fleet_idp STORE_FILE SEAL_KEY_FILE POLICY_FILE verify USER CODE [AT]
+//!     a sign-in at the IdP with CODE at unix time AT (default now); prints
+//!     accepted, replayed, rejected or locked
+//! ```
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -33,12 +42,17 @@ impl HostDelivery for NoGateway {
     }
 }
 
+fn usage() -> ! {
+    eprintln!("usage: fleet_idp STORE_FILE SEAL_KEY_FILE POLICY_FILE (enroll USER APP_FILE | verify USER CODE [AT])");
+    std::process::exit(2);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [store_file, key_file, policy_file, user, app_file] = args.as_slice() else {
-        eprintln!("usage: fleet_idp STORE_FILE SEAL_KEY_FILE POLICY_FILE USER APP_FILE");
-        std::process::exit(2);
-    };
+    if args.len() < 6 {
+        usage();
+    }
+    let (store_file, key_file, policy_file) = (&args[0], &args[1], &args[2]);
     // The key file as the hosts check it (0600, root's), then its 32 bytes,
     // which is what a host hands the component.
     load_key_file(Path::new(key_file)).unwrap();
@@ -66,44 +80,51 @@ fn main() {
         remote: Some("203.0.113.7".into()),
         action: None,
     };
-    let t = now().0;
     let mut s = host.session().unwrap();
-    let subject = Subject {
-        user: user.clone(),
-        groups: vec![],
-        amr: vec!["pwd".into()],
-    };
-    println!(
-        "   {user} signs in at the IdP: {:?}",
-        s.decide(&subject, &ctx, t).unwrap().unwrap()
-    );
-    let e = s.begin_totp(user, t).unwrap().unwrap();
-    let secret = parse_base32(&e.secret_base32).unwrap();
-    let code = |at: u64| totp(Algorithm::Sha1, &secret, at, 30, 6);
-    // Confirmed with the last step's code: the current one stays unused.
-    let codes = s
-        .confirm_totp(user, code(t - 30).as_bytes(), t)
-        .unwrap()
-        .unwrap();
-    println!(
-        "   {user} enrolls an app at the IdP (QR as SVG, {} bytes) and gets {} recovery codes",
-        e.qr_svg.len(),
-        codes.len()
-    );
-    let mut app = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(app_file)
-        .unwrap();
-    writeln!(app, "{}", e.secret_base32).unwrap();
-    let at_idp = s
-        .verify(user, code(t).as_bytes(), &ctx, t)
-        .unwrap()
-        .unwrap();
-    println!("   {user} signs in at the IdP with the app's code: {at_idp:?}");
-    if !matches!(at_idp, Verification::Accepted(_)) {
-        println!("demo expectation failed: the IdP refused {user}'s code");
-        std::process::exit(1);
+    let user = &args[4];
+    match args[3].as_str() {
+        "enroll" => {
+            let t = now().0;
+            let e = s.begin_totp(user, t).unwrap().unwrap();
+            let secret = parse_base32(&e.secret_base32).unwrap();
+            let codes = s
+                .confirm_totp(
+                    user,
+                    totp(Algorithm::Sha1, &secret, t - 30, 30, 6).as_bytes(),
+                    t,
+                )
+                .unwrap()
+                .unwrap();
+            let mut app = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&args[5])
+                .unwrap();
+            writeln!(app, "{}", e.secret_base32).unwrap();
+            println!(
+                "   {user} enrolls an app at the IdP (QR as SVG, {} bytes) and gets {} recovery codes",
+                e.qr_svg.len(),
+                codes.len()
+            );
+            for code in codes {
+                println!("recovery {code}");
+            }
+        }
+        "verify" => {
+            let at = args.get(6).map_or_else(|| now().0, |a| a.parse().unwrap());
+            let answer = s.verify(user, args[5].as_bytes(), &ctx, at).unwrap();
+            println!(
+                "{}",
+                match answer {
+                    Ok(Verification::Accepted(_)) => "accepted".to_owned(),
+                    Ok(Verification::Replayed(_)) => "replayed".to_owned(),
+                    Ok(Verification::Rejected(_)) => "rejected".to_owned(),
+                    Ok(Verification::Locked(_)) => "locked".to_owned(),
+                    other => format!("{other:?}"),
+                }
+            );
+        }
+        _ => usage(),
     }
 }

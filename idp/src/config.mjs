@@ -185,12 +185,30 @@ export function readClients(file) {
   });
 }
 
+/** The [upstream] table: an OpenID Provider people may sign in through. */
+function readUpstream(file, table, rel) {
+  const w = ' in [upstream]';
+  only(file, table, ['name', 'issuer', 'client_id', 'client_secret_file', 'username_claim'], w);
+  const issuer = str(file, table, 'issuer', { where: w });
+  if (!issuer.startsWith('https://') && !/^http:\/\/(127\.[0-9.]+|localhost)(:|\/|$)/.test(issuer)) {
+    throw new ConfigError(`${file}: issuer${w} must be https:// (http:// only on a loopback address)`);
+  }
+  const secretFile = str(file, table, 'client_secret_file', { required: false, where: w });
+  return {
+    name: str(file, table, 'name', { where: w }),
+    issuer,
+    clientId: str(file, table, 'client_id', { where: w }),
+    secret: secretFile === null ? null : readTrustedText(rel(secretFile), { secret: true }).trim(),
+    usernameClaim: str(file, table, 'username_claim', { required: false, where: w }) ?? 'sub',
+  };
+}
+
 /** Reads the configuration file and everything it names. */
 export function readConfig(file) {
   const where = path.resolve(file);
   const raw = toml(where, readTrustedText(where));
   only(where, raw, ['issuer', 'listen', 'policy', 'seal_key', 'store', 'users', 'clients', 'state_dir',
-    'admin_groups', 'sms_command', 'notice_command', 'workers', 'component']);
+    'admin_groups', 'sms_command', 'notice_command', 'workers', 'component', 'upstream']);
   const rel = (p) => path.resolve(path.dirname(where), p);
   const issuer = str(where, raw, 'issuer');
   let url;
@@ -224,6 +242,7 @@ export function readConfig(file) {
         notice: raw.notice_command === undefined ? null : rel(str(where, raw, 'notice_command')),
       },
       workers,
+      upstream: raw.upstream === undefined ? null : readUpstream(where, raw.upstream, rel),
       component: rel(str(where, raw, 'component', { required: false }) ?? new URL('../gen/plugin.js', import.meta.url).pathname),
     };
   } catch (e) {

@@ -3,11 +3,15 @@
 import { esc, field, form, html, page, raw } from './html.mjs';
 import * as say from './messages.mjs';
 
-export function password({ action, csrf, client, username = '', notice = null }) {
+export function password({ action, csrf, client, username = '', notice = null, upstream = null }) {
+  const federated = upstream
+    ? html`<form method="post" action="${upstream.action}" class="upstream"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign in with ${upstream.name}</button></form><p class="or">or with your password</p>`
+    : '';
   return page({
     title: 'Sign in',
     notice,
     body: html`<p class="lede">to continue to <strong>${client}</strong></p>
+${federated}
 ${form({
     action,
     csrf,
@@ -59,15 +63,20 @@ function cancel(abort, csrf) {
 
 export function grace({ csrf, user, deadline, enroll, proceed }) {
   const signingIn = true;
+  const now = enroll
+    ? html`<form method="get" action="${enroll}"><button type="submit" class="primary">Set up now</button></form>`
+    : '';
+  const where = enroll
+    ? ''
+    : html`<p>Set it up on the <strong>Security</strong> page after you sign in: Security → Multi-factor authentication.</p>`;
   return page({
     title: 'Set up two-factor authentication',
     user,
     signingIn,
     notice: { kind: 'warning', text: say.graceReminder(deadline) },
     body: html`<p>Two-factor authentication keeps your account safe even if your password is stolen: you sign in with your password and a code from an app on your phone.</p>
-<div class="actions">
-<form method="get" action="${enroll}"><button type="submit" class="primary">Set up now</button></form>
-<form method="post" action="${proceed}"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Remind me later</button></form>
+${where}<div class="actions">
+${now}<form method="post" action="${proceed}"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="${enroll ? 'secondary' : 'primary'}">${enroll ? 'Remind me later' : 'Continue'}</button></form>
 </div>`,
   });
 }

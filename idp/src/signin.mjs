@@ -18,6 +18,7 @@ import { BadRequest, checkCsrf, csrfToken, readForm, remoteAddress, seeOther, se
 import * as pages from './pages.mjs';
 import * as say from './messages.mjs';
 import { ACR_MFA, ACR_PASSWORD, ACR_STEP_UP, requestedStepUp } from './provider.mjs';
+import { Upstream } from './upstream.mjs';
 
 /** Failed passwords per user name within a window, before a pause. */
 const PASSWORD_TRIES = 10;
@@ -36,13 +37,21 @@ export class SignIn {
     this.flows = new Map();
     /** Recent password failures by user name. */
     this.failures = new Map();
+    /** The upstream provider people may sign in through, if any. */
+    this.upstream = config.upstream ? new Upstream(config.upstream) : null;
+    /** Upstream sign-ins in progress: their state, to the interaction's uid. */
+    this.federating = new Map();
     /** A hash that unknown users' passwords are checked against, so they take as long. */
     this.dummy = argon2.hash(crypto.randomBytes(16).toString('hex'));
   }
 
   /** Handles /interaction/UID[/STEP]; false if the path is not ours. */
   async handle(ctx) {
-    const m = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(password|code|sms|proceed|enroll|saved|abort))?$/.exec(ctx.path);
+    if (ctx.path === '/upstream/callback' && this.upstream && ctx.method === 'GET') {
+      this.upstreamCallback(ctx);
+      return true;
+    }
+    const m = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(password|upstream|federated|code|sms|proceed|enroll|saved|abort))?$/.exec(ctx.path);
     if (!m) return false;
     await this.route(ctx, m[1], m[2] ?? null);
     return true;
@@ -59,11 +68,13 @@ export class SignIn {
     const flow = this.flow(details);
     if (ctx.method === 'GET' && step === null) return this.show(ctx, flow);
     if (ctx.method === 'GET' && step === 'enroll') return this.beginEnroll(ctx, flow);
+    if (ctx.method === 'GET' && step === 'federated' && this.upstream) return this.federated(ctx, flow);
     if (ctx.method !== 'POST' || step === null) throw new BadRequest('Not found.', 404);
     const fields = await readForm(ctx);
     checkCsrf(ctx, fields);
     switch (step) {
       case 'password': return this.password(ctx, flow, fields);
+      case 'upstream': return this.upstreamStart(ctx, flow);
       case 'code': return this.code(ctx, flow, fields.get('code') ?? '');
       case 'sms': return this.code(ctx, flow, 'sms');
       case 'proceed': return this.proceed(ctx, flow);
@@ -122,7 +133,13 @@ export class SignIn {
     flow.notice = null;
     switch (flow.stage) {
       case 'password':
-        return sendPage(ctx, pages.password({ action: this.url(flow, 'password'), csrf, client: this.clientName(flow), notice }));
+        return sendPage(ctx, pages.password({
+          action: this.url(flow, 'password'),
+          csrf,
+          client: this.clientName(flow),
+          notice,
+          upstream: this.upstream ? { name: this.upstream.settings.name, action: this.url(flow, 'upstream') } : null,
+        }));
       case 'decide':
         return this.decide(ctx, flow);
       case 'code':
@@ -137,7 +154,13 @@ export class SignIn {
           notice,
         }));
       case 'grace':
-        return sendPage(ctx, pages.grace({ csrf, user: flow.user, deadline: flow.deadline, enroll: this.url(flow, 'enroll'), proceed: this.url(flow, 'proceed') }));
+        return sendPage(ctx, pages.grace({
+          csrf,
+          user: flow.user,
+          deadline: flow.deadline,
+          enroll: flow.mayEnroll ? this.url(flow, 'enroll') : null,
+          proceed: this.url(flow, 'proceed'),
+        }));
       case 'enroll':
         return sendPage(ctx, pages.totpEnroll({ action: this.url(flow, 'enroll'), csrf, user: flow.user, enrollment: flow.enrollment, notice, abort: this.url(flow, 'abort'), signingIn: true }));
       case 'recovery':
@@ -189,6 +212,67 @@ export class SignIn {
     return this.decide(ctx, flow);
   }
 
+  /** "Sign in with …": off to the upstream provider, back at /upstream/callback. */
+  async upstreamStart(ctx, flow) {
+    if (flow.stage !== 'password' || !this.upstream) return this.again(ctx, flow);
+    let started;
+    try {
+      started = await this.upstream.start(`${this.config.issuer}/upstream/callback`);
+    } catch (e) {
+      this.upstream.config = null;
+      this.log(`upstream ${this.upstream.settings.issuer} unavailable: ${e?.message ?? e}`);
+      flow.notice = { kind: 'error', text: `${this.upstream.settings.name} cannot be reached right now. Sign in with your password, or try again later.` };
+      return this.again(ctx, flow);
+    }
+    flow.pending = started.pending;
+    if (this.federating.size > 10_000) this.federating.clear();
+    this.federating.set(started.pending.state, flow.uid);
+    seeOther(ctx, started.url);
+  }
+
+  /**
+   * Back from the upstream provider, at the one address registered there:
+   * on to the interaction it belongs to, whose cookie binds it to this
+   * browser (an unknown or used state goes nowhere).
+   */
+  upstreamCallback(ctx) {
+    const state = String(ctx.query.state ?? '');
+    const uid = this.federating.get(state);
+    this.federating.delete(state);
+    if (uid === undefined) {
+      throw new BadRequest('This sign-in did not start here, or has expired. Go back to the application and sign in again.', 400);
+    }
+    const query = ctx.querystring.slice(0, 4096);
+    seeOther(ctx, `/interaction/${uid}/federated?${query}`);
+  }
+
+  /** The upstream's answer, in the interaction's own browser: its user and amr, then the decision. */
+  async federated(ctx, flow) {
+    if (flow.stage !== 'password' || !flow.pending) return this.again(ctx, flow);
+    const pending = flow.pending;
+    flow.pending = null;
+    let signedIn;
+    try {
+      const here = new URL(`${this.config.issuer}/upstream/callback`);
+      here.search = ctx.querystring;
+      signedIn = await this.upstream.finish(here, pending);
+    } catch (e) {
+      this.log(`upstream sign-in refused: ${e?.message ?? e}`);
+      flow.notice = { kind: 'error', text: `${this.upstream.settings.name} did not sign you in. Try again, or sign in with your password.` };
+      return this.again(ctx, flow);
+    }
+    if (!this.config.users.has(signedIn.name)) {
+      flow.notice = { kind: 'error', text: `There is no account here for ${signedIn.name}.` };
+      return this.again(ctx, flow);
+    }
+    flow.user = signedIn.name;
+    // What the upstream did: the component counts it as MFA only as the
+    // policy's trusted_amr says.
+    flow.amr = signedIn.amr;
+    flow.stage = 'decide';
+    return this.again(ctx, flow);
+  }
+
   /** Asks the component what this sign-in requires, and goes there. */
   async decide(ctx, flow) {
     const user = this.config.users.get(flow.user);
@@ -206,6 +290,9 @@ export class SignIn {
       case 'grace':
         flow.stage = 'grace';
         flow.deadline = d.val.deadline;
+        // The policy's enroll_at_login: whether the sign-in itself may
+        // enroll (anyone with the password could).
+        flow.mayEnroll = d.val.mayEnrollNow;
         return this.again(ctx, flow);
       case 'required':
         flow.stage = 'code';
@@ -280,7 +367,7 @@ export class SignIn {
 
   async beginEnroll(ctx, flow) {
     if (flow.stage === 'enroll') return this.show(ctx, flow);
-    if (flow.stage !== 'grace') return this.again(ctx, flow);
+    if (flow.stage !== 'grace' || !flow.mayEnroll) return this.again(ctx, flow);
     const { value, error } = await this.mfa.beginTotp(flow.user, now());
     if (error) return this.unavailable(ctx, flow, error);
     flow.stage = 'enroll';

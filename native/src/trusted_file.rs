@@ -17,6 +17,7 @@ pub(crate) enum Readers {
     /// Anyone (it holds no secret): mode 0644 is fine.
     Anyone,
     /// Its owner only; the text names what others must not read.
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))] // The delivery file's.
     Owner(&'static str),
 }
 

@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// What the browser story needs of the policy: MFA for all with a grace
-/// period, SMS to +44 (sends allowed close together), five wrong codes
+/// period in which the sign-in may enroll, SMS to +44 (sends allowed close together), five wrong codes
 /// lock, and two step-up actions: one always stale, one never.
-const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\ngrace_period = \"7d\"\n\
+const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\ngrace_period = \"7d\"\nenroll_at_login = true\n\
     [lockout]\nmax_failures = 5\n\
     [sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\nresend_interval = \"1s\"\nmax_sends_per_hour = 60\n\
     [step_up]\nexport-secrets = \"1s\"\nsudo = \"1h\"\n";
@@ -59,12 +59,16 @@ fn require_idp_packages() {
 /// `idp/gen/` (where the provider's packages resolve), its imports the
 /// provider's own.
 fn transpile() -> PathBuf {
-    let status = Command::new(idp_dir().join("build.sh"))
-        .arg(plugin_wasm())
-        .status()
-        .unwrap();
-    assert!(status.success(), "idp/build.sh failed");
-    idp_dir().join("gen/plugin.js")
+    static DONE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let status = Command::new(idp_dir().join("build.sh"))
+            .arg(plugin_wasm())
+            .status()
+            .unwrap();
+        assert!(status.success(), "idp/build.sh failed");
+        idp_dir().join("gen/plugin.js")
+    })
+    .clone()
 }
 
 fn hash_password() -> String {
@@ -106,63 +110,51 @@ impl Drop for Idp {
 struct Setup {
     fleet: Fleet,
     idp: Idp,
+    /// The upstream provider of a federated sign-in, when started.
+    upstream: Option<Idp>,
     dir: PathBuf,
     rp_port: u16,
 }
 
-/// A fleet (PostgreSQL and two hosts) and the provider on its store.
-fn setup() -> Setup {
-    require_idp_packages();
-    let fleet = fleet_with("idp-web", POLICY);
-    let text = SealKey::from_bytes(&KEY).unwrap().to_key_text();
-    for site in [&fleet.a.site, &fleet.b.site] {
-        write(&site.key, text.expose(), 0o600);
-    }
-    let dir = fleet.a.site.dir.join("idp");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let component = transpile();
-    let outbox = dir.join("outbox");
-    std::fs::create_dir(&outbox).unwrap();
-    write(
-        &dir.join("sms"),
-        &format!("#!/bin/sh\ncat > \"{}/$(date +%s%N)\"\n", outbox.display()),
-        0o700,
-    );
+/// Writes a provider's configuration into `dir` (which it creates, 0700):
+/// `host:port` as its issuer, the fleet's policy, key and store, `users`
+/// (each with the test password), `clients`, and `extra` keys.
+fn configure(
+    dir: &Path,
+    site: &Site,
+    host: &str,
+    port: u16,
+    users: &str,
+    clients: &str,
+    extra: &str,
+) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     let hash = hash_password();
-    for user in ["ida", "bob"] {
-        accounts::ensure(user);
-    }
     write(
         &dir.join("users.toml"),
-        &format!(
-            "[[user]]\nname = \"ida\"\ndisplay_name = \"Ida Example\"\nemail = \"ida@example.com\"\ngroups = [\"staff\"]\npassword = \"{hash}\"\n\n\
-             [[user]]\nname = \"bob\"\ngroups = [\"staff\"]\npassword = \"{hash}\"\n\n\
-             [[user]]\nname = \"ada\"\ndisplay_name = \"Ada Admin\"\ngroups = [\"admins\"]\npassword = \"{hash}\"\n"
-        ),
+        &users.replace("HASH", &hash),
         0o600,
     );
-    let rp_port = free_port();
-    write(
-        &dir.join("clients.toml"),
-        &format!("[[client]]\nclient_id = \"test-app\"\nclient_name = \"Test App\"\nredirect_uris = [\"http://127.0.0.1:{rp_port}/cb\"]\n"),
-        0o644,
-    );
-    let port = free_port();
+    write(&dir.join("clients.toml"), clients, 0o644);
     write(
         &dir.join("idp.toml"),
         &format!(
-            "issuer = \"http://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
+            "issuer = \"http://{host}:{port}\"\nlisten = \"127.0.0.1:{port}\"\n\
              policy = \"{}\"\nseal_key = \"{}\"\nstore = \"{}\"\n\
              users = \"users.toml\"\nclients = \"clients.toml\"\nstate_dir = \"state\"\n\
-             admin_groups = [\"admins\"]\nsms_command = \"sms\"\ncomponent = \"{}\"\n",
-            fleet.a.site.policy.display(),
-            fleet.a.site.key.display(),
-            fleet.a.site.store_file().display(),
-            component.display()
+             admin_groups = [\"admins\"]\ncomponent = \"{}\"\n{extra}",
+            site.policy.display(),
+            site.key.display(),
+            site.store_file().display(),
+            idp_dir().join("gen/plugin.js").display()
         ),
         0o644,
     );
+}
+
+/// Starts the provider configured in `dir`; returns once it listens.
+fn start(dir: &Path, host: &str) -> Idp {
     let log = dir.join("idp.log");
     let mut child = node()
         .args(["src/main.mjs", "serve", "--config"])
@@ -180,11 +172,76 @@ fn setup() -> Setup {
         "the provider did not start: {first:?}\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+    // "listening on http://127.0.0.1:PORT as ISSUER"
+    let listening = first.split_whitespace().nth(2).unwrap();
+    let port = listening.rsplit(':').next().unwrap().to_owned();
+    Idp {
+        child,
+        url: format!("http://{host}:{port}"),
+    }
+}
+
+const USERS: &str = "[[user]]\nname = \"ida\"\ndisplay_name = \"Ida Example\"\nemail = \"ida@example.com\"\ngroups = [\"staff\"]\npassword = \"HASH\"\n\n\
+    [[user]]\nname = \"bob\"\ngroups = [\"staff\"]\npassword = \"HASH\"\n\n\
+    [[user]]\nname = \"fay\"\ngroups = [\"staff\"]\npassword = \"HASH\"\n\n\
+    [[user]]\nname = \"ada\"\ndisplay_name = \"Ada Admin\"\ngroups = [\"admins\"]\npassword = \"HASH\"\n";
+
+/// A fleet (PostgreSQL and two hosts) and the provider on its store;
+/// `federated`: also an upstream provider it signs people in through.
+fn setup(name: &str, federated: bool) -> Setup {
+    require_idp_packages();
+    let fleet = fleet_with(name, POLICY);
+    let text = SealKey::from_bytes(&KEY).unwrap().to_key_text();
+    for site in [&fleet.a.site, &fleet.b.site] {
+        write(&site.key, text.expose(), 0o600);
+    }
+    transpile();
+    for user in ["ida", "bob", "fay"] {
+        accounts::ensure(user);
+    }
+    let dir = fleet.a.site.dir.join("idp");
+    let outbox = dir.join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    write(
+        &dir.join("sms"),
+        &format!("#!/bin/sh\ncat > \"{}/$(date +%s%N)\"\n", outbox.display()),
+        0o700,
+    );
+    let rp_port = free_port();
+    let clients = format!("[[client]]\nclient_id = \"test-app\"\nclient_name = \"Test App\"\nredirect_uris = [\"http://127.0.0.1:{rp_port}/cb\"]\n");
+    let port = free_port();
+    let mut extra = "sms_command = \"sms\"\n".to_owned();
+    let upstream = federated.then(|| {
+        // On `localhost`, so that the browser keeps the two providers' cookies apart.
+        let up_port = free_port();
+        let up = fleet.a.site.dir.join("upstream");
+        configure(
+            &up,
+            &fleet.a.site,
+            "localhost",
+            up_port,
+            USERS,
+            &format!("[[client]]\nclient_id = \"downstream\"\nclient_name = \"The reference provider\"\nredirect_uris = [\"http://127.0.0.1:{port}/upstream/callback\"]\n"),
+            "",
+        );
+        extra.push_str(&format!(
+            "\n[upstream]\nname = \"Example SSO\"\nissuer = \"http://localhost:{up_port}\"\nclient_id = \"downstream\"\n"
+        ));
+        start(&up, "localhost")
+    });
+    configure(
+        &dir,
+        &fleet.a.site,
+        "127.0.0.1",
+        port,
+        USERS,
+        &clients,
+        &extra,
+    );
+    let idp = start(&dir, "127.0.0.1");
     Setup {
-        idp: Idp {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        },
+        idp,
+        upstream,
         fleet,
         dir,
         rp_port,
@@ -207,8 +264,8 @@ fn pam_login_script(site: &Site, dir: &Path) -> PathBuf {
     path
 }
 
-/// Runs `script` of idp/test with the provider's environment; its output.
-fn run_node_test(s: &Setup, script: &str) -> String {
+/// Runs `script` of idp/test with the provider's environment and `env`; its output.
+fn run_node_test(s: &Setup, script: &str, env: &[(&str, String)]) -> String {
     // One folder per script, emptied first: only this run's pages.
     let artifacts = target_dir()
         .join("planasonix-idp-artifacts")
@@ -224,6 +281,14 @@ fn run_node_test(s: &Setup, script: &str) -> String {
         .env("PAM_LOGIN", pam_login_script(&s.fleet.a.site, &s.dir))
         .env("STORE_FILE", s.fleet.a.site.store_file())
         .env("OUTBOX", s.dir.join("outbox"))
+        .env(
+            "UPSTREAM_URL",
+            s.upstream
+                .as_ref()
+                .map(|u| u.url.clone())
+                .unwrap_or_default(),
+        )
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap();
     let text = format!(
@@ -241,12 +306,12 @@ fn run_node_test(s: &Setup, script: &str) -> String {
 
 #[test]
 fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
-    let s = setup();
-    let said = run_node_test(&s, "browser.mjs");
+    let s = setup("idp-web", false);
+    let said = run_node_test(&s, "browser.mjs", &[]);
     assert!(said.contains("browser: passed"), "{said}");
     // A user enrolled through a host's CLI, for the code page's bad input.
     enroll(&s.fleet.a.site, "bob", &new_secret());
-    let said = run_node_test(&s, "bad_input.mjs");
+    let said = run_node_test(&s, "bad_input.mjs", &[]);
     assert!(said.contains("bad input: passed"), "{said}");
     // The provider's events are in the fleet's one audit trail, read on a host.
     let out = s.fleet.b.site.cli(&["--json", "audit", "--user", "ida"]);
@@ -275,4 +340,25 @@ fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
         .status()
         .unwrap();
     assert!(still.success(), "the provider stopped during the tests");
+}
+
+#[test]
+fn a_federated_sign_in_counts_the_upstreams_amr_as_the_policy_says() {
+    let s = setup("idp-fed", true);
+    let secret = new_secret();
+    let recovery = enroll(&s.fleet.a.site, "fay", &secret);
+    let said = run_node_test(
+        &s,
+        "federation.mjs",
+        &[
+            (
+                "FAY_SECRET",
+                planasonix_core::otpauth::secret_base32(&secret)
+                    .expose()
+                    .to_owned(),
+            ),
+            ("FAY_RECOVERY", recovery[0].clone()),
+        ],
+    );
+    assert!(said.contains("federation: passed"), "{said}");
 }
