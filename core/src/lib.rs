@@ -70,4 +70,4 @@ pub use seal::{SealError, SealKey};
 pub use secret::{SecretBytes, SecretString};
 pub use store::{IoFailure, IoKind, MemoryStore, Store, StoreError};
 pub use time::UnixTime;
-pub use trail::{AuditTrail, StoreTrail};
+pub use trail::{AuditTrail, StoreTrail, EVENT_KEY_PREFIX};

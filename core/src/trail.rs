@@ -22,6 +22,13 @@ pub trait AuditTrail: Send + Sync {
     fn events(&self, user: Option<&str>) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
+/// Where a [`StoreTrail`] keeps events: every key under this prefix is an
+/// audit event (`audit/<user>/<sequence>`), never a record. A store may
+/// write these with less care than records (PostgreSQL commits them without
+/// waiting for the disk): the trail's contract already allows a crash to
+/// lose the newest events, never a change.
+pub const EVENT_KEY_PREFIX: &str = "audit/";
+
 /// Old events are deleted when a sequence number crosses a multiple of this.
 const PRUNE_EVERY: u64 = 32;
 
@@ -41,11 +48,11 @@ impl core::fmt::Debug for StoreTrail<'_> {
 }
 
 fn prefix(user: &str) -> String {
-    format!("audit/{user}/")
+    format!("{EVENT_KEY_PREFIX}{user}/")
 }
 
 fn event_key(user: &str, seq: u64) -> String {
-    format!("audit/{user}/{seq:016x}")
+    format!("{EVENT_KEY_PREFIX}{user}/{seq:016x}")
 }
 
 /// Sequence number of an event key under `prefix`, if it is one.
@@ -132,10 +139,10 @@ impl AuditTrail for StoreTrail<'_> {
             None => {
                 let mut users: Vec<String> = self
                     .store
-                    .keys("audit/")?
+                    .keys(EVENT_KEY_PREFIX)?
                     .into_iter()
                     .filter_map(|k| {
-                        k.strip_prefix("audit/")?
+                        k.strip_prefix(EVENT_KEY_PREFIX)?
                             .split('/')
                             .next()
                             .map(str::to_owned)

@@ -17,8 +17,10 @@
 
 use crate::store_file::{read_password_file, PgSettings, PgTls, StoreFileError};
 use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
+use planasonix_core::EVENT_KEY_PREFIX;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
 use tokio_postgres::{Client, Config, NoTls};
 
 mod statements;
@@ -37,8 +39,12 @@ const SCHEMA_1: &str = "CREATE TABLE planasonix_records (
 
 /// A [`Store`] on a shared PostgreSQL database, with a small pool of
 /// connections.
+///
+/// Each connection runs on its own single-threaded runtime, driven by the
+/// thread that uses it: a statement is written, answered and read on the
+/// caller's thread, with no hand-over to a worker thread and back. On a busy
+/// host every such hand-over is a wait for a core, several per statement.
 pub struct PgStore {
-    runtime: tokio::runtime::Runtime,
     config: Config,
     tls: Option<postgres_rustls::MakeTlsConnector>,
     /// `user@host:port/database`, for messages (never the password).
@@ -48,6 +54,12 @@ pub struct PgStore {
     pool_size: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
+}
+
+/// Whether a failed request's connection had died while idle in the pool.
+enum Stale {
+    Yes,
+    No,
 }
 
 #[derive(Default)]
@@ -91,6 +103,15 @@ fn setup(what: &str, why: impl std::fmt::Display) -> StoreError {
     StoreError::io(IoKind::Other, format!("{what}: {why}"))
 }
 
+/// The runtime one connection runs on: single-threaded, with timers (the
+/// deadlines) and sockets.
+fn client_runtime() -> Result<Runtime, StoreError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| setup("cannot start the PostgreSQL client", e))
+}
+
 impl PgStore {
     /// Prepares the store for `settings`: reads the password file and the CA
     /// file, starts the client's runtime. Connects lazily: a server that is
@@ -129,14 +150,7 @@ impl PgStore {
                 Some(tls_connector(ca_file)?)
             }
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("planasonix-pg")
-            .enable_all()
-            .build()
-            .map_err(|e| setup("cannot start the PostgreSQL client", e))?;
         Ok(PgStore {
-            runtime,
             config,
             tls,
             target: format!(
@@ -164,7 +178,7 @@ impl PgStore {
     /// and the service at start report. Every new connection is checked the
     /// same way before it serves a request.
     pub fn check(&self) -> Result<(), StoreError> {
-        let conn = self.take()?;
+        let (conn, _) = self.take()?;
         self.give_back(Some(conn));
         Ok(())
     }
@@ -173,8 +187,9 @@ impl PgStore {
     /// one. Safe to run on several hosts at once (the version table is
     /// locked for the upgrade) and to run again.
     pub fn migrate(&self) -> Result<Migrated, StoreError> {
-        let mut client = self.run("connecting", self.connect_timeout, self.connect())?;
-        let result = self.run("migrating", self.statement_timeout * 4, async {
+        let runtime = client_runtime()?;
+        let mut client = self.run(&runtime, "connecting", self.connect_timeout, self.connect())?;
+        let result = self.run(&runtime, "migrating", self.statement_timeout * 4, async {
             let tx = client.transaction().await?;
             // Two hosts migrating a fresh database at once: one waits here
             // (CREATE TABLE IF NOT EXISTS alone races on the catalog).
@@ -237,8 +252,30 @@ impl PgStore {
         &self,
         op: impl AsyncFnOnce(&Client, &Statements) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, StoreError> {
-        let conn = self.take()?;
+        self.attempt(op).map_err(|(e, _)| e)
+    }
+
+    /// [`PgStore::with_client`] for a statement that changes nothing: if
+    /// the pooled connection it got had died while idle (a server restart
+    /// not yet noticed, see `Conn::is_open`), it is asked once more on a new
+    /// connection. A write is never asked twice: it may have been done.
+    fn read<T>(
+        &self,
+        op: impl AsyncFn(&Client, &Statements) -> Result<T, tokio_postgres::Error>,
+    ) -> Result<T, StoreError> {
+        match self.attempt(&op) {
+            Err((_, Stale::Yes)) => self.with_client(&op),
+            other => other.map_err(|(e, _)| e),
+        }
+    }
+
+    fn attempt<T>(
+        &self,
+        op: impl AsyncFnOnce(&Client, &Statements) -> Result<T, tokio_postgres::Error>,
+    ) -> Result<T, (StoreError, Stale)> {
+        let (conn, reused) = self.take().map_err(|e| (e, Stale::No))?;
         let outcome = self.run(
+            &conn.runtime,
             "waiting for an answer",
             self.statement_timeout,
             op(&conn.client, &conn.sql),
@@ -251,49 +288,41 @@ impl PgStore {
             Err(e) => {
                 // A statement the server refused leaves the connection fine;
                 // anything else (timeout, lost connection) does not.
-                let reusable = !conn.client.is_closed() && e.io_kind() == Some(IoKind::Other);
+                let closed = conn.client.is_closed();
+                let reusable = !closed && e.io_kind() == Some(IoKind::Other);
                 self.give_back(reusable.then_some(conn));
-                Err(e)
+                let stale = if reused && closed {
+                    Stale::Yes
+                } else {
+                    Stale::No
+                };
+                Err((e, stale))
             }
         }
     }
 
-    /// A pooled connection, or a new one while fewer than `pool_size` are
-    /// open; waits for one to come back otherwise.
-    fn take(&self) -> Result<Conn, StoreError> {
+    /// A pooled connection (`true`: it was idle in the pool), or a new one
+    /// while fewer than `pool_size` are open; waits for one to come back
+    /// otherwise.
+    fn take(&self) -> Result<(Conn, bool), StoreError> {
         #[allow(clippy::disallowed_methods)] // A deadline, not a time the engine sees.
         let deadline = Instant::now() + self.connect_timeout;
         let mut pool = self.lock();
         loop {
             while let Some(conn) = pool.idle.pop() {
-                if !conn.client.is_closed() {
-                    return Ok(conn);
+                if conn.is_open() {
+                    return Ok((conn, true));
                 }
                 pool.open -= 1;
             }
             if pool.open < self.pool_size {
                 pool.open += 1;
                 drop(pool);
-                let made = self
-                    .run("connecting", self.connect_timeout, self.connect())
-                    .and_then(|client| {
-                        let schema = self.run(
-                            "reading the schema version",
-                            self.statement_timeout,
-                            PgStore::schema_of(&client),
-                        )?;
-                        self.check_schema(schema)?;
-                        let sql = self.run(
-                            "preparing statements",
-                            self.statement_timeout,
-                            Statements::prepare(&client),
-                        )?;
-                        Ok(Conn { client, sql })
-                    });
+                let made = self.open();
                 if made.is_err() {
                     self.give_back(None);
                 }
-                return made;
+                return made.map(|conn| (conn, false));
             }
             #[allow(clippy::disallowed_methods)] // As above.
             let left = deadline.saturating_duration_since(Instant::now());
@@ -305,6 +334,31 @@ impl PgStore {
                 .wait_timeout(pool, left)
                 .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
         }
+    }
+
+    /// Opens a connection on its own runtime, checks the schema and
+    /// prepares the statements.
+    fn open(&self) -> Result<Conn, StoreError> {
+        let runtime = client_runtime()?;
+        let client = self.run(&runtime, "connecting", self.connect_timeout, self.connect())?;
+        let schema = self.run(
+            &runtime,
+            "reading the schema version",
+            self.statement_timeout,
+            PgStore::schema_of(&client),
+        )?;
+        self.check_schema(schema)?;
+        let sql = self.run(
+            &runtime,
+            "preparing statements",
+            self.statement_timeout,
+            Statements::prepare(&client),
+        )?;
+        Ok(Conn {
+            client,
+            sql,
+            runtime,
+        })
     }
 
     /// Returns a connection to the pool (`None`: it was closed).
@@ -322,7 +376,7 @@ impl PgStore {
         self.pool.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Opens one connection.
+    /// Opens one connection; its I/O is a task on the runtime this runs on.
     async fn connect(&self) -> Result<Client, tokio_postgres::Error> {
         let client = match &self.tls {
             Some(tls) => {
@@ -339,17 +393,16 @@ impl PgStore {
         Ok(client)
     }
 
-    /// Runs `work` on the runtime within `limit`, naming `doing` when it
-    /// runs out.
+    /// Runs `work` on `runtime`, on this thread, within `limit`, naming
+    /// `doing` when it runs out.
     fn run<T>(
         &self,
+        runtime: &Runtime,
         doing: &str,
         limit: Duration,
         work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, StoreError> {
-        match self
-            .runtime
-            .block_on(async { tokio::time::timeout(limit, work).await })
+        match runtime.block_on(async { tokio::time::timeout(limit, work).await })
         {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(pg_error(&self.target, &e)),
@@ -573,7 +626,7 @@ fn like_prefix(prefix: &str) -> String {
 
 impl Store for PgStore {
     fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
-        let row = self.with_client(async |c, sql| c.query_opt(&sql.get, &[&key]).await)?;
+        let row = self.read(async |c, sql| c.query_opt(&sql.get, &[&key]).await)?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -597,7 +650,10 @@ impl Store for PgStore {
             Some(Err(_)) => return Ok(Cas::Conflict),
             None => None,
         };
+        let event = key.starts_with(EVENT_KEY_PREFIX);
         let changed = self.with_client(async |c, sql| match (expected, value) {
+            (None, Some(v)) if event => c.execute(&sql.insert_event, &[&key, &v]).await,
+            (Some(e), None) if event => c.execute(&sql.delete_event, &[&key, &e]).await,
             (None, Some(v)) => c.execute(&sql.insert, &[&key, &v]).await,
             (Some(e), Some(v)) => c.execute(&sql.update, &[&key, &e, &v]).await,
             (Some(e), None) => c.execute(&sql.delete, &[&key, &e]).await,
@@ -621,7 +677,7 @@ impl Store for PgStore {
 
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let pattern = like_prefix(prefix);
-        let rows = self.with_client(async |c, sql| c.query(&sql.keys, &[&pattern]).await)?;
+        let rows = self.read(async |c, sql| c.query(&sql.keys, &[&pattern]).await)?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 }

@@ -3,20 +3,54 @@
 //! describe, then bind and execute). A login makes several; on a remote
 //! database each round trip is the network's latency.
 
+use tokio::runtime::Runtime;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
 
-/// A pooled connection with its prepared statements.
+/// A pooled connection with its prepared statements, and the runtime its
+/// I/O task runs on (dropped last: it ends that task).
 pub(super) struct Conn {
     pub(super) client: Client,
     pub(super) sql: Statements,
+    pub(super) runtime: Runtime,
 }
+
+impl Conn {
+    /// Whether the server is still there. The connection's task runs only
+    /// while its thread drives the runtime, so a server that closed the
+    /// connection while it sat in the pool (a restart) is noticed here, by
+    /// letting the task read what arrived, not by the next statement.
+    pub(super) fn is_open(&self) -> bool {
+        if self.client.is_closed() {
+            return false;
+        }
+        // The first yield lets the runtime poll its sockets, the second
+        // runs the task they woke.
+        self.runtime.block_on(async {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+        });
+        !self.client.is_closed()
+    }
+}
+
+/// Turns off `synchronous_commit` for the statement it begins (its own
+/// transaction): an audit event is answered once it is in the server's
+/// log, without waiting for the disk. The server writes it out within a
+/// fraction of a second, and at once with the next record written by anyone
+/// (a synchronous commit flushes the log up to itself). A crash of the
+/// server may therefore lose the newest events, never a record, as the
+/// trail's contract allows (`planasonix_core::EVENT_KEY_PREFIX`); a record
+/// is always durable before its writer hears `Swapped`.
+const ASYNC_COMMIT: &str = "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))";
 
 /// One of each statement the store runs.
 pub(super) struct Statements {
     pub(super) get: Statement,
     pub(super) insert: Statement,
     pub(super) insert_at: Statement,
+    pub(super) insert_event: Statement,
+    pub(super) delete_event: Statement,
     pub(super) update: Statement,
     pub(super) delete: Statement,
     pub(super) exists: Statement,
@@ -46,6 +80,24 @@ impl Statements {
                     "INSERT INTO planasonix_records (key, version, value) VALUES ($1, $2, $3)
                      ON CONFLICT (key) DO NOTHING",
                     &[text.clone(), int8.clone(), bytea.clone()],
+                )
+                .await?,
+            insert_event: client
+                .prepare_typed(
+                    &format!(
+                        "{ASYNC_COMMIT} INSERT INTO planasonix_records (key, version, value)
+                         SELECT $1, 1, $2 FROM async ON CONFLICT (key) DO NOTHING"
+                    ),
+                    &[text.clone(), bytea.clone()],
+                )
+                .await?,
+            delete_event: client
+                .prepare_typed(
+                    &format!(
+                        "{ASYNC_COMMIT} DELETE FROM planasonix_records
+                         WHERE key = $1 AND version = $2 AND EXISTS (SELECT 1 FROM async)"
+                    ),
+                    &[text.clone(), int8.clone()],
                 )
                 .await?,
             update: client
