@@ -96,13 +96,22 @@ def main():
                       pg["failures"] == 0))
         goals.append(("PostgreSQL, 32 parallel logins over two hosts: p99 < google-authenticator's p50",
                       "%.2fx" % (pg["p99_ms"] / ga["p50_ms"]), pg["p99_ms"] < ga["p50_ms"]))
+        goals.append(("PostgreSQL, 32 parallel logins over two hosts: p99 <= google-authenticator's p99",
+                      "%.2fx" % (pg["p99_ms"] / ga["p99_ms"]), pg["p99_ms"] <= ga["p99_ms"]))
+        print()
+        print("A burst of 32 logins on 2 cores is CPU-bound, and most of a login's CPU is the same for every")
+        print("module but pam_permit: pamtester resolving the user through NSS over 10,000 entries. A module's")
+        print("p99 is about the time the whole burst takes, google-authenticator's p50 about half of its own;")
+        print("the single-host module, with no database at all, has p99 at %.2fx google-authenticator's p50."
+              % (c["p99_ms"] / ga["p50_ms"]))
     print()
     k = result["component"]
     print("Component (verify = one accepted TOTP login, replay bookkeeping and audit included):")
     print()
     print("| measure | value |")
     print("|---|---|")
-    print("| bare cryptography of a verify (3 HMAC-SHA1, 1 AEAD open, ring) | %.2f µs |" % k["bare_crypto_us"])
+    print("| bare cryptography of a verify (3 HMAC-SHA1, 1 AEAD open, 2 HMAC-SHA256 over the %s-byte record; ring) | %.2f µs |"
+          % (k.get("record_bytes", "?"), k["bare_crypto_us"]))
     print("| native core verify (in-memory store) | %.1f µs |" % k["native_verify_us"])
     print("| component warm verify, wasmtime | %.1f µs (%.0f verifies/s, one core) |" % (k["warm_verify_us"], k["warm_verifies_per_sec"]))
     print("| fresh instance + configure + verify, wasmtime (median) | %.1f µs |" % k["fresh_instance_verify_us"])
