@@ -23,9 +23,13 @@ module="$target/debug/libpam_planasonix.so"
 dir="$(mktemp -d /tmp/planasonix-fleet-demo.XXXXXX)"
 chmod 755 "$dir"
 pids=()
+pg_pid=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # The cluster is stopped and removed by postgres_server itself once its
+  # standard input closes (a signal would leave it running).
   exec 3>&- 2>/dev/null || true
+  [ -z "$pg_pid" ] || wait "$pg_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$dir"
 }
@@ -39,7 +43,7 @@ export NSS_WRAPPER_PASSWD="$dir/passwd" NSS_WRAPPER_GROUP="$dir/group"
 say "a PostgreSQL for the fleet (private, loopback, TLS verify-full by a throwaway CA)"
 mkfifo "$dir/pg.in"
 "$target/debug/examples/postgres_server" "$dir/store.toml" < "$dir/pg.in" > "$dir/pg.out" 2>&1 &
-pids+=($!)
+pg_pid=$!
 exec 3> "$dir/pg.in"
 for _ in $(seq 300); do grep -q ready "$dir/pg.out" && break; sleep 0.1; done
 grep -q ready "$dir/pg.out" || { cat "$dir/pg.out"; exit 1; }
@@ -83,7 +87,7 @@ done
 
 say "an admin enrolls alice on host A; she logs in on host B with her app's code"
 secret="$(head -c 20 /dev/urandom | base32 | tr -d '=')"
-printf '%s\n' "$secret" | on a admin provision-totp alice --secret - | head -1 | sed 's/^/   [a] /'
+printf '%s\n' "$secret" | on a admin provision-totp alice --secret - | sed -n '1s/^/   [a] /p'
 code="$(oathtool --totp -b "$secret")"
 login b alice "$code" ok
 say "the same code on host A: a replay, refused fleet-wide"

@@ -16,6 +16,16 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --locked --workspace --no-fail-fast
 
+step "the demo, README's first command (its setup is the one above)"
+demo_log="$(mktemp /tmp/planasonix-demo-log.XXXXXX)"
+if ! scripts/demo.sh --no-setup >"$demo_log" 2>&1; then
+  tail -40 "$demo_log" >&2
+  rm -f "$demo_log"
+  echo "the demo failed (the last 40 lines of its output are above)" >&2
+  exit 1
+fi
+rm -f "$demo_log"
+
 step "planasonix-core builds for wasm32-wasip2, with no I/O crate among its dependencies"
 cargo build --locked -p planasonix-core --target wasm32-wasip2
 if cargo tree --locked -p planasonix-core -e normal --depth 1 --prefix none | grep -E '^(sled|fs2|nix|libc|log|wasmtime|planasonix-native) '; then
