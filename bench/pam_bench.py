@@ -8,7 +8,9 @@ Every login runs under pam_wrapper (private PAM service files; /etc/pam.d is
 never read or touched), nss_wrapper (the 10,000 users exist only in a private
 passwd file) and libfaketime: login i happens at T0 + 30*i seconds, so every
 code is fresh for modules that refuse reuse (all three do). The wrappers are
-the same for every module, floor included, so the floor subtracts them.
+the same for every module, floor included, so the floor subtracts them. Every
+login and every burst starts after a sync, so no module's fsyncs pay for the
+writes the module before it left (on ext4 an fsync may have to write them).
 Parallel logins go through long-lived worker shells (see Workers).
 """
 import argparse
@@ -273,6 +275,8 @@ def main():
                 # Interleaved so that drift in the machine's speed hits every module alike.
                 for m in modules:
                     i = r % n if n == 1 else (r * 97) % n
+                    # Each login starts with the disk quiet (see the bursts below).
+                    os.sync()
                     secs, ok = s.login(m, i, T0 + 30 * step)
                     samples[m].append(secs * 1000)
                     failures[m] += 0 if ok else 1
@@ -290,6 +294,10 @@ def main():
             for m in modules:
                 step += 1
                 at = T0 + 30 * step
+                # Each burst starts with the disk quiet: the module before may
+                # have left writes (pam_planasonix_direct writes sled snapshots)
+                # that would otherwise be flushed under the next module's fsyncs.
+                os.sync()
                 def service(k, m=m):
                     return m + "_b" if m == PG_MODULE and k % 2 else m
                 with concurrent.futures.ThreadPoolExecutor(32) as pool:
