@@ -223,11 +223,15 @@ fn a_restart_while_idle_costs_no_request() {
     assert!(store.get("k").unwrap().is_some());
     pg.stop();
     pg.start_again();
-    assert_eq!(store.get("k").unwrap().unwrap().value, b"v");
+    // A write first: it is never asked twice, so it must get a live
+    // connection at once.
     assert_eq!(
         store.compare_and_swap("k", Some(1), Some(b"w")).unwrap(),
         Cas::Swapped(2)
     );
+    pg.stop();
+    pg.start_again();
+    assert_eq!(store.get("k").unwrap().unwrap().value, b"w");
 }
 
 #[test]
@@ -247,7 +251,10 @@ fn a_frozen_server_fails_within_the_statement_timeout_never_hangs() {
     pg.thaw();
     assert_eq!(e.io_kind(), Some(IoKind::Unreachable), "{e}");
     assert!(detail(&e).contains("no answer within 2 s"), "{e}");
-    assert_eq!(store.get("k").unwrap().unwrap().value, b"v");
+    // The server was just thawed; on a loaded machine a new connection may
+    // need more than these short deadlines once.
+    let got = store.get("k").or_else(|_| store.get("k")).unwrap();
+    assert_eq!(got.unwrap().value, b"v");
 }
 
 /// A database administrator has no seal key, but can write any row. On a
@@ -366,4 +373,33 @@ fn only_audit_events_are_committed_without_waiting_for_the_disk() {
         pg.psql("SELECT key || ' ' || mode FROM commit_mode ORDER BY n"),
         format!("user/alice on\n{event} off\nuser/alice on\n{event} off\nuser/alice on")
     );
+}
+
+/// A store that is dropped (a CLI command ending, a pool connection given
+/// up) says goodbye: the server's log shows no connection torn down under it.
+#[test]
+fn a_dropped_store_closes_its_connections_cleanly() {
+    let pg = Postgres::start(Tls::On);
+    let store = migrated(&pg);
+    store.compare_and_swap("k", None, Some(b"v")).unwrap();
+    drop(store);
+    // Until the server has seen every backend go.
+    for _ in 0..100 {
+        if pg.psql("SELECT count(*) FROM pg_stat_activity WHERE usename <> 'postgres' AND backend_type = 'client backend'") == "0" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let log = pg.log();
+    for torn in [
+        "unexpected EOF",
+        "could not receive data",
+        "Connection reset",
+        "SSL error",
+    ] {
+        assert!(
+            !log.contains(torn),
+            "the server saw a connection torn down ({torn}):\n{log}"
+        );
+    }
 }

@@ -73,8 +73,9 @@ impl Served for Embedded {
     }
 }
 
-/// Each statement on PostgreSQL commits on its own (and is durable when it
-/// returns, with the server's default `synchronous_commit`).
+/// Each statement on PostgreSQL commits on its own: a record is durable
+/// when it returns (the server's default `synchronous_commit`); an audit
+/// event is not waited for (see `store/postgres/statements.rs`).
 #[cfg(feature = "postgres")]
 impl Served for PgStore {
     fn store(&self) -> &dyn Store {

@@ -20,11 +20,10 @@ use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
 use planasonix_core::EVENT_KEY_PREFIX;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tokio::runtime::Runtime;
 use tokio_postgres::{Client, Config, NoTls};
 
 mod statements;
-use statements::{Conn, Statements};
+use statements::{ClientRuntime, Conn, Statements};
 
 /// The schema this build reads and writes. `planasonix store migrate`
 /// creates it; a database with a newer one is refused.
@@ -103,13 +102,9 @@ fn setup(what: &str, why: impl std::fmt::Display) -> StoreError {
     StoreError::io(IoKind::Other, format!("{what}: {why}"))
 }
 
-/// The runtime one connection runs on: single-threaded, with timers (the
-/// deadlines) and sockets.
-fn client_runtime() -> Result<Runtime, StoreError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| setup("cannot start the PostgreSQL client", e))
+/// A runtime for one connection ([`ClientRuntime`]).
+fn client_runtime() -> Result<ClientRuntime, StoreError> {
+    ClientRuntime::new().map_err(|e| setup("cannot start the PostgreSQL client", e))
 }
 
 impl PgStore {
@@ -309,11 +304,16 @@ impl PgStore {
         let deadline = Instant::now() + self.connect_timeout;
         let mut pool = self.lock();
         loop {
-            while let Some(conn) = pool.idle.pop() {
+            if let Some(conn) = pool.idle.pop() {
+                // Checked, and dropped if dead, without holding the pool.
+                drop(pool);
                 if conn.is_open() {
                     return Ok((conn, true));
                 }
-                pool.open -= 1;
+                drop(conn);
+                self.give_back(None);
+                pool = self.lock();
+                continue;
             }
             if pool.open < self.pool_size {
                 pool.open += 1;
@@ -397,16 +397,16 @@ impl PgStore {
     /// `doing` when it runs out.
     fn run<T>(
         &self,
-        runtime: &Runtime,
+        runtime: &ClientRuntime,
         doing: &str,
         limit: Duration,
         work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, StoreError> {
-        match runtime.block_on(async { tokio::time::timeout(limit, work).await })
-        {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(pg_error(&self.target, &e)),
-            Err(_) => Err(StoreError::io(
+        match runtime.block_on(async { tokio::time::timeout(limit, work).await }) {
+            Some(Ok(Ok(value))) => Ok(value),
+            Some(Ok(Err(e))) => Err(pg_error(&self.target, &e)),
+            None => Err(setup(&self.target, "the connection's runtime has stopped")),
+            Some(Err(_)) => Err(StoreError::io(
                 IoKind::Unreachable,
                 format!(
                     "{}: {}: no answer within {} s while {doing} (server stopped, frozen or unreachable)",

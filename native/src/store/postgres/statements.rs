@@ -12,7 +12,47 @@ use tokio_postgres::{Client, Statement};
 pub(super) struct Conn {
     pub(super) client: Client,
     pub(super) sql: Statements,
-    pub(super) runtime: Runtime,
+    pub(super) runtime: ClientRuntime,
+}
+
+/// The single-threaded runtime one connection runs on (timers for the
+/// deadlines, sockets), driven by whichever thread uses the connection.
+/// Dropped without waiting for its blocking thread: a host-name lookup
+/// stuck in a resolver that does not answer must not hold the caller past
+/// its deadline (tokio would wait for it).
+pub(super) struct ClientRuntime(Option<Runtime>);
+
+impl ClientRuntime {
+    pub(super) fn new() -> std::io::Result<ClientRuntime> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(ClientRuntime(Some(runtime)))
+    }
+
+    /// Runs `work` to completion on this thread (`None` only while the
+    /// runtime is being dropped, which nothing can call into).
+    pub(super) fn block_on<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        self.0.as_ref().map(|runtime| runtime.block_on(work))
+    }
+}
+
+impl Drop for ClientRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            // The client went first (`Conn`'s field order): its task now
+            // tells the server goodbye (Terminate, TLS close) if the socket
+            // takes it at once; nothing here waits for an answer. Not from
+            // inside another runtime, where tokio forbids blocking.
+            if tokio::runtime::Handle::try_current().is_err() {
+                runtime.block_on(async {
+                    tokio::task::yield_now().await;
+                    tokio::task::yield_now().await;
+                });
+            }
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Conn {
@@ -26,11 +66,11 @@ impl Conn {
         }
         // The first yield lets the runtime poll its sockets, the second
         // runs the task they woke.
-        self.runtime.block_on(async {
+        let polled = self.runtime.block_on(async {
             tokio::task::yield_now().await;
             tokio::task::yield_now().await;
         });
-        !self.client.is_closed()
+        polled.is_some() && !self.client.is_closed()
     }
 }
 
@@ -126,5 +166,43 @@ impl Statements {
                 )
                 .await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientRuntime;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A host-name lookup runs on the runtime's blocking thread; one stuck in
+    /// a resolver that does not answer must not keep a failed connection
+    /// attempt from returning.
+    #[test]
+    fn dropping_a_connections_runtime_does_not_wait_for_a_stuck_lookup() {
+        let runtime = ClientRuntime::new().unwrap();
+        let (release, stuck) = mpsc::channel::<()>();
+        let (started, has_started) = mpsc::channel();
+        runtime
+            .block_on(async {
+                drop(tokio::task::spawn_blocking(move || {
+                    let _ = started.send(());
+                    let _ = stuck.recv();
+                }));
+            })
+            .unwrap();
+        has_started.recv().unwrap();
+        let (dropped, was_dropped) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(runtime);
+            let _ = dropped.send(());
+        });
+        // Generous: a drop that waited would wait until `release` below.
+        let returned = was_dropped.recv_timeout(Duration::from_secs(30)).is_ok();
+        let _ = release.send(());
+        assert!(
+            returned,
+            "dropping the runtime waited for its blocking thread"
+        );
     }
 }
