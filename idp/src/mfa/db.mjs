@@ -15,6 +15,14 @@ import { pgOptions } from '../config.mjs';
 /** The schema this build reads and writes (native's SCHEMA_VERSION). */
 export const SCHEMA_VERSION = 1;
 
+/** Keys of audit events (core's EVENT_KEY_PREFIX), never of records. */
+const EVENT_KEY_PREFIX = 'audit/';
+
+/** As the hosts do (native/src/store/postgres/statements.rs): an audit
+ * event's statement commits without waiting for the disk; a record's always
+ * waits. A crash of the server may lose the newest events, never a record. */
+const ASYNC_COMMIT = "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))";
+
 const { settings, control, data } = workerData;
 const ctrl = new Int32Array(control);
 const bytes = new Uint8Array(data);
@@ -99,7 +107,24 @@ const ops = {
   },
   async cas({ key, expected, value }) {
     const bytes = value === null ? null : Buffer.from(value, 'base64');
+    const event = key.startsWith(EVENT_KEY_PREFIX);
     const r = await withClient(async (c) => {
+      if (event && expected === null && bytes !== null) {
+        return c.query({
+          name: 'insert_event',
+          text: `${ASYNC_COMMIT} INSERT INTO planasonix_records (key, version, value)
+                 SELECT $1, 1, $2 FROM async ON CONFLICT (key) DO NOTHING`,
+          values: [key, bytes],
+        });
+      }
+      if (event && expected !== null && bytes === null) {
+        return c.query({
+          name: 'delete_event',
+          text: `${ASYNC_COMMIT} DELETE FROM planasonix_records
+                 WHERE key = $1 AND version = $2 AND EXISTS (SELECT 1 FROM async)`,
+          values: [key, expected],
+        });
+      }
       if (expected === null && bytes !== null) {
         return c.query({
           name: 'insert',
