@@ -57,10 +57,17 @@ host() { # host NAME: a configuration directory sharing the store and the seal k
   echo "auth required $module config=$h/policy.toml db=$h/db key=$h/seal.key store=$h/store.toml" > "$h/pam.d/sshd"
   echo "auth required pam_deny.so" > "$h/pam.d/other"
 }
-on() { local h="$dir/$1"; shift; LD_PRELOAD=libnss_wrapper.so "$cli" --config "$h/policy.toml" --db "$h/db" --key "$h/seal.key" --store "$h/store.toml" "$@"; }
+# Each simulated host has its own host name (a UTS namespace, as root), so
+# the fleet's audit trail names it; without root both carry this machine's.
+if [ "$(id -u)" -eq 0 ] && unshare --uts true 2>/dev/null; then
+  as_host() { local name="$1"; shift; unshare --uts sh -c 'hostname "$0" && exec "$@"' "host-$name" "$@"; }
+else
+  as_host() { shift; "$@"; }
+fi
+on() { local name="$1" h="$dir/$1"; shift; as_host "$name" env LD_PRELOAD=libnss_wrapper.so "$cli" --config "$h/policy.toml" --db "$h/db" --key "$h/seal.key" --store "$h/store.toml" "$@"; }
 login() { # login HOST USER INPUT WANT(ok|fail)
   local out rc=0
-  out="$(printf '%s\n' "$3" | LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 \
+  out="$(printf '%s\n' "$3" | as_host "$1" env LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 \
     PAM_WRAPPER_SERVICE_DIR="$dir/$1/pam.d" pamtester -I rhost=192.0.2.10 sshd "$2" authenticate 2>&1)" || rc=$?
   printf '%s\n' "$out" | grep -v '^PWRAP' | sed "s/^/   [$1] /"
   if { [ "$4" = ok ] && [ $rc -ne 0 ]; } || { [ "$4" = fail ] && [ $rc -eq 0 ]; }; then
