@@ -21,33 +21,11 @@ use std::sync::OnceLock;
 fn idp_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(&cargo)
-            .args([
-                "build",
-                "-p",
-                "planasonix-host",
-                "--example",
-                "fleet_idp",
-                "--quiet",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building the IdP example failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let exe = std::env::current_exe().unwrap();
-        let bin = exe
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("examples/fleet_idp");
-        assert!(bin.is_file(), "{} missing after the build", bin.display());
-        bin
+        cargo_build(
+            "the IdP example",
+            &["-p", "planasonix-host", "--example", "fleet_idp"],
+            "examples/fleet_idp",
+        )
     })
 }
 

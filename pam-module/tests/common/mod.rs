@@ -18,32 +18,41 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// Runs `cargo build ARGS --quiet` for this workspace's current profile and
+/// returns `artifact` (a path below the profile directory, e.g.
+/// `examples/fleet_idp`), which must exist afterwards. `what` names it in
+/// failures.
+pub fn cargo_build(what: &str, args: &[&str], artifact: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(&cargo)
+        .arg("build")
+        .args(args)
+        .arg("--quiet")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo} to build {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "building {what} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // target/debug/deps/<test binary> -> target/debug/<artifact>
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join(artifact);
+    assert!(path.is_file(), "{} missing after the build", path.display());
+    path
+}
+
 /// Builds the module once per test run (cargo test does not rebuild a cdylib)
 /// and returns the path of the `.so`.
 pub fn module_so() -> &'static Path {
     static SO: OnceLock<PathBuf> = OnceLock::new();
     SO.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(&cargo)
-            .args(["build", "-p", "pam_planasonix", "--lib", "--quiet"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cargo} to build the module: {e}"));
-        assert!(
-            out.status.success(),
-            "building the module failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // target/debug/deps/<test binary> -> target/debug/libpam_planasonix.so
-        let exe = std::env::current_exe().unwrap();
-        let so = exe
-            .parent()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join("libpam_planasonix.so");
-        assert!(so.is_file(), "{} missing after the build", so.display());
-        so
+        cargo_build(
+            "the module",
+            &["-p", "pam_planasonix", "--lib"],
+            "libpam_planasonix.so",
+        )
     })
 }
 
@@ -51,28 +60,11 @@ pub fn module_so() -> &'static Path {
 pub fn cli_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(&cargo)
-            .args([
-                "build",
-                "-p",
-                "planasonix",
-                "--bin",
-                "planasonix",
-                "--quiet",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cargo} to build the CLI: {e}"));
-        assert!(
-            out.status.success(),
-            "building the CLI failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let exe = std::env::current_exe().unwrap();
-        let bin = exe.parent().unwrap().parent().unwrap().join("planasonix");
-        assert!(bin.is_file(), "{} missing after the build", bin.display());
-        bin
+        cargo_build(
+            "the CLI",
+            &["-p", "planasonix", "--bin", "planasonix"],
+            "planasonix",
+        )
     })
 }
 
