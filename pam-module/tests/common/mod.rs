@@ -402,12 +402,15 @@ pub fn run_wrapped(cmd: &mut Command, input: &str, needs: &str) -> (bool, String
             .stderr(std::process::Stdio::piped()),
     )
     .unwrap_or_else(|e| panic!("{needs}: {e}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    // A login the module refuses before its first prompt (a locked-out user,
+    // say) ends without reading its input: the pipe is then broken, and what
+    // the child printed says why.
+    match child.stdin.take().unwrap().write_all(input.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            panic!("writing the login's input: {e}")
+        }
+        _ => {}
+    }
     let out = child.wait_with_output().unwrap();
     let text = format!(
         "{}{}",
