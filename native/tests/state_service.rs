@@ -227,3 +227,77 @@ print(data[4] if len(data) > 4 else -1)
     let read = transaction(&db, WAIT, |store| store.get("user/x")).unwrap();
     assert!(read.is_none());
 }
+
+/// A listener at `<db>.sock` answering like a service that holds no records
+/// (a get finds nothing, a swap conflicts, a commit is acknowledged); its
+/// thread returns the operation byte of every request of the one connection
+/// it serves.
+fn recording_service(db: &Path) -> std::thread::JoinHandle<Vec<u8>> {
+    let socket = socket_beside(db);
+    let listener = UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut ops = Vec::new();
+        let mut len = [0u8; 4];
+        while s.read_exact(&mut len).is_ok() {
+            let mut body = vec![0; u32::from_le_bytes(len) as usize];
+            s.read_exact(&mut body).unwrap();
+            // Version, then the operation: get 1, swap 2, commit 4.
+            ops.push(body[1]);
+            let answer: &[u8] = match body[1] {
+                1 => &[0],
+                2 => &[2],
+                4 => &[5],
+                other => panic!("unexpected operation {other}"),
+            };
+            s.write_all(&(answer.len() as u32).to_le_bytes()).unwrap();
+            s.write_all(answer).unwrap();
+        }
+        ops
+    })
+}
+
+#[test]
+fn a_transaction_that_only_reads_sends_no_commit_and_one_that_wrote_does() {
+    let dir = TempDir::new("svc-commit");
+    let db = dir.join("db");
+    let service = recording_service(&db);
+    let read = transaction(&db, WAIT, |store| store.get("user/alice")).unwrap();
+    assert_eq!(read, None);
+    assert_eq!(
+        service.join().unwrap(),
+        [1],
+        "a read-only transaction costs one round trip, its get"
+    );
+
+    std::fs::remove_file(socket_beside(&db)).unwrap();
+    let service = recording_service(&db);
+    // A refused swap is still a write sent: it may have been made.
+    let swapped = transaction(&db, WAIT, |store| {
+        store.get("user/alice")?;
+        store.compare_and_swap("user/alice", Some(3), Some(b"sealed"))
+    })
+    .unwrap();
+    assert_eq!(swapped, Cas::Conflict);
+    assert_eq!(service.join().unwrap(), [1, 2, 4], "get, swap, then commit");
+}
+
+#[test]
+fn clients_holding_their_connections_open_keep_no_one_else_out() {
+    let (_dir, db) = serve("svc-held");
+    let socket = socket_beside(&db);
+    // Each connected and then silent: each holds its own thread.
+    let held: Vec<UnixStream> = (0..8)
+        .map(|_| UnixStream::connect(&socket).unwrap())
+        .collect();
+    for i in 0..8 {
+        let key = format!("user/u{i}");
+        let swapped = transaction(&db, WAIT, |store| {
+            store.compare_and_swap(&key, None, Some(b"sealed"))
+        })
+        .unwrap();
+        assert_eq!(swapped, Cas::Swapped(1), "{key}");
+    }
+    drop(held);
+}

@@ -15,6 +15,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,9 @@ pub struct RemoteStore {
     stream: Mutex<Option<UnixStream>>,
     /// The service serves a shared store ([`RemoteStore::serving_shared`]).
     shared: bool,
+    /// A write was sent on this connection: a commit has something to make
+    /// durable.
+    wrote: AtomicBool,
 }
 
 /// How often a client retries a connection the service's queue has no room for.
@@ -99,6 +103,7 @@ impl RemoteStore {
             deadline,
             stream: Mutex::new(Some(stream)),
             shared: false,
+            wrote: AtomicBool::new(false),
         }))
     }
 
@@ -110,8 +115,13 @@ impl RemoteStore {
         self
     }
 
-    /// Makes every write made through this connection durable.
+    /// Makes every write made through this connection durable. A
+    /// transaction that wrote nothing has nothing to commit, and spares the
+    /// round trip (a login's first transaction only reads).
     pub fn commit(&self) -> Result<(), StoreError> {
+        if !self.wrote.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match self.call(&Request::Commit)? {
             Response::Committed => Ok(()),
             other => Err(self.unexpected(&other)),
@@ -203,6 +213,9 @@ impl Store for RemoteStore {
         expected: Option<u64>,
         value: Option<&[u8]>,
     ) -> Result<Cas, StoreError> {
+        // Set before the request leaves: a write whose answer was lost may
+        // still have been made, and must be committed.
+        self.wrote.store(true, Ordering::Release);
         let request = Request::Cas {
             key: key.to_owned(),
             expected,

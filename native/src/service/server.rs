@@ -153,64 +153,104 @@ impl StoreService {
     /// Serves until accepting fails for good; `report` hears of every client
     /// that broke the protocol and every error the service hit. Never returns
     /// in normal operation.
+    ///
+    /// One thread per connection, and always one more waiting in `accept`:
+    /// the thread that accepts a connection serves it, after starting its
+    /// successor. A connection is thus answered by the thread that was
+    /// already awake for it, not handed to a new thread that must first be
+    /// scheduled (on an idle virtual machine, a wake-up of the other core
+    /// on every transaction).
     pub fn run(self, report: impl Fn(String) + Send + Sync + 'static) -> io::Error {
-        let report = Arc::new(report);
-        let active = Arc::new(AtomicUsize::new(0));
+        let (failed, gave_up) = std::sync::mpsc::channel();
+        let accepting = Arc::new(Accepting {
+            listener: self.listener,
+            served: self.served,
+            report: Box::new(report),
+            active: AtomicUsize::new(0),
+            failed,
+        });
+        if let Err(e) = accepting.clone().start_successor() {
+            return e;
+        }
+        gave_up
+            .recv()
+            .unwrap_or_else(|_| io::Error::other("every thread accepting connections has stopped"))
+    }
+}
+
+/// What every accepting thread shares.
+struct Accepting {
+    listener: UnixListener,
+    served: Arc<dyn Served>,
+    report: Box<dyn Fn(String) + Send + Sync>,
+    /// Connections being served.
+    active: AtomicUsize,
+    /// Where the thread that gives up on accepting says why.
+    failed: std::sync::mpsc::Sender<io::Error>,
+}
+
+impl Accepting {
+    fn start_successor(self: Arc<Self>) -> io::Result<()> {
+        std::thread::Builder::new()
+            .name("planasonix-conn".into())
+            .spawn(move || self.lead())
+            .map(drop)
+    }
+
+    /// Accepts the next connection, hands accepting on to a new thread and
+    /// serves the connection; accepts again itself when no thread could be
+    /// started. Gives up when accepting keeps failing.
+    fn lead(self: Arc<Self>) {
         let mut consecutive_failures = 0u32;
         loop {
             let stream = match self.listener.accept() {
-                Ok((stream, _)) => {
-                    consecutive_failures = 0;
-                    stream
-                }
+                Ok((stream, _)) => stream,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // Out of file descriptors and the like: wait for
                     // connections to finish, give up only if it persists.
                     consecutive_failures += 1;
-                    report(format!("accepting a connection failed: {e}"));
+                    (self.report)(format!("accepting a connection failed: {e}"));
                     if consecutive_failures >= 100 {
-                        return e;
+                        let _ = self.failed.send(e);
+                        return;
                     }
                     std::thread::sleep(Duration::from_millis(100));
                     continue;
                 }
             };
-            let slot = Slot::take(&active);
-            let (served, tell) = (self.served.clone(), report.clone());
-            let spawned = std::thread::Builder::new()
-                .name("planasonix-conn".into())
-                .spawn(move || {
-                    // Held until the connection is done.
-                    let slot = slot;
-                    if let Err(e) = serve_connection(&*served, stream, slot.over_limit) {
-                        tell(e);
-                    }
-                });
-            if let Err(e) = spawned {
-                report(format!("cannot start a connection thread: {e}"));
+            consecutive_failures = 0;
+            let succeeded = self.clone().start_successor();
+            let slot = Slot::take(&self.active);
+            if let Err(e) = serve_connection(&*self.served, stream, slot.over_limit) {
+                (self.report)(e);
+            }
+            drop(slot);
+            match succeeded {
+                Ok(()) => return,
+                Err(e) => (self.report)(format!("cannot start a connection thread: {e}")),
             }
         }
     }
 }
 
 /// One of the [`MAX_CONNECTIONS`] places, given back on drop.
-struct Slot {
-    active: Arc<AtomicUsize>,
+struct Slot<'a> {
+    active: &'a AtomicUsize,
     over_limit: bool,
 }
 
-impl Slot {
-    fn take(active: &Arc<AtomicUsize>) -> Slot {
+impl Slot<'_> {
+    fn take(active: &AtomicUsize) -> Slot<'_> {
         let before = active.fetch_add(1, Ordering::SeqCst);
         Slot {
-            active: active.clone(),
+            active,
             over_limit: before >= MAX_CONNECTIONS,
         }
     }
 }
 
-impl Drop for Slot {
+impl Drop for Slot<'_> {
     fn drop(&mut self) {
         self.active.fetch_sub(1, Ordering::SeqCst);
     }
