@@ -117,7 +117,10 @@ impl RemoteStore {
 
     /// Makes every write made through this connection durable. A
     /// transaction that wrote nothing has nothing to commit, and spares the
-    /// round trip (a login's first transaction only reads).
+    /// round trip (a login's first transaction only reads). What it read of
+    /// another client's writes is that client's to commit, before that
+    /// client's caller hears of them: a reader that wrote nothing leaves
+    /// nothing behind that a crash could contradict.
     pub fn commit(&self) -> Result<(), StoreError> {
         if !self.wrote.load(Ordering::Acquire) {
             return Ok(());
