@@ -35,21 +35,28 @@ impl ClientRuntime {
     pub(super) fn block_on<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
         self.0.as_ref().map(|runtime| runtime.block_on(work))
     }
+
+    /// Lets the connection's task do what is waiting for it: the first
+    /// yield lets the runtime poll its sockets, the second runs the task
+    /// they woke. `None` as for [`ClientRuntime::block_on`].
+    fn let_the_task_run(&self) -> Option<()> {
+        self.block_on(async {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+        })
+    }
 }
 
 impl Drop for ClientRuntime {
     fn drop(&mut self) {
+        // The client went first (`Conn`'s field order): its task now tells
+        // the server goodbye (Terminate, TLS close) if the socket takes it
+        // at once; nothing here waits for an answer. Not from inside another
+        // runtime, where tokio forbids blocking.
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.let_the_task_run();
+        }
         if let Some(runtime) = self.0.take() {
-            // The client went first (`Conn`'s field order): its task now
-            // tells the server goodbye (Terminate, TLS close) if the socket
-            // takes it at once; nothing here waits for an answer. Not from
-            // inside another runtime, where tokio forbids blocking.
-            if tokio::runtime::Handle::try_current().is_err() {
-                runtime.block_on(async {
-                    tokio::task::yield_now().await;
-                    tokio::task::yield_now().await;
-                });
-            }
             runtime.shutdown_background();
         }
     }
@@ -64,13 +71,7 @@ impl Conn {
         if self.client.is_closed() {
             return false;
         }
-        // The first yield lets the runtime poll its sockets, the second
-        // runs the task they woke.
-        let polled = self.runtime.block_on(async {
-            tokio::task::yield_now().await;
-            tokio::task::yield_now().await;
-        });
-        polled.is_some() && !self.client.is_closed()
+        self.runtime.let_the_task_run().is_some() && !self.client.is_closed()
     }
 }
 
