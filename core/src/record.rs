@@ -111,9 +111,12 @@ pub const OLDEST_SCHEMA_READ: u32 = 1;
 /// Most recent MFA marks kept per user (service × remote host pairs).
 const MAX_MARKS: usize = 16;
 
+/// What every user record's store key starts with.
+pub const USER_KEY_PREFIX: &str = "user/";
+
 /// Store key of a user's record.
 pub fn user_key(user: &str) -> String {
-    format!("user/{user}")
+    format!("{USER_KEY_PREFIX}{user}")
 }
 
 /// An authenticator-app factor and its parameters at enrollment.

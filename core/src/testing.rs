@@ -3,12 +3,13 @@
 // Assertions are what this module is for.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use crate::store::{Cas, Store};
+use crate::store::{Cas, Store, Swap, Versioned};
 
 /// Checks `store` against the store contract: versions start at 1 and grow by
 /// one per write, a compare-and-swap with the wrong expectation writes
-/// nothing, deletes are writes, `keys` lists a prefix in order. Panics on the
-/// first broken promise. `store` must be empty.
+/// nothing, deletes are writes, `keys` lists a prefix in order, a
+/// swap-and-add adds only when it swaps and never over a present key. Panics
+/// on the first broken promise. `store` must be empty.
 pub fn check_store(store: &dyn Store) {
     assert_eq!(store.get("a").unwrap(), None);
     assert_eq!(
@@ -48,4 +49,39 @@ pub fn check_store(store: &dyn Store) {
     );
     assert_eq!(store.get("a").unwrap(), None);
     assert_eq!(store.keys("a").unwrap(), vec!["ab".to_owned()]);
+
+    store.compare_and_swap("r", None, Some(b"r1")).unwrap();
+    store.compare_and_swap("e/2", None, Some(b"old")).unwrap();
+    let add = [
+        ("e/1".to_owned(), b"one".to_vec()),
+        ("e/2".to_owned(), b"two".to_vec()),
+    ];
+    assert_eq!(
+        store.swap_and_add("r", Some(7), b"stale", &add).unwrap(),
+        Swap::Conflict
+    );
+    assert_eq!(store.get("e/1").unwrap(), None, "added after a conflict");
+    assert_eq!(
+        store.swap_and_add("r", Some(1), b"r2", &add).unwrap(),
+        Swap::Swapped {
+            version: 2,
+            present: Ok(vec!["e/2".to_owned()])
+        }
+    );
+    assert_eq!(store.get("r").unwrap().unwrap().value, b"r2");
+    assert_eq!(
+        store.get("e/1").unwrap(),
+        Some(Versioned {
+            version: 1,
+            value: b"one".to_vec()
+        })
+    );
+    assert_eq!(store.get("e/2").unwrap().unwrap().value, b"old");
+    assert_eq!(
+        store.swap_and_add("s", None, b"s1", &[]).unwrap(),
+        Swap::Swapped {
+            version: 1,
+            present: Ok(Vec::new())
+        }
+    );
 }

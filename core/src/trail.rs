@@ -73,6 +73,50 @@ impl<'a> StoreTrail<'a> {
     }
 
     /// Deletes `user`'s events numbered below `floor`.
+    /// The store entries for `events` of `user` numbered from `first`: each
+    /// key (`audit/<user>/<sequence>`) and the event as JSON. Adding them is
+    /// the caller's ([`Store::swap_and_add`], or [`AuditTrail::append`]);
+    /// [`StoreTrail::settle`] then finishes.
+    pub fn entries(
+        &self,
+        user: &str,
+        first: u64,
+        events: &[AuditEvent],
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        (first..)
+            .zip(events)
+            .map(|(seq, event)| {
+                let json = serde_json::to_vec(event)
+                    .map_err(|e| StoreError::io(crate::store::IoKind::Other, e.to_string()))?;
+                Ok((event_key(user, seq), json))
+            })
+            .collect()
+    }
+
+    /// Finishes adding `entries` (numbered from `first`), of which the keys
+    /// in `present` were found taken: those are overwritten, and events the
+    /// trail no longer keeps are deleted when the sequence crosses a
+    /// multiple of [`PRUNE_EVERY`].
+    pub fn settle(
+        &self,
+        user: &str,
+        first: u64,
+        entries: &[(String, Vec<u8>)],
+        present: &[String],
+    ) -> Result<(), StoreError> {
+        for (key, json) in entries.iter().filter(|(k, _)| present.contains(k)) {
+            // The sequence number is ours alone; an existing entry can only
+            // be a leftover of a lost write, and the newer event replaces it.
+            let expected = self.store.get(key)?.map(|v| v.version);
+            self.store.compare_and_swap(key, expected, Some(json))?;
+        }
+        let next = first + entries.len() as u64;
+        if (first..next).any(|seq| seq % PRUNE_EVERY == 0) {
+            self.prune(user, next.saturating_sub(self.keep))?;
+        }
+        Ok(())
+    }
+
     fn prune(&self, user: &str, floor: u64) -> Result<(), StoreError> {
         let prefix = prefix(user);
         for key in self.store.keys(&prefix)? {
@@ -110,26 +154,14 @@ impl<'a> StoreTrail<'a> {
 
 impl AuditTrail for StoreTrail<'_> {
     fn append(&self, user: &str, first: u64, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let mut prune = false;
-        for (seq, event) in (first..).zip(events) {
-            let json = serde_json::to_vec(event)
-                .map_err(|e| StoreError::io(crate::store::IoKind::Other, e.to_string()))?;
-            let key = event_key(user, seq);
-            if let Cas::Conflict = self.store.compare_and_swap(&key, None, Some(&json))? {
-                // The sequence number is ours alone; an existing entry can only
-                // be a leftover of a lost write, and the newer event replaces it.
-                let expected = self.store.get(&key)?.map(|v| v.version);
-                self.store.compare_and_swap(&key, expected, Some(&json))?;
+        let entries = self.entries(user, first, events)?;
+        let mut present = Vec::new();
+        for (key, json) in &entries {
+            if let Cas::Conflict = self.store.compare_and_swap(key, None, Some(json))? {
+                present.push(key.clone());
             }
-            prune |= seq % PRUNE_EVERY == 0;
         }
-        if prune {
-            self.prune(
-                user,
-                (first + events.len() as u64).saturating_sub(self.keep),
-            )?;
-        }
-        Ok(())
+        self.settle(user, first, &entries, &present)
     }
 
     fn events(&self, user: Option<&str>) -> Result<Vec<AuditEvent>, StoreError> {

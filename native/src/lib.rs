@@ -33,6 +33,7 @@ pub mod gateway;
 mod keyfile;
 mod os;
 mod policy_file;
+pub mod remembered;
 pub mod secret_file;
 pub mod service;
 pub mod store;
@@ -48,6 +49,7 @@ pub use file_trail::FileTrail;
 pub use keyfile::{load_key_file, KeyFileError};
 pub use os::{host_name, now, OsRandom};
 pub use policy_file::{read_policy_file, PolicyFileError};
+pub use remembered::Remembering;
 pub use service::client::RemoteStore;
 #[cfg(feature = "server")]
 pub use service::server::{StoreService, IDLE_TIMEOUT, MAX_CONNECTIONS};

@@ -5,7 +5,7 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use planasonix_core::store::{Cas, IoKind, Store, StoreError};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap};
 use planasonix_native::store::{Copied, PgStore};
 use planasonix_native::store_file::{parse_store, StoreSetting};
 use planasonix_testkit::postgres::{Postgres, Tls};
@@ -318,7 +318,7 @@ fn a_database_administrator_cannot_plant_an_unauthenticated_record() {
 /// server may lose the newest events, never a change). A trigger notes the
 /// `synchronous_commit` each write's transaction commits with.
 #[test]
-fn only_audit_events_are_committed_without_waiting_for_the_disk() {
+fn audit_events_alone_are_committed_without_waiting_for_the_disk_and_with_a_record_with_it() {
     let pg = Postgres::start_durable(Tls::On);
     let store = migrated(&pg);
     pg.psql(&format!(
@@ -372,6 +372,20 @@ fn only_audit_events_are_committed_without_waiting_for_the_disk() {
     assert_eq!(
         pg.psql("SELECT key || ' ' || mode FROM commit_mode ORDER BY n"),
         format!("user/alice on\n{event} off\nuser/alice on\n{event} off\nuser/alice on")
+    );
+    // Events sent with their record share its statement, so its commit.
+    pg.psql("DELETE FROM commit_mode");
+    store
+        .compare_and_swap("user/bob", None, Some(b"1"))
+        .unwrap();
+    let with = [("audit/bob/0000000000000001".to_owned(), b"e".to_vec())];
+    assert!(matches!(
+        store.swap_and_add("user/bob", Some(1), b"2", &with).unwrap(),
+        Swap::Swapped { version: 2, present: Ok(p) } if p.is_empty()
+    ));
+    assert_eq!(
+        pg.psql("SELECT key || ' ' || mode FROM commit_mode ORDER BY key, n"),
+        "audit/bob/0000000000000001 on\nuser/bob on\nuser/bob on"
     );
 }
 

@@ -3,7 +3,7 @@
 //! no client can break it for the others.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use planasonix_core::store::{Cas, IoKind, Store, StoreError};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap};
 use planasonix_native::{socket_beside, transaction, RemoteStore, SledStore, StoreService, Trust};
 use planasonix_testkit::TempDir;
 use std::io::{Read, Write};
@@ -300,4 +300,128 @@ fn clients_holding_their_connections_open_keep_no_one_else_out() {
         assert_eq!(swapped, Cas::Swapped(1), "{key}");
     }
     drop(held);
+}
+
+/// A listener at `<db>.sock` in front of the service at `real`: it forwards
+/// every request, except that as `Release::Previous` it answers
+/// swap-and-add (operation 5) the way the release before it did: with its
+/// refusal, then hanging up. Its thread returns, for each of the
+/// `connections` it serves in turn, the operation byte of every request.
+fn front(
+    db: &Path,
+    real: PathBuf,
+    release: Release,
+    connections: usize,
+) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
+    let socket = socket_beside(db);
+    let listener = UnixListener::bind(&socket).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::thread::spawn(move || {
+        let mut log = Vec::new();
+        for _ in 0..connections {
+            let (mut client, _) = listener.accept().unwrap();
+            let mut upstream = UnixStream::connect(&real).unwrap();
+            let mut ops = Vec::new();
+            let mut len = [0u8; 4];
+            while client.read_exact(&mut len).is_ok() {
+                let mut body = vec![0; u32::from_le_bytes(len) as usize];
+                client.read_exact(&mut body).unwrap();
+                ops.push(body[1]);
+                if body[1] == 5 && release == Release::Previous {
+                    let why = b"malformed request: unknown operation 5";
+                    // An I/O failure of kind Unreachable, with its detail.
+                    let mut answer = vec![22, 5];
+                    answer.extend_from_slice(&(why.len() as u32).to_le_bytes());
+                    answer.extend_from_slice(why);
+                    client
+                        .write_all(&(answer.len() as u32).to_le_bytes())
+                        .unwrap();
+                    client.write_all(&answer).unwrap();
+                    break;
+                }
+                upstream.write_all(&len).unwrap();
+                upstream.write_all(&body).unwrap();
+                upstream.read_exact(&mut len).unwrap();
+                let mut answer = vec![0; u32::from_le_bytes(len) as usize];
+                upstream.read_exact(&mut answer).unwrap();
+                client.write_all(&len).unwrap();
+                client.write_all(&answer).unwrap();
+            }
+            log.push(ops);
+        }
+        log
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Release {
+    This,
+    Previous,
+}
+
+const EVENT: &str = "audit/alice/0000000000000001";
+
+/// Through the service at `<front>.sock`: alice's record created, then
+/// swapped with one audit event.
+fn record_then_swap_with_an_event(front: &Path) -> Swap {
+    let add = [(EVENT.to_owned(), b"event".to_vec())];
+    transaction(front, WAIT, |store| {
+        store.compare_and_swap("user/alice", None, Some(b"v1"))?;
+        store.swap_and_add("user/alice", Some(1), b"v2", &add)
+    })
+    .unwrap()
+}
+
+fn record_and_event(db: &Path) -> (Vec<u8>, Vec<u8>) {
+    transaction(db, WAIT, |s| {
+        Ok::<_, StoreError>((
+            s.get("user/alice")?.unwrap().value,
+            s.get(EVENT)?.unwrap().value,
+        ))
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_record_and_its_audit_events_travel_in_one_request() {
+    let (_dir, db) = serve("svc-swap-add");
+    let scratch = TempDir::new("svc-swap-add-front");
+    let at = scratch.join("db");
+    let seen = front(&at, socket_beside(&db), Release::This, 1);
+    let swapped = record_then_swap_with_an_event(&at);
+    assert_eq!(
+        swapped,
+        Swap::Swapped {
+            version: 2,
+            present: Ok(Vec::new())
+        }
+    );
+    assert_eq!(
+        seen.join().unwrap(),
+        [vec![2, 5, 4]],
+        "swap, swap-and-add, commit"
+    );
+    assert_eq!(record_and_event(&db), (b"v2".to_vec(), b"event".to_vec()));
+}
+
+#[test]
+fn a_service_of_the_previous_release_gets_the_record_and_its_events_one_by_one() {
+    let (_dir, db) = serve("svc-older");
+    let scratch = TempDir::new("svc-older-front");
+    let at = scratch.join("db");
+    let seen = front(&at, socket_beside(&db), Release::Previous, 2);
+    let swapped = record_then_swap_with_an_event(&at);
+    assert_eq!(
+        swapped,
+        Swap::Swapped {
+            version: 2,
+            present: Ok(Vec::new())
+        }
+    );
+    assert_eq!(
+        seen.join().unwrap(),
+        [vec![2, 5], vec![2, 2, 4]],
+        "refused, then on a new connection: the record, the event, the commit"
+    );
+    assert_eq!(record_and_event(&db), (b"v2".to_vec(), b"event".to_vec()));
 }

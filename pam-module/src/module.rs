@@ -14,7 +14,7 @@ use planasonix_native::delivery::Commands;
 use planasonix_native::syslog::{AuditToLog, Log, Severity, Syslog};
 use planasonix_native::{
     host_name, load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail,
-    OsRandom, StateDb,
+    OsRandom, Remembering, StateDb,
 };
 
 /// Which PAM entry point is running.
@@ -107,12 +107,14 @@ pub(crate) fn run<'a>(
     };
     // `store_wait=` is longer than the core's default so that a burst of
     // logins queues rather than fails; a stalled service fails the login
-    // closed once it has passed.
-    let state = StateDb {
+    // closed once it has passed. The record the decision reads is the one
+    // the code is checked against: the store is asked once per login
+    // (`Remembering` says why that lets nothing stale through).
+    let state = Remembering::new(StateDb {
         db: args.db.clone(),
         wait: args.store_wait,
         shared,
-    };
+    });
     let sender = Commands {
         sms: args.sms_command.clone(),
         notice: args.notice_command.clone(),

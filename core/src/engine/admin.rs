@@ -5,7 +5,7 @@ use crate::audit::{AuditKind, Factor};
 use crate::delivery::NoticeKind;
 use crate::error::Error;
 use crate::policy::Mode;
-use crate::record::{Lockout, SCHEMA_VERSION};
+use crate::record::{Lockout, SCHEMA_VERSION, USER_KEY_PREFIX};
 use crate::time::UnixTime;
 use serde::Serialize;
 
@@ -168,9 +168,9 @@ impl Engine<'_> {
     pub fn users(&self) -> Result<Vec<String>, Error> {
         Ok(self
             .store
-            .keys("user/")?
+            .keys(USER_KEY_PREFIX)?
             .into_iter()
-            .filter_map(|k| k.strip_prefix("user/").map(str::to_owned))
+            .filter_map(|k| k.strip_prefix(USER_KEY_PREFIX).map(str::to_owned))
             .collect())
     }
 }

@@ -3,6 +3,7 @@
 use super::Engine;
 use crate::audit::AuditEvent;
 use crate::error::Error;
+use crate::store::{Cas, StoreError, Swap};
 use crate::time::UnixTime;
 use crate::trail::{AuditTrail, StoreTrail};
 use std::collections::HashMap;
@@ -18,6 +19,56 @@ impl Engine<'_> {
         }
     }
 
+    /// Swaps `sealed` in as `user`'s record at `key` (read at `expected`)
+    /// and keeps the change's `events`, numbered from `first`. `false`: the
+    /// record changed since it was read; nothing was written.
+    ///
+    /// With the trail in the store itself, the events travel with the record
+    /// in one request ([`Store::swap_and_add`]: one round trip to a state
+    /// service, one statement on PostgreSQL); a trail elsewhere receives them
+    /// once the record is in. Keeping events is best effort either way: the
+    /// change stands whatever happens to them, and the audit sink receives
+    /// them regardless.
+    pub(super) fn swap_recording(
+        &self,
+        user: &str,
+        key: &str,
+        expected: Option<u64>,
+        sealed: &[u8],
+        first: u64,
+        events: &[AuditEvent],
+    ) -> Result<bool, Error> {
+        let entries = match self.trail {
+            None if !events.is_empty() => {
+                StoreTrail::new(self.store, self.policy.audit.keep_per_user)
+                    .entries(user, first, events)
+            }
+            _ => Ok(Vec::new()),
+        };
+        let entries = match entries {
+            Ok(entries) if !entries.is_empty() => entries,
+            unsent => {
+                if self.store.compare_and_swap(key, expected, Some(sealed))? == Cas::Conflict {
+                    return Ok(false);
+                }
+                match unsent {
+                    Err(e) => self.trail_failed(user, &e),
+                    Ok(_) => self.store_audit(user, first, events),
+                }
+                return Ok(true);
+            }
+        };
+        let present = match self.store.swap_and_add(key, expected, sealed, &entries)? {
+            Swap::Conflict => return Ok(false),
+            Swap::Swapped { present, .. } => present,
+        };
+        let trail = StoreTrail::new(self.store, self.policy.audit.keep_per_user);
+        if let Err(e) = present.and_then(|present| trail.settle(user, first, &entries, &present)) {
+            self.trail_failed(user, &e);
+        }
+        Ok(true)
+    }
+
     /// Keeps `events`, numbered from `first`, once the change that caused
     /// them is committed. Best effort: the change stands whatever happens
     /// here, and the audit sink receives the events either way.
@@ -26,9 +77,13 @@ impl Engine<'_> {
             return;
         }
         if let Err(e) = self.with_trail(|t| t.append(user, first, events)) {
-            if let Some(sink) = self.sink {
-                sink.trail_failed(user, &e.to_string());
-            }
+            self.trail_failed(user, &e);
+        }
+    }
+
+    fn trail_failed(&self, user: &str, e: &StoreError) {
+        if let Some(sink) = self.sink {
+            sink.trail_failed(user, &e.to_string());
         }
     }
 

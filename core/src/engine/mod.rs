@@ -25,6 +25,7 @@ use crate::input::validate_user_name;
 use crate::policy::Policy;
 use crate::record::{
     is_authenticated_form, upgraded_mark, user_key, Provenance, UserRecord, UPGRADED_KEY,
+    USER_KEY_PREFIX,
 };
 use crate::seal::SealKey;
 use crate::store::{Cas, Store, StoreError};
@@ -202,8 +203,8 @@ impl<'a> Engine<'a> {
     /// Safe to run again, and beside logins (each rewrite is one CAS).
     pub fn upgrade_records(&self, now: UnixTime) -> Result<usize, Error> {
         let mut rewritten = 0;
-        for key in self.store.keys("user/")? {
-            let Some(user) = key.strip_prefix("user/") else {
+        for key in self.store.keys(USER_KEY_PREFIX)? {
+            let Some(user) = key.strip_prefix(USER_KEY_PREFIX) else {
                 continue;
             };
             while let Some(current) = self.store.get(&key)? {
@@ -268,16 +269,10 @@ impl<'a> Engine<'a> {
                 return Ok(value);
             }
             let expected = current.as_ref().map(|v| v.version);
-            match self
-                .store
-                .compare_and_swap(&key, expected, Some(&rec.seal(self.key, &key)))?
-            {
-                Cas::Swapped(_) => {
-                    self.store_audit(user, first_event, &events);
-                    self.after_commit(user, now, events, notices);
-                    return Ok(value);
-                }
-                Cas::Conflict => continue,
+            let sealed = rec.seal(self.key, &key);
+            if self.swap_recording(user, &key, expected, &sealed, first_event, &events)? {
+                self.after_commit(user, now, events, notices);
+                return Ok(value);
             }
         }
         Err(crate::store::StoreError::Contention.into())

@@ -29,6 +29,22 @@ pub enum Cas {
     Conflict,
 }
 
+/// What [`Store::swap_and_add`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Swap {
+    /// The stored version was not the expected one; nothing was written.
+    Conflict,
+    /// The value was written, at `version`. `present`: the keys to add that
+    /// were there already (left as they were), or why adding failed (the
+    /// value stands).
+    Swapped {
+        /// The value's new version.
+        version: u64,
+        /// The additions' outcome.
+        present: Result<Vec<String>, StoreError>,
+    },
+}
+
 /// What kind of I/O failure a [`StoreError::Io`] is, for callers that decide
 /// on it (the CLI's exit status, an admin's hint).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +190,22 @@ pub trait Store: Send + Sync {
     /// Every key starting with `prefix`, in order.
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
+    /// Writes `value` over `key` at version `expected`, like
+    /// [`Store::compare_and_swap`], and only if that swapped, adds each of
+    /// `add` (keys that should be absent: a change's audit events) unless
+    /// present. A store that can do both in one request overrides this (the
+    /// state service, PostgreSQL); the default is one swap, then one
+    /// compare-and-swap per addition ([`swap_then_add`]).
+    fn swap_and_add(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        add: &[(String, Vec<u8>)],
+    ) -> Result<Swap, StoreError> {
+        swap_then_add(self, key, expected, value, add)
+    }
+
     /// Whether every record here must be in the authenticated form, whatever
     /// the database says: true for a shared store, whose administrator is
     /// not trusted and could otherwise delete the upgrade mark and plant an
@@ -182,6 +214,39 @@ pub trait Store: Send + Sync {
     fn authenticated_only(&self) -> bool {
         false
     }
+}
+
+/// [`Store::swap_and_add`] as separate requests: one swap, then one
+/// compare-and-swap per addition. What a store that cannot do better does,
+/// and what one that can falls back to.
+pub fn swap_then_add<S: Store + ?Sized>(
+    store: &S,
+    key: &str,
+    expected: Option<u64>,
+    value: &[u8],
+    add: &[(String, Vec<u8>)],
+) -> Result<Swap, StoreError> {
+    let version = match store.compare_and_swap(key, expected, Some(value))? {
+        Cas::Conflict => return Ok(Swap::Conflict),
+        Cas::Swapped(version) => version,
+    };
+    let mut present = Vec::new();
+    for (k, v) in add {
+        match store.compare_and_swap(k, None, Some(v)) {
+            Ok(Cas::Swapped(_)) => {}
+            Ok(Cas::Conflict) => present.push(k.clone()),
+            Err(e) => {
+                return Ok(Swap::Swapped {
+                    version,
+                    present: Err(e),
+                })
+            }
+        }
+    }
+    Ok(Swap::Swapped {
+        version,
+        present: Ok(present),
+    })
 }
 
 /// Encodes a version and value into one stored byte string (for byte stores).

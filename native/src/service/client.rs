@@ -10,7 +10,7 @@ use super::protocol::{read_frame, write_frame, Request, Response, MAX_RESPONSE};
 use crate::trust::Trust;
 use nix::errno::Errno;
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
-use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
+use planasonix_core::store::{swap_then_add, Cas, IoKind, Store, StoreError, Swap, Versioned};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -33,7 +33,16 @@ pub struct RemoteStore {
     /// A write was sent on this connection: a commit has something to make
     /// durable.
     wrote: AtomicBool,
+    /// Who may answer on the socket, for a reconnection.
+    trust: Trust,
+    /// The service predates [`Request::SwapAndAdd`] (it runs the previous
+    /// release until the package's upgrade restarts it).
+    older: AtomicBool,
 }
+
+/// How a service that predates [`Request::SwapAndAdd`] refuses it (and then
+/// closes the connection).
+const UNKNOWN_SWAP_AND_ADD: &str = "malformed request: unknown operation 5";
 
 /// How often a client retries a connection the service's queue has no room for.
 const RETRY_FULL_QUEUE: Duration = Duration::from_millis(2);
@@ -104,6 +113,8 @@ impl RemoteStore {
             stream: Mutex::new(Some(stream)),
             shared: false,
             wrote: AtomicBool::new(false),
+            trust: *trust,
+            older: AtomicBool::new(false),
         }))
     }
 
@@ -170,6 +181,24 @@ impl RemoteStore {
         }
     }
 
+    /// A new connection in place of one the service closed, within what is
+    /// left of the transaction's wait.
+    fn reconnect(&self) -> Result<(), StoreError> {
+        #[allow(clippy::disallowed_methods)] // A deadline.
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let fresh = RemoteStore::connect(&self.socket, left, &self.trust)?
+            .ok_or_else(|| self.broken("it stopped answering"))?;
+        let stream = fresh
+            .stream
+            .into_inner()
+            .map_err(|_| self.broken("an earlier call panicked"))?;
+        *self
+            .stream
+            .lock()
+            .map_err(|_| self.broken("an earlier call panicked"))? = stream;
+        Ok(())
+    }
+
     fn transport(&self, e: &io::Error) -> StoreError {
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
@@ -192,6 +221,7 @@ impl RemoteStore {
             Response::Cas(_) => "a swap result",
             Response::Keys(_) => "a key list",
             Response::Committed => "a commit",
+            Response::Swapped { .. } => "a swap-and-add result",
             Response::Failed(_) => "an error",
         };
         self.broken(&format!("answered with {kind} to another request"))
@@ -228,6 +258,40 @@ impl Store for RemoteStore {
             Response::Cas(cas) => Ok(cas),
             other => Err(self.unexpected(&other)),
         }
+    }
+
+    /// One request, or, to a service of the previous release (which refuses
+    /// it before doing anything and hangs up), separate ones on a new
+    /// connection.
+    fn swap_and_add(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        add: &[(String, Vec<u8>)],
+    ) -> Result<Swap, StoreError> {
+        if !self.older.load(Ordering::Acquire) {
+            self.wrote.store(true, Ordering::Release);
+            let request = Request::SwapAndAdd {
+                key: key.to_owned(),
+                expected,
+                value: value.to_vec(),
+                add: add.to_vec(),
+            };
+            match self.call(&request) {
+                Ok(Response::Cas(Cas::Conflict)) => return Ok(Swap::Conflict),
+                Ok(Response::Swapped { version, present }) => {
+                    return Ok(Swap::Swapped { version, present })
+                }
+                Ok(other) => return Err(self.unexpected(&other)),
+                Err(StoreError::Io(failure)) if failure.detail == UNKNOWN_SWAP_AND_ADD => {
+                    self.older.store(true, Ordering::Release);
+                    self.reconnect()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        swap_then_add(self, key, expected, value, add)
     }
 
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

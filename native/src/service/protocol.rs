@@ -17,6 +17,9 @@ mod op {
     pub(super) const CAS: u8 = 2;
     pub(super) const KEYS: u8 = 3;
     pub(super) const COMMIT: u8 = 4;
+    /// Since 0.2: a service before it answers "unknown operation 5" and
+    /// closes the connection.
+    pub(super) const SWAP_AND_ADD: u8 = 5;
 }
 
 /// Response tags: the first byte of a response. Answers below 16, failures
@@ -28,6 +31,13 @@ mod tag {
     pub(super) const SWAPPED: u8 = 3;
     pub(super) const KEYS: u8 = 4;
     pub(super) const COMMITTED: u8 = 5;
+    /// A swap-and-add that swapped: the version, then the keys found present.
+    pub(super) const SWAPPED_ADDED: u8 = 6;
+    /// A swap-and-add that swapped but could not add: the version, then the
+    /// failure as a whole response body.
+    pub(super) const SWAPPED_NOT_ADDED: u8 = 7;
+    /// Tags from here on are failures.
+    pub(super) const FIRST_FAILURE: u8 = 16;
     pub(super) const BUSY: u8 = 16;
     /// An I/O failure of kind [`super::IoKind::Other`]: just its detail.
     pub(super) const IO: u8 = 17;
@@ -82,6 +92,14 @@ pub(crate) enum Request {
     Keys(String),
     /// Makes every write of this connection durable before answering.
     Commit,
+    /// [`planasonix_core::Store::swap_and_add`]: a record and its audit
+    /// events in one request.
+    SwapAndAdd {
+        key: String,
+        expected: Option<u64>,
+        value: Vec<u8>,
+        add: Vec<(String, Vec<u8>)>,
+    },
 }
 
 /// What a server answers.
@@ -91,6 +109,11 @@ pub(crate) enum Response {
     Cas(Cas),
     Keys(Vec<String>),
     Committed,
+    /// A swap-and-add that swapped (one that did not is `Cas(Conflict)`).
+    Swapped {
+        version: u64,
+        present: Result<Vec<String>, StoreError>,
+    },
     Failed(StoreError),
 }
 
@@ -123,6 +146,24 @@ impl Request {
                 put_bytes(&mut w, prefix.as_bytes());
             }
             Request::Commit => w.push(op::COMMIT),
+            Request::SwapAndAdd {
+                key,
+                expected,
+                value,
+                add,
+            } => {
+                w.push(op::SWAP_AND_ADD);
+                put_bytes(&mut w, key.as_bytes());
+                put_option(&mut w, expected.as_ref(), |w, v| {
+                    w.extend_from_slice(&v.to_le_bytes())
+                });
+                put_bytes(&mut w, value);
+                put_len(&mut w, add.len());
+                for (k, v) in add {
+                    put_bytes(&mut w, k.as_bytes());
+                    put_bytes(&mut w, v);
+                }
+            }
         }
         w
     }
@@ -144,6 +185,20 @@ impl Request {
             },
             op::KEYS => Request::Keys(r.string()?),
             op::COMMIT => Request::Commit,
+            op::SWAP_AND_ADD => Request::SwapAndAdd {
+                key: r.string()?,
+                expected: r.option(Reader::u64)?,
+                value: r.bytes()?.to_vec(),
+                add: {
+                    let n = r.len()?;
+                    // Each entry takes at least 8 bytes: bounds the allocation.
+                    let mut add = Vec::with_capacity(n.min(r.0.len() / 8));
+                    for _ in 0..n {
+                        add.push((r.string()?, r.bytes()?.to_vec()));
+                    }
+                    add
+                },
+            },
             op => return Err(Malformed(format!("unknown operation {op}"))),
         };
         r.end()?;
@@ -168,12 +223,25 @@ impl Response {
             }
             Response::Keys(keys) => {
                 w.push(tag::KEYS);
-                put_len(&mut w, keys.len());
-                for key in keys {
-                    put_bytes(&mut w, key.as_bytes());
-                }
+                put_keys(&mut w, keys);
             }
             Response::Committed => w.push(tag::COMMITTED),
+            Response::Swapped {
+                version,
+                present: Ok(keys),
+            } => {
+                w.push(tag::SWAPPED_ADDED);
+                w.extend_from_slice(&version.to_le_bytes());
+                put_keys(&mut w, keys);
+            }
+            Response::Swapped {
+                version,
+                present: Err(e),
+            } => {
+                w.push(tag::SWAPPED_NOT_ADDED);
+                w.extend_from_slice(&version.to_le_bytes());
+                put_bytes(&mut w, &Response::Failed(e.clone()).encode());
+            }
             Response::Failed(StoreError::Busy) => w.push(tag::BUSY),
             Response::Failed(StoreError::Io(failure)) => {
                 match kind_byte(failure.kind) {
@@ -217,16 +285,26 @@ impl Response {
             })),
             tag::CONFLICT => Response::Cas(Cas::Conflict),
             tag::SWAPPED => Response::Cas(Cas::Swapped(r.u64()?)),
-            tag::KEYS => {
-                let n = r.len()?;
-                // Each key takes at least its 4-byte length: bounds the allocation.
-                let mut keys = Vec::with_capacity(n.min(r.0.len() / 4));
-                for _ in 0..n {
-                    keys.push(r.string()?);
-                }
-                Response::Keys(keys)
-            }
+            tag::KEYS => Response::Keys(r.keys()?),
             tag::COMMITTED => Response::Committed,
+            tag::SWAPPED_ADDED => Response::Swapped {
+                version: r.u64()?,
+                present: Ok(r.keys()?),
+            },
+            tag::SWAPPED_NOT_ADDED => Response::Swapped {
+                version: r.u64()?,
+                // Only a failure's tag is decoded further, so that no body
+                // nests another.
+                present: match r.bytes()? {
+                    inner @ [first, ..] if *first >= tag::FIRST_FAILURE => {
+                        match Response::decode(inner)? {
+                            Response::Failed(e) => Err(e),
+                            _ => return Err(Malformed("unknown failure".into())),
+                        }
+                    }
+                    _ => return Err(Malformed("a failure to add that is not a failure".into())),
+                },
+            },
             tag::BUSY => Response::Failed(StoreError::Busy),
             tag::IO => Response::Failed(StoreError::io(IoKind::Other, r.string()?)),
             tag::IO_OF_KIND => Response::Failed(StoreError::Io(IoFailure {
@@ -291,6 +369,13 @@ fn put_len(w: &mut Vec<u8>, len: usize) {
     w.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
 }
 
+fn put_keys(w: &mut Vec<u8>, keys: &[String]) {
+    put_len(w, keys.len());
+    for key in keys {
+        put_bytes(w, key.as_bytes());
+    }
+}
+
 fn put_bytes(w: &mut Vec<u8>, bytes: &[u8]) {
     put_len(w, bytes.len());
     w.extend_from_slice(bytes);
@@ -339,6 +424,16 @@ impl<'a> Reader<'a> {
         self.take(n)
     }
 
+    fn keys(&mut self) -> Result<Vec<String>, Malformed> {
+        let n = self.len()?;
+        // Each key takes at least its 4-byte length: bounds the allocation.
+        let mut keys = Vec::with_capacity(n.min(self.0.len() / 4));
+        for _ in 0..n {
+            keys.push(self.string()?);
+        }
+        Ok(keys)
+    }
+
     fn string(&mut self) -> Result<String, Malformed> {
         let bytes = self.bytes()?;
         String::from_utf8(bytes.to_vec()).map_err(|_| Malformed("string is not UTF-8".into()))
@@ -383,6 +478,21 @@ mod tests {
             },
             Request::Keys("user/".into()),
             Request::Commit,
+            Request::SwapAndAdd {
+                key: "user/carol".into(),
+                expected: Some(3),
+                value: b"sealed".to_vec(),
+                add: vec![
+                    ("audit/carol/0000000000000007".into(), b"{}".to_vec()),
+                    ("audit/carol/0000000000000008".into(), Vec::new()),
+                ],
+            },
+            Request::SwapAndAdd {
+                key: "user/dave".into(),
+                expected: None,
+                value: Vec::new(),
+                add: Vec::new(),
+            },
         ]
     }
 
@@ -397,6 +507,18 @@ mod tests {
             Response::Cas(Cas::Swapped(2)),
             Response::Keys(vec!["a".into(), "ab".into()]),
             Response::Committed,
+            Response::Swapped {
+                version: 4,
+                present: Ok(vec!["audit/carol/0000000000000007".into()]),
+            },
+            Response::Swapped {
+                version: 1,
+                present: Ok(Vec::new()),
+            },
+            Response::Swapped {
+                version: 9,
+                present: Err(StoreError::io(IoKind::NoSpace, "disk full")),
+            },
             Response::Failed(StoreError::Busy),
             Response::Failed(StoreError::io(IoKind::NoSpace, "disk full")),
             Response::Failed(StoreError::io(IoKind::PermissionDenied, "p")),
@@ -464,6 +586,18 @@ mod tests {
         assert!(Request::decode(&get).unwrap_err().0.contains("UTF-8"));
         // A key count far beyond the body does not allocate for it.
         assert!(Response::decode(&[4, 0xff, 0xff, 0xff, 0xff]).is_err());
+        // What could not be added is a failure: no answer nests another.
+        let mut nested = vec![tag::SWAPPED_NOT_ADDED];
+        nested.extend_from_slice(&9u64.to_le_bytes());
+        let inner = Response::Swapped {
+            version: 1,
+            present: Ok(Vec::new()),
+        };
+        put_bytes(&mut nested, &inner.encode());
+        assert!(Response::decode(&nested)
+            .unwrap_err()
+            .0
+            .contains("not a failure"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::store::PgStore;
 use crate::store::SledStore;
 use crate::transaction::socket_beside;
 use crate::trust::peer_uid;
-use planasonix_core::store::{IoKind, Store, StoreError};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -73,9 +73,10 @@ impl Served for Embedded {
     }
 }
 
-/// Each statement on PostgreSQL commits on its own: a record is durable
-/// when it returns (the server's default `synchronous_commit`); an audit
-/// event is not waited for (see `store/postgres/statements.rs`).
+/// Each statement on PostgreSQL commits on its own: a record, and the audit
+/// events sent with it, are durable when it returns (the server's default
+/// `synchronous_commit`); an audit event written alone is not waited for
+/// (see `store/postgres/statements.rs`).
 #[cfg(feature = "postgres")]
 impl Served for PgStore {
     fn store(&self) -> &dyn Store {
@@ -341,6 +342,19 @@ fn handle(served: &dyn Served, request: Request, dirty: &mut bool) -> Response {
                 .store()
                 .compare_and_swap(&key, expected, value.as_deref())
                 .map(Response::Cas)
+        }),
+        Request::SwapAndAdd {
+            key,
+            expected,
+            value,
+            add,
+        } => served.before_write().and_then(|()| {
+            *dirty = true;
+            let swapped = served.store().swap_and_add(&key, expected, &value, &add)?;
+            Ok(match swapped {
+                Swap::Conflict => Response::Cas(Cas::Conflict),
+                Swap::Swapped { version, present } => Response::Swapped { version, present },
+            })
         }),
         Request::Keys(prefix) => served.store().keys(&prefix).map(Response::Keys),
         Request::Commit => served.commit().map(|()| {

@@ -16,7 +16,7 @@
 //! makes a new one: the service reconnects by itself when the server is back.
 
 use crate::store_file::{read_password_file, PgSettings, PgTls, StoreFileError};
-use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
+use planasonix_core::store::{swap_then_add, Cas, IoKind, Store, StoreError, Swap, Versioned};
 use planasonix_core::EVENT_KEY_PREFIX;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -668,6 +668,47 @@ impl Store for PgStore {
         }
         let next = expected.map_or(1, |e| e.unsigned_abs() + 1);
         Ok(Cas::Swapped(next))
+    }
+
+    /// One statement ([`Statements`]'s `update_and_add`) when the record
+    /// exists; its first write (an enrollment) goes as separate ones.
+    fn swap_and_add(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        add: &[(String, Vec<u8>)],
+    ) -> Result<Swap, StoreError> {
+        let Some(expected) = expected else {
+            return swap_then_add(self, key, None, value, add);
+        };
+        let Ok(expected) = i64::try_from(expected) else {
+            // No stored version is that large.
+            return Ok(Swap::Conflict);
+        };
+        let (keys, values): (Vec<&str>, Vec<&[u8]>) =
+            add.iter().map(|(k, v)| (k.as_str(), v.as_slice())).unzip();
+        let row = self.with_client(async |c, sql| {
+            c.query_one(
+                &sql.update_and_add,
+                &[&key, &expected, &value, &keys, &values],
+            )
+            .await
+        })?;
+        let Some(version) = row.get::<_, Option<i64>>(0) else {
+            return Ok(Swap::Conflict);
+        };
+        let added: Vec<String> = row.get(1);
+        let present = keys
+            .iter()
+            .filter(|k| !added.iter().any(|a| a == *k))
+            .map(|k| (*k).to_owned())
+            .collect();
+        Ok(Swap::Swapped {
+            version: u64::try_from(version)
+                .map_err(|_| corrupt(key, "its version is not positive"))?,
+            present: Ok(present),
+        })
     }
 
     /// A database administrator is not trusted with the records.

@@ -93,6 +93,7 @@ pub(super) struct Statements {
     pub(super) insert_event: Statement,
     pub(super) delete_event: Statement,
     pub(super) update: Statement,
+    pub(super) update_and_add: Statement,
     pub(super) delete: Statement,
     pub(super) exists: Statement,
     pub(super) keys: Statement,
@@ -145,7 +146,32 @@ impl Statements {
                 .prepare_typed(
                     "UPDATE planasonix_records SET version = version + 1, value = $3
                      WHERE key = $1 AND version = $2",
-                    &[text.clone(), int8.clone(), bytea],
+                    &[text.clone(), int8.clone(), bytea.clone()],
+                )
+                .await?,
+            // A record and its audit events in one statement, so one
+            // transaction and one synchronous commit: the events are added
+            // only if the record swapped, each unless its key is taken.
+            update_and_add: client
+                .prepare_typed(
+                    "WITH swapped AS (
+                         UPDATE planasonix_records SET version = version + 1, value = $3
+                         WHERE key = $1 AND version = $2 RETURNING version
+                     ), added AS (
+                         INSERT INTO planasonix_records (key, version, value)
+                         SELECT e.key, 1, e.value
+                         FROM unnest($4::text[], $5::bytea[]) AS e(key, value)
+                         WHERE EXISTS (SELECT 1 FROM swapped)
+                         ON CONFLICT (key) DO NOTHING RETURNING key
+                     )
+                     SELECT (SELECT version FROM swapped), ARRAY(SELECT key FROM added)",
+                    &[
+                        text.clone(),
+                        int8.clone(),
+                        bytea.clone(),
+                        Type::TEXT_ARRAY,
+                        Type::BYTEA_ARRAY,
+                    ],
                 )
                 .await?,
             delete: client
