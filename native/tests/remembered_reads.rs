@@ -99,52 +99,40 @@ fn login(
 
 const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\n";
 
-fn later(seconds: u64) -> UnixTime {
-    T0.plus(std::time::Duration::from_secs(seconds))
+/// Alice enrolled; the time of a login a minute later, and her app's code then.
+fn alice_enrolled() -> (Fixture, UnixTime, String) {
+    let f = Fixture::new(POLICY);
+    let (secret, _) = enroll(&f, "alice", T0);
+    let now = T0.plus(std::time::Duration::from_secs(60));
+    let code = code_at(&secret, now);
+    (f, now, code)
+}
+
+/// `input` typed at alice's prompt on another host of the fleet.
+fn on_another_host(f: &Fixture, input: &[u8], now: UnixTime) -> Verification {
+    f.engine()
+        .verify("alice", input, &ctx(), now, &mut SeededRandom::new(7))
+        .unwrap()
 }
 
 #[test]
 fn a_login_reads_the_record_once_and_what_it_wrote_stands() {
-    let f = Fixture::new(POLICY);
-    let (secret, _) = enroll(&f, "alice", T0);
-    let now = later(60);
-    let code = code_at(&secret, now);
+    let (f, now, code) = alice_enrolled();
     let host = Remembering::new(Counted::new(&f.store));
     let out = login(&f, &host, &code, now, || {}).unwrap();
     assert!(matches!(out, Verification::Accepted { .. }), "{out:?}");
     assert_eq!(host.inner().reads_of("user/alice"), 1);
     // What it wrote is in the store: the code is spent for every host.
-    let again = f
-        .engine()
-        .verify(
-            "alice",
-            code.as_bytes(),
-            &ctx(),
-            now,
-            &mut SeededRandom::new(6),
-        )
-        .unwrap();
+    let again = on_another_host(&f, code.as_bytes(), now);
     assert!(matches!(again, Verification::Replayed { .. }), "{again:?}");
 }
 
 #[test]
 fn a_code_used_on_another_host_while_this_one_prompts_is_a_replay_here() {
-    let f = Fixture::new(POLICY);
-    let (secret, _) = enroll(&f, "alice", T0);
-    let now = later(60);
-    let code = code_at(&secret, now);
+    let (f, now, code) = alice_enrolled();
     let host = Remembering::new(Counted::new(&f.store));
     let out = login(&f, &host, &code, now, || {
-        let elsewhere = f
-            .engine()
-            .verify(
-                "alice",
-                code.as_bytes(),
-                &ctx(),
-                now,
-                &mut SeededRandom::new(7),
-            )
-            .unwrap();
+        let elsewhere = on_another_host(&f, code.as_bytes(), now);
         assert!(matches!(elsewhere, Verification::Accepted { .. }));
     })
     .unwrap();
@@ -155,22 +143,11 @@ fn a_code_used_on_another_host_while_this_one_prompts_is_a_replay_here() {
 
 #[test]
 fn a_lockout_reached_elsewhere_while_this_host_prompts_holds_here() {
-    let f = Fixture::new(POLICY);
-    let (secret, _) = enroll(&f, "alice", T0);
-    let now = later(60);
+    let (f, now, code) = alice_enrolled();
     let host = Remembering::new(Counted::new(&f.store));
-    let out = login(&f, &host, &code_at(&secret, now), now, || {
-        for i in 0..f.policy.lockout.max_failures {
-            let wrong = f
-                .engine()
-                .verify(
-                    "alice",
-                    b"000000",
-                    &ctx(),
-                    now,
-                    &mut SeededRandom::new(i.into()),
-                )
-                .unwrap();
+    let out = login(&f, &host, &code, now, || {
+        for _ in 0..f.policy.lockout.max_failures {
+            let wrong = on_another_host(&f, b"000000", now);
             assert!(!matches!(wrong, Verification::Accepted { .. }));
         }
     })
@@ -180,11 +157,9 @@ fn a_lockout_reached_elsewhere_while_this_host_prompts_holds_here() {
 
 #[test]
 fn an_admin_reset_while_this_host_prompts_wins_over_the_code() {
-    let f = Fixture::new(POLICY);
-    let (secret, _) = enroll(&f, "alice", T0);
-    let now = later(60);
+    let (f, now, code) = alice_enrolled();
     let host = Remembering::new(Counted::new(&f.store));
-    let out = login(&f, &host, &code_at(&secret, now), now, || {
+    let out = login(&f, &host, &code, now, || {
         f.engine().admin_reset("alice", "lost phone", now).unwrap();
     });
     assert!(matches!(out, Err(Error::NotEnrolled)), "{out:?}");
