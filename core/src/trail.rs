@@ -72,7 +72,6 @@ impl<'a> StoreTrail<'a> {
         }
     }
 
-    /// Deletes `user`'s events numbered below `floor`.
     /// The store entries for `events` of `user` numbered from `first`: each
     /// key (`audit/<user>/<sequence>`) and the event as JSON. Adding them is
     /// the caller's ([`Store::swap_and_add`], or [`AuditTrail::append`]);
@@ -117,6 +116,7 @@ impl<'a> StoreTrail<'a> {
         Ok(())
     }
 
+    /// Deletes `user`'s events numbered below `floor`.
     fn prune(&self, user: &str, floor: u64) -> Result<(), StoreError> {
         let prefix = prefix(user);
         for key in self.store.keys(&prefix)? {

@@ -20,7 +20,14 @@
 //!
 //! A version is never reused: the engine never deletes a user record (an
 //! admin reset writes a new version of it), so "version 7" read before the
-//! prompt is the same record as "version 7" at the swap. Only user records are
+//! prompt is the same record as "version 7" at the swap. That holds within
+//! one database. A host moved to the shared store while a login sits at its
+//! prompt (the service restarted on PostgreSQL in between) swaps against the
+//! copy `planasonix store copy` made, which keeps each record's version and
+//! bytes: the same record. Only where the fleet already held a different
+//! record of that user at that very version (`store copy` reports it as
+//! different and keeps the fleet's) could such a login's write land on it;
+//! move hosts with no login in progress. Only user records are
 //! remembered (`user/…`), never audit events or other keys; a failed read or
 //! write forgets the key.
 

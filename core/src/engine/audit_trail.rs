@@ -26,9 +26,11 @@ impl Engine<'_> {
     /// With the trail in the store itself, the events travel with the record
     /// in one request ([`Store::swap_and_add`]: one round trip to a state
     /// service, one statement on PostgreSQL); a trail elsewhere receives them
-    /// once the record is in. Keeping events is best effort either way: the
-    /// change stands whatever happens to them, and the audit sink receives
-    /// them regardless.
+    /// once the record is in. Keeping events is best effort: the change
+    /// stands whatever happens to them once it is in, and the audit sink
+    /// receives them regardless. A store that writes both in one statement
+    /// (PostgreSQL) makes them one transaction: should the events fail
+    /// there, so does the change, and the caller fails closed.
     pub(super) fn swap_recording(
         &self,
         user: &str,

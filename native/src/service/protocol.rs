@@ -17,8 +17,8 @@ mod op {
     pub(super) const CAS: u8 = 2;
     pub(super) const KEYS: u8 = 3;
     pub(super) const COMMIT: u8 = 4;
-    /// Since 0.2: a service before it answers "unknown operation 5" and
-    /// closes the connection.
+    /// Newer than the other four: a service built before it answers
+    /// "unknown operation 5" and closes the connection.
     pub(super) const SWAP_AND_ADD: u8 = 5;
 }
 
