@@ -40,31 +40,25 @@ impl Engine<'_> {
         first: u64,
         events: &[AuditEvent],
     ) -> Result<bool, Error> {
+        let trail = StoreTrail::new(self.store, self.policy.audit.keep_per_user);
         let entries = match self.trail {
-            None if !events.is_empty() => {
-                StoreTrail::new(self.store, self.policy.audit.keep_per_user)
-                    .entries(user, first, events)
-            }
-            _ => Ok(Vec::new()),
+            None if !events.is_empty() => Some(trail.entries(user, first, events)),
+            _ => None,
         };
-        let entries = match entries {
-            Ok(entries) if !entries.is_empty() => entries,
-            unsent => {
-                if self.store.compare_and_swap(key, expected, Some(sealed))? == Cas::Conflict {
-                    return Ok(false);
-                }
-                match unsent {
-                    Err(e) => self.trail_failed(user, &e),
-                    Ok(_) => self.store_audit(user, first, events),
-                }
-                return Ok(true);
+        let Some(Ok(entries)) = entries else {
+            if self.store.compare_and_swap(key, expected, Some(sealed))? == Cas::Conflict {
+                return Ok(false);
             }
+            match entries {
+                Some(Err(e)) => self.trail_failed(user, &e),
+                _ => self.store_audit(user, first, events),
+            }
+            return Ok(true);
         };
         let present = match self.store.swap_and_add(key, expected, sealed, &entries)? {
             Swap::Conflict => return Ok(false),
             Swap::Swapped { present, .. } => present,
         };
-        let trail = StoreTrail::new(self.store, self.policy.audit.keep_per_user);
         if let Err(e) = present.and_then(|present| trail.settle(user, first, &entries, &present)) {
             self.trail_failed(user, &e);
         }

@@ -336,10 +336,8 @@ fn handle(served: &dyn Served, request: Request, dirty: &mut bool) -> Response {
             key,
             expected,
             value,
-        } => served.before_write().and_then(|()| {
-            *dirty = true;
-            served
-                .store()
+        } => write(served, dirty, |store| {
+            store
                 .compare_and_swap(&key, expected, value.as_deref())
                 .map(Response::Cas)
         }),
@@ -348,10 +346,8 @@ fn handle(served: &dyn Served, request: Request, dirty: &mut bool) -> Response {
             expected,
             value,
             add,
-        } => served.before_write().and_then(|()| {
-            *dirty = true;
-            let swapped = served.store().swap_and_add(&key, expected, &value, &add)?;
-            Ok(match swapped {
+        } => write(served, dirty, |store| {
+            Ok(match store.swap_and_add(&key, expected, &value, &add)? {
                 Swap::Conflict => Response::Cas(Cas::Conflict),
                 Swap::Swapped { version, present } => Response::Swapped { version, present },
             })
@@ -363,4 +359,16 @@ fn handle(served: &dyn Served, request: Request, dirty: &mut bool) -> Response {
         }),
     };
     answer.unwrap_or_else(Response::Failed)
+}
+
+/// A write: refused unless it can be made safely; once attempted, the
+/// connection has something to commit.
+fn write(
+    served: &dyn Served,
+    dirty: &mut bool,
+    op: impl FnOnce(&dyn Store) -> Result<Response, StoreError>,
+) -> Result<Response, StoreError> {
+    served.before_write()?;
+    *dirty = true;
+    op(served.store())
 }

@@ -83,6 +83,11 @@ impl Conn {
 /// server may therefore lose the newest events, never a record, as the
 /// trail's contract allows (`planasonix_core::EVENT_KEY_PREFIX`); a record
 /// is always durable before its writer hears `Swapped`.
+/// The conditional write of a record: its next version, only over the
+/// version the writer read (`$1` key, `$2` version read, `$3` value).
+const UPDATE: &str = "UPDATE planasonix_records SET version = version + 1, value = $3
+     WHERE key = $1 AND version = $2";
+
 const ASYNC_COMMIT: &str = "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))";
 
 /// One of each statement the store runs.
@@ -143,28 +148,23 @@ impl Statements {
                 )
                 .await?,
             update: client
-                .prepare_typed(
-                    "UPDATE planasonix_records SET version = version + 1, value = $3
-                     WHERE key = $1 AND version = $2",
-                    &[text.clone(), int8.clone(), bytea.clone()],
-                )
+                .prepare_typed(UPDATE, &[text.clone(), int8.clone(), bytea.clone()])
                 .await?,
             // A record and its audit events in one statement, so one
             // transaction and one synchronous commit: the events are added
             // only if the record swapped, each unless its key is taken.
             update_and_add: client
                 .prepare_typed(
-                    "WITH swapped AS (
-                         UPDATE planasonix_records SET version = version + 1, value = $3
-                         WHERE key = $1 AND version = $2 RETURNING version
-                     ), added AS (
+                    &format!(
+                        "WITH swapped AS ({UPDATE} RETURNING version), added AS (
                          INSERT INTO planasonix_records (key, version, value)
                          SELECT e.key, 1, e.value
                          FROM unnest($4::text[], $5::bytea[]) AS e(key, value)
                          WHERE EXISTS (SELECT 1 FROM swapped)
                          ON CONFLICT (key) DO NOTHING RETURNING key
                      )
-                     SELECT (SELECT version FROM swapped), ARRAY(SELECT key FROM added)",
+                     SELECT (SELECT version FROM swapped), ARRAY(SELECT key FROM added)"
+                    ),
                     &[
                         text.clone(),
                         int8.clone(),
