@@ -75,6 +75,8 @@ pub enum AuditKind {
     },
     /// A TOTP code was used a second time.
     Replay,
+    /// A recovery code was typed again after it was spent.
+    RecoveryCodeReused,
     /// Too many failures from all remote hosts together: the user is locked
     /// out everywhere.
     Locked {
@@ -169,6 +171,7 @@ impl AuditEvent {
         match self.kind {
             AuditKind::Failed { .. }
             | AuditKind::Replay
+            | AuditKind::RecoveryCodeReused
             | AuditKind::RecoveryCodeUsed { .. }
             | AuditKind::SmsRateLimited
             | AuditKind::Unlocked

@@ -23,6 +23,17 @@ pub struct Context {
     pub remote: Option<String>,
     /// Step-up action (`sudo`, `export-secrets`), if this is one.
     pub action: Option<String>,
+    /// The caller's own session, where it keeps one (a browser session at an
+    /// identity provider); `None` where there is none (a PAM login).
+    pub session: Option<Session>,
+}
+
+/// What a door that keeps sessions says about the one asking.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Session {
+    /// When a second factor last passed in this session, if one did. Under
+    /// `step_up_scope = "session"` a step-up counts only this one.
+    pub mfa_at: Option<UnixTime>,
 }
 
 /// Why no second factor is asked for.

@@ -56,7 +56,7 @@ pub mod time;
 pub mod trail;
 
 pub use audit::{AuditEvent, AuditKind, AuditSink, Factor, Level};
-pub use decision::{Context, Decision, Denied, NotRequired, Subject};
+pub use decision::{Context, Decision, Denied, NotRequired, Session, Subject};
 pub use delivery::{
     Deferred, Delivery, DeliveryError, Message, NoDelivery, Notice, NoticeKind, SmsPurpose,
 };
@@ -64,7 +64,7 @@ pub use engine::{
     Engine, EnrolledTotp, RemoteLock, TotpEnrollment, TotpParams, UserStatus, Verification,
 };
 pub use error::Error;
-pub use policy::{Mode, Policy, PolicyError};
+pub use policy::{Mode, Policy, PolicyError, StepUpScope};
 pub use random::{Random, RandomError, SeededRandom};
 pub use seal::{SealError, SealKey};
 pub use secret::{SecretBytes, SecretString};

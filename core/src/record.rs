@@ -354,6 +354,16 @@ pub struct UserRecord {
     /// Latest passed MFA anywhere (step-up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_mfa: Option<UnixTime>,
+    /// The host `last_mfa` passed on (a fleet host's name); `None` on a
+    /// single host or in the component. A step-up under
+    /// `step_up_scope = "session"` counts it only on that host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_mfa_origin: Option<String>,
+    /// Sessions established before this time are void: an admin reset, a
+    /// lock or a change of factors ended them (a door that keeps sessions,
+    /// such as the identity provider, checks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_valid_after: Option<UnixTime>,
     /// Sequence number of this user's next audit event; the events themselves
     /// are stored beside the record (see `engine::audit_trail`).
     #[serde(default)]
@@ -376,6 +386,8 @@ impl Default for UserRecord {
             lockout: Lockout::default(),
             marks: Vec::new(),
             last_mfa: None,
+            last_mfa_origin: None,
+            sessions_valid_after: None,
             audit_next: 0,
         }
     }
@@ -491,8 +503,14 @@ impl UserRecord {
     }
 
     /// Records a passed MFA for `service` and `remote` at `now`.
-    pub fn mark_mfa(&mut self, service: &str, remote: Option<&str>, now: UnixTime) {
-        self.last_mfa = Some(now);
+    pub fn mark_mfa(
+        &mut self,
+        service: &str,
+        remote: Option<&str>,
+        origin: Option<&str>,
+        now: UnixTime,
+    ) {
+        self.passed_mfa(origin, now);
         self.marks
             .retain(|m| !(m.service == service && m.remote.as_deref() == remote));
         self.marks.push(MfaMark {
@@ -504,6 +522,18 @@ impl UserRecord {
             let excess = self.marks.len() - MAX_MARKS;
             self.marks.drain(..excess);
         }
+    }
+
+    /// A second factor passed at `now` on `origin` (a fleet host, or `None`),
+    /// without a remembered mark: an enrollment confirmed with a code.
+    pub fn passed_mfa(&mut self, origin: Option<&str>, now: UnixTime) {
+        self.last_mfa = Some(now);
+        self.last_mfa_origin = origin.map(str::to_owned);
+    }
+
+    /// Ends every session established before `now` (never moves back).
+    pub fn end_sessions(&mut self, now: UnixTime) {
+        self.sessions_valid_after = self.sessions_valid_after.max(Some(now));
     }
 
     /// When MFA last passed for this service and remote host.
@@ -522,7 +552,7 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_other_schemas() {
         let mut r = UserRecord::default();
-        r.mark_mfa("sshd", Some("192.0.2.1"), UnixTime(5));
+        r.mark_mfa("sshd", Some("192.0.2.1"), None, UnixTime(5));
         let bytes = r.encode();
         assert_eq!(UserRecord::decode("user/a", &bytes).unwrap(), r);
         let future = String::from_utf8(bytes)
@@ -544,7 +574,7 @@ mod tests {
     fn sealed_records_open_only_unchanged_under_their_own_key() {
         let seal = key();
         let mut r = UserRecord::default();
-        r.mark_mfa("sshd", Some("192.0.2.1"), UnixTime(5));
+        r.mark_mfa("sshd", Some("192.0.2.1"), None, UnixTime(5));
         r.first_seen = Some(UnixTime(1));
         let stored = r.seal(&seal, "user/alice");
         assert_eq!(
@@ -595,9 +625,9 @@ mod tests {
     fn marks_are_bounded_and_replaced() {
         let mut r = UserRecord::default();
         for i in 0..40 {
-            r.mark_mfa("sshd", Some(&format!("h{i}")), UnixTime(i));
+            r.mark_mfa("sshd", Some(&format!("h{i}")), None, UnixTime(i));
         }
-        r.mark_mfa("sshd", Some("h39"), UnixTime(100));
+        r.mark_mfa("sshd", Some("h39"), None, UnixTime(100));
         assert_eq!(r.marks.len(), MAX_MARKS);
         assert_eq!(r.mark_for("sshd", Some("h39")), Some(UnixTime(100)));
         assert_eq!(r.mark_for("sshd", Some("h0")), None);

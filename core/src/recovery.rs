@@ -46,6 +46,17 @@ pub fn normalize_recovery_code(text: &str) -> Option<SecretString> {
     Some(SecretString::new(out))
 }
 
+/// What [`RecoverySet::spend`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spend {
+    /// The code was unused; it is spent now.
+    Spent,
+    /// The code is one of the set's, used before.
+    AlreadyUsed,
+    /// The code is not in the set.
+    NotInSet,
+}
+
 /// One stored code: its hash, and when it was used (if it was).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCode {
@@ -159,20 +170,29 @@ impl RecoverySet {
     /// Spends the code if it is in the set and unused. `canonical` comes from
     /// [`normalize_recovery_code`]. Every stored hash is compared, in constant time.
     pub fn consume(&mut self, canonical: &str, now: UnixTime, pepper: &Pepper<'_>) -> bool {
+        self.spend(canonical, now, pepper) == Spend::Spent
+    }
+
+    /// [`RecoverySet::consume`], telling a code of this set that was already
+    /// used from one that is not in it.
+    pub fn spend(&mut self, canonical: &str, now: UnixTime, pepper: &Pepper<'_>) -> Spend {
         let candidate = self.hash(canonical, pepper);
         let mut hit = None;
+        let mut used = false;
         for (i, code) in self.codes.iter().enumerate() {
             let equal: bool = code.hash.ct_eq(&candidate).into();
             if equal && code.used_at.is_none() {
                 hit = Some(i);
             }
+            used |= equal && code.used_at.is_some();
         }
         match hit {
             Some(i) => {
                 self.codes[i].used_at = Some(now);
-                true
+                Spend::Spent
             }
-            None => false,
+            None if used => Spend::AlreadyUsed,
+            None => Spend::NotInSet,
         }
     }
 
@@ -285,6 +305,14 @@ mod tests {
         );
         assert_eq!(set.remaining(), 2);
         assert!(!set.consume("2222222222", UnixTime(7), &pepper));
+        assert_eq!(
+            set.spend(canon.expose(), UnixTime(8), &pepper),
+            Spend::AlreadyUsed
+        );
+        assert_eq!(
+            set.spend("2222222222", UnixTime(8), &pepper),
+            Spend::NotInSet
+        );
     }
 
     #[test]

@@ -443,3 +443,116 @@ fn by_default_only_amr_mfa_counts_as_a_second_factor_done_upstream() {
         );
     }
 }
+
+/// A step-up on `origin` (a fleet host; `None`: one host or the component)
+/// for `session` (a door that keeps sessions), `secs` after T0.
+fn sudo_on(f: &Fixture, origin: Option<&str>, session: Option<Session>, secs: u64) -> Decision {
+    let ctx = Context {
+        action: Some("sudo".into()),
+        session,
+        ..ctx()
+    };
+    let alice = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
+    let at = T0.plus(Duration::from_secs(secs));
+    match origin {
+        Some(host) => f.engine().with_origin(host).decide(&alice, &ctx, at),
+        None => f.engine().decide(&alice, &ctx, at),
+    }
+    .unwrap()
+}
+
+/// Alice enrolled at T0 (through no host) and passed a code at T0 + 100 on `origin`.
+fn passed_at_100(policy: &str, origin: Option<&str>) -> (Fixture, UnixTime) {
+    let f = Fixture::new(policy);
+    let (secret, _) = common::enroll(&f, "alice", T0);
+    let at = T0.plus(Duration::from_secs(100));
+    let code = common::code_at(&secret, at);
+    let verified = match origin {
+        Some(host) => f.engine().with_origin(host).verify(
+            "alice",
+            code.as_bytes(),
+            &ctx(),
+            at,
+            &mut SeededRandom::new(1),
+        ),
+        None => f.engine().verify(
+            "alice",
+            code.as_bytes(),
+            &ctx(),
+            at,
+            &mut SeededRandom::new(1),
+        ),
+    };
+    assert!(matches!(verified.unwrap(), Verification::Accepted { .. }));
+    (f, at)
+}
+
+const STEP_UP: &str = "[step_up]\nsudo = \"1h\"\n";
+
+#[test]
+fn a_step_up_counts_a_second_factor_of_the_same_host_or_session_only() {
+    let (f, at) = passed_at_100(STEP_UP, Some("host-a"));
+    let recent = Decision::NotRequired(NotRequired::RecentMfa { at });
+    assert_eq!(sudo_on(&f, Some("host-a"), None, 200), recent);
+    // sudo on another host of the fleet asks again.
+    assert!(matches!(
+        sudo_on(&f, Some("host-b"), None, 200),
+        Decision::Required { .. }
+    ));
+    // So does the identity provider: its browser session passed none.
+    let no_mfa = Some(Session { mfa_at: None });
+    assert!(matches!(
+        sudo_on(&f, None, no_mfa, 200),
+        Decision::Required { .. }
+    ));
+    // A session counts its own, and only while the step-up's age holds.
+    let own = Some(Session {
+        mfa_at: Some(T0.plus(Duration::from_secs(150))),
+    });
+    assert_eq!(
+        sudo_on(&f, None, own, 200),
+        Decision::NotRequired(NotRequired::RecentMfa {
+            at: T0.plus(Duration::from_secs(150))
+        })
+    );
+    assert!(matches!(
+        sudo_on(&f, None, own, 150 + 3601),
+        Decision::Required { .. }
+    ));
+}
+
+#[test]
+fn the_identity_providers_second_factor_does_not_count_for_sudo_on_a_host() {
+    let (f, _) = passed_at_100(STEP_UP, None);
+    assert!(matches!(
+        sudo_on(&f, Some("host-a"), None, 200),
+        Decision::Required { .. }
+    ));
+}
+
+#[test]
+fn step_up_scope_fleet_counts_a_second_factor_passed_anywhere() {
+    let policy = format!("[enforcement]\nstep_up_scope = \"fleet\"\n{STEP_UP}");
+    let (f, at) = passed_at_100(&policy, Some("host-a"));
+    let recent = Decision::NotRequired(NotRequired::RecentMfa { at });
+    assert_eq!(sudo_on(&f, Some("host-b"), None, 200), recent);
+    assert_eq!(
+        sudo_on(&f, None, Some(Session { mfa_at: None }), 200),
+        recent
+    );
+}
+
+#[test]
+fn a_sessions_second_factor_from_before_a_reset_never_counts() {
+    let (f, at) = passed_at_100(STEP_UP, None);
+    common::enroll(&f, "alice", T0.plus(Duration::from_secs(300)));
+    // Re-enrolled at T0 + 300: the session's factor of T0 + 100 is void.
+    let old = Some(Session { mfa_at: Some(at) });
+    assert!(matches!(
+        sudo_on(&f, None, old, 310),
+        Decision::Required { .. }
+    ));
+}

@@ -119,11 +119,13 @@ fn recovery_codes_work_once_notify_and_regenerate() {
             recovery_remaining: 9
         }
     );
-    assert!(matches!(
+    // Typed again: the user is told it was used, and it counts as a failure.
+    assert_eq!(
         e.verify("alice", codes[3].as_bytes(), &ctx(), T0, &mut rng())
             .unwrap(),
-        Verification::Rejected { .. }
-    ));
+        Verification::RecoveryCodeSpent { failures_left: 4 }
+    );
+    assert!(f.events().contains(&AuditKind::RecoveryCodeReused));
     assert!(f
         .outbox
         .notice_kinds()
@@ -698,7 +700,7 @@ fn imported_scratch_codes_work_once_beside_six_digit_totp() {
     assert!(matches!(
         e.verify("alice", b"55667788", &ctx(), T0, &mut rng())
             .unwrap(),
-        Verification::Rejected { .. }
+        Verification::RecoveryCodeSpent { .. }
     ));
     let t = T0.plus(Duration::from_secs(60));
     assert!(matches!(
@@ -724,5 +726,86 @@ fn imported_scratch_codes_work_once_beside_six_digit_totp() {
         e.import_recovery_codes("bob", &scratch, T0, &mut rng())
             .unwrap_err(),
         Error::NotEnrolled
+    );
+}
+
+/// What a door that keeps sessions (the identity provider) reads to end the
+/// user's other sessions.
+fn valid_after(f: &Fixture, user: &str, now: UnixTime) -> Option<UnixTime> {
+    f.engine().status(user, now).unwrap().sessions_valid_after
+}
+
+#[test]
+fn a_reset_a_lock_and_every_change_of_factors_end_the_users_sessions() {
+    let f = Fixture::new(&format!("{SMS_POLICY}[lockout]\nmax_failures = 2\n"));
+    let e = f.engine();
+    let (_, codes) = enroll(&f, "alice", T0);
+    assert_eq!(valid_after(&f, "alice", T0), Some(T0), "enrolling");
+    let at = |s: u64| T0.plus(Duration::from_secs(s));
+    // A right code, a wrong one, a status read: sessions go on.
+    e.verify("alice", codes[0].as_bytes(), &ctx(), at(10), &mut rng())
+        .unwrap();
+    e.verify("alice", b"000000", &ctx(), at(11), &mut rng())
+        .unwrap();
+    assert_eq!(valid_after(&f, "alice", at(12)), Some(T0));
+    // The second wrong code from this address locks it out.
+    assert!(matches!(
+        e.verify("alice", b"000000", &ctx(), at(20), &mut rng())
+            .unwrap(),
+        Verification::Locked { .. }
+    ));
+    assert_eq!(valid_after(&f, "alice", at(21)), Some(at(20)), "a lock");
+    e.admin_unlock("alice", at(30)).unwrap();
+    assert_eq!(
+        valid_after(&f, "alice", at(31)),
+        Some(at(20)),
+        "not an unlock"
+    );
+    e.regenerate_recovery("alice", at(40), &mut rng()).unwrap();
+    assert_eq!(valid_after(&f, "alice", at(41)), Some(at(40)), "new codes");
+    e.begin_sms("alice", "+447700900123", at(50), &mut rng())
+        .unwrap();
+    assert_eq!(
+        valid_after(&f, "alice", at(51)),
+        Some(at(40)),
+        "a pending number"
+    );
+    let code = f.outbox.last_code();
+    e.confirm_sms("alice", code.as_bytes(), at(60), &mut rng())
+        .unwrap();
+    assert_eq!(valid_after(&f, "alice", at(61)), Some(at(60)), "SMS added");
+    let alice = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
+    e.remove_factor(&alice, Factor::Sms, at(70)).unwrap();
+    assert_eq!(
+        valid_after(&f, "alice", at(71)),
+        Some(at(70)),
+        "SMS removed"
+    );
+    e.admin_reset("alice", "lost phone", at(80)).unwrap();
+    assert_eq!(valid_after(&f, "alice", at(81)), Some(at(80)), "a reset");
+}
+
+#[test]
+fn a_confirmed_enrollment_counts_as_the_second_factor_that_passed() {
+    let f = Fixture::new("[step_up]\nsudo = \"5m\"\n");
+    enroll(&f, "alice", T0);
+    let status = f.engine().status("alice", T0).unwrap();
+    assert_eq!(status.last_mfa, Some(T0));
+    let sudo = Context {
+        action: Some("sudo".into()),
+        ..ctx()
+    };
+    let alice = Subject {
+        user: "alice".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        f.engine()
+            .decide(&alice, &sudo, T0.plus(Duration::from_secs(10)))
+            .unwrap(),
+        Decision::NotRequired(NotRequired::RecentMfa { at: T0 })
     );
 }

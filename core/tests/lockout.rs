@@ -15,6 +15,7 @@ fn from(remote: Option<&str>) -> Context {
         service: "sshd".into(),
         remote: remote.map(str::to_owned),
         action: None,
+        session: None,
     }
 }
 

@@ -124,6 +124,7 @@ fn ctx() -> Context {
         service: "sshd".into(),
         remote: Some("192.0.2.10".into()),
         action: None,
+        session: None,
     }
 }
 

@@ -116,6 +116,7 @@ fn main() {
         service: "idp".into(),
         remote: None,
         action: None,
+        session: None,
     };
     // The component: one warm instance, then a fresh instance per call.
     let shared: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -147,6 +148,7 @@ fn main() {
         service: "idp".into(),
         remote: None,
         action: None,
+        session: None,
     };
     let mut session = host.session().unwrap();
 

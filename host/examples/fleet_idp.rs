@@ -79,6 +79,7 @@ fn main() {
         service: "webapp".into(),
         remote: Some("203.0.113.7".into()),
         action: None,
+        session: None,
     };
     let mut s = host.session().unwrap();
     let user = &args[4];

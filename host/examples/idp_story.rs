@@ -54,6 +54,7 @@ fn main() {
         service: "webapp".into(),
         remote: Some("203.0.113.7".into()),
         action: None,
+        session: None,
     };
     let t = now().0;
     let carol = Subject {

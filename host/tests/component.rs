@@ -49,13 +49,13 @@ fn imports_only_the_declared_interfaces() {
     assert!(
         imports
             .iter()
-            .any(|i| i.starts_with("planasonix:mfa/store@0.1.0")),
+            .any(|i| i.starts_with("planasonix:mfa/store@0.2.0")),
         "{imports:?}"
     );
     assert!(
         imports
             .iter()
-            .any(|i| i.starts_with("planasonix:mfa/delivery@0.1.0")),
+            .any(|i| i.starts_with("planasonix:mfa/delivery@0.2.0")),
         "{imports:?}"
     );
     let extra: Vec<&String> = imports.iter().filter(|i| !allowed(i)).collect();
@@ -65,7 +65,7 @@ fn imports_only_the_declared_interfaces() {
         .exports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(exports, vec!["planasonix:mfa/engine@0.1.0".to_owned()]);
+    assert_eq!(exports, vec!["planasonix:mfa/engine@0.2.0".to_owned()]);
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn host_ctx() -> planasonix_core::Context {
         service: "sshd".into(),
         remote: Some("192.0.2.10".into()),
         action: None,
+        session: None,
     }
 }
 

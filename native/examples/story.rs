@@ -158,6 +158,7 @@ fn run(dir: &Path) -> Result<(), Error> {
         service: "sshd".into(),
         remote: Some("192.0.2.10".into()),
         action: None,
+        session: None,
     };
     let t = now();
 

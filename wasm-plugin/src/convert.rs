@@ -17,6 +17,9 @@ pub(crate) fn context(c: wit::Context) -> core_::Context {
         service: c.service,
         remote: c.remote,
         action: c.action,
+        session: c.session.map(|s| core_::Session {
+            mfa_at: s.mfa_at.map(core_::UnixTime),
+        }),
     }
 }
 
@@ -83,6 +86,9 @@ pub(crate) fn verification(v: Verification) -> wit::Verification {
         Verification::SmsSent { to } => wit::Verification::SmsSent(to),
         Verification::Rejected { failures_left } => wit::Verification::Rejected(failures_left),
         Verification::Replayed { failures_left } => wit::Verification::Replayed(failures_left),
+        Verification::RecoveryCodeSpent { failures_left } => {
+            wit::Verification::RecoveryCodeSpent(failures_left)
+        }
         Verification::Locked { until } => wit::Verification::Locked(until.0),
         Verification::ClockBehind { last_accepted } => {
             wit::Verification::ClockBehind(last_accepted.0)
@@ -117,6 +123,8 @@ pub(crate) fn status(s: core_::UserStatus) -> wit::UserStatus {
         recent_failures: s.recent_failures,
         enroll_by: s.enroll_by.map(|t| t.0),
         last_mfa: s.last_mfa.map(|t| t.0),
+        totp_since: s.totp_since.map(|t| t.0),
+        sessions_valid_after: s.sessions_valid_after.map(|t| t.0),
     }
 }
 

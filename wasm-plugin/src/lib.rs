@@ -110,6 +110,10 @@ impl wit::Guest for Component {
         Ok(())
     }
 
+    fn effective_policy() -> Result<String, WitError> {
+        with_engine(|e, _| Ok(e.policy().to_toml()))
+    }
+
     fn decide(subject_: WitSubject, ctx: WitContext, now: u64) -> Result<WitDecision, WitError> {
         with_engine(|e, _| e.decide(&subject(subject_), &context(ctx), UnixTime(now)))
             .map(convert::decision)

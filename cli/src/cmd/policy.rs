@@ -53,6 +53,7 @@ pub fn explain(
         service,
         remote: None,
         action,
+        session: None,
     };
     let at = now();
     let decision = engine.decide(&subject, &ctx, at)?;

@@ -54,6 +54,9 @@ pub struct UserStatus {
     pub enroll_by: Option<UnixTime>,
     /// Latest passed MFA.
     pub last_mfa: Option<UnixTime>,
+    /// Sessions established before then are void: an admin reset, a lock or
+    /// a change of factors ended them.
+    pub sessions_valid_after: Option<UnixTime>,
     /// Stored record format.
     pub schema: u32,
 }
@@ -122,6 +125,7 @@ impl Engine<'_> {
                 .count() as u32,
             enroll_by,
             last_mfa: rec.last_mfa,
+            sessions_valid_after: rec.sessions_valid_after,
             schema: SCHEMA_VERSION,
         })
     }
@@ -141,6 +145,8 @@ impl Engine<'_> {
             tx.rec.lockout = Lockout::default();
             tx.rec.marks.clear();
             tx.rec.last_mfa = None;
+            tx.rec.last_mfa_origin = None;
+            tx.rec.end_sessions(now);
             tx.rec.enroll_by = Some(now.plus(window));
             tx.audit(AuditKind::Reset {
                 reason: reason.clone(),

@@ -5,7 +5,7 @@ use crate::audit::{AuditEvent, AuditKind};
 use crate::decision::{Context, Decision, Denied, NotRequired, Subject};
 use crate::error::Error;
 use crate::input::validate_user_name;
-use crate::policy::Mode;
+use crate::policy::{Mode, StepUpScope};
 use crate::record::UserRecord;
 use crate::time::UnixTime;
 
@@ -108,7 +108,10 @@ impl Engine<'_> {
             return Decision::Denied(Denied::NoUsableFactor);
         }
         if let Some((action, max_age)) = step_up {
-            return match rec.last_mfa.filter(|at| recent(*at, now, max_age)) {
+            return match self
+                .step_up_counts(rec, ctx)
+                .filter(|at| recent(*at, now, max_age))
+            {
                 Some(at) => Decision::NotRequired(NotRequired::RecentMfa { at }),
                 None => Decision::Required {
                     factors,
@@ -131,6 +134,21 @@ impl Engine<'_> {
             factors,
             step_up: None,
         }
+    }
+
+    /// The passed second factor a step-up may count, by `step_up_scope`:
+    /// the caller's own session's where it keeps sessions, this host's where
+    /// it does not, or the user's latest anywhere (`fleet`). Nothing from
+    /// before the sessions were ended (a reset, a lock, a factor change).
+    fn step_up_counts(&self, rec: &UserRecord, ctx: &Context) -> Option<UnixTime> {
+        let at = match (self.policy.enforcement.step_up_scope, &ctx.session) {
+            (StepUpScope::Fleet, _) => rec.last_mfa,
+            (StepUpScope::Session, Some(session)) => session.mfa_at,
+            (StepUpScope::Session, None) => rec
+                .last_mfa
+                .filter(|_| rec.last_mfa_origin.as_deref() == self.origin),
+        };
+        at.filter(|at| rec.sessions_valid_after.is_none_or(|after| *at >= after))
     }
 
     fn upstream_mfa(&self, subject: &Subject) -> bool {

@@ -156,6 +156,8 @@ impl Engine<'_> {
             }
             tx.rec.pending_totp = None;
             self.activate_totp(tx, pending);
+            // The code from the new app is a second factor that passed.
+            tx.rec.passed_mfa(tx.origin, now);
             Ok(self.ensure_recovery(tx, &fresh.set, &fresh.display))
         })
         .map(|recovery_codes| EnrolledTotp { recovery_codes })
@@ -227,6 +229,8 @@ impl Engine<'_> {
         }
         tx.rec.totp = Some(factor);
         tx.rec.enroll_by = None;
+        // A change of factors ends the user's other sessions.
+        tx.rec.end_sessions(tx.now);
         tx.audit(AuditKind::Enrolled {
             factor: Factor::Totp,
         });
@@ -268,6 +272,7 @@ impl Engine<'_> {
                 return Err(Error::NotEnrolled);
             }
             tx.rec.recovery = Some(set.clone());
+            tx.rec.end_sessions(now);
             tx.audit(AuditKind::RecoveryCodesRegenerated {
                 count: codes.len() as u32,
             });
@@ -289,6 +294,7 @@ impl Engine<'_> {
                 return Err(Error::NotEnrolled);
             }
             tx.rec.recovery = Some(fresh.set.clone());
+            tx.rec.end_sessions(now);
             tx.audit(AuditKind::RecoveryCodesRegenerated {
                 count: fresh.display.len() as u32,
             });

@@ -66,6 +66,7 @@ impl Engine<'_> {
                 tx.rec.recovery = None;
                 tx.rec.last_mfa = None;
             }
+            tx.rec.end_sessions(now);
             tx.audit(AuditKind::FactorRemoved { factor });
             tx.notify(NoticeKind::FactorRemoved(factor));
             Ok(())

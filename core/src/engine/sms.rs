@@ -179,6 +179,10 @@ impl Engine<'_> {
             }
             tx.rec.sms = Some(factor);
             tx.rec.enroll_by = None;
+            // A change of factors ends the user's other sessions; the texted
+            // code just typed is a second factor that passed.
+            tx.rec.end_sessions(now);
+            tx.rec.passed_mfa(tx.origin, now);
             tx.audit(AuditKind::Enrolled {
                 factor: Factor::Sms,
             });

@@ -9,6 +9,7 @@ use crate::hotp::{time_step, HotpKey};
 use crate::input::{CodeInput, InputError};
 use crate::random::Random;
 use crate::record::TotpFactor;
+use crate::recovery::Spend;
 use crate::seal::{PepperFor, SealKey};
 use crate::sms::SmsCheck;
 use crate::time::UnixTime;
@@ -39,6 +40,12 @@ pub enum Verification {
         /// Failures left before a lock.
         failures_left: u32,
     },
+    /// A recovery code of the user's set that was used before (each works
+    /// once). Counted as a failure, like a replayed code.
+    RecoveryCodeSpent {
+        /// Failures left before a lock.
+        failures_left: u32,
+    },
     /// Locked after too many failures (now or earlier).
     Locked {
         /// Until when.
@@ -51,6 +58,17 @@ pub enum Verification {
         /// When the time step of the last accepted code began.
         last_accepted: UnixTime,
     },
+}
+
+/// Why a typed code failed (each counts toward the lockout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failure {
+    /// Matched nothing.
+    Wrong,
+    /// A TOTP code of a step already used.
+    Replayed,
+    /// A recovery code of the set, used before.
+    SpentRecoveryCode,
 }
 
 /// How a typed code compared with a TOTP factor.
@@ -188,9 +206,18 @@ impl Engine<'_> {
                             }
                         }
                     }
+                    let mut failure = if replayed {
+                        Failure::Replayed
+                    } else {
+                        Failure::Wrong
+                    };
                     if scratch_fits {
-                        if let Some(accepted) = self.spend_recovery(tx, code) {
-                            return Ok(accepted);
+                        match self.spend_recovery(tx, code) {
+                            Ok(accepted) => return Ok(accepted),
+                            Err(Failure::SpentRecoveryCode) if !replayed => {
+                                failure = Failure::SpentRecoveryCode
+                            }
+                            Err(_) => {}
                         }
                     }
                     if let Some(last_accepted) = clock_behind {
@@ -198,33 +225,36 @@ impl Engine<'_> {
                         tx.audit(AuditKind::ClockBehind { last_accepted });
                         return Ok(Verification::ClockBehind { last_accepted });
                     }
-                    Ok(self.fail(tx, replayed))
+                    Ok(self.fail(tx, failure))
                 }
                 CodeInput::Recovery(code) => match self.spend_recovery(tx, code.expose()) {
-                    Some(accepted) => Ok(accepted),
-                    None => Ok(self.fail(tx, false)),
+                    Ok(accepted) => Ok(accepted),
+                    Err(failure) => Ok(self.fail(tx, failure)),
                 },
                 CodeInput::SmsRequest => Err(InputError::Malformed.into()),
             }
         })
     }
 
-    /// Spends a recovery code (canonical form) if it is in the user's set.
-    fn spend_recovery(&self, tx: &mut Tx<'_>, canonical: &str) -> Option<Verification> {
+    /// Spends a recovery code (canonical form) if it is in the user's set
+    /// and unused; else says how the code failed.
+    fn spend_recovery(&self, tx: &mut Tx<'_>, canonical: &str) -> Result<Verification, Failure> {
         let now = tx.now;
         let pepper = self.key.pepper(PepperFor::Recovery, tx.user);
         let spent = tx
             .rec
             .recovery
             .as_mut()
-            .is_some_and(|set| set.consume(canonical, now, &pepper));
-        if !spent {
-            return None;
+            .map_or(Spend::NotInSet, |set| set.spend(canonical, now, &pepper));
+        match spent {
+            Spend::Spent => {}
+            Spend::AlreadyUsed => return Err(Failure::SpentRecoveryCode),
+            Spend::NotInSet => return Err(Failure::Wrong),
         }
         let remaining = recovery_remaining(tx);
         tx.audit(AuditKind::RecoveryCodeUsed { remaining });
         tx.notify(NoticeKind::RecoveryCodeUsed { remaining });
-        Some(self.succeed(tx, Factor::Recovery))
+        Ok(self.succeed(tx, Factor::Recovery))
     }
 
     fn succeed(&self, tx: &mut Tx<'_>, factor: Factor) -> Verification {
@@ -236,7 +266,8 @@ impl Engine<'_> {
         // here says nothing about guesses from elsewhere, and clearing it
         // would hand a guesser a fresh allowance at every real login.
         tx.rec.lockout.clear_remote(remote.as_deref());
-        tx.rec.mark_mfa(&service, remote.as_deref(), tx.now);
+        tx.rec
+            .mark_mfa(&service, remote.as_deref(), tx.origin, tx.now);
         tx.audit(AuditKind::Verified { factor });
         Verification::Accepted {
             factor,
@@ -246,14 +277,16 @@ impl Engine<'_> {
 
     /// Counts a failure against the remote and the user; locks the remote
     /// out, or the user everywhere, when the window holds too many.
-    fn fail(&self, tx: &mut Tx<'_>, replayed: bool) -> Verification {
+    fn fail(&self, tx: &mut Tx<'_>, failure: Failure) -> Verification {
         let lockout = &self.policy.lockout;
         let now = tx.now;
         let ctx = tx.ctx;
         let remote = ctx.and_then(|c| c.remote.as_deref());
         let count = tx.rec.lockout.count_failure(remote, now, lockout.window);
-        if replayed {
-            tx.audit(AuditKind::Replay);
+        match failure {
+            Failure::Replayed => tx.audit(AuditKind::Replay),
+            Failure::SpentRecoveryCode => tx.audit(AuditKind::RecoveryCodeReused),
+            Failure::Wrong => {}
         }
         tx.audit(AuditKind::Failed {
             failures: count.all,
@@ -262,6 +295,7 @@ impl Engine<'_> {
             let until = now.plus(lockout.duration);
             tx.rec.lockout.lock_user(until);
             tx.rec.sms_challenge = None;
+            tx.rec.end_sessions(now);
             tx.audit(AuditKind::Locked { until });
             tx.notify(NoticeKind::Locked { until });
             return Verification::Locked { until };
@@ -271,15 +305,16 @@ impl Engine<'_> {
             // be signing in from elsewhere.
             let until = now.plus(lockout.duration);
             tx.rec.lockout.lock_remote(remote, until);
+            tx.rec.end_sessions(now);
             tx.audit(AuditKind::RemoteLocked { until });
             return Verification::Locked { until };
         }
         let failures_left =
             (lockout.max_failures - count.remote).min(lockout.max_failures_all_remotes - count.all);
-        if replayed {
-            Verification::Replayed { failures_left }
-        } else {
-            Verification::Rejected { failures_left }
+        match failure {
+            Failure::Replayed => Verification::Replayed { failures_left },
+            Failure::SpentRecoveryCode => Verification::RecoveryCodeSpent { failures_left },
+            Failure::Wrong => Verification::Rejected { failures_left },
         }
     }
 }

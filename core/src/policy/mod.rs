@@ -54,6 +54,23 @@ pub struct Enforcement {
     /// Upstream RFC 8176 `amr` values that count as MFA already done.
     #[serde(deserialize_with = "de::names")]
     pub trusted_amr: Vec<String>,
+    /// Which passed second factor a step-up action counts.
+    pub step_up_scope: StepUpScope,
+}
+
+/// Which passed second factor a step-up action counts (`step_up_scope`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepUpScope {
+    /// Only one passed in the same session: the same browser session at the
+    /// identity provider (which says when its session's factor passed), the
+    /// same host for PAM. A code typed in another browser, or over SSH on
+    /// another host, then never satisfies this one's step-up.
+    #[default]
+    Session,
+    /// Any second factor the user passed anywhere in the fleet, within the
+    /// action's age.
+    Fleet,
 }
 
 impl Default for Enforcement {
@@ -66,6 +83,7 @@ impl Default for Enforcement {
             exempt_users: Vec::new(),
             // `otp` or `hwk` alone can be a single factor (RFC 8176).
             trusted_amr: vec!["mfa".into()],
+            step_up_scope: StepUpScope::Session,
         }
     }
 }
@@ -275,8 +293,25 @@ impl Default for AuditPolicy {
     }
 }
 
+/// Step-up actions every policy has, with the age they take when the
+/// policy's `[step_up]` table does not name them: `admin` guards the
+/// identity provider's administration page, `manage-mfa` the changes on its
+/// Security page (adding, replacing or removing a factor, new recovery
+/// codes).
+pub const BUILTIN_STEP_UP: [(&str, Duration); 2] = [
+    ("admin", Duration::from_secs(15 * 60)),
+    ("manage-mfa", Duration::from_secs(15 * 60)),
+];
+
+fn builtin_step_up() -> BTreeMap<String, MaxAge> {
+    BUILTIN_STEP_UP
+        .iter()
+        .map(|(name, age)| ((*name).to_owned(), MaxAge(*age)))
+        .collect()
+}
+
 /// A whole policy, validated.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// Who is asked.
@@ -299,12 +334,32 @@ pub struct Policy {
     pub audit: AuditPolicy,
 }
 
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            enforcement: Enforcement::default(),
+            totp: TotpPolicy::default(),
+            sms: SmsPolicy::default(),
+            recovery: RecoveryPolicy::default(),
+            lockout: LockoutPolicy::default(),
+            remember: RememberPolicy::default(),
+            step_up: builtin_step_up(),
+            reset: ResetPolicy::default(),
+            audit: AuditPolicy::default(),
+        }
+    }
+}
+
 impl Policy {
-    /// Parses and validates policy text.
+    /// Parses and validates policy text. The built-in step-up actions
+    /// ([`BUILTIN_STEP_UP`]) the text does not name get their default age.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy =
+        let mut policy: Policy =
             toml::from_str(text).map_err(|e| PolicyError::at_span(text, e.span(), e.message()))?;
         policy.check(text)?;
+        for (name, age) in builtin_step_up() {
+            policy.step_up.entry(name).or_insert(age);
+        }
         Ok(policy)
     }
 

@@ -146,3 +146,27 @@ fn display_reads_well() {
         "policy line 2 key `totp.digits`: 7 digits: authenticator apps support 6 or 8"
     );
 }
+
+#[test]
+fn the_built_in_step_up_actions_are_in_every_policy() {
+    let p = Policy::from_toml("[step_up]\nsudo = \"5m\"\n").unwrap();
+    assert_eq!(p.step_up["admin"], MaxAge(Duration::from_secs(900)));
+    assert_eq!(p.step_up["manage-mfa"], MaxAge(Duration::from_secs(900)));
+    assert_eq!(p.step_up["sudo"], MaxAge(Duration::from_secs(300)));
+    // A policy may set them, to any age (0s: always ask).
+    let p = Policy::from_toml("[step_up]\nadmin = \"0s\"\n").unwrap();
+    assert_eq!(p.step_up["admin"], MaxAge(Duration::ZERO));
+    assert_eq!(p.step_up["manage-mfa"], MaxAge(Duration::from_secs(900)));
+}
+
+#[test]
+fn step_up_scope_is_the_session_unless_the_policy_says_fleet() {
+    assert_eq!(
+        Policy::default().enforcement.step_up_scope,
+        StepUpScope::Session
+    );
+    let p = Policy::from_toml("[enforcement]\nstep_up_scope = \"fleet\"\n").unwrap();
+    assert_eq!(p.enforcement.step_up_scope, StepUpScope::Fleet);
+    let e = err("[enforcement]\nstep_up_scope = \"everywhere\"\n");
+    assert_eq!(e.key.as_deref(), Some("enforcement.step_up_scope"));
+}

@@ -112,5 +112,6 @@ pub fn ctx() -> Context {
         service: "idp".into(),
         remote: Some("198.51.100.4".into()),
         action: None,
+        session: None,
     }
 }

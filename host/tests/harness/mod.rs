@@ -61,6 +61,7 @@ impl Step {
             service: "idp".into(),
             remote: Some("198.51.100.4".into()),
             action: self.action.clone(),
+            session: None,
         }
     }
 }
@@ -167,6 +168,7 @@ pub fn canonical(out: &Result<Outcome, PluginError>) -> String {
             Verification::SmsSent(to) => format!("sms-sent:{to}"),
             Verification::Rejected(n) => format!("rejected:{n}"),
             Verification::Replayed(n) => format!("replayed:{n}"),
+            Verification::RecoveryCodeSpent(n) => format!("recovery-code-spent:{n}"),
             Verification::Locked(t) => format!("locked@{t}"),
             Verification::ClockBehind(t) => format!("clock-behind@{t}"),
         },

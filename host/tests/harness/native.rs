@@ -104,6 +104,9 @@ fn verification(v: core_::Verification) -> Verification {
         core_::Verification::SmsSent { to } => Verification::SmsSent(to),
         core_::Verification::Rejected { failures_left } => Verification::Rejected(failures_left),
         core_::Verification::Replayed { failures_left } => Verification::Replayed(failures_left),
+        core_::Verification::RecoveryCodeSpent { failures_left } => {
+            Verification::RecoveryCodeSpent(failures_left)
+        }
         core_::Verification::Locked { until } => Verification::Locked(until.0),
         core_::Verification::ClockBehind { last_accepted } => {
             Verification::ClockBehind(last_accepted.0)
@@ -152,6 +155,7 @@ impl Door for NativeDoor {
             service: "idp".into(),
             remote: Some("198.51.100.4".into()),
             action: step.action.clone(),
+            session: None,
         };
         let out = match step.op.as_str() {
             "decide" => engine
@@ -197,6 +201,8 @@ impl Door for NativeDoor {
                     recent_failures: s.recent_failures,
                     enroll_by: s.enroll_by.map(|t| t.0),
                     last_mfa: s.last_mfa.map(|t| t.0),
+                    totp_since: s.totp_since.map(|t| t.0),
+                    sessions_valid_after: s.sessions_valid_after.map(|t| t.0),
                 })
             }),
             "reset" => engine

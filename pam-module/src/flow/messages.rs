@@ -64,6 +64,13 @@ pub(crate) fn replayed_code(failures_left: u32) -> String {
     )
 }
 
+/// A recovery code of the user's set, spent before.
+pub(crate) fn spent_recovery_code(failures_left: u32) -> String {
+    format!(
+        "That recovery code was already used: each works once. Use another one. {failures_left} more wrong codes lock second-factor sign-in."
+    )
+}
+
 /// A right code refused because this host's clock went back.
 pub(crate) fn clock_behind(last_accepted: UnixTime) -> String {
     format!(

@@ -79,6 +79,11 @@ pub(crate) fn ask_code<S: Transactions>(
                 line(Severity::Notice, "replayed code");
                 return PamCode::AuthErr;
             }
+            Ok(Verification::RecoveryCodeSpent { failures_left }) => {
+                let _ = pam.error(&messages::spent_recovery_code(failures_left));
+                line(Severity::Notice, "recovery code used before");
+                return PamCode::AuthErr;
+            }
             Ok(Verification::ClockBehind { last_accepted }) => {
                 let _ = pam.error(&messages::clock_behind(last_accepted));
                 line(

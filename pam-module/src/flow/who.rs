@@ -104,6 +104,7 @@ impl Who {
                 service,
                 remote,
                 action: env.action.clone(),
+                session: None,
             },
         })
     }

@@ -106,6 +106,7 @@ pub fn ctx() -> Context {
         service: "sshd".into(),
         remote: Some("192.0.2.10".into()),
         action: None,
+        session: None,
     }
 }
 
