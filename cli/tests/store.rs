@@ -64,7 +64,7 @@ fn init_writes_the_store_file_and_store_check_says_what_is_missing() {
     let out = host.run(&["store", "check"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("connected, schema version 1"),
+        text(&out.stdout).contains("connected, schema version 2"),
         "{}",
         text(&out.stdout)
     );

@@ -99,12 +99,12 @@ fn the_schema_is_created_once_and_a_newer_or_missing_one_is_refused() {
     let first = store.migrate().unwrap();
     assert_eq!(first.from, None);
     let again = store.migrate().unwrap();
-    assert_eq!(again.from, Some(1), "a second migrate changes nothing");
+    assert_eq!(again.from, Some(2), "a second migrate changes nothing");
     pg.psql("UPDATE planasonix_schema SET version = 99");
     let fresh = PgStore::new(&settings(&pg, "verify-full", "")).unwrap();
     let e = fresh.get("user/alice").unwrap_err();
     assert!(
-        detail(&e).contains("version 99, newer than this planasonix knows (1)"),
+        detail(&e).contains("version 99, newer than this planasonix knows (2)"),
         "{e}"
     );
     let e = fresh.migrate().unwrap_err();
@@ -112,6 +112,35 @@ fn the_schema_is_created_once_and_a_newer_or_missing_one_is_refused() {
         detail(&e).contains("newer than this planasonix knows"),
         "{e}"
     );
+}
+
+#[test]
+fn a_schema_1_database_is_upgraded_with_its_records_kept_and_refused_until_then() {
+    let pg = Postgres::start(Tls::On);
+    // What `planasonix store migrate` of the previous release made.
+    pg.psql(
+        "SET ROLE planasonix;
+         CREATE TABLE planasonix_schema (version integer NOT NULL CHECK (version > 0));
+         INSERT INTO planasonix_schema VALUES (1);
+         CREATE TABLE planasonix_records (key text COLLATE \"C\" PRIMARY KEY,
+             version bigint NOT NULL CHECK (version > 0), value bytea NOT NULL);
+         INSERT INTO planasonix_records VALUES ('audit/x', 3, 'kept');",
+    );
+    let store = PgStore::new(&settings(&pg, "verify-full", "")).unwrap();
+    let e = store.get("audit/x").unwrap_err();
+    assert!(
+        detail(&e)
+            .contains("version 1, older than this planasonix's 2: run `planasonix store migrate`"),
+        "{e}"
+    );
+    let done = store.migrate().unwrap();
+    assert_eq!((done.from, done.to), (Some(1), 2));
+    let fresh = PgStore::new(&settings(&pg, "verify-full", "")).unwrap();
+    let kept = fresh.get("audit/x").unwrap().unwrap();
+    assert_eq!((kept.version, kept.value.as_slice()), (3, &b"kept"[..]));
+    assert!(pg
+        .psql("SELECT count(*) FROM planasonix_throttle")
+        .contains('0'));
 }
 
 #[test]
@@ -284,6 +313,7 @@ fn a_database_administrator_cannot_plant_an_unauthenticated_record() {
         service: "sshd".into(),
         remote: None,
         action: None,
+        session: None,
     };
     engine
         .verify("alice", b"000000", &ctx, t0, &mut rng)

@@ -26,8 +26,9 @@ mod statements;
 use statements::{ClientRuntime, Conn, Statements};
 
 /// The schema this build reads and writes. `planasonix store migrate`
-/// creates it; a database with a newer one is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+/// creates it, or upgrades an older one; a database with a newer one is
+/// refused.
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Schema 1: the version table and the records.
 const SCHEMA_1: &str = "CREATE TABLE planasonix_records (
@@ -35,6 +36,18 @@ const SCHEMA_1: &str = "CREATE TABLE planasonix_records (
     version bigint NOT NULL CHECK (version > 0),
     value bytea NOT NULL
 )";
+
+/// Schema 2: attempt counters shared by every process of the fleet (the
+/// identity provider's password throttle: a window opens at the first
+/// attempt and counts until it is older than the limit's window). Nothing in
+/// it is a secret or decides a login on its own; rows are evicted once their
+/// window is over.
+const SCHEMA_2: &str = "CREATE TABLE planasonix_throttle (
+    key text COLLATE \"C\" PRIMARY KEY,
+    window_start timestamptz NOT NULL,
+    attempts integer NOT NULL CHECK (attempts >= 0)
+);
+CREATE INDEX planasonix_throttle_window ON planasonix_throttle (window_start)";
 
 /// A [`Store`] on a shared PostgreSQL database, with a small pool of
 /// connections.
@@ -204,6 +217,11 @@ impl PgStore {
             }
             if from.is_none() {
                 tx.batch_execute(SCHEMA_1).await?;
+            }
+            if from.is_none_or(|v| v < 2) {
+                tx.batch_execute(SCHEMA_2).await?;
+            }
+            if from != Some(SCHEMA_VERSION) {
                 tx.execute(
                     "INSERT INTO planasonix_schema (version) VALUES ($1)",
                     &[&SCHEMA_VERSION],

@@ -55,9 +55,9 @@ pub fn fleet_with(name: &str, policy: &str) -> Fleet {
     join(&a, &pg, &a.key.clone());
     join(&b, &pg, &a.key);
     let said = ok(&a.cli(&["store", "migrate"]), "store migrate");
-    assert!(said.contains("created the schema, version 1"), "{said}");
+    assert!(said.contains("created the schema, version 2"), "{said}");
     let said = ok(&b.cli(&["store", "check"]), "store check");
-    assert!(said.contains("connected, schema version 1"), "{said}");
+    assert!(said.contains("connected, schema version 2"), "{said}");
     let serving = (Some(a.serve()), Some(b.serve()));
     Fleet {
         pg,
