@@ -19,10 +19,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// What the browser story needs of the policy: MFA for all with a grace
-/// period in which the sign-in may enroll, SMS to +44 (sends allowed close together), five wrong codes
+/// What the browser story needs of the policy: MFA for all (the provider's
+/// administrators are its admins) with a grace period in which the sign-in
+/// may enroll, SMS to +44 (sends allowed close together), five wrong codes
 /// lock, and two step-up actions: one always stale, one never.
-const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\ngrace_period = \"7d\"\nenroll_at_login = true\n\
+const POLICY: &str = "[enforcement]\nmode = \"required-for-all\"\nadmin_groups = [\"admins\"]\ngrace_period = \"7d\"\nenroll_at_login = true\n\
     [lockout]\nmax_failures = 5\n\
     [sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\nresend_interval = \"1s\"\nmax_sends_per_hour = 60\n\
     [step_up]\nexport-secrets = \"1s\"\nsudo = \"1h\"\n";
@@ -340,6 +341,199 @@ fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
         .status()
         .unwrap();
     assert!(still.success(), "the provider stopped during the tests");
+}
+
+/// What the attack run needs: admins must use MFA (others may), nobody
+/// enrolls without a second factor at the provider, five wrong codes from one
+/// address lock it, and step-up actions of an hour and of 20 seconds (one of
+/// them the Security page's own).
+const ATTACK_POLICY: &str =
+    "[enforcement]\nmode = \"required-for-admins\"\nadmin_groups = [\"admins\"]\n\
+    grace_period = \"7d\"\nenroll_at_login = false\n\
+    [lockout]\nmax_failures = 5\n\
+    [step_up]\nsudo = \"1h\"\nquick = \"20s\"\nmanage-mfa = \"20s\"\n";
+
+/// Everyone of the attack run (password-guessing targets, users with and
+/// without a factor, an admin in grace).
+const ATTACK_USERS: &[(&str, &str)] = &[
+    ("gus", "staff"),
+    ("gil", "staff"),
+    ("gail", "staff"),
+    ("gwen", "staff"),
+    ("gina", "staff"),
+    ("ada", "admins"),
+    ("bob", "staff"),
+    ("ben", "staff"),
+    ("bea", "staff"),
+    ("bud", "staff"),
+];
+
+/// A provider configuration in `dir` as an organisation runs it: an https
+/// issuer behind a TLS-terminating proxy (the test plays the proxy), on the
+/// fleet's policy, key and store.
+fn configure_behind_proxy(dir: &Path, site: &Site, port: u16, clients: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let hash = hash_password();
+    let users: String = ATTACK_USERS
+        .iter()
+        .map(|(name, group)| {
+            format!(
+                "[[user]]\nname = \"{name}\"\ngroups = [\"{group}\"]\npassword = \"{hash}\"\n\n"
+            )
+        })
+        .collect();
+    write(&dir.join("users.toml"), &users, 0o600);
+    write(&dir.join("clients.toml"), clients, 0o644);
+    write(
+        &dir.join("idp.toml"),
+        &format!(
+            "issuer = \"https://idp.test\"\nlisten = \"127.0.0.1:{port}\"\n\
+             policy = \"{}\"\nseal_key = \"{}\"\nstore = \"{}\"\n\
+             users = \"users.toml\"\nclients = \"clients.toml\"\nstate_dir = \"state\"\n\
+             admin_groups = [\"admins\"]\ncomponent = \"{}\"\n",
+            site.policy.display(),
+            site.key.display(),
+            site.store_file().display(),
+            idp_dir().join("gen/plugin.js").display()
+        ),
+        0o644,
+    );
+}
+
+/// A command for the Node tests: `body` with the user as `$1`.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    write(&path, &format!("#!/bin/sh\n{body}\n"), 0o700);
+    path
+}
+
+#[test]
+fn the_reviewed_attacks_on_the_provider_are_stopped() {
+    require_idp_packages();
+    let fleet = fleet_with("idp-attacks", ATTACK_POLICY);
+    let text = SealKey::from_bytes(&KEY).unwrap().to_key_text();
+    for site in [&fleet.a.site, &fleet.b.site] {
+        write(&site.key, text.expose(), 0o600);
+    }
+    transpile();
+    let a = &fleet.a.site;
+    a.service("sudo", &["action=sudo"]);
+    let mut secrets = serde_json::Map::new();
+    let mut recovery = serde_json::Map::new();
+    for user in ["bob", "ben", "bea", "bud"] {
+        let secret = new_secret();
+        let codes = enroll(a, user, &secret);
+        secrets.insert(
+            user.into(),
+            planasonix_core::otpauth::secret_base32(&secret)
+                .expose()
+                .into(),
+        );
+        recovery.insert(user.into(), codes.into());
+    }
+    let redirect = "http://127.0.0.1:9/cb";
+    let clients =
+        format!("[[client]]\nclient_id = \"test-app\"\nredirect_uris = [\"{redirect}\"]\n");
+    let dir = a.dir.join("idp");
+    let (port, port2) = (free_port(), free_port());
+    configure_behind_proxy(&dir, a, port, &clients);
+    let idp = start(&dir, "127.0.0.1");
+    // A second process on the same store, as behind a load balancer.
+    let dir2 = a.dir.join("idp2");
+    configure_behind_proxy(&dir2, a, port2, &clients);
+    let idp2 = start(&dir2, "127.0.0.1");
+    let sudo = script(
+        &dir,
+        "pam-sudo",
+        &format!(
+            "exec env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR='{}' \
+             pamtester sudo \"$1\" authenticate",
+            a.confdir.display()
+        ),
+    );
+    let reset = script(
+        &dir,
+        "admin-reset",
+        &format!(
+            "exec '{}' --config '{}' --db '{}' --key '{}' --store '{}' admin reset \"$1\" --reason 'attack test' >/dev/null",
+            common::cli_bin().display(),
+            fleet.b.site.policy.display(),
+            fleet.b.site.db.display(),
+            fleet.b.site.key.display(),
+            fleet.b.site.store_file().display()
+        ),
+    );
+    let out = node()
+        .arg("test/attacks.mjs")
+        .env("IDP_URL", &idp.url)
+        .env("SECOND_IDP_URL", &idp2.url)
+        .env("CLIENT_ID", "test-app")
+        .env("REDIRECT_URI", redirect)
+        .env("PASSWORD", PASSWORD)
+        .env("PAM_LOGIN", pam_login_script(a, &dir))
+        .env("PAM_SUDO", sudo)
+        .env("ADMIN_RESET", reset)
+        .env("STORE_FILE", a.store_file())
+        .env("SECRETS", serde_json::Value::Object(secrets).to_string())
+        .env("RECOVERY", serde_json::Value::Object(recovery).to_string())
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.contains("attacks: passed"),
+        "idp/test/attacks.mjs:\n{said}\nprovider log:\n{}",
+        std::fs::read_to_string(dir.join("idp.log")).unwrap_or_default()
+    );
+
+    // An administrator of the provider who is no admin of the policy (whom
+    // required-for-admins would not ask for a second factor): refused at start.
+    let toml = dir.join("idp.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let other = text
+        .replace(
+            "admin_groups = [\"admins\"]",
+            "admin_groups = [\"mfa-admins\"]",
+        )
+        .replace(
+            &format!("127.0.0.1:{port}"),
+            &format!("127.0.0.1:{}", free_port()),
+        );
+    assert_ne!(text, other);
+    write(&toml, &other, 0o644);
+    let mut child = node()
+        .args(["src/main.mjs", "serve", "--config"])
+        .arg(&toml)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("a provider whose admins are not the policy's started and kept serving");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a provider whose admins are not the policy's did not stop as a configuration error:\n{said}"
+    );
+    assert!(
+        said.contains("admin_groups = [\"mfa-admins\"] is not the policy's [enforcement] admin_groups = [\"admins\"]"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -221,6 +221,7 @@ fn verify_at(site: &Site, user: &str, secret: &[u8], at: UnixTime) {
         service: "sshd".into(),
         remote: Some("192.0.2.10".into()),
         action: None,
+        session: None,
     };
     let v = SledStore::transaction(&site.db, Duration::from_secs(30), |store| {
         Engine::new(&policy, &key, store).verify(
