@@ -1,25 +1,46 @@
 #!/usr/bin/env bash
 # Starts the reference identity provider (idp/) in one command.
 #
-#   scripts/idp.sh                    try it: a private PostgreSQL (TLS, in a
+#   scripts/idp.sh [--port N]         try it: a private PostgreSQL (TLS, in a
 #                                     temporary directory, removed at exit),
 #                                     the schema, demo users, and the provider
-#                                     on http://127.0.0.1:3000 until Ctrl-C
+#                                     on http://127.0.0.1:3000 (or port N)
+#                                     until Ctrl-C
 #   scripts/idp.sh --config FILE      the provider with your idp.toml (see idp/README.md)
 #
 # Installs what it needs first: Node.js packages in idp/ and the component,
-# built and transpiled (idp/build.sh).
+# built and transpiled (idp/build.sh), and builds the planasonix command and
+# the PostgreSQL helper it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+port=3000
+config=""
+case "${1:-}" in
+  --config) config="${2:?--config needs a file}" ;;
+  --port) port="${2:?--port needs a number}" ;;
+  "") ;;
+  *) echo "usage: scripts/idp.sh [--port N | --config FILE]" >&2; exit 2 ;;
+esac
+if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+  echo "scripts/idp.sh: --port takes a port number, 1 to 65535" >&2
+  exit 2
+fi
+# Said before anything is built or started: a port already in use.
+if [ -z "$config" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "scripts/idp.sh: 127.0.0.1:$port is already in use: stop what listens there, or pick another port with --port N" >&2
+  exit 1
+fi
 scripts/setup.sh demo
 command -v node >/dev/null || { echo "scripts/idp.sh needs Node.js 20 or later (apt-get install nodejs npm)" >&2; exit 1; }
 idp/build.sh
-if [ "${1:-}" = "--config" ]; then
-  exec node idp/src/main.mjs serve --config "$2"
+if [ -n "$config" ]; then
+  exec node idp/src/main.mjs serve --config "$config"
 fi
 
-cargo build --locked --quiet -p planasonix -p planasonix-testkit --example postgres_server
+# What this script runs below, built first (a clean clone has no target/).
+cargo build --locked --quiet -p planasonix --bin planasonix
+cargo build --locked --quiet -p planasonix-testkit --example postgres_server
 target="${CARGO_TARGET_DIR:-$root/target}"
 dir="$(mktemp -d /tmp/planasonix-idp.XXXXXX)"
 chmod 700 "$dir"
@@ -47,6 +68,7 @@ cli=("$target/debug/planasonix" --store "$dir/store.toml" --db "$dir/db" --key "
 cat > "$dir/policy.toml" <<'TOML'
 [enforcement]
 mode = "required-for-all"
+admin_groups = ["mfa-admins"]
 grace_period = "7d"
 enroll_at_login = true
 
@@ -77,32 +99,42 @@ client_id = "demo-app"
 client_name = "Demo application"
 redirect_uris = ["http://127.0.0.1:8080/callback"]
 TOML
-cat > "$dir/idp.toml" <<'TOML'
-issuer = "http://127.0.0.1:3000"
-listen = "127.0.0.1:3000"
+cat > "$dir/idp.toml" <<TOML
+issuer = "http://127.0.0.1:$port"
+listen = "127.0.0.1:$port"
 policy = "policy.toml"
 seal_key = "seal.key"
 store = "store.toml"
 users = "users.toml"
 clients = "clients.toml"
 state_dir = "state"
-admin_groups = ["mfa-admins"]
 TOML
 
+# The banner once the provider listens; if it does not start, what it said.
+mkfifo "$dir/idp.out"
+node idp/src/main.mjs serve --config "$dir/idp.toml" > "$dir/idp.out" &
+provider=$!
+exec 4< "$dir/idp.out"
+if ! IFS= read -r first <&4 || [[ "$first" != listening* ]]; then
+  wait "$provider" || true
+  provider=""
+  echo "scripts/idp.sh: the provider did not start (its reason is above)" >&2
+  exit 1
+fi
 cat <<EOF
 
 The reference identity provider, on a private PostgreSQL in $dir:
 
-  Security page   http://127.0.0.1:3000/security/mfa
-  Admin page      http://127.0.0.1:3000/admin
+  Security page   http://127.0.0.1:$port/security/mfa
+  Admin page      http://127.0.0.1:$port/admin
   Sign in as      alice (or admin), password: $password
-  OIDC discovery  http://127.0.0.1:3000/.well-known/openid-configuration
+  OIDC discovery  http://127.0.0.1:$port/.well-known/openid-configuration
   A client        client_id demo-app, redirect_uri http://127.0.0.1:8080/callback, PKCE (S256)
 
-MFA is required for everyone, with a 7-day grace period. Ctrl-C stops it and
+MFA is required for everyone, with a 7-day grace period; the admin page asks
+for a second factor passed in the last 15 minutes. Ctrl-C stops it and
 removes everything.
 
 EOF
-node idp/src/main.mjs serve --config "$dir/idp.toml" &
-provider=$!
+cat <&4 &
 wait "$provider"

@@ -13,6 +13,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
+step "the identity provider's unit tests (npm test in idp/)"
+(cd idp && npm test --silent)
+
 step "cargo test"
 cargo test --locked --workspace --no-fail-fast
 

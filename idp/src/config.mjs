@@ -143,7 +143,7 @@ export function readUsers(file) {
     }
     const password = str(file, u, 'password', { where: w });
     if (!password.startsWith('$argon2id$')) {
-      throw new ConfigError(`${file}: password${w} is not an argon2id hash: make one with \`planasonix-idp hash-password\``);
+      throw new ConfigError(`${file}: password${w} is not an argon2id hash: make one with \`node idp/src/main.mjs hash-password\``);
     }
     if (users.has(name)) throw new ConfigError(`${file}: ${name} is listed twice`);
     users.set(name, {
@@ -208,7 +208,7 @@ export function readConfig(file) {
   const where = path.resolve(file);
   const raw = toml(where, readTrustedText(where));
   only(where, raw, ['issuer', 'listen', 'policy', 'seal_key', 'store', 'users', 'clients', 'state_dir',
-    'admin_groups', 'sms_command', 'notice_command', 'workers', 'component', 'upstream']);
+    'admin_groups', 'sms_command', 'notice_command', 'workers', 'component', 'upstream', 'proxy_hops']);
   const rel = (p) => path.resolve(path.dirname(where), p);
   const issuer = str(where, raw, 'issuer');
   let url;
@@ -225,6 +225,12 @@ export function readConfig(file) {
   if (!m) throw new ConfigError(`${where}: listen = ${JSON.stringify(listen)}: give ADDRESS:PORT`);
   const workers = raw.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 16) throw new ConfigError(`${where}: workers must be 1 to 16`);
+  // Behind a TLS-terminating proxy (an https issuer) one hop by default:
+  // exactly as many X-Forwarded-For entries as there are proxies are read.
+  const proxyHops = raw.proxy_hops ?? (url.protocol === 'https:' ? 1 : 0);
+  if (!Number.isInteger(proxyHops) || proxyHops < 0 || proxyHops > 5) {
+    throw new ConfigError(`${where}: proxy_hops must be 0 to 5: the number of proxies in front that add to X-Forwarded-For`);
+  }
   try {
     return {
       file: where,
@@ -236,7 +242,10 @@ export function readConfig(file) {
       users: readUsers(rel(str(where, raw, 'users'))),
       clients: readClients(rel(str(where, raw, 'clients'))),
       stateDir: rel(str(where, raw, 'state_dir')),
-      adminGroups: strings(where, raw, 'admin_groups'),
+      // The administrators are the policy's admins: a list here is only
+      // accepted when it is the same (checked once the policy is loaded).
+      adminGroups: raw.admin_groups === undefined ? null : strings(where, raw, 'admin_groups'),
+      proxyHops,
       delivery: {
         sms: raw.sms_command === undefined ? null : rel(str(where, raw, 'sms_command')),
         notice: raw.notice_command === undefined ? null : rel(str(where, raw, 'notice_command')),

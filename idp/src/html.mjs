@@ -1,8 +1,8 @@
 // HTML for the provider's pages: one layout, escaped text everywhere, and
 // forms that carry their CSRF token. Every string from outside (a user name,
 // a client's name, what was typed) goes through `esc` or `attr`; a page
-// never holds script, so a page can never run one (see the Content-Security-
-// Policy in http.mjs).
+// holds no inline script, and the Content-Security-Policy (http.mjs) runs
+// only the provider's own files (static/local-time.js).
 
 const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -67,6 +67,7 @@ export function page({ title, body, notice = null, user = null, signingIn = fals
 <title>${esc(title)} · Planasonix</title>
 <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/style.css">
+<script src="/static/local-time.js" defer></script>
 </head>
 <body>
 <header><a class="brand" href="/security/mfa"><img src="/static/icon.svg" alt="" width="28" height="28"> Planasonix</a>${account}</header>

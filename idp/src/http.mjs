@@ -1,5 +1,6 @@
 // What every page of ours needs from HTTP: a bounded form body read as
-// text, a CSRF token bound to the browser, security headers, and answers.
+// text, CSRF tokens bound to the browser and the session, security headers,
+// and answers.
 import crypto from 'node:crypto';
 
 /** Largest form body accepted (a sign-in form is far smaller). */
@@ -8,10 +9,12 @@ export const MAX_BODY = 16 << 10;
 /** Longest value kept from one form field; longer ones are refused. */
 export const MAX_FIELD = 1024;
 
+/** A refusal shown as a page: what happened (`message`), its status, a title. */
 export class BadRequest extends Error {
-  constructor(message, status = 400) {
+  constructor(message, status = 400, title = null) {
     super(message);
     this.status = status;
+    this.title = title;
   }
 }
 
@@ -74,27 +77,53 @@ function decode(text) {
   return out;
 }
 
-/** The CSRF cookie's name: host-only, sent on same-site requests only. */
-const CSRF_COOKIE = 'planasonix.csrf';
-
-/** This browser's CSRF token, set as a cookie on first use. */
-export function csrfToken(ctx) {
-  let token = ctx.cookies.get(CSRF_COOKIE);
-  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
-    token = crypto.randomBytes(32).toString('base64url');
-    ctx.cookies.set(CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', signed: false, overwrite: true, path: '/', secure: ctx.secure });
+/**
+ * CSRF tokens bound to this browser and to what the form acts on.
+ *
+ * The browser holds a random secret in a cookie (`__Host-` prefixed over
+ * https: a sibling subdomain can neither set nor overwrite it; plain on a
+ * loopback http issuer, where no sibling exists). A form carries an HMAC of
+ * that secret and its scope (the sign-in's interaction, or the session the
+ * Security and admin pages act for), under a key derived from the fleet's
+ * seal key, so every provider process checks every other's forms. A cookie
+ * planted by someone else, or a token of another session, fails.
+ */
+export class Csrf {
+  constructor(sealKey) {
+    this.key = Buffer.from(crypto.hkdfSync('sha256', sealKey, Buffer.alloc(0), 'planasonix/v1/idp/csrf', 32));
   }
-  return token;
-}
 
-/** Refuses a form whose token is not this browser's (nothing has been done yet). */
-export function checkCsrf(ctx, fields) {
-  const cookie = ctx.cookies.get(CSRF_COOKIE) ?? '';
-  const sent = fields.get('csrf') ?? '';
-  const a = Buffer.from(cookie);
-  const b = Buffer.from(sent);
-  if (cookie === '' || a.length !== b.length || !crypto.timingSafeEqual(a, b)) {
-    throw new BadRequest('This form has expired or did not come from this site. Go back, reload the page and try again.', 403);
+  static cookieName(ctx) {
+    return ctx.secure ? '__Host-planasonix.csrf' : 'planasonix.csrf';
+  }
+
+  secret(ctx) {
+    const name = Csrf.cookieName(ctx);
+    let secret = ctx.cookies.get(name);
+    if (typeof secret !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
+      secret = crypto.randomBytes(32).toString('base64url');
+      ctx.cookies.set(name, secret, { httpOnly: true, sameSite: 'strict', signed: false, overwrite: true, path: '/', secure: ctx.secure });
+    }
+    return secret;
+  }
+
+  mac(secret, scope) {
+    return crypto.createHmac('sha256', this.key).update(`${secret}\0${scope}`).digest('base64url');
+  }
+
+  /** The token for a form acting on `scope` (set the cookie first if needed). */
+  token(ctx, scope) {
+    return this.mac(this.secret(ctx), scope);
+  }
+
+  /** Refuses a form whose token is not this browser's for `scope` (nothing has been done yet). */
+  check(ctx, fields, scope) {
+    const secret = ctx.cookies.get(Csrf.cookieName(ctx)) ?? '';
+    const sent = Buffer.from(fields.get('csrf') ?? '');
+    const want = Buffer.from(this.mac(secret, scope));
+    if (!/^[A-Za-z0-9_-]{43}$/.test(secret) || sent.length !== want.length || !crypto.timingSafeEqual(sent, want)) {
+      throw new BadRequest('This form has expired or did not come from this site. Go back, reload the page and try again.', 403);
+    }
   }
 }
 
@@ -103,7 +132,7 @@ export function sendPage(ctx, htmlText, status = 200) {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+  ctx.set('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.set('Referrer-Policy', 'no-referrer');
   ctx.body = htmlText;
@@ -118,9 +147,10 @@ export function seeOther(ctx, location) {
 }
 
 /**
- * The client's address: the socket's peer, or behind the proxy an https
- * issuer implies, the address it forwarded (never a header a client could
- * set unchecked).
+ * The client's address: the socket's peer, or behind `proxy_hops` trusted
+ * proxies the address the outermost of them saw (Koa counts that many
+ * entries from the right of X-Forwarded-For; whatever the client wrote to
+ * the left of them is ignored).
  */
 export function remoteAddress(ctx) {
   return (ctx.app.proxy ? ctx.ip : ctx.req.socket.remoteAddress) || undefined;

@@ -81,20 +81,39 @@ ${now}<form method="post" action="${proceed}"><input type="hidden" name="csrf" v
   });
 }
 
-export function denied({ text, abort, csrf }) {
+/** What to do about each reason a sign-in is refused (never a reset for a lock). */
+const DENIED_ADVICE = {
+  locked: say.LOCK_ENDS,
+  overdue: 'An administrator can open a new enrollment window after checking who you are.',
+  unavailable: 'Try again in a few minutes. If it keeps happening, tell your administrator.',
+  'no-factor': 'Contact your administrator or IT helpdesk: they can check who you are and help you set up a factor again.',
+};
+
+export function denied({ text, reason, abort, csrf }) {
   return page({
     title: 'You cannot sign in right now',
     notice: { kind: 'error', text },
-    body: html`<p>If you think this is wrong, contact your workspace admin or IT helpdesk. They can check your identity and reset your two-factor enrollment.</p>
+    body: html`<p>${DENIED_ADVICE[reason] ?? DENIED_ADVICE.unavailable}</p>
 ${cancel(abort, csrf)}`,
   });
 }
 
-export function error({ title = 'Something went wrong', text, status }) {
+const ERROR_TITLES = {
+  400: 'This request could not be completed',
+  403: 'Not allowed',
+  404: 'Page not found',
+  413: 'Too much was sent',
+  415: 'This page takes a form',
+  503: 'Unavailable right now',
+};
+
+/** A refusal: what happened, and a link that goes somewhere. */
+export function error({ title = null, text, status = 400 }) {
+  const first = status === 404 ? 'Check the address, or' : 'Go back to the application you came from and start again, or';
   return page({
-    title,
+    title: title ?? ERROR_TITLES[status] ?? ERROR_TITLES[400],
     notice: { kind: 'error', text },
-    body: html`<p>${status === 404 ? 'Check the address.' : 'Go back to the application you came from and start again.'}</p>`,
+    body: html`<p>${first} <a href="/security/mfa">go to your security settings</a>.</p>`,
   });
 }
 
@@ -123,6 +142,7 @@ export function totpEnroll({ action, csrf, user, enrollment, notice = null, abor
 <li><p>Open your authenticator app (Google Authenticator, 1Password, Authy, or another TOTP app) and add an account.</p></li>
 <li><p>Scan this QR code:</p>
 <img class="qr" src="${qr}" width="232" height="232" alt="QR code for your authenticator app. If you cannot scan it, type the key shown below.">
+<p><a class="button secondary" href="${enrollment.uri}">Add to authenticator app</a> <span class="hint">on this device</span></p>
 <details><summary>Can’t scan it? Type the key instead</summary>
 <p>Key: <code class="secret" id="secret">${key}</code></p>
 <p class="hint">Time-based, ${enrollment.algorithm}, ${enrollment.digits} digits, every ${enrollment.period} seconds.</p>
@@ -163,3 +183,82 @@ ${form({ action, csrf, fields: '', submit })}`,
 }
 
 export { esc, raw };
+
+/** Said where a user without a factor may not add one with a password alone. */
+export const FIRST_FACTOR_ELSEWHERE =
+  'Your organisation does not let a password alone add the first second factor here. Ask your administrator how to set one up.';
+
+export function firstFactorElsewhere({ user }) {
+  return page({
+    title: 'Ask your administrator',
+    user,
+    notice: { kind: 'info', text: FIRST_FACTOR_ELSEWHERE },
+    body: html`<p>Anyone who learns a password could otherwise add their own authenticator to your account.</p><p><a href="/security/mfa">Back to Security</a></p>`,
+  });
+}
+
+export function adminNeedsFactor({ user }) {
+  return page({
+    title: 'Administration needs a second factor',
+    user,
+    notice: { kind: 'warning', text: 'The administration page opens only after a second factor passed in this session, and your account has none yet.' },
+    body: html`<p>Set up an authenticator app first (on the <a href="/security/mfa">Security page</a>, or ask another administrator), then open this page again.</p>`,
+  });
+}
+
+/** One user's state for an admin: enrolled since, lock, last second factor. */
+function userState(status) {
+  const s = status;
+  const factors = s.factors.filter((f) => f !== 'recovery').map((f) => say.FACTOR_NAMES[f]);
+  const rows = [
+    ['Second factor', s.enrolled
+      ? html`${factors.join(', ') || 'Recovery codes only'}${s.totpSince !== undefined ? html`, app added ${say.moment(s.totpSince)}` : ''}`
+      : html`None${s.enrollBy !== undefined ? html`; must enroll by ${say.moment(s.enrollBy)}` : ''}`],
+    ['Recovery codes left', String(s.recoveryRemaining)],
+    ['Lock', s.lockedUntil !== undefined ? html`Locked until ${say.moment(s.lockedUntil)}` : `Not locked (${s.recentFailures} recent wrong codes)`],
+    ['Last second factor', s.lastMfa !== undefined ? say.moment(s.lastMfa) : 'Never'],
+  ];
+  return html`<dl class="state-list">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
+}
+
+export function admin({ me, found, notice }) {
+  const lookup = html`<section aria-labelledby="lookup-h"><h2 id="lookup-h">Look a user up</h2>
+<form method="get" action="/admin">${field({ name: 'user', id: 'lookup-user', label: 'User name', autocomplete: 'off', value: found?.name ?? '' })}<div class="actions"><button type="submit" class="secondary">Look up</button></div></form></section>`;
+  const resetForm = (name) => form({
+    action: '/admin/reset',
+    csrf: me.csrf,
+    fields: html`${name === null ? field({ name: 'user', id: 'reset-user', label: 'User name', autocomplete: 'off' }) : html`<input type="hidden" name="user" value="${name}">`}${field({ name: 'reason', id: 'reset-reason', label: 'Reason (kept in the audit log)', autocomplete: 'off' })}`,
+    submit: 'Reset…',
+    className: 'danger',
+  });
+  const unlockForm = (name) => form({
+    action: '/admin/unlock',
+    csrf: me.csrf,
+    fields: name === null ? field({ name: 'user', id: 'unlock-user', label: 'User name', autocomplete: 'off' }) : html`<input type="hidden" name="user" value="${name}">`,
+    submit: 'Unlock',
+  });
+  const resetIntro = html`<p>Check the person’s identity out of band first (a call to a known number, in person). A reset removes every factor and recovery code, on every host, tells the user, and opens a fresh enrollment window. You are asked to confirm.</p>`;
+  let body;
+  if (found?.status) {
+    body = html`${lookup}<section aria-labelledby="user-h"><h2 id="user-h">${found.name}</h2>${userState(found.status)}
+${found.status.lockedUntil !== undefined ? unlockForm(found.name) : ''}</section>
+<section aria-labelledby="reset-h"><h2 id="reset-h">Reset ${found.name}’s two-factor authentication</h2>${resetIntro}${resetForm(found.name)}</section>`;
+  } else {
+    const missing = found?.missing ? html`<p class="notice error" role="alert">There is no user ${found.name}.</p>`
+      : found?.error ? html`<p class="notice error" role="alert">${say.UNAVAILABLE}</p>` : '';
+    body = html`${lookup}${missing}<section aria-labelledby="reset-h"><h2 id="reset-h">Reset a user’s two-factor authentication</h2>${resetIntro}${resetForm(null)}</section>
+<section aria-labelledby="unlock-h"><h2 id="unlock-h">Lift a lockout</h2>${unlockForm(null)}</section>`;
+  }
+  return page({ title: 'Administration', user: me.user.name, notice, body });
+}
+
+export function confirmReset({ me, name, reason, status }) {
+  return page({
+    title: `Reset ${name}’s two-factor authentication?`,
+    user: me.user.name,
+    notice: { kind: 'warning', text: `This removes every factor and recovery code of ${name}, on every host and here. Until ${name} enrolls again, a password alone signs them in during the new enrollment window.` },
+    body: html`${status ? userState(status) : ''}<p>Reason, kept in the audit log: <strong>${reason}</strong></p>
+${form({ action: '/admin/reset', csrf: me.csrf, fields: html`<input type="hidden" name="user" value="${name}"><input type="hidden" name="reason" value="${reason}"><input type="hidden" name="confirm" value="yes">`, submit: `Reset ${name}`, className: 'danger' })}
+<p><a href="/admin?${new URLSearchParams({ user: name })}">Cancel</a></p>`,
+  });
+}

@@ -11,6 +11,7 @@ import Provider, { interactionPolicy } from 'oidc-provider';
 import { page, html, raw } from './html.mjs';
 import { readTrusted, writeSecret } from './files.mjs';
 import { MemoryAdapter } from './memory_adapter.mjs';
+import { extendSessions, live, now } from './session.mjs';
 
 /** acr of a sign-in with the password alone (MFA not required, or in grace). */
 export const ACR_PASSWORD = 'urn:planasonix:acr:pwd';
@@ -22,10 +23,18 @@ export const ACR_STEP_UP = 'urn:planasonix:acr:step-up:';
 /** The client the provider's own Security pages sign in through. */
 export const ACCOUNT_CLIENT = 'planasonix-account';
 
-/** The policy's step-up actions (the keys of its [step_up] table). */
-export function stepUpActions(policyToml) {
-  const table = parseToml(policyToml).step_up ?? {};
-  return Object.keys(table);
+/**
+ * What the provider reads of the policy, from the component's effective
+ * policy (every default filled in by the engine, never guessed here).
+ */
+export function policyFacts(effectiveToml) {
+  const p = parseToml(effectiveToml);
+  return {
+    stepUpActions: Object.keys(p.step_up ?? {}),
+    adminGroups: p.enforcement.admin_groups,
+    enrollAtLogin: p.enforcement.enroll_at_login,
+    smsEnabled: p.sms.enabled,
+  };
 }
 
 /** The step-up action a request's acr_values asks for, if any. */
@@ -64,10 +73,31 @@ function cookieKeys(stateDir) {
   return [stateSecret(stateDir, 'cookie-key', () => crypto.randomBytes(32).toString('base64url')).toString('utf8').trim()];
 }
 
-/** Builds the provider. `renderError(ctx, out, error)` renders its errors. */
-export function buildProvider(config, { renderError }) {
-  const actions = stepUpActions(config.policy);
+/**
+ * Builds the provider. `renderError(ctx, out, error)` renders its errors;
+ * `mfa` is the engine (sessions ended by a reset, a lock or a change of
+ * factors are refused); `facts` what the policy says (policyFacts).
+ */
+export function buildProvider(config, { renderError, mfa, facts, log }) {
+  const actions = facts.stepUpActions;
   const policy = interactionPolicy.base();
+  // A session an admin reset, a lock or a change of factors ended since it
+  // was proven is no session: a full sign-in again. The engine cannot
+  // answer: the same (fail closed).
+  policy.get('login').checks.add(new interactionPolicy.Check(
+    'session_ended',
+    'the session was ended by a reset, a lock or a change of factors',
+    async (ctx) => {
+      const session = ctx.oidc.session;
+      if (!session.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const { value, error } = await mfa.status(session.accountId, now()).catch((e) => ({ error: { tag: 'engine', val: e.message } }));
+      if (error) {
+        log(`session of ${JSON.stringify(session.accountId)} not checked: ${error.tag}: ${error.val ?? ''}`);
+        return interactionPolicy.Check.REQUEST_PROMPT;
+      }
+      return live(session, value) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    },
+  ));
   // A client that names a step-up action in acr_values gets a fresh second
   // factor even inside a session: the interaction asks the component, which
   // accepts a recent enough one (the policy's [step_up]) or asks for a code.
@@ -77,7 +107,10 @@ export function buildProvider(config, { renderError }) {
     (ctx) => {
       const action = requestedStepUp(ctx.oidc.params.acr_values, actions);
       if (action === null) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      if (ctx.oidc.result?.login?.acr === ACR_STEP_UP + action) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // The interaction that just finished asked the component and did what
+      // it said (a code, or none for a recent one); its acr tells the client
+      // which (a grace sign-in cannot step up, and is not asked again).
+      if (ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       return interactionPolicy.Check.REQUEST_PROMPT;
     },
   ));
@@ -169,10 +202,14 @@ export function buildProvider(config, { renderError }) {
     },
     renderError,
   });
-  // An https issuer is served behind a TLS-terminating proxy: trust its
-  // X-Forwarded-Proto (secure cookies) and X-Forwarded-For (the client's
-  // address, for the per-address lockout). On loopback http, trust nothing.
-  provider.proxy = config.issuer.startsWith('https:');
+  // Behind `proxy_hops` TLS-terminating proxies (one by default for an https
+  // issuer, none on loopback http): their X-Forwarded-Proto (secure cookies)
+  // and, of X-Forwarded-For, only the entries they added (the client's
+  // address, for the per-address limits); what the client wrote before them
+  // is never read.
+  provider.proxy = config.proxyHops > 0;
+  provider.app.maxIpsCount = config.proxyHops;
+  extendSessions(provider);
   return provider;
 }
 

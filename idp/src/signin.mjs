@@ -8,35 +8,34 @@
 //   denied                        → a page that says why
 //
 // A client asking for a step-up action (acr_values) inside a session skips
-// the password and gets the code page, unless the policy's [step_up] accepts
-// the second factor that already passed. Each step is a POST carrying this
-// browser's CSRF token; a finished or unknown interaction is refused before
-// anything is read or written.
+// the password only when the step-up is the one reason to prompt (never with
+// prompt=login, an expired max_age or an ended session), and gets the code
+// page unless this session's own second factor is recent enough for the
+// action; a step-up with nothing typed keeps the session's auth_time and amr.
+// Each step is a POST carrying a CSRF token bound to this browser and this
+// interaction; a finished or unknown interaction is refused before anything
+// is read or written. Passwords are throttled in the shared store
+// (throttle.mjs) before they are checked.
 import crypto from 'node:crypto';
 import argon2 from '@node-rs/argon2';
-import { BadRequest, checkCsrf, csrfToken, readForm, remoteAddress, seeOther, sendPage } from './http.mjs';
+import { BadRequest, readForm, remoteAddress, seeOther, sendPage } from './http.mjs';
 import * as pages from './pages.mjs';
 import * as say from './messages.mjs';
 import { ACR_MFA, ACR_PASSWORD, ACR_STEP_UP, requestedStepUp } from './provider.mjs';
+import { mark, now } from './session.mjs';
 import { Upstream } from './upstream.mjs';
 
-/** Failed passwords per user name within a window, before a pause. */
-const PASSWORD_TRIES = 10;
-const PASSWORD_WINDOW_MS = 15 * 60 * 1000;
-
-const now = () => BigInt(Math.floor(Date.now() / 1000));
-
 export class SignIn {
-  constructor({ provider, mfa, config, actions, log }) {
+  constructor({ provider, mfa, config, facts, csrf, throttle, log }) {
     this.provider = provider;
     this.mfa = mfa;
     this.config = config;
-    this.actions = actions;
+    this.actions = facts.stepUpActions;
+    this.csrf = csrf;
+    this.throttle = throttle;
     this.log = log;
     /** What each interaction has established so far, by its uid. */
     this.flows = new Map();
-    /** Recent password failures by user name. */
-    this.failures = new Map();
     /** The upstream provider people may sign in through, if any. */
     this.upstream = config.upstream ? new Upstream(config.upstream) : null;
     /** Upstream sign-ins in progress: their state, to the interaction's uid. */
@@ -65,13 +64,13 @@ export class SignIn {
       throw new BadRequest('This sign-in has expired or was already finished. Go back to the application and sign in again.', 400);
     }
     if (details.uid !== uid) throw new BadRequest('This sign-in does not belong to this browser.', 400);
-    const flow = this.flow(details);
+    const flow = await this.flow(details);
     if (ctx.method === 'GET' && step === null) return this.show(ctx, flow);
     if (ctx.method === 'GET' && step === 'enroll') return this.beginEnroll(ctx, flow);
     if (ctx.method === 'GET' && step === 'federated' && this.upstream) return this.federated(ctx, flow);
-    if (ctx.method !== 'POST' || step === null) throw new BadRequest('Not found.', 404);
+    if (ctx.method !== 'POST' || step === null) throw new BadRequest('There is no such page.', 404);
     const fields = await readForm(ctx);
-    checkCsrf(ctx, fields);
+    this.csrf.check(ctx, fields, this.scope(flow));
     switch (step) {
       case 'password': return this.password(ctx, flow, fields);
       case 'upstream': return this.upstreamStart(ctx, flow);
@@ -81,25 +80,52 @@ export class SignIn {
       case 'enroll': return this.confirmEnroll(ctx, flow, fields.get('code') ?? '');
       case 'saved': return this.saved(ctx, flow);
       case 'abort': return this.finish(ctx, flow, { error: 'access_denied', error_description: 'the user cancelled the sign-in' });
-      default: throw new BadRequest('Not found.', 404);
+      default: throw new BadRequest('There is no such page.', 404);
     }
   }
 
+  /** What this interaction's forms act on, for their CSRF tokens. */
+  scope(flow) {
+    return `interaction:${flow.uid}`;
+  }
+
+  /**
+   * The session a step-up may continue: only when the step-up is the one
+   * reason oidc-provider asks (not prompt=login, not an expired max_age,
+   * not a session that a reset, a lock or a change of factors ended).
+   */
+  async continuedSession(details, action) {
+    const reasons = details.prompt?.reasons ?? [];
+    if (action === null || !details.session?.accountId || reasons.length === 0 || !reasons.every((r) => r === 'step_up')) {
+      return null;
+    }
+    const session = await this.provider.Session.findByUid(details.session.uid);
+    if (!session?.accountId || session.accountId !== details.session.accountId) return null;
+    return {
+      user: session.accountId,
+      amr: session.amr ?? ['pwd'],
+      loginTs: session.loginTs,
+      mfaAt: session.planasonix?.mfaAt ?? null,
+    };
+  }
+
   /** The state of interaction `details.uid`, made on first sight. */
-  flow(details) {
+  async flow(details) {
     let flow = this.flows.get(details.uid);
     if (flow === undefined) {
       const action = requestedStepUp(details.params.acr_values, this.actions);
-      const inSession = details.session?.accountId;
+      const session = await this.continuedSession(details, action);
       flow = {
         uid: details.uid,
         client: details.params.client_id,
         action,
         // A step-up inside a session asks for the second factor only.
-        user: action !== null && inSession ? details.session.accountId : null,
-        stage: action !== null && inSession ? 'decide' : 'password',
-        amr: action !== null && inSession ? ['pwd'] : [],
+        session,
+        user: session?.user ?? null,
+        stage: session ? 'decide' : 'password',
+        amr: session ? session.amr : [],
         factors: [],
+        username: '',
         notice: null,
         expires: Date.now() + 10 * 60 * 1000,
       };
@@ -123,12 +149,22 @@ export class SignIn {
     return client?.client_name ?? (flow.client === 'planasonix-account' ? 'your security settings' : flow.client);
   }
 
+  /**
+   * Where and why, for the component: this sign-in's own session says when
+   * its second factor passed (none yet, unless a step-up continues one).
+   */
   context(ctx, flow) {
-    return { service: flow.client, remote: remoteAddress(ctx), action: flow.action ?? undefined };
+    const mfaAt = flow.session?.mfaAt;
+    return {
+      service: flow.client,
+      remote: remoteAddress(ctx),
+      action: flow.action ?? undefined,
+      session: { mfaAt: typeof mfaAt === 'number' ? BigInt(mfaAt) : undefined },
+    };
   }
 
   async show(ctx, flow) {
-    const csrf = csrfToken(ctx);
+    const csrf = this.csrf.token(ctx, this.scope(flow));
     const notice = flow.notice;
     flow.notice = null;
     switch (flow.stage) {
@@ -137,6 +173,7 @@ export class SignIn {
           action: this.url(flow, 'password'),
           csrf,
           client: this.clientName(flow),
+          username: flow.username,
           notice,
           upstream: this.upstream ? { name: this.upstream.settings.name, action: this.url(flow, 'upstream') } : null,
         }));
@@ -169,7 +206,7 @@ export class SignIn {
         return sendPage(ctx, pages.recoveryCodes({ action: this.url(flow, 'saved'), csrf, user: flow.user, codes: flow.codes, signingIn: true }));
       case 'denied':
         // A page of the sign-in like the others: what it says is the outcome.
-        return sendPage(ctx, pages.denied({ text: flow.denied, abort: this.url(flow, 'abort'), csrf }));
+        return sendPage(ctx, pages.denied({ text: flow.denied, reason: flow.deniedReason, abort: this.url(flow, 'abort'), csrf }));
       default:
         throw new Error(`unknown stage ${flow.stage}`);
     }
@@ -184,10 +221,19 @@ export class SignIn {
     if (flow.stage !== 'password') return this.again(ctx, flow);
     const username = (fields.get('username') ?? '').trim();
     const password = fields.get('password') ?? '';
+    flow.username = username;
     const user = this.config.users.get(username);
-    const recent = (this.failures.get(username) ?? []).filter((t) => t > Date.now() - PASSWORD_WINDOW_MS);
-    if (recent.length >= PASSWORD_TRIES) {
-      flow.notice = { kind: 'error', text: 'Too many wrong passwords for this user. Wait a few minutes and try again.' };
+    // Reserved before the hash is checked: attempts in flight count.
+    let attempt;
+    try {
+      attempt = await this.throttle.reserve(username, remoteAddress(ctx));
+    } catch (e) {
+      this.log(`password throttle unavailable, sign-in refused: ${e.message}`);
+      flow.notice = { kind: 'error', text: say.UNAVAILABLE };
+      return this.again(ctx, flow);
+    }
+    if (!attempt.ok) {
+      flow.notice = { kind: 'error', text: say.tooManyPasswords(attempt.which, attempt.secondsLeft) };
       return this.again(ctx, flow);
     }
     let ok = false;
@@ -197,15 +243,10 @@ export class SignIn {
       ok = false;
     }
     if (!ok || user === undefined) {
-      if (username !== '') {
-        // Bounded: names typed by anyone must not grow this without end.
-        if (this.failures.size > 10_000) this.failures.clear();
-        this.failures.set(username, [...recent, Date.now()]);
-      }
       flow.notice = { kind: 'error', text: 'Wrong user name or password.' };
       return this.again(ctx, flow);
     }
-    this.failures.delete(username);
+    await attempt.release();
     flow.user = user.name;
     flow.amr = ['pwd'];
     flow.stage = 'decide';
@@ -225,7 +266,8 @@ export class SignIn {
       return this.again(ctx, flow);
     }
     flow.pending = started.pending;
-    if (this.federating.size > 10_000) this.federating.clear();
+    // Bounded: the oldest sign-in in progress goes first, never all of them.
+    if (this.federating.size >= 10_000) this.federating.delete(this.federating.keys().next().value);
     this.federating.set(started.pending.state, flow.uid);
     seeOther(ctx, started.url);
   }
@@ -281,11 +323,14 @@ export class SignIn {
     if (error) return this.unavailable(ctx, flow, error);
     switch (d.tag) {
       case 'not-required': {
-        const upstream = d.val.tag === 'upstream-mfa';
         if (d.val.tag === 'recent-mfa') {
-          return this.finish(ctx, flow, { login: this.login(flow, [...flow.amr, 'mfa'], ACR_STEP_UP + flow.action) });
+          // Nothing typed: the session's own sign-in, as it was.
+          return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_STEP_UP + flow.action, flow.session?.mfaAt ?? null) });
         }
-        return this.finish(ctx, flow, { login: this.login(flow, upstream ? [...flow.amr, 'mfa'] : flow.amr, upstream ? ACR_MFA : ACR_PASSWORD) });
+        if (d.val.tag === 'upstream-mfa') {
+          return this.finish(ctx, flow, { login: this.login(flow, [...flow.amr, 'mfa'], ACR_MFA, now()) });
+        }
+        return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_PASSWORD, flow.session?.mfaAt ?? null) });
       }
       case 'grace':
         flow.stage = 'grace';
@@ -299,11 +344,9 @@ export class SignIn {
         flow.factors = d.val.factors;
         return this.again(ctx, flow);
       case 'denied':
-        flow.stage = 'denied';
-        flow.denied = d.val.tag === 'locked-out'
-          ? say.lockedUntil(d.val.val)
-          : d.val.tag === 'enrollment-overdue' ? say.enrollmentOverdue(d.val.val) : say.NO_USABLE_FACTOR;
-        return this.again(ctx, flow);
+        if (d.val.tag === 'locked-out') return this.deny(ctx, flow, 'locked', say.lockedUntil(d.val.val));
+        if (d.val.tag === 'enrollment-overdue') return this.deny(ctx, flow, 'overdue', say.enrollmentOverdue(d.val.val));
+        return this.deny(ctx, flow, 'no-factor', say.NO_USABLE_FACTOR);
       default:
         return this.unavailable(ctx, flow, { tag: 'internal', val: `decision ${d.tag}` });
     }
@@ -315,8 +358,7 @@ export class SignIn {
     const { value: v, error } = await this.mfa.verify(flow.user, bytes, this.context(ctx, flow), now());
     if (error) {
       if (error.tag === 'locked') {
-        flow.stage = 'denied';
-        flow.denied = say.lockedUntil(error.val);
+        return this.deny(ctx, flow, 'locked', say.lockedUntil(error.val));
       } else if (['input', 'sms-disabled', 'sms-not-enrolled', 'sms-rate-limited', 'sms-delivery-failed'].includes(error.tag)) {
         flow.notice = { kind: 'error', text: say.errorText(error) };
       } else {
@@ -328,13 +370,14 @@ export class SignIn {
       case 'accepted': {
         const amr = [...flow.amr, say.amrOf(v.val.factor)];
         const acr = flow.action ? ACR_STEP_UP + flow.action : ACR_MFA;
+        const login = this.login(flow, amr, acr, now());
         if (v.val.factor === 'recovery') {
           flow.stage = 'recovery';
           flow.remaining = v.val.recoveryRemaining;
-          flow.result = { login: this.login(flow, amr, acr) };
+          flow.result = { login };
           return this.again(ctx, flow);
         }
-        return this.finish(ctx, flow, { login: this.login(flow, amr, acr) });
+        return this.finish(ctx, flow, { login });
       }
       case 'sms-sent':
         flow.notice = { kind: 'info', text: say.smsSent(v.val) };
@@ -345,10 +388,11 @@ export class SignIn {
       case 'replayed':
         flow.notice = { kind: 'error', text: say.replayedCode(v.val) };
         break;
-      case 'locked':
-        flow.stage = 'denied';
-        flow.denied = say.lockedUntil(v.val);
+      case 'recovery-code-spent':
+        flow.notice = { kind: 'error', text: say.spentRecoveryCode(v.val) };
         break;
+      case 'locked':
+        return this.deny(ctx, flow, 'locked', say.lockedUntil(v.val));
       case 'clock-behind':
         flow.notice = { kind: 'error', text: say.clockBehind(v.val) };
         break;
@@ -360,7 +404,9 @@ export class SignIn {
 
   /** "Remind me later" in grace, and "Continue" after a recovery code. */
   async proceed(ctx, flow) {
-    if (flow.stage === 'grace') return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_PASSWORD) });
+    if (flow.stage === 'grace') {
+      return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_PASSWORD, flow.session?.mfaAt ?? null) });
+    }
     if (flow.stage === 'recovery') return this.finish(ctx, flow, flow.result);
     return this.again(ctx, flow);
   }
@@ -394,7 +440,8 @@ export class SignIn {
     flow.enrollment = null;
     flow.codes = codes;
     flow.stage = 'codes';
-    flow.result = { login: this.login(flow, [...flow.amr, 'otp'], ACR_MFA) };
+    // The code from the new app is the second factor of this sign-in.
+    flow.result = { login: this.login(flow, [...flow.amr, 'otp'], ACR_MFA, now()) };
     return this.again(ctx, flow);
   }
 
@@ -404,8 +451,20 @@ export class SignIn {
     return this.finish(ctx, flow, flow.result);
   }
 
-  login(flow, amr, acr) {
-    return { accountId: flow.user, amr: [...new Set(amr)], acr, remember: true };
+  /**
+   * The login result: `amr` and `acr` as they happened; a step-up inside a
+   * session keeps its `auth_time` (the password was not typed again);
+   * `mfaAt` is when this session's second factor passed (session.mjs).
+   */
+  login(flow, amr, acr, mfaAt) {
+    return {
+      accountId: flow.user,
+      amr: [...new Set(amr)],
+      acr,
+      remember: true,
+      ...(flow.session ? { ts: flow.session.loginTs } : {}),
+      planasonix: mark(mfaAt),
+    };
   }
 
   async finish(ctx, flow, result) {
@@ -414,11 +473,17 @@ export class SignIn {
     seeOther(ctx, to);
   }
 
+  /** Refuses the sign-in: the page says why (`text`) and what to do (`reason`). */
+  deny(ctx, flow, reason, text) {
+    flow.stage = 'denied';
+    flow.denied = text;
+    flow.deniedReason = reason;
+    return this.again(ctx, flow);
+  }
+
   /** The engine could not answer: fail closed, say so, log why. */
   unavailable(ctx, flow, error) {
     this.log(`sign-in of ${JSON.stringify(flow.user)} failed closed: ${error.tag}: ${error.val ?? ''}`);
-    flow.stage = 'denied';
-    flow.denied = say.UNAVAILABLE;
-    return this.again(ctx, flow);
+    return this.deny(ctx, flow, 'unavailable', say.UNAVAILABLE);
   }
 }

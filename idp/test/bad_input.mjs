@@ -130,6 +130,13 @@ try {
   const r = await context.request.get(`${idp}/interaction/${'x'.repeat(200)}`, { maxRedirects: 0 });
   assert.equal(r.status(), 404);
 
+  step('an application that is not registered gets a page that says so');
+  const unknown = await context.request.get(`${idp}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fevil.example%2Fcb`, { maxRedirects: 0 });
+  assert.equal(unknown.status(), 400);
+  const text = await unknown.text();
+  assert.match(text, /<h1>Unknown application<\/h1>/);
+  assert.match(text, /href="\/security\/mfa"/);
+
   step('the provider still serves');
   const discovery = await context.request.get(`${idp}/.well-known/openid-configuration`);
   assert.equal(discovery.status(), 200);

@@ -70,15 +70,31 @@ const { page } = await person('ida');
 
 try {
   step('first sign-in: in the grace period');
-  await signInWithPassword(page, 'ida');
+  await page.goto(`${rp.url}/login`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  // A wrong password keeps the user name typed.
+  await page.getByLabel('User name').fill('ida');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  assert.match(await notice(page), /Wrong user name or password/);
+  assert.equal(await page.getByLabel('User name').inputValue(), 'ida');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor();
-  assert.match(await notice(page), /becomes mandatory for your account on \d{4}-\d\d-\d\dT/);
+  // The deadline in words, in the reader's time (the context's zone is
+  // Asia/Tokyo), the UTC value kept in the title.
+  assert.match(await notice(page), /becomes mandatory for your account on \w+day,? \d{1,2} \w+ \d{4}.* \(in 7 days\)/);
+  const deadline = page.locator('#notice time');
+  assert.match(await deadline.getAttribute('title'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(UTC\)$/);
+  assert.match(await deadline.textContent(), /GMT\+9|JST/);
   await page.shot('grace');
 
   step('enroll: QR code and key, confirmed with a code');
   await page.getByRole('button', { name: 'Set up now' }).click();
   await page.getByRole('heading', { name: 'Set up an authenticator app' }).waitFor();
   await page.shot('enroll');
+  // On a phone, the app is on the same device: a link hands it the key.
+  assert.match(await page.getByRole('link', { name: 'Add to authenticator app' }).getAttribute('href'), /^otpauth:\/\/totp\//);
   const qrPng = path.join(artifacts, 'qr.png');
   await page.locator('img.qr').screenshot({ path: qrPng });
   const secret = qrSecret(qrPng);
@@ -107,6 +123,12 @@ try {
   assert.equal(c.acr, 'urn:planasonix:acr:mfa');
   assert.ok(Math.abs(c.auth_time - now()) < 120, `auth_time ${c.auth_time}`);
   assert.equal(c.sub, 'ida');
+  step('enrolling counts as the second factor that just passed: a step-up needs no code');
+  await page.goto(`${rp.url}/login?acr_values=${encodeURIComponent('urn:planasonix:acr:step-up:sudo')}`);
+  const enrolled = await claims(page);
+  assert.equal(enrolled.acr, 'urn:planasonix:acr:step-up:sudo');
+  assert.deepEqual(enrolled.amr, c.amr, 'a step-up with nothing typed changed the amr');
+  assert.equal(enrolled.auth_time, c.auth_time, 'a step-up with nothing typed renewed auth_time');
   await page.goto(`${idp}/security/mfa`);
   await page.getByRole('heading', { name: 'Multi-factor authentication' }).waitFor();
   const security = await page.content();
@@ -173,7 +195,7 @@ try {
   await signOut(page);
   await signInWithPassword(page, 'ida');
   await typeCode(page, recovery[0]);
-  assert.match(await notice(page), /^Wrong code\./);
+  assert.match(await notice(page), /^That recovery code was already used: each works once\. Use another one\. \d+ more wrong codes/);
 
   step('wrong codes lock second-factor sign-in');
   let tries = 0;
@@ -182,19 +204,49 @@ try {
     assert.ok(tries <= 5, 'still not locked after five more wrong codes');
     await typeCode(page, '000000');
   }
-  assert.match(await notice(page), /^Too many wrong codes: second-factor sign-in is locked until \d{4}-/);
+  assert.match(await notice(page), /^Too many wrong codes: second-factor sign-in is locked until \d\d:\d\d .*\(in 1[45] minutes\)\.$/);
+  const advice = await page.locator('main').textContent();
+  assert.match(advice, /The lock ends by itself at that time\. An administrator can lift it sooner/);
+  assert.doesNotMatch(advice, /reset/i, 'the lock page steers toward a reset');
   await page.shot('locked');
 
-  step('an admin unlocks ida');
+  step('only administrators open the admin page, with a page that says so');
+  await page.goto(`${idp}/admin`);
+  await page.getByRole('heading', { name: 'Administrators only' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'go to your security settings' }).getAttribute('href'), '/security/mfa');
+  await page.shot('admins-only');
+
+  step('an admin in grace cannot use the admin page until a second factor passed');
   const admin = (await person('admin')).page;
   await admin.goto(`${idp}/admin`);
   await admin.getByLabel('User name').fill('ada');
   await admin.getByLabel('Password').fill(password);
   await admin.getByRole('button', { name: 'Sign in' }).click();
   await admin.getByRole('button', { name: 'Remind me later' }).click();
+  await admin.getByRole('heading', { name: 'Administration needs a second factor' }).waitFor();
+  assert.equal(await admin.getByRole('button', { name: 'Unlock' }).count(), 0);
+  await admin.shot('admin-needs-a-factor');
+
+  step('the admin enrolls at the next sign-in; then the admin page opens and unlocks ida');
+  await signOut(admin);
+  await admin.goto(`${idp}/admin`);
+  await admin.getByLabel('User name').fill('ada');
+  await admin.getByLabel('Password').fill(password);
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.getByRole('button', { name: 'Set up now' }).click();
+  const adminQr = path.join(artifacts, 'admin-qr.png');
+  await admin.locator('img.qr').screenshot({ path: adminQr });
+  const adminCodes = new Codes(qrSecret(adminQr));
+  fs.rmSync(adminQr);
+  await admin.getByLabel('Code shown by the app').fill(await adminCodes.fresh());
+  await admin.getByRole('button', { name: 'Confirm' }).click();
+  await admin.getByRole('button', { name: 'I have saved them' }).click();
   await admin.getByRole('heading', { name: 'Administration' }).waitFor();
+  await admin.getByLabel('User name').first().fill('ida');
+  await admin.getByRole('button', { name: 'Look up' }).click();
+  await admin.getByRole('heading', { name: 'ida', exact: true }).waitFor();
+  assert.match(await admin.locator('main').textContent(), /Locked until/);
   await admin.shot('admin');
-  await admin.locator('#unlock-h').locator('..').getByLabel('User name').fill('ida');
   await admin.getByRole('button', { name: 'Unlock' }).click();
   assert.match(await notice(admin), /ida was unlocked/);
 
@@ -203,6 +255,12 @@ try {
   await typeCode(page, await codes.fresh());
   await claims(page);
   await page.goto(`${idp}/security/mfa`);
+  // On a phone the card keeps off the screen's edges.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const card = await page.locator('main').boundingBox();
+  assert.ok(card.x >= 8 && card.x + card.width <= 390 - 8, `the card touches the screen's edges: ${JSON.stringify(card)}`);
+  await page.shot('security-phone');
+  await page.setViewportSize({ width: 900, height: 1000 });
   await page.getByRole('button', { name: 'Generate new recovery codes' }).click();
   await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
   const fresh = (await page.locator('ul.codes code').allTextContents()).map((x) => x.trim());
@@ -246,7 +304,11 @@ try {
   await admin.goto(`${idp}/admin`);
   await admin.locator('#reset-h').locator('..').getByLabel('User name').fill('ida');
   await admin.getByLabel('Reason (kept in the audit log)').fill('lost phone; identity checked by call-back');
-  await admin.getByRole('button', { name: 'Reset' }).click();
+  await admin.getByRole('button', { name: 'Reset…' }).click();
+  await admin.getByRole('heading', { name: 'Reset ida’s two-factor authentication?' }).waitFor();
+  assert.match(await notice(admin), /removes every factor and recovery code of ida, on every host/);
+  await admin.shot('admin-confirm-reset');
+  await admin.getByRole('button', { name: 'Reset ida' }).click();
   assert.match(await notice(admin), /ida’s two-factor authentication was reset/);
   await signOut(page);
   await signInWithPassword(page, 'ida');

@@ -30,7 +30,8 @@ export async function launch(artifacts) {
   let shots = 0;
   /** A new browser (its own cookies), whose every console error is kept. */
   async function person(who) {
-    const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+    // A reader far from UTC: the pages show times in the reader's own zone.
+    const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
     const page = await context.newPage();
     page.on('console', (m) => { if (m.type() === 'error') errors.push(`${who}: console: ${m.text()} (${m.location().url})`); });
     page.on('pageerror', (e) => errors.push(`${who}: page error: ${e.message}`));

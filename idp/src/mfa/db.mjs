@@ -9,11 +9,7 @@
 // buffer until this thread, whose event loop stays free for pg's sockets,
 // writes the answer (see bridge.mjs).
 import { parentPort, workerData } from 'node:worker_threads';
-import pg from 'pg';
-import { pgOptions } from '../config.mjs';
-
-/** The schema this build reads and writes (native's SCHEMA_VERSION). */
-export const SCHEMA_VERSION = 1;
+import { describe, openPool, withClient } from './pg.mjs';
 
 /** Keys of audit events (core's EVENT_KEY_PREFIX), never of records. */
 const EVENT_KEY_PREFIX = 'audit/';
@@ -27,79 +23,12 @@ const { settings, control, data } = workerData;
 const ctrl = new Int32Array(control);
 const bytes = new Uint8Array(data);
 const encoder = new TextEncoder();
-const target = `PostgreSQL ${settings.user}@${settings.hosts.join(',')}:${settings.port}/${settings.database}`;
-
-const pool = new pg.Pool({
-  // pg takes one host: the first one named (libpq's list is the hosts'
-  // business; the reference provider documents this).
-  ...pgOptions(settings),
-  max: settings.poolSize,
-  connectionTimeoutMillis: settings.connectTimeoutMs,
-  statement_timeout: settings.statementTimeoutMs,
-  query_timeout: settings.statementTimeoutMs + 500,
-  application_name: 'planasonix-idp',
-  keepAlive: true,
-});
-// An idle connection that dies (the server restarted) is dropped by the
-// pool; the next request makes a new one. Nothing to do but not crash.
-pool.on('error', () => {});
-
-/** Connections whose schema version was checked. */
-const checked = new WeakSet();
-
-/** What went wrong, named by the step, as native's store says it. */
-function describe(e) {
-  const text = e?.message ?? String(e);
-  let step = 'connection';
-  if (e?.code?.startsWith?.('28')) step = 'authentication';
-  else if (e?.code === '3D000') step = 'database';
-  else if (e?.code && /^[0-9A-Z]{5}$/.test(e.code)) step = 'statement';
-  else if (e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN') step = 'DNS';
-  else if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT'].includes(e?.code)) step = 'TCP';
-  else if (/certificate|TLS|SSL|self.signed|issuer/i.test(text)) step = 'TLS';
-  else if (/timeout/i.test(text)) step = 'connection';
-  return `${target}: ${step}: ${text}`;
-}
-
-async function schemaOf(client) {
-  const exists = await client.query("SELECT to_regclass('planasonix_schema') IS NOT NULL AS e");
-  if (!exists.rows[0].e) return null;
-  const v = await client.query('SELECT max(version) AS v FROM planasonix_schema');
-  return v.rows[0].v;
-}
-
-function schemaProblem(version) {
-  if (version === SCHEMA_VERSION) return null;
-  if (version === null) return `${target}: schema: the database has no planasonix schema: run \`planasonix store migrate\``;
-  if (version > SCHEMA_VERSION) {
-    return `${target}: schema: the schema is version ${version}, newer than this provider knows (${SCHEMA_VERSION}): upgrade planasonix-idp`;
-  }
-  return `${target}: schema: the schema is version ${version}, older than this provider's ${SCHEMA_VERSION}: run \`planasonix store migrate\``;
-}
-
-/** Runs `work` on a pooled connection whose schema this build knows. */
-async function withClient(work) {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    if (!checked.has(client)) {
-      const problem = schemaProblem(await schemaOf(client));
-      if (problem) throw Object.assign(new Error(problem), { described: true });
-      checked.add(client);
-    }
-    return await work(client);
-  } catch (e) {
-    // A refused statement leaves the connection usable; anything else not.
-    broken = !(e?.code && /^[0-9A-Z]{5}$/.test(e.code) && !e.code.startsWith('08'));
-    throw e;
-  } finally {
-    client.release(broken);
-  }
-}
+const db = openPool(settings, 'planasonix-idp');
+const target = db.target;
 
 const ops = {
   async get({ key }) {
-    const r = await withClient((c) => c.query({
+    const r = await withClient(db, (c) => c.query({
       name: 'get', text: 'SELECT version, value FROM planasonix_records WHERE key = $1', values: [key],
     }));
     if (r.rows.length === 0) return { found: false };
@@ -108,7 +37,7 @@ const ops = {
   async cas({ key, expected, value }) {
     const bytes = value === null ? null : Buffer.from(value, 'base64');
     const event = key.startsWith(EVENT_KEY_PREFIX);
-    const r = await withClient(async (c) => {
+    const r = await withClient(db, async (c) => {
       if (event && expected === null && bytes !== null) {
         return c.query({
           name: 'insert_event',
@@ -154,13 +83,13 @@ const ops = {
   },
   async keys({ prefix }) {
     const pattern = prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
-    const r = await withClient((c) => c.query({
+    const r = await withClient(db, (c) => c.query({
       name: 'keys', text: 'SELECT key FROM planasonix_records WHERE key LIKE $1 ORDER BY key', values: [pattern],
     }));
     return { keys: r.rows.map((row) => row.key) };
   },
   async check() {
-    await withClient(async () => {});
+    await withClient(db, async () => {});
     return {};
   },
 };
@@ -186,6 +115,6 @@ parentPort.on('message', async (request) => {
   try {
     answer(request.seq, await ops[request.op](request));
   } catch (e) {
-    answer(request.seq, { error: e?.described ? e.message : describe(e) });
+    answer(request.seq, { error: describe(target, e) });
   }
 });

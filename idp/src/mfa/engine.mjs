@@ -116,6 +116,7 @@ export class Mfa {
     return lane.call(op, args);
   }
 
+  effectivePolicy() { return this.call('effectivePolicy'); }
   decide(subject, ctx, now) { return this.call('decide', subject, ctx, now); }
   verify(user, input, ctx, now) { return this.call('verify', user, input, ctx, now); }
   beginTotp(user, now) { return this.call('beginTotp', user, now); }

@@ -1,0 +1,71 @@
+// Unit tests of the provider's pieces that need no browser, database or
+// component: the address a limit counts, CSRF tokens, and times in words.
+// Run by `npm test` in idp/ (scripts/test.sh runs it).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { addressKey } from '../src/throttle.mjs';
+import { BadRequest, Csrf } from '../src/http.mjs';
+import { fromNow, moment } from '../src/messages.mjs';
+
+test('a limit counts an IPv4 address, and an IPv6 /64 as one', () => {
+  assert.equal(addressKey('203.0.113.7'), '203.0.113.7');
+  assert.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7');
+  assert.equal(addressKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(addressKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64');
+  assert.equal(addressKey('2001:db8::'), '2001:db8:0:0::/64');
+  assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  for (const bad of [undefined, '', 'localhost', '1.2.3.4, 5.6.7.8', '<script>']) {
+    assert.equal(addressKey(bad), 'unknown');
+  }
+});
+
+/** A request's cookies and form, as Koa gives them to http.mjs. */
+function request({ secure = true, cookies = {} } = {}) {
+  const jar = new Map(Object.entries(cookies));
+  return {
+    secure,
+    jar,
+    cookies: {
+      get: (name) => jar.get(name),
+      set: (name, value) => jar.set(name, value),
+    },
+  };
+}
+
+test('a CSRF token is bound to the browser and to what the form acts on', () => {
+  const csrf = new Csrf(new Uint8Array(32).fill(7));
+  const browser = request();
+  const token = csrf.token(browser, 'session:abc');
+  assert.ok(browser.jar.has('__Host-planasonix.csrf'), 'over https the cookie is __Host- prefixed');
+  csrf.check(browser, new Map([['csrf', token]]), 'session:abc');
+  const refused = (ctx, sent, scope) => assert.throws(
+    () => csrf.check(ctx, new Map([['csrf', sent]]), scope),
+    (e) => e instanceof BadRequest && e.status === 403,
+  );
+  refused(browser, token, 'session:other');
+  refused(browser, token, 'interaction:abc');
+  refused(browser, '', 'session:abc');
+  // A cookie planted by a sibling site, with a token of the attacker's
+  // choosing: it is not an HMAC under the fleet's key.
+  const planted = 'A'.repeat(43);
+  refused(request({ cookies: { '__Host-planasonix.csrf': planted } }), planted, 'session:abc');
+  // Another process with the same seal key checks this one's tokens.
+  new Csrf(new Uint8Array(32).fill(7)).check(browser, new Map([['csrf', token]]), 'session:abc');
+  refused(browser, new Csrf(new Uint8Array(32).fill(8)).token(browser, 'session:abc'), 'session:abc');
+  // Plain http on loopback: no sibling exists, and __Host- needs https.
+  const local = request({ secure: false });
+  csrf.token(local, 'x');
+  assert.ok(local.jar.has('planasonix.csrf'));
+});
+
+test('times read in words, in UTC, with how far off', () => {
+  const now = Date.UTC(2026, 11, 7, 15, 13, 43);
+  assert.equal(fromNow(now / 1000 + 15 * 60, now), 'in 15 minutes');
+  assert.equal(fromNow(now / 1000 + 7 * 86_400, now), 'in 7 days');
+  assert.equal(fromNow(now / 1000 - 3 * 3600, now), '3 hours ago');
+  assert.equal(fromNow(now / 1000 + 1, now), 'in 1 second');
+  const soon = String(moment(BigInt(now / 1000 + 15 * 60), now));
+  assert.equal(soon, '<time datetime="2026-12-07T15:28:43Z" title="2026-12-07T15:28:43Z" data-local="time">15:28 UTC</time> (in 15 minutes)');
+  const later = String(moment(BigInt(now / 1000 + 7 * 86_400), now));
+  assert.match(later, />Monday,? 14 December 2026 at 15:13 UTC<\/time> \(in 7 days\)$/);
+});
