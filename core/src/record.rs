@@ -105,6 +105,10 @@ pub enum Provenance {
     Unauthenticated,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The oldest record format this build still reads.
 pub const OLDEST_SCHEMA_READ: u32 = 1;
 
@@ -359,11 +363,16 @@ pub struct UserRecord {
     /// `step_up_scope = "session"` counts it only on that host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_mfa_origin: Option<String>,
-    /// Sessions established before this time are void: an admin reset, a
-    /// lock or a change of factors ended them (a door that keeps sessions,
-    /// such as the identity provider, checks it).
+    /// When an admin reset, a lock or a change of factors last ended the
+    /// user's sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_valid_after: Option<UnixTime>,
+    /// How many times the user's sessions were ended: a door that keeps
+    /// sessions (the identity provider) notes it when a session is proven
+    /// and refuses the session once it moved. A count, not a time: a reset
+    /// in the same second as a sign-in still ends it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sessions_epoch: u64,
     /// Sequence number of this user's next audit event; the events themselves
     /// are stored beside the record (see `engine::audit_trail`).
     #[serde(default)]
@@ -388,6 +397,7 @@ impl Default for UserRecord {
             last_mfa: None,
             last_mfa_origin: None,
             sessions_valid_after: None,
+            sessions_epoch: 0,
             audit_next: 0,
         }
     }
@@ -531,9 +541,11 @@ impl UserRecord {
         self.last_mfa_origin = origin.map(str::to_owned);
     }
 
-    /// Ends every session established before `now` (never moves back).
+    /// Ends every session established before (never moves back); call once
+    /// per change.
     pub fn end_sessions(&mut self, now: UnixTime) {
         self.sessions_valid_after = self.sessions_valid_after.max(Some(now));
+        self.sessions_epoch = self.sessions_epoch.saturating_add(1);
     }
 
     /// When MFA last passed for this service and remote host.

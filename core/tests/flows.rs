@@ -730,9 +730,10 @@ fn imported_scratch_codes_work_once_beside_six_digit_totp() {
 }
 
 /// What a door that keeps sessions (the identity provider) reads to end the
-/// user's other sessions.
-fn valid_after(f: &Fixture, user: &str, now: UnixTime) -> Option<UnixTime> {
-    f.engine().status(user, now).unwrap().sessions_valid_after
+/// user's other sessions: when they were last ended, and how many times.
+fn ended(f: &Fixture, user: &str, now: UnixTime) -> (Option<UnixTime>, u64) {
+    let status = f.engine().status(user, now).unwrap();
+    (status.sessions_valid_after, status.sessions_epoch)
 }
 
 #[test]
@@ -740,52 +741,50 @@ fn a_reset_a_lock_and_every_change_of_factors_end_the_users_sessions() {
     let f = Fixture::new(&format!("{SMS_POLICY}[lockout]\nmax_failures = 2\n"));
     let e = f.engine();
     let (_, codes) = enroll(&f, "alice", T0);
-    assert_eq!(valid_after(&f, "alice", T0), Some(T0), "enrolling");
+    assert_eq!(ended(&f, "alice", T0), (Some(T0), 1), "enrolling");
     let at = |s: u64| T0.plus(Duration::from_secs(s));
     // A right code, a wrong one, a status read: sessions go on.
     e.verify("alice", codes[0].as_bytes(), &ctx(), at(10), &mut rng())
         .unwrap();
     e.verify("alice", b"000000", &ctx(), at(11), &mut rng())
         .unwrap();
-    assert_eq!(valid_after(&f, "alice", at(12)), Some(T0));
+    assert_eq!(ended(&f, "alice", at(12)), (Some(T0), 1));
     // The second wrong code from this address locks it out.
     assert!(matches!(
         e.verify("alice", b"000000", &ctx(), at(20), &mut rng())
             .unwrap(),
         Verification::Locked { .. }
     ));
-    assert_eq!(valid_after(&f, "alice", at(21)), Some(at(20)), "a lock");
+    assert_eq!(ended(&f, "alice", at(21)), (Some(at(20)), 2), "a lock");
     e.admin_unlock("alice", at(30)).unwrap();
     assert_eq!(
-        valid_after(&f, "alice", at(31)),
-        Some(at(20)),
+        ended(&f, "alice", at(31)),
+        (Some(at(20)), 2),
         "not an unlock"
     );
     e.regenerate_recovery("alice", at(40), &mut rng()).unwrap();
-    assert_eq!(valid_after(&f, "alice", at(41)), Some(at(40)), "new codes");
+    assert_eq!(ended(&f, "alice", at(41)), (Some(at(40)), 3), "new codes");
     e.begin_sms("alice", "+447700900123", at(50), &mut rng())
         .unwrap();
     assert_eq!(
-        valid_after(&f, "alice", at(51)),
-        Some(at(40)),
+        ended(&f, "alice", at(51)),
+        (Some(at(40)), 3),
         "a pending number"
     );
     let code = f.outbox.last_code();
     e.confirm_sms("alice", code.as_bytes(), at(60), &mut rng())
         .unwrap();
-    assert_eq!(valid_after(&f, "alice", at(61)), Some(at(60)), "SMS added");
+    assert_eq!(ended(&f, "alice", at(61)), (Some(at(60)), 4), "SMS added");
     let alice = Subject {
         user: "alice".into(),
         ..Default::default()
     };
     e.remove_factor(&alice, Factor::Sms, at(70)).unwrap();
-    assert_eq!(
-        valid_after(&f, "alice", at(71)),
-        Some(at(70)),
-        "SMS removed"
-    );
+    assert_eq!(ended(&f, "alice", at(71)), (Some(at(70)), 5), "SMS removed");
+    // Two changes in one second are two.
     e.admin_reset("alice", "lost phone", at(80)).unwrap();
-    assert_eq!(valid_after(&f, "alice", at(81)), Some(at(80)), "a reset");
+    e.admin_reset("alice", "again", at(80)).unwrap();
+    assert_eq!(ended(&f, "alice", at(81)), (Some(at(80)), 7), "resets");
 }
 
 #[test]

@@ -276,7 +276,7 @@ ${s.lockedUntil !== undefined ? html`<p class="notice error" role="status">${say
     }
     this.setPending(me.uid, { enrollment: null });
     // The change ended every other session; the new app's code is this one's second factor.
-    await revalidate(me.session, { passedMfa: true });
+    await revalidate(me.session, me.status.sessionsEpoch, { passedMfa: true });
     return this.showCodes(ctx, me, codes, 'Authenticator app added.');
   }
 
@@ -341,14 +341,14 @@ ${form({ action: '/security/mfa/sms/begin', csrf: me.csrf, fields: field({ name:
       return this.fail(ctx, me, error);
     }
     this.setPending(me.uid, { smsTo: null });
-    await revalidate(me.session, { passedMfa: true });
+    await revalidate(me.session, me.status.sessionsEpoch, { passedMfa: true });
     return this.showCodes(ctx, me, codes, 'SMS codes are on.');
   }
 
   async regenerate(ctx, me) {
     const { value: codes, error } = await this.mfa.regenerateRecoveryCodes(me.user.name, now());
     if (error) return this.fail(ctx, me, error);
-    await revalidate(me.session);
+    await revalidate(me.session, me.status.sessionsEpoch);
     return this.showCodes(ctx, me, codes, 'New recovery codes made; the old ones no longer work.');
   }
 
@@ -357,7 +357,7 @@ ${form({ action: '/security/mfa/sms/begin', csrf: me.csrf, fields: field({ name:
     const subject = { user: me.user.name, groups: me.user.groups, amr: [] };
     const { error } = await this.mfa.removeFactor(subject, factor, now());
     if (error) return this.fail(ctx, me, error);
-    await revalidate(me.session);
+    await revalidate(me.session, me.status.sessionsEpoch);
     this.setPending(me.uid, { notice: { kind: 'info', text: `${say.FACTOR_NAMES[factor]} removed.` } });
     seeOther(ctx, '/security/mfa');
     return true;

@@ -1,9 +1,10 @@
 // What the provider keeps about its own sessions beside oidc-provider's
 // (`accountId`, `amr`, `acr`, `loginTs`): when this session's second factor
-// last passed (`mfaAt`), which the component counts for a step-up, and when
-// the session was last proven (`validAt`), which the user's record compares
-// with the time an admin reset, a lock or a change of factors ended every
-// session before it (`sessions-valid-after`).
+// last passed (`mfaAt`), which the component counts for a step-up, and the
+// user's session epoch when the session was proven (`epoch`): the record
+// counts every admin reset, lock and change of factors
+// (`sessions-epoch`), and a session noted at another count is over. A
+// count, not a time: a reset in the same second as a sign-in still ends it.
 //
 // Stored in the session itself (one field added to the payload the adapter
 // keeps), so it ends with the session. A sign-in sets it through its login
@@ -31,10 +32,11 @@ export function extendSessions(provider) {
 
 /**
  * The mark of a sign-in: `mfaAt` (seconds, or null when no second factor
- * passed in it) and `validAt` (this sign-in's time).
+ * passed in it) and the user's session epoch read before its factors were
+ * checked.
  */
-export function mark(mfaAt, at = now()) {
-  return { mfaAt: mfaAt === null || mfaAt === undefined ? null : Number(mfaAt), validAt: Number(at) };
+export function mark(mfaAt, epoch) {
+  return { mfaAt: mfaAt === null || mfaAt === undefined ? null : Number(mfaAt), epoch: Number(epoch) };
 }
 
 /** The component's view of a session: when its own second factor passed. */
@@ -44,19 +46,21 @@ export function sessionOf(session) {
 }
 
 /**
- * Whether `session` outlived nothing that ended it: its mark is not older
- * than the user's `sessionsValidAfter` (from the component's status). A
- * session without our mark was not made by our sign-in: not live.
+ * Whether `session` outlived nothing that ended it: its epoch is the user's
+ * (from the component's status). A session without our mark was not made by
+ * our sign-in: not live.
  */
 export function live(session, status) {
-  const validAt = session?.planasonix?.validAt;
-  if (typeof validAt !== 'number') return false;
-  return status.sessionsValidAfter === undefined || validAt >= Number(status.sessionsValidAfter);
+  const epoch = session?.planasonix?.epoch;
+  return typeof epoch === 'number' && epoch === Number(status.sessionsEpoch);
 }
 
-/** After a change this session made itself (it ended every other). */
-export async function revalidate(session, { passedMfa = false } = {}) {
-  const t = now();
-  session.planasonix = mark(passedMfa ? t : session.planasonix?.mfaAt ?? null, t);
+/**
+ * After a change this session made itself, which ended every session at
+ * `before` (the epoch read before the change): this one goes on at the next
+ * epoch. Had anything else ended them meanwhile, it is over too.
+ */
+export async function revalidate(session, before, { passedMfa = false } = {}) {
+  session.planasonix = mark(passedMfa ? now() : session.planasonix?.mfaAt ?? null, Number(before) + 1);
   await session.persist();
 }

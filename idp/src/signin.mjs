@@ -106,6 +106,7 @@ export class SignIn {
       amr: session.amr ?? ['pwd'],
       loginTs: session.loginTs,
       mfaAt: session.planasonix?.mfaAt ?? null,
+      epoch: session.planasonix?.epoch,
     };
   }
 
@@ -115,6 +116,9 @@ export class SignIn {
     if (flow === undefined) {
       const action = requestedStepUp(details.params.acr_values, this.actions);
       const session = await this.continuedSession(details, action);
+      // Another request of this interaction may have made it meanwhile.
+      const made = this.flows.get(details.uid);
+      if (made !== undefined) return made;
       flow = {
         uid: details.uid,
         client: details.params.client_id,
@@ -124,6 +128,8 @@ export class SignIn {
         user: session?.user ?? null,
         stage: session ? 'decide' : 'password',
         amr: session ? session.amr : [],
+        // The user's session epoch, read before any factor is checked.
+        epoch: session?.epoch,
         factors: [],
         username: '',
         notice: null,
@@ -250,6 +256,7 @@ export class SignIn {
     flow.user = user.name;
     flow.amr = ['pwd'];
     flow.stage = 'decide';
+    if (!(await this.noteEpoch(ctx, flow))) return undefined;
     return this.decide(ctx, flow);
   }
 
@@ -312,7 +319,23 @@ export class SignIn {
     // policy's trusted_amr says.
     flow.amr = signedIn.amr;
     flow.stage = 'decide';
+    if (!(await this.noteEpoch(ctx, flow))) return undefined;
     return this.again(ctx, flow);
+  }
+
+  /**
+   * Notes the user's session epoch before any second factor is checked: a
+   * reset, a lock or a change of factors from then on ends the session this
+   * sign-in makes. False (and the page sent) when the engine cannot answer.
+   */
+  async noteEpoch(ctx, flow) {
+    const { value, error } = await this.mfa.status(flow.user, now());
+    if (error) {
+      this.unavailable(ctx, flow, error);
+      return false;
+    }
+    flow.epoch = Number(value.sessionsEpoch);
+    return true;
   }
 
   /** Asks the component what this sign-in requires, and goes there. */
@@ -436,8 +459,10 @@ export class SignIn {
       }
       return this.unavailable(ctx, flow, error);
     }
-    // The secret is never shown again; only the codes, once.
+    // The secret is never shown again; only the codes, once. The new factor
+    // ended every session; this sign-in's goes on at the next epoch.
     flow.enrollment = null;
+    flow.epoch += 1;
     flow.codes = codes;
     flow.stage = 'codes';
     // The code from the new app is the second factor of this sign-in.
@@ -463,7 +488,7 @@ export class SignIn {
       acr,
       remember: true,
       ...(flow.session ? { ts: flow.session.loginTs } : {}),
-      planasonix: mark(mfaAt),
+      planasonix: mark(mfaAt, flow.epoch),
     };
   }
 

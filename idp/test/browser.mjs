@@ -150,6 +150,12 @@ try {
   assert.match(await notice(page), /SMS codes are on/);
   assert.match(await page.content(), /On: \+44•+23/);
 
+  step('only administrators open the admin page, with a page that says so');
+  await page.goto(`${idp}/admin`);
+  await page.getByRole('heading', { name: 'Administrators only' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'go to your security settings' }).getAttribute('href'), '/security/mfa');
+  await page.shot('admins-only');
+
   step('sign out, sign in with an app code');
   await signOut(page);
   await signInWithPassword(page, 'ida');
@@ -209,12 +215,6 @@ try {
   assert.match(advice, /The lock ends by itself at that time\. An administrator can lift it sooner/);
   assert.doesNotMatch(advice, /reset/i, 'the lock page steers toward a reset');
   await page.shot('locked');
-
-  step('only administrators open the admin page, with a page that says so');
-  await page.goto(`${idp}/admin`);
-  await page.getByRole('heading', { name: 'Administrators only' }).waitFor();
-  assert.equal(await page.getByRole('link', { name: 'go to your security settings' }).getAttribute('href'), '/security/mfa');
-  await page.shot('admins-only');
 
   step('an admin in grace cannot use the admin page until a second factor passed');
   const admin = (await person('admin')).page;

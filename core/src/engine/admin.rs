@@ -54,9 +54,12 @@ pub struct UserStatus {
     pub enroll_by: Option<UnixTime>,
     /// Latest passed MFA.
     pub last_mfa: Option<UnixTime>,
-    /// Sessions established before then are void: an admin reset, a lock or
-    /// a change of factors ended them.
+    /// When an admin reset, a lock or a change of factors last ended the
+    /// user's sessions.
     pub sessions_valid_after: Option<UnixTime>,
+    /// How many times they were ended: a session noted at another count is
+    /// void.
+    pub sessions_epoch: u64,
     /// Stored record format.
     pub schema: u32,
 }
@@ -126,6 +129,7 @@ impl Engine<'_> {
             enroll_by,
             last_mfa: rec.last_mfa,
             sessions_valid_after: rec.sessions_valid_after,
+            sessions_epoch: rec.sessions_epoch,
             schema: SCHEMA_VERSION,
         })
     }

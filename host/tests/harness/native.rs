@@ -203,6 +203,7 @@ impl Door for NativeDoor {
                     last_mfa: s.last_mfa.map(|t| t.0),
                     totp_since: s.totp_since.map(|t| t.0),
                     sessions_valid_after: s.sessions_valid_after.map(|t| t.0),
+                    sessions_epoch: s.sessions_epoch,
                 })
             }),
             "reset" => engine
