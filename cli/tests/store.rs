@@ -248,3 +248,34 @@ fn the_service_names_the_failed_step_at_start_and_serves_anyway() {
     );
     assert!(serving.starts_with("serving PostgreSQL"), "{serving}");
 }
+
+/// A store file of the previous release: plain TCP to loopback.
+const PLAIN_LOOPBACK: &str = "kind = \"postgresql\"\n[postgresql]\nhosts = [\"127.0.0.1\"]\n\
+    database = \"planasonix\"\nuser = \"planasonix\"\nsslmode = \"disable\"\n";
+
+#[test]
+fn plain_tcp_to_loopback_is_refused_by_name_with_its_fix_by_store_check_and_serve() {
+    let host = Layout::init("store-plain");
+    write_store(&host, PLAIN_LOOPBACK);
+    let out = host.run(&["store", "check"], "");
+    let said = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("sslmode = \"disable\" is refused for \"127.0.0.1\"")
+            && said.contains("use sslmode = \"verify-full\" with ca_file")
+            && said.contains("unix socket directory"),
+        "{said}"
+    );
+    let out = host
+        .command(&["serve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "serve started: {said}");
+    assert!(
+        said.contains("sslmode = \"disable\" is refused") && said.contains("verify-full"),
+        "{said}"
+    );
+}

@@ -49,7 +49,7 @@ export function readSealKey(file) {
   return new Uint8Array(bytes);
 }
 
-const LOCAL = /^(localhost|127\.[0-9.]+|::1)$/;
+const LOCAL = /^(localhost|127\.[0-9.]+|::1)$/;  // an http issuer's host
 
 /** The store file's PostgreSQL settings, checked as the hosts check them (planasonix-store(5)). */
 export function readStoreFile(file) {
@@ -63,7 +63,7 @@ export function readStoreFile(file) {
   const pg = raw.postgresql;
   const w = ' in [postgresql]';
   only(file, pg, ['hosts', 'port', 'database', 'user', 'password_file', 'sslmode', 'ca_file',
-    'connect_timeout', 'statement_timeout', 'pool_size'], w);
+    'socket_owner', 'connect_timeout', 'statement_timeout', 'pool_size'], w);
   const hosts = strings(file, pg, 'hosts', w);
   if (hosts.length === 0) throw new ConfigError(`${file}: hosts${w} is empty: name at least one host`);
   for (const h of hosts) {
@@ -73,14 +73,23 @@ export function readStoreFile(file) {
   }
   const sslmode = pg.sslmode ?? 'verify-full';
   let ca = null;
+  let socketOwner = null;
   if (sslmode === 'verify-full') {
     const caFile = str(file, pg, 'ca_file', { where: w });
     ca = readTrustedText(caFile);
-  } else if (sslmode === 'disable') {
-    const remote = hosts.find((h) => !h.startsWith('/') && !LOCAL.test(h));
-    if (remote !== undefined) {
-      throw new ConfigError(`${file}: sslmode = "disable" is allowed only for a unix socket or a loopback address, not ${JSON.stringify(remote)}`);
+    if (pg.socket_owner !== undefined) {
+      throw new ConfigError(`${file}: socket_owner is for a unix socket (sslmode = "disable"); over TLS the certificate says who the server is`);
     }
+  } else if (sslmode === 'disable') {
+    // The hosts' rule (native/src/store_file.rs), in the same words.
+    const tcp = hosts.find((h) => !h.startsWith('/'));
+    if (tcp !== undefined) {
+      throw new ConfigError(`${file}: sslmode = "disable" is refused for ${JSON.stringify(tcp)}: plain TCP, loopback included, hands the role's password and every login to whoever listens on that port (a local user can bind it while PostgreSQL restarts, and answer "never enrolled" for everyone); use sslmode = "verify-full" with ca_file (a server certificate for the address 127.0.0.1 works), or a unix socket directory as the host`);
+    }
+    if (hosts.length !== 1) {
+      throw new ConfigError(`${file}: [postgresql] hosts names more than one socket directory: a unix socket store names one (list TCP hosts with verify-full for a failover)`);
+    }
+    socketOwner = pg.socket_owner === undefined ? 'postgres' : str(file, pg, 'socket_owner', { where: w });
   } else {
     throw new ConfigError(`${file}: sslmode = ${JSON.stringify(sslmode)} is not supported: use "verify-full" with ca_file (or "disable" on a unix socket)`);
   }
@@ -107,25 +116,10 @@ export function readStoreFile(file) {
     user: str(file, pg, 'user', { where: w }),
     password,
     ca,
+    socketOwner,
     connectTimeoutMs: seconds('connect_timeout', 3),
     statementTimeoutMs: seconds('statement_timeout', 3),
     poolSize,
-  };
-}
-
-/**
- * Connection options for a `pg` client or pool from the store file's
- * settings: the first host (pg takes one), TLS verified against the file's
- * CA, or none on a socket or loopback as the file allows.
- */
-export function pgOptions(store) {
-  return {
-    host: store.hosts[0],
-    port: store.port,
-    database: store.database,
-    user: store.user,
-    password: store.password ?? undefined,
-    ssl: store.ca === null ? false : { ca: store.ca, rejectUnauthorized: true },
   };
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { pgOptions } from '../src/config.mjs';
+import { connectOptions } from '../src/mfa/pg.mjs';
 import { chromium } from 'playwright-core';
 
 export { assert };
@@ -83,7 +83,7 @@ export function qrSecret(png) {
 
 /** Runs `work` with a client of the store's database, as its administrator could. */
 async function withDatabase(storeSettings, work) {
-  const client = new pg.Client(pgOptions(storeSettings));
+  const client = new pg.Client(connectOptions(storeSettings));
   await client.connect();
   try {
     return await work(client);

@@ -69,3 +69,61 @@ test('times read in words, in UTC, with how far off', () => {
   const later = String(moment(BigInt(now / 1000 + 7 * 86_400), now));
   assert.match(later, />Monday,? 14 December 2026 at 15:13 UTC<\/time> \(in 7 days\)$/);
 });
+
+test('the store client never answers a request for the password in clear or as MD5', async () => {
+  const { StrictClient } = await import('../src/mfa/pg.mjs');
+  const net = await import('node:net');
+  const requests = {
+    clear: Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]),
+    md5: Buffer.from([0x52, 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4]),
+  };
+  for (const [kind, request] of Object.entries(requests)) {
+    let received = Buffer.alloc(0);
+    // A listener where the database should be: it asks for the password.
+    const server = net.createServer((c) => {
+      c.once('data', () => c.write(request));
+      c.on('data', (d) => { received = Buffer.concat([received, d]); });
+      c.on('error', () => {});
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const client = new StrictClient({
+      host: '127.0.0.1', port: server.address().port, user: 'planasonix', database: 'planasonix', password: 'the-roles-password', ssl: false,
+    });
+    await assert.rejects(client.connect(), kind === 'clear' ? /asked for the password in clear/ : /as MD5/);
+    await new Promise((r) => setTimeout(r, 100));
+    server.close();
+    assert.ok(!received.toString('latin1').includes('the-roles-password'), `the password reached the listener (${kind})`);
+    assert.ok(!received.toString('latin1').includes('md5'), `an MD5 answer reached the listener (${kind})`);
+  }
+});
+
+test('a socket store trusts only a directory of root or the database user that others cannot write', async () => {
+  const { checkSocket } = await import('../src/mfa/pg.mjs');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'planasonix-socket-'));
+  try {
+    const me = os.userInfo().username;
+    const settings = { hosts: [dir], port: 5432, socketOwner: me };
+    fs.chmodSync(dir, 0o755);
+    checkSocket(settings);
+    fs.chmodSync(dir, 0o777);
+    assert.throws(() => checkSocket(settings), /writable by others/);
+    fs.chmodSync(dir, 0o755);
+    if (process.getuid() === 0) {
+      fs.chownSync(dir, 65534, 65534);
+      assert.throws(() => checkSocket(settings), /is owned by uid 65534/);
+      fs.chownSync(dir, 0, 0);
+    }
+    const link = `${dir}.link`;
+    fs.symlinkSync(dir, link);
+    assert.throws(() => checkSocket({ ...settings, hosts: [link] }), /not a directory/);
+    fs.unlinkSync(link);
+    // A plain file where the socket should be.
+    fs.writeFileSync(path.join(dir, '.s.PGSQL.5432'), '');
+    assert.throws(() => checkSocket(settings), /not a socket of the database's user/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

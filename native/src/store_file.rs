@@ -44,8 +44,8 @@ impl StoreSetting {
 /// How to reach the shared PostgreSQL database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PgSettings {
-    /// Host names, addresses, or a unix socket directory (an absolute path),
-    /// tried in order.
+    /// Host names or addresses, tried in order; or one unix socket
+    /// directory (an absolute path).
     pub hosts: Vec<String>,
     /// TCP port (also the socket's name in a socket directory).
     pub port: u16,
@@ -68,8 +68,16 @@ pub struct PgSettings {
 /// Transport security to PostgreSQL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PgTls {
-    /// Plain text: only for a unix socket or a loopback address.
-    Disable,
+    /// A unix socket (`sslmode = "disable"`), trusted as far as the socket
+    /// is: a directory owned by root or `owner` that others cannot write,
+    /// and a server running as `owner` (its peer credentials). Never TCP,
+    /// not even to loopback: while PostgreSQL restarts any local user can
+    /// bind its port.
+    Socket {
+        /// The OS user the server runs as (`socket_owner`, default
+        /// `postgres`).
+        owner: String,
+    },
     /// TLS, the server's certificate verified against `ca_file` and its name
     /// against the host name (libpq's `verify-full`).
     VerifyFull {
@@ -127,6 +135,7 @@ struct RawPg {
     password_file: Option<PathBuf>,
     sslmode: Option<String>,
     ca_file: Option<PathBuf>,
+    socket_owner: Option<String>,
     connect_timeout: Option<u64>,
     statement_timeout: Option<u64>,
     pool_size: Option<usize>,
@@ -198,12 +207,19 @@ fn pg_settings(raw: RawPg) -> Result<PgSettings, String> {
             }
         },
         "disable" => {
-            if let Some(remote) = raw.hosts.iter().find(|h| !is_local(h)) {
+            if let Some(tcp) = raw.hosts.iter().find(|h| !h.starts_with('/')) {
                 return Err(format!(
-                    "sslmode = \"disable\" is allowed only for a unix socket or a loopback address, not {remote:?}: the password and every record would cross the network in clear; use sslmode = \"verify-full\" with ca_file"
+                    "sslmode = \"disable\" is refused for {tcp:?}: plain TCP, loopback included, hands the role's password and every login to whoever listens on that port (a local user can bind it while PostgreSQL restarts, and answer \"never enrolled\" for everyone); use sslmode = \"verify-full\" with ca_file (a server certificate for the address 127.0.0.1 works), or a unix socket directory as the host"
                 ));
             }
-            PgTls::Disable
+            if raw.hosts.len() != 1 {
+                return Err(
+                    "[postgresql] hosts names more than one socket directory: a unix socket store names one (list TCP hosts with verify-full for a failover)".into(),
+                );
+            }
+            let owner = raw.socket_owner.clone().unwrap_or_else(|| "postgres".into());
+            check_name("socket_owner", &owner)?;
+            PgTls::Socket { owner }
         }
         mode @ ("allow" | "prefer" | "require" | "verify-ca") => {
             return Err(format!(
@@ -216,6 +232,11 @@ fn pg_settings(raw: RawPg) -> Result<PgSettings, String> {
             ))
         }
     };
+    if matches!(tls, PgTls::VerifyFull { .. }) && raw.socket_owner.is_some() {
+        return Err(
+            "[postgresql] socket_owner is for a unix socket (sslmode = \"disable\"); over TLS the certificate says who the server is".into(),
+        );
+    }
     let seconds = |name: &str, value: Option<u64>, default: u64| match value.unwrap_or(default) {
         s @ 1..=300 => Ok(Duration::from_secs(s)),
         s => Err(format!(
@@ -279,15 +300,6 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A unix socket directory or a loopback address.
-fn is_local(host: &str) -> bool {
-    host.starts_with('/')
-        || host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Reads the database password from `path`: a regular file owned by root (or
 /// the user reading it) that group and others cannot access; one line, the
 /// trailing line break dropped.
@@ -329,7 +341,52 @@ mod tests {
         let err = parse_store(&format!("{PG}sslmode = \"disable\"\n")).unwrap_err();
         assert!(err.contains("\"db.example\""), "{err}");
         let local = PG.replace("db.example", "/run/postgresql");
-        assert!(parse_store(&format!("{local}sslmode = \"disable\"\n")).is_ok());
+        let StoreSetting::Postgresql(pg) =
+            parse_store(&format!("{local}sslmode = \"disable\"\n")).unwrap()
+        else {
+            panic!("not postgresql");
+        };
+        assert_eq!(
+            pg.tls,
+            PgTls::Socket {
+                owner: "postgres".into()
+            }
+        );
+    }
+
+    #[test]
+    fn plain_tcp_is_refused_on_loopback_too_with_the_fix_in_the_message() {
+        for host in ["127.0.0.1", "::1", "localhost"] {
+            let text = PG.replace("db.example", host);
+            let err = parse_store(&format!("{text}sslmode = \"disable\"\n")).unwrap_err();
+            assert!(
+                err.contains("sslmode = \"disable\" is refused")
+                    && err.contains("use sslmode = \"verify-full\" with ca_file")
+                    && err.contains("unix socket directory"),
+                "{host}: {err}"
+            );
+        }
+        let two = PG.replace("\"db.example\"", "\"/run/postgresql\", \"/tmp\"");
+        let err = parse_store(&format!("{two}sslmode = \"disable\"\n")).unwrap_err();
+        assert!(err.contains("more than one socket directory"), "{err}");
+        let socket = PG.replace("db.example", "/run/postgresql");
+        let StoreSetting::Postgresql(pg) = parse_store(&format!(
+            "{socket}sslmode = \"disable\"\nsocket_owner = \"pgsql\"\n"
+        ))
+        .unwrap() else {
+            panic!("not postgresql");
+        };
+        assert_eq!(
+            pg.tls,
+            PgTls::Socket {
+                owner: "pgsql".into()
+            }
+        );
+        let err = parse_store(&format!(
+            "{PG}ca_file = \"/ca.pem\"\nsocket_owner = \"postgres\"\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains("socket_owner is for a unix socket"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::store_file::parse_store;
 /// `sslrootcert` is libpq's name for the CA file.
 const PARAMS: &[(&str, &str)] = &[
     ("sslmode", "sslmode"),
+    ("socket_owner", "socket_owner"),
     ("sslrootcert", "ca_file"),
     ("ca_file", "ca_file"),
     ("password_file", "password_file"),
@@ -192,8 +193,14 @@ mod tests {
 
         let pg = setting("postgres://mfa@%2Frun%2Fpostgresql/planasonix?sslmode=disable");
         assert_eq!(pg.hosts, ["/run/postgresql"]);
-        assert_eq!(pg.tls, PgTls::Disable);
-        let pg = setting("postgresql://mfa@[::1]:5433/planasonix?sslmode=disable");
+        assert_eq!(
+            pg.tls,
+            PgTls::Socket {
+                owner: "postgres".into()
+            }
+        );
+        let pg =
+            setting("postgresql://mfa@[::1]:5433/planasonix?sslrootcert=/etc/planasonix/db-ca.pem");
         assert_eq!((pg.hosts[0].as_str(), pg.port), ("::1", 5433));
     }
 
@@ -214,7 +221,10 @@ mod tests {
         assert!(err.contains("is not supported"), "{err}");
         let err = store_file_from_uri("postgresql://mfa@db.example/planasonix?sslmode=disable")
             .unwrap_err();
-        assert!(err.contains("loopback"), "{err}");
+        assert!(err.contains("loopback included"), "{err}");
+        let err = store_file_from_uri("postgresql://mfa@127.0.0.1/planasonix?sslmode=disable")
+            .unwrap_err();
+        assert!(err.contains("is refused"), "{err}");
         // Injection through the host list or a parameter value stays a value.
         let err = store_file_from_uri("postgresql://mfa@db%20host=evil/planasonix?sslmode=disable")
             .unwrap_err();

@@ -447,3 +447,238 @@ fn a_dropped_store_closes_its_connections_cleanly() {
         );
     }
 }
+
+/// What a listener where the database should be got from a client: it
+/// answers TLS with "no", asks for the password in clear, and keeps every
+/// byte the client sent after that.
+struct Impostor {
+    sent: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl Impostor {
+    fn serve(mut conn: impl std::io::Read + std::io::Write + Send + 'static) -> Impostor {
+        use std::io::Read;
+        let (tx, sent) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let read_packet = |conn: &mut dyn Read| -> Option<Vec<u8>> {
+                let mut len = [0u8; 4];
+                conn.read_exact(&mut len).ok()?;
+                let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).checked_sub(4)?];
+                conn.read_exact(&mut body).ok()?;
+                Some(body)
+            };
+            let mut first = read_packet(&mut conn).unwrap_or_default();
+            // An SSLRequest (code 80877103): no TLS here.
+            if first.len() == 4 && first == 80_877_103u32.to_be_bytes() {
+                let _ = conn.write_all(b"N");
+                first = read_packet(&mut conn).unwrap_or_default();
+            }
+            if first.is_empty() {
+                let _ = tx.send(Vec::new());
+                return;
+            }
+            // AuthenticationCleartextPassword.
+            let _ = conn.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
+            let mut after = Vec::new();
+            let _ = conn.read_to_end(&mut after);
+            let _ = tx.send(after);
+        });
+        Impostor { sent }
+    }
+
+    /// What the client sent after the request for its password.
+    fn got(&self) -> Vec<u8> {
+        self.sent
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_default()
+    }
+}
+
+/// A root-only password file in `dir`.
+fn password_file(dir: &std::path::Path, password: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let file = dir.join("password");
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    file
+}
+
+#[test]
+fn a_local_user_listening_on_the_loopback_port_learns_no_password() {
+    // What the review found: with sslmode = "disable" on 127.0.0.1, a local
+    // user who binds the port while PostgreSQL restarts receives the role's
+    // password in clear (and could answer "never enrolled" for everyone).
+    let dir = planasonix_testkit::TempDir::new("impostor");
+    let secret = "the-roles-password";
+    let file = password_file(dir.path(), secret);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let plain = format!(
+        "kind = \"postgresql\"\n[postgresql]\nhosts = [\"127.0.0.1\"]\nport = {port}\n\
+         database = \"planasonix\"\nuser = \"planasonix\"\npassword_file = \"{}\"\nsslmode = \"disable\"\n",
+        file.display()
+    );
+    let e = parse_store(&plain).unwrap_err();
+    assert!(
+        e.contains("sslmode = \"disable\" is refused") && e.contains("verify-full"),
+        "{e}"
+    );
+    // Over TLS the listener cannot answer for the server: nothing is sent.
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "").unwrap();
+    let tls = plain.replace(
+        "sslmode = \"disable\"",
+        &format!("sslmode = \"verify-full\"\nca_file = \"{}\"", ca.display()),
+    );
+    let StoreSetting::Postgresql(s) = parse_store(&tls).unwrap() else {
+        unreachable!()
+    };
+    let accepted = std::thread::spawn(move || Impostor::serve(listener.accept().unwrap().0));
+    // An empty CA file is refused before any connection; a real one is needed.
+    assert!(PgStore::new(&s).is_err());
+    let pg = Postgres::start(Tls::On);
+    let real_ca = tls.replace(
+        &ca.display().to_string(),
+        &pg.ca_file().display().to_string(),
+    );
+    let StoreSetting::Postgresql(s) = parse_store(&real_ca).unwrap() else {
+        unreachable!()
+    };
+    let e = PgStore::new(&s).unwrap().check().unwrap_err();
+    assert!(detail(&e).contains("TLS"), "{e}");
+    let impostor = accepted.join().unwrap();
+    let got = impostor.got();
+    assert!(
+        !String::from_utf8_lossy(&got).contains(secret),
+        "the password reached the listener"
+    );
+}
+
+#[test]
+fn over_tls_a_server_that_asks_for_the_password_in_clear_or_as_md5_is_refused() {
+    let pg = Postgres::start(Tls::On);
+    migrated(&pg);
+    let connect = || {
+        PgStore::new(&settings(&pg, "verify-full", ""))
+            .unwrap()
+            .check()
+    };
+    pg.set_hba("hostssl all planasonix 127.0.0.1/32 password\n");
+    let e = connect().unwrap_err();
+    assert_eq!(e.io_kind(), Some(IoKind::PermissionDenied), "{e}");
+    assert!(detail(&e).contains("channel binding"), "{e}");
+    assert!(
+        detail(&e).contains("scram-sha-256"),
+        "the message does not say the fix: {e}"
+    );
+    // An MD5 exchange: the role's password stored as MD5.
+    pg.psql(&format!(
+        "SET password_encryption = 'md5'; ALTER ROLE planasonix PASSWORD '{}';",
+        pg.password()
+    ));
+    pg.set_hba("hostssl all planasonix 127.0.0.1/32 md5\n");
+    let e = connect().unwrap_err();
+    assert!(detail(&e).contains("channel binding"), "{e}");
+    // SCRAM over TLS: in, with channel binding.
+    pg.psql(&format!(
+        "SET password_encryption = 'scram-sha-256'; ALTER ROLE planasonix PASSWORD '{}';",
+        pg.password()
+    ));
+    pg.set_hba("hostssl all planasonix 127.0.0.1/32 scram-sha-256\n");
+    connect().unwrap();
+}
+
+#[test]
+fn a_unix_socket_store_trusts_only_its_directory_its_server_and_scram() {
+    use std::os::unix::fs::PermissionsExt;
+    let pg = Postgres::start(Tls::On);
+    pg.set_hba("local all planasonix scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n");
+    let socket = |owner: &str| {
+        let StoreSetting::Postgresql(s) = parse_store(&pg.socket_store_toml(owner)).unwrap() else {
+            unreachable!()
+        };
+        PgStore::new(&s).unwrap()
+    };
+    let store = socket("postgres");
+    store.migrate().unwrap();
+    planasonix_testkit::check_store(&store);
+    drop(store);
+
+    // The server asks for the password in clear, or as MD5: refused.
+    pg.set_hba("local all planasonix password\n");
+    let e = socket("postgres").check().unwrap_err();
+    assert!(
+        detail(&e).contains("asked for the password in clear"),
+        "{e}"
+    );
+    pg.psql(&format!(
+        "SET password_encryption = 'md5'; ALTER ROLE planasonix PASSWORD '{}';",
+        pg.password()
+    ));
+    pg.set_hba("local all planasonix md5\n");
+    let e = socket("postgres").check().unwrap_err();
+    assert!(detail(&e).contains("as MD5"), "{e}");
+    pg.psql(&format!(
+        "SET password_encryption = 'scram-sha-256'; ALTER ROLE planasonix PASSWORD '{}';",
+        pg.password()
+    ));
+    pg.set_hba("local all planasonix scram-sha-256\n");
+    socket("postgres").check().unwrap();
+
+    // A server that is not the database's user: refused (here the real one,
+    // taken for root's, in a directory root owns).
+    let dir = pg.socket_dir();
+    let postgres = planasonix_native::accounts::resolve("postgres")
+        .unwrap()
+        .uid;
+    std::os::unix::fs::chown(dir, Some(0), None).unwrap();
+    let e = socket("root").check().unwrap_err();
+    std::os::unix::fs::chown(dir, Some(postgres), None).unwrap();
+    assert!(detail(&e).contains("runs as uid"), "{e}");
+
+    // A directory others may write, or another user owns: refused.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = socket("postgres").check().unwrap_err();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(detail(&e).contains("writable by others"), "{e}");
+    let nobody = planasonix_native::accounts::resolve("nobody").unwrap().uid;
+    std::os::unix::fs::chown(dir, Some(nobody), None).unwrap();
+    let e = socket("postgres").check().unwrap_err();
+    std::os::unix::fs::chown(dir, Some(postgres), None).unwrap();
+    assert!(detail(&e).contains("is owned by uid"), "{e}");
+    socket("postgres").check().unwrap();
+}
+
+#[test]
+fn an_impostor_on_a_trusted_socket_that_asks_for_the_password_in_clear_gets_nothing() {
+    // The impostor runs as the user the store trusts (root, here), in a
+    // directory root owns: only the SCRAM rule is left to stop it.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = planasonix_testkit::TempDir::new("socket-impostor");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let secret = "the-roles-password";
+    let file = password_file(dir.path(), secret);
+    let listener =
+        std::os::unix::net::UnixListener::bind(dir.path().join(".s.PGSQL.5432")).unwrap();
+    let accepted = std::thread::spawn(move || Impostor::serve(listener.accept().unwrap().0));
+    let text = format!(
+        "kind = \"postgresql\"\n[postgresql]\nhosts = [\"{}\"]\n\
+         database = \"planasonix\"\nuser = \"planasonix\"\npassword_file = \"{}\"\n\
+         sslmode = \"disable\"\nsocket_owner = \"root\"\n",
+        dir.path().display(),
+        file.display()
+    );
+    let StoreSetting::Postgresql(s) = parse_store(&text).unwrap() else {
+        unreachable!()
+    };
+    let e = PgStore::new(&s).unwrap().check().unwrap_err();
+    assert!(
+        detail(&e).contains("asked for the password in clear"),
+        "{e}"
+    );
+    let got = accepted.join().unwrap().got();
+    assert!(
+        !String::from_utf8_lossy(&got).contains(secret),
+        "the password reached the impostor"
+    );
+}

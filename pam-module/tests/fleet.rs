@@ -423,3 +423,35 @@ fn a_host_that_cannot_verify_the_servers_certificate_fails_closed_and_says_tls()
         "host B, which trusts the right CA, refused ivan:\n{text}"
     );
 }
+
+#[test]
+fn a_store_file_with_plain_tcp_to_loopback_fails_closed_and_says_the_fix() {
+    let f = fleet("plain");
+    let secret = new_secret();
+    enroll(&f.a.site, "ivan", &secret);
+    std::fs::write(
+        f.a.site.store_file(),
+        f.pg.store_toml("disable")
+            .replace("\nca_file", "\n# ca_file"),
+    )
+    .unwrap();
+    let (ok, lines) = pamtester_syslog(
+        &f.a.site,
+        "sshd",
+        "ivan",
+        &format!("{}\n", oathtool(&secret)),
+    );
+    assert!(!ok, "a login got in through a plain-text store");
+    let all = lines.join("\n");
+    assert!(
+        all.contains("sslmode = \"disable\" is refused for \"127.0.0.1\"")
+            && all.contains("use sslmode = \"verify-full\" with ca_file"),
+        "the syslog line does not name the setting and its fix:\n{all}"
+    );
+    let (root_ok, lines) = pamtester_syslog(&f.a.site, "sshd", "root", "");
+    assert!(
+        root_ok,
+        "break-glass root was refused:\n{}",
+        lines.join("\n")
+    );
+}

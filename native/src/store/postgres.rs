@@ -22,6 +22,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, Config, NoTls};
 
+mod socket;
 mod statements;
 use statements::{ClientRuntime, Conn, Statements};
 
@@ -58,7 +59,7 @@ CREATE INDEX planasonix_throttle_window ON planasonix_throttle (window_start)";
 /// host every such hand-over is a wait for a core, several per statement.
 pub struct PgStore {
     config: Config,
-    tls: Option<postgres_rustls::MakeTlsConnector>,
+    transport: Transport,
     /// `user@host:port/database`, for messages (never the password).
     target: String,
     connect_timeout: Duration,
@@ -66,6 +67,14 @@ pub struct PgStore {
     pool_size: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
+}
+
+/// How connections reach the server: never plain TCP.
+enum Transport {
+    /// TLS, `verify-full`, SCRAM with channel binding.
+    Tls(postgres_rustls::MakeTlsConnector),
+    /// A unix socket in this directory, whose server runs as this uid.
+    Socket(std::path::PathBuf, u32),
 }
 
 /// Whether a failed request's connection had died while idle in the pool.
@@ -148,19 +157,31 @@ impl PgStore {
             let password = read_password_file(&file).map_err(|e| file_error(&e))?;
             config.password(password.as_bytes());
         }
-        let tls = match &settings.tls {
-            PgTls::Disable => {
+        let transport = match &settings.tls {
+            PgTls::Socket { owner } => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                None
+                let uid = crate::accounts::resolve(owner)
+                    .map_err(|e| setup(&format!("socket_owner {owner:?}"), e))?
+                    .uid;
+                let dir = settings
+                    .hosts
+                    .first()
+                    .ok_or_else(|| setup("[postgresql] hosts", "names no socket directory"))?;
+                Transport::Socket(dir.into(), uid)
             }
             PgTls::VerifyFull { ca_file } => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Require);
-                Some(tls_connector(ca_file)?)
+                // SCRAM with channel binding only: a server that asks for
+                // the password in clear or as MD5, or skips SCRAM, is
+                // refused before the password leaves (whoever holds a
+                // certificate of the CA still cannot learn it).
+                config.channel_binding(tokio_postgres::config::ChannelBinding::Require);
+                Transport::Tls(tls_connector(ca_file)?)
             }
         };
         Ok(PgStore {
             config,
-            tls,
+            transport,
             target: format!(
                 "PostgreSQL {}@{}:{}/{}",
                 settings.user,
@@ -396,14 +417,21 @@ impl PgStore {
 
     /// Opens one connection; its I/O is a task on the runtime this runs on.
     async fn connect(&self) -> Result<Client, tokio_postgres::Error> {
-        let client = match &self.tls {
-            Some(tls) => {
+        let client = match &self.transport {
+            Transport::Tls(tls) => {
                 let (client, connection) = self.config.connect(tls.clone()).await?;
                 tokio::spawn(connection);
                 client
             }
-            None => {
-                let (client, connection) = self.config.connect(NoTls).await?;
+            Transport::Socket(dir, owner) => {
+                let port = self.config.get_ports().first().copied().unwrap_or(5432);
+                // A directory or a peer not trusted fails the stream's first
+                // write, so it reaches the caller as this connection's error.
+                let stream = socket::connect(dir, port, *owner).await;
+                let (client, connection) = self
+                    .config
+                    .connect_raw(socket::Checked::from(stream), NoTls)
+                    .await?;
                 tokio::spawn(connection);
                 client
             }
@@ -550,6 +578,14 @@ fn pg_error(target: &str, e: &tokio_postgres::Error) -> StoreError {
         }
         source = cause.source();
     }
+    if text.contains("server did not use channel binding") {
+        // A server that asked for the password in clear or as MD5, or let
+        // the role in without SCRAM: nothing was sent.
+        text.push_str(
+            ": the server did not authenticate the role by SCRAM with channel binding, so the password was not sent; \
+             use scram-sha-256 in pg_hba.conf (hostssl) and password_encryption = 'scram-sha-256', and set the role's password again",
+        );
+    }
     let stage = stage(e, &text);
     let kind = match (e.as_db_error(), stage) {
         (_, Stage::Authentication) => IoKind::PermissionDenied,
@@ -600,7 +636,10 @@ fn stage(e: &tokio_postgres::Error, text: &str) -> Stage {
     if text.contains("TLS handshake") {
         return Stage::Tls;
     }
-    if text.contains("password missing") {
+    if text.contains("password missing")
+        || text.contains("channel binding")
+        || text.contains("asked for the password")
+    {
         return Stage::Authentication;
     }
     if text.contains("failed to lookup address") {

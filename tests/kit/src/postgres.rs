@@ -440,6 +440,40 @@ impl Postgres {
         )
     }
 
+    /// The text of a store file that reaches this server over its unix
+    /// socket (`sslmode = "disable"`), trusting `owner` as the server's OS
+    /// user.
+    pub fn socket_store_toml(&self, owner: &str) -> String {
+        format!(
+            "kind = \"postgresql\"\n\
+             \n\
+             [postgresql]\n\
+             hosts = [\"{}\"]\n\
+             port = {}\n\
+             database = \"{DATABASE}\"\n\
+             user = \"{USER}\"\n\
+             password_file = \"{}\"\n\
+             sslmode = \"disable\"\n\
+             socket_owner = \"{owner}\"\n",
+            self.socket_dir.display(),
+            self.port,
+            self.password_file.display(),
+        )
+    }
+
+    /// Replaces how clients other than psql's `postgres` authenticate
+    /// (pg_hba.conf lines after `local all postgres trust`), and reloads.
+    pub fn set_hba(&self, lines: &str) {
+        fs::write(
+            self.data_dir.join("pg_hba.conf"),
+            format!("local all postgres trust\n{lines}"),
+        )
+        .unwrap();
+        self.psql_on("postgres", "SELECT pg_reload_conf();");
+        // The postmaster rereads the file on the signal; give it a moment.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
     /// Creates another, empty database `name` owned by `planasonix`.
     pub fn fresh_database(&self, name: &str) {
         self.psql_on(
