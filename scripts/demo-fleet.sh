@@ -84,7 +84,7 @@ cp "$dir/a/seal.key" "$dir/b/seal.key"
 on b init | sed 's/^/   [b] /'
 on a store migrate | sed 's/^/   [a] /'
 for h in a b; do
-  "$cli" --db "$dir/$h/db" --store "$dir/$h/store.toml" serve > "$dir/$h/serve.out" 2>&1 &
+  "$cli" --db "$dir/$h/db" --key "$dir/$h/seal.key" --store "$dir/$h/store.toml" serve > "$dir/$h/serve.out" 2>&1 &
   pids+=($!)
 done
 for h in a b; do

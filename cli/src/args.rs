@@ -213,13 +213,13 @@ pub struct DeliveryOpt {
 /// `planasonix deliver`
 #[derive(Debug, Subcommand)]
 pub enum DeliverCmd {
-    /// Send an SMS: the E.164 number as the argument, the text on standard input (an sms_command)
+    /// Send an SMS: the E.164 number as the argument (or the first line of standard input), the text on standard input (an sms_command)
     Sms {
         #[command(flatten)]
         file: DeliveryOpt,
-        /// The E.164 number
+        /// The E.164 number; without it, the first line of standard input (kept off the command line, which every local user can read)
         #[arg(value_name = "NUMBER", allow_hyphen_values = false)]
-        to: String,
+        to: Option<String>,
     },
     /// Send a notice: the user as the argument, the message on standard input (a notice_command)
     Notice {
@@ -293,7 +293,7 @@ pub enum Enroll {
         /// `-`: read the mobile number (+E164) from standard input, before the code; without it, asked at the terminal
         #[arg(long, value_name = "-", allow_hyphen_values = true)]
         phone: Option<String>,
-        /// Program that sends a text: number as its one argument, text on stdin, exit 0 when sent
+        /// Program that sends a text: number as its one argument (or first line of stdin, see --sms-input), text on stdin, exit 0 when sent
         #[arg(
             long,
             value_name = "PATH",
@@ -301,6 +301,9 @@ pub enum Enroll {
             hide_env_values = true
         )]
         sms_command: Option<PathBuf>,
+        /// `stdin`: the SMS command reads the number from the first line of its standard input (off its command line, which every local user can read); `argument`: as its one argument
+        #[arg(long, value_name = "HOW", default_value = "argument", value_parser = ["stdin", "argument"])]
+        sms_input: String,
         /// How long the SMS command may run before it is killed
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
         sms_timeout: Duration,

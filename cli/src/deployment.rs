@@ -18,7 +18,7 @@ use planasonix_native::delivery::{Commands, DEFAULT_TIMEOUT};
 use planasonix_native::syslog::{AuditToLog, Syslog};
 use planasonix_native::{
     host_name, load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail,
-    PolicyFileError, SmsFor, StateDb, StoreSetting, Transactions, Undelivered,
+    PolicyFileError, SmsFor, StateDb, StoreSetting, Transactions, TrustedFileError, Undelivered,
 };
 use std::io;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,8 @@ pub struct Deployment {
 pub struct SmsRoute<'a> {
     /// The SMS command.
     pub program: &'a Path,
+    /// Whether it reads the number from its standard input (`--sms-input`).
+    pub stdin: bool,
     /// How long it may run (`--sms-timeout`).
     pub timeout: Duration,
     /// Whose code it carries.
@@ -60,8 +62,8 @@ impl Deployment {
     /// someone other than root could change it.
     pub fn policy(&self) -> CliResult<Policy> {
         read_policy_file(&self.config).map_err(|e| match e {
-            PolicyFileError::Unreadable(_, ref io)
-                if io.kind() == io::ErrorKind::PermissionDenied =>
+            PolicyFileError::File(TrustedFileError::Unreadable { ref error, .. })
+                if error.kind() == io::ErrorKind::PermissionDenied =>
             {
                 CliError::new(Exit::Permission, e.to_string())
             }
@@ -143,6 +145,7 @@ impl Deployment {
         // (it is the SMS command's, as its help says).
         let sender = Commands {
             sms: sms.map(|r| r.program.to_path_buf()),
+            sms_stdin: sms.is_some_and(|r| r.stdin),
             notice: self.notice_command.clone(),
             sms_timeout: sms.map_or(DEFAULT_TIMEOUT, |r| r.timeout),
             notice_timeout: DEFAULT_TIMEOUT,
@@ -297,6 +300,7 @@ mod tests {
     fn sms_and_notices_go_to_their_own_commands() {
         let sender = Commands {
             sms: Some("/nonexistent/send-sms".into()),
+            sms_stdin: false,
             notice: Some("/nonexistent/send-notice".into()),
             sms_timeout: Duration::from_secs(1),
             notice_timeout: DEFAULT_TIMEOUT,

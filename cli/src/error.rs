@@ -23,6 +23,10 @@ pub enum Exit {
     Permission = 3,
     /// 4: the database is busy (another process holds it) or unusable.
     Store = 4,
+    /// 69 (EX_UNAVAILABLE), `deliver` only: the message provably did not go
+    /// out (no connection was made, or the gateway failed it); the command
+    /// contract's callers give an SMS's send back to the user's limits.
+    NotSent = 69,
 }
 
 /// A failure to report: one line of text and an exit status.
@@ -116,12 +120,10 @@ impl From<StoreError> for CliError {
 
 impl From<KeyFileError> for CliError {
     fn from(e: KeyFileError) -> Self {
-        let exit = match &e {
-            KeyFileError::TooOpen(..) => Exit::Permission,
-            KeyFileError::Unreadable(_, io) if io.kind() == io::ErrorKind::PermissionDenied => {
-                Exit::Permission
-            }
-            _ => Exit::Failed,
+        let exit = if e.is_permission() {
+            Exit::Permission
+        } else {
+            Exit::Failed
         };
         CliError::new(exit, e.to_string())
     }

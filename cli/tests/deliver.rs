@@ -183,7 +183,8 @@ fn each_failure_is_named_and_retried_only_when_the_gateway_says_so() {
         Reply::Answer(502, "x".into()),
         Reply::Answer(502, "x".into()),
     ]);
-    failure(&s.run(&["sms", NUMBER], TEXT), 4, "HTTP 502");
+    // It provably did not go out: exit 69, its send given back.
+    failure(&s.run(&["sms", NUMBER], TEXT), 69, "HTTP 502");
     assert_eq!(gw.received().len(), 5);
 
     // Too slow: never sent again (it may have gone out).
@@ -204,7 +205,7 @@ fn each_failure_is_named_and_retried_only_when_the_gateway_says_so() {
         &format!("http://127.0.0.1:{}", closed_port()),
         "retries = 0\n",
     ));
-    failure(&s.run(&["sms", NUMBER], TEXT), 4, "refused the connection");
+    failure(&s.run(&["sms", NUMBER], TEXT), 69, "refused the connection");
 }
 
 #[test]
@@ -223,7 +224,7 @@ fn tls_is_verified_against_the_configured_ca() {
         &gw.url(),
         &format!("ca_file = \"{}\"\nretries = 0\n", tls.other_ca.display()),
     ));
-    failure(&s.run(&["sms", NUMBER], TEXT), 4, "TLS");
+    failure(&s.run(&["sms", NUMBER], TEXT), 69, "TLS");
     assert_eq!(
         gw.received().len(),
         1,
@@ -364,19 +365,86 @@ fn a_delivery_file_or_a_secret_others_may_read_is_refused() {
         &format!("auth = \"bearer\"\nsecret_file = \"{}\"\n", token.display()),
     ));
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    failure(&s.run(&["sms", NUMBER], TEXT), 3, "chmod 600");
+    // Nothing went out: the command contract's "provably not sent" (69).
+    let line = failure(&s.run(&["sms", NUMBER], TEXT), 69, "chmod 600");
+    assert!(line.contains("delivery file"), "{line}");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
-    failure(
-        &s.run(&["sms", NUMBER], TEXT),
-        2,
-        "lets group or others read the gateway's token",
-    );
+    let line = failure(&s.run(&["sms", NUMBER], TEXT), 69, "the gateway's token");
+    assert!(line.contains("lets group or others read"), "{line}");
     assert!(
         gw.received().is_empty(),
         "a request went out without its secret"
     );
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
-    failure(&s.run(&["sms", "07700 900123"], TEXT), 2, "E.164");
-    failure(&s.run(&["sms", NUMBER], ""), 2, "no text");
+    failure(&s.run(&["sms", "07700 900123"], TEXT), 69, "E.164");
+    failure(&s.run(&["sms", NUMBER], ""), 69, "no text");
+}
+
+#[test]
+fn a_ca_file_or_an_address_book_others_may_write_is_refused_before_anything_is_sent() {
+    // Whoever can write the CA file can put their own gateway in its place.
+    let tls = TestTls::new();
+    let gw = FakeGateway::https(&tls.cert, &tls.key);
+    let s = Setup::new("trusted-ca");
+    let ca = s.dir.join("gateway-ca.pem");
+    std::fs::copy(&tls.ca, &ca).unwrap();
+    s.file(&webhook(
+        &gw.url(),
+        &format!("ca_file = \"{}\"\nretries = 0\n", ca.display()),
+    ));
+    std::fs::set_permissions(&ca, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let line = failure(&s.run(&["sms", NUMBER], TEXT), 69, "CA file");
+    assert!(line.contains("is not trusted"), "{line}");
+    assert!(gw.received().is_empty(), "a request went out");
+    std::fs::set_permissions(&ca, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = s.run(&["sms", NUMBER], TEXT);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Whoever can write the address book reroutes every notice.
+    let log = s.dir.join("sendmail.log");
+    let sendmail = s.dir.join("sendmail");
+    std::fs::write(&sendmail, format!("#!/bin/sh\ncat > {}\n", log.display())).unwrap();
+    std::fs::set_permissions(&sendmail, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let addresses = s.dir.join("addresses");
+    std::fs::write(&addresses, "alice alice@example.com\n").unwrap();
+    std::fs::set_permissions(&addresses, std::fs::Permissions::from_mode(0o666)).unwrap();
+    s.file(&format!(
+        "[notice]\nkind = \"sendmail\"\nsendmail = \"{}\"\nfrom = \"mfa@example.com\"\naddresses = \"{}\"\n",
+        sendmail.display(),
+        addresses.display()
+    ));
+    let line = failure(
+        &s.run(&["notice", "alice"], "x\n"),
+        69,
+        "mail addresses file",
+    );
+    assert!(line.contains("is not trusted"), "{line}");
+    assert!(!log.exists(), "a notice went out");
+}
+
+#[test]
+fn the_test_shows_the_request_masked_never_the_gateways_answer() {
+    // A gateway that echoes the request back, token and all.
+    let gw = FakeGateway::http();
+    let s = Setup::new("echo");
+    let token = s.secret("token", "tok-SECRET-123");
+    s.file(&webhook(
+        &gw.url(),
+        &format!("auth = \"bearer\"\nsecret_file = \"{}\"\n", token.display()),
+    ));
+    gw.script([Reply::Answer(
+        200,
+        "{\"id\":\"m-1\",\"echo\":\"Authorization: Bearer tok-SECRET-123\"}".into(),
+    )]);
+    let out = s.run(&["test", "--to", NUMBER], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(!said.contains("tok-SECRET"), "the token was shown:\n{said}");
+    assert!(said.contains("Authorization: ••••••••"), "{said}");
+    assert!(said.contains("HTTP 200, message id m-1"), "{said}");
+    assert!(
+        said.contains("a send takes at most 30.9 s with every retry"),
+        "{said}"
+    );
 }

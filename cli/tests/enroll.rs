@@ -303,6 +303,74 @@ fn admin_provision_reset_unlock_and_list() {
 const SMS_POLICY: &str = "[sms]\nenabled = true\nallowed_prefixes = [\"+44\"]\n";
 
 /// An executable shell script at `ROOT/send-sms` running `body`.
+/// A record sealed under another key (a host given a new seal key, a record
+/// copied in from another store) is named by `admin list`, which goes on with
+/// the others, and `admin reset` replaces it: nothing else can clear it.
+#[test]
+fn a_record_no_key_here_opens_is_listed_as_such_and_a_reset_replaces_it() {
+    let host = Layout::init("unreadable-record");
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    for user in ["bob", "carol"] {
+        let out = host.run(
+            &["admin", "provision-totp", user, "--secret", "-"],
+            &format!("{secret}\n"),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    // The host gets another seal key: both records are now unreadable here.
+    let other = Layout::init("unreadable-record-other-key");
+    std::fs::copy(other.key(), host.key()).unwrap();
+
+    let out = host.run(&["admin", "list"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for user in ["bob", "carol"] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(user) && l.contains("UNREADABLE: ")),
+            "{table}"
+        );
+    }
+    assert!(
+        table.contains("2 stored record(s) cannot be read"),
+        "{table}"
+    );
+    assert!(table.contains("admin reset"), "{table}");
+    let list = json(&host.run(&["admin", "list", "--json"], ""));
+    assert!(
+        list[0]["unreadable"].as_str().unwrap().contains("seal key"),
+        "{list}"
+    );
+
+    let out = host.run(&["admin", "reset", "bob", "--reason", "new seal key"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let status = json(&host.run(&["status", "--user", "bob", "--json"], ""));
+    assert_eq!(status["enrolled"], false, "{status}");
+    assert!(status["enroll_by"].as_u64().is_some(), "{status}");
+    let audit = json(&host.run(&["audit", "--user", "bob", "--json"], ""));
+    let reset = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "reset")
+        .expect("the replacement is audited");
+    assert_eq!(
+        reset["reason"],
+        "new seal key (the stored record could not be read and was replaced)"
+    );
+    // carol is still unreadable, and still listed as such, not lost.
+    let list = json(&host.run(&["admin", "list", "--json"], ""));
+    let carol = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user"] == "carol");
+    assert!(carol.unwrap()["unreadable"].is_string(), "{list}");
+    let bob = list.as_array().unwrap().iter().find(|r| r["user"] == "bob");
+    assert_eq!(bob.unwrap()["enrolled"], false, "{list}");
+}
+
 fn sms_script(host: &Layout, body: &str) -> std::path::PathBuf {
     let path = host.root.join("send-sms");
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();

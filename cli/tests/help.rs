@@ -99,7 +99,9 @@ fn help_documents_exit_codes_and_sms_command() {
     let help = text(&out.stdout);
     assert!(help.contains("PLANASONIX_SMS_COMMAND"), "{help}");
     assert!(
-        help.contains("number as its one argument, text on stdin"),
+        help.contains(
+            "number as its one argument (or first line of stdin, see --sms-input), text on stdin"
+        ),
         "{help}"
     );
 }

@@ -150,7 +150,10 @@ fn imports_a_file_written_by_google_authenticator() {
             "scratch code {i}, first use"
         );
         assert!(
-            matches!(verify(&host, "alice", c), Verification::Rejected { .. }),
+            matches!(
+                verify(&host, "alice", c),
+                Verification::RecoveryCodeSpent { .. }
+            ),
             "scratch code {i}, second use"
         );
     }
@@ -223,7 +226,7 @@ fn without_scratch_codes_fresh_recovery_codes_are_issued() {
         ));
         assert!(matches!(
             verify(&host, "bob", c),
-            Verification::Rejected { .. }
+            Verification::RecoveryCodeSpent { .. }
         ));
     }
 }

@@ -119,6 +119,108 @@ fn init_refuses_a_uri_it_cannot_use_and_writes_nothing() {
     assert!(!host.key().exists(), "a refused URI went on to make a key");
 }
 
+/// The fleet's seal key: before, a second host's `init --postgresql` made a
+/// key of its own and `store check` said "connected", and every record it
+/// wrote was unreadable to the others. Now the store keeps the fleet key's
+/// check value (recorded by `store migrate`) and a host without that key
+/// is refused, with how to carry the key over.
+#[test]
+fn a_new_host_joins_the_fleet_only_with_the_fleets_seal_key() {
+    let pg = Postgres::start(Tls::On);
+    let a = Layout::empty("fleet-key-a");
+    let out = a.run(&["init", "--postgresql", &uri(&pg)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = a.run(&["store", "migrate"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("check value as the fleet's seal key"),
+        "{}",
+        text(&out.stdout)
+    );
+    let check = std::fs::read_to_string(a.root.join("etc/seal.key.check")).unwrap();
+    assert!(
+        check.starts_with("planasonix-seal-key-check-v1 "),
+        "{check}"
+    );
+    assert_eq!(mode(&a.root.join("etc/seal.key.check")), 0o644);
+    assert_eq!(
+        pg.psql("SELECT convert_from(value, 'UTF8') FROM planasonix_records WHERE key = 'meta/seal-key-check'"),
+        check.trim()
+    );
+
+    // No key at all: refused, nothing written.
+    let b = Layout::empty("fleet-key-b");
+    let line = fails_with(&b.run(&["init", "--postgresql", &uri(&pg)], ""), STORE);
+    assert!(
+        line.contains("serves a fleet already") && line.contains("copy the fleet's seal key"),
+        "{line}"
+    );
+    assert!(
+        !b.key().exists() && !store_file(&b).exists(),
+        "a refused init wrote files"
+    );
+
+    // A key of its own (as the package's install makes): refused the same.
+    let out = b.run(&["init"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let line = fails_with(&b.run(&["init", "--postgresql", &uri(&pg)], ""), STORE);
+    assert!(
+        line.contains("is not the seal key of the fleet") && line.contains("A NEW HOST"),
+        "{line}"
+    );
+    assert!(
+        !store_file(&b).exists(),
+        "a refused init wrote the store file"
+    );
+    // The store file written by hand: store check names the mismatch.
+    std::fs::copy(store_file(&a), store_file(&b)).unwrap();
+    let line = fails_with(&b.run(&["store", "check"], ""), STORE);
+    assert!(
+        line.contains("this host's seal key is not the fleet's"),
+        "{line}"
+    );
+    // And migrate does not make B's key the fleet's.
+    let line = fails_with(&b.run(&["store", "migrate"], ""), STORE);
+    assert!(line.contains("is not the seal key of the fleet"), "{line}");
+    std::fs::remove_file(store_file(&b)).unwrap();
+
+    // With A's key copied over, as the README says: joined.
+    std::fs::copy(a.key(), b.key()).unwrap();
+    let out = b.run(&["init", "--postgresql", &uri(&pg)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("wrote the seal key's check value"),
+        "the check file of the old key was kept: {}",
+        text(&out.stdout)
+    );
+    let out = b.run(&["store", "check"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("sealed with this host's seal key"));
+}
+
+/// A fleet whose records were all sealed with one key: `store migrate` on
+/// a host with another key does not record that one as the fleet's.
+#[test]
+fn migrate_records_no_key_that_opens_none_of_the_records() {
+    let pg = Postgres::start(Tls::On);
+    let a = Layout::empty("fleet-key-records-a");
+    let out = a.run(&["init", "--postgresql", &uri(&pg)], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = a.run(&["store", "migrate"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // A record this key does not open, in a store from before check values.
+    pg.psql("INSERT INTO planasonix_records (key, version, value) SELECT 'user/zed', 1, convert_to('PXR', 'UTF8') || decode(repeat('00', 40), 'hex')");
+    pg.psql("DELETE FROM planasonix_records WHERE key = 'meta/seal-key-check'");
+    let b = Layout::init("fleet-key-records-b");
+    std::fs::copy(store_file(&a), store_file(&b)).unwrap();
+    let line = fails_with(&b.run(&["store", "migrate"], ""), STORE);
+    assert!(line.contains("none of the 1 user records opens"), "{line}");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM planasonix_records WHERE key = 'meta/seal-key-check'"),
+        "0"
+    );
+}
+
 /// Runs `store check` with the store file `text`; its one error line.
 fn check_fails(host: &Layout, text: &str) -> String {
     check_fails_with(host, text, STORE)

@@ -4,13 +4,54 @@ use crate::phone::PhoneNumber;
 use crate::time::UnixTime;
 use core::fmt;
 
-/// A delivery channel failed; the text is the channel's own reason.
+/// A delivery channel failed: its own reason, and whether the message
+/// provably did not go out.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeliveryError(pub String);
+pub struct DeliveryError {
+    reason: String,
+    unsent: bool,
+}
+
+impl DeliveryError {
+    /// The channel failed, and whether the message went out is not known (a
+    /// timeout, an answer lost): an SMS counts against the user's limits.
+    pub fn new(reason: impl Into<String>) -> Self {
+        DeliveryError {
+            reason: reason.into(),
+            unsent: false,
+        }
+    }
+
+    /// The message provably did not go out (no connection was made, the
+    /// gateway said it failed): an SMS does not count against the user's
+    /// limits, so an outage never shuts anyone out of SMS for an hour.
+    pub fn not_sent(reason: impl Into<String>) -> Self {
+        DeliveryError {
+            reason: reason.into(),
+            unsent: true,
+        }
+    }
+
+    /// The channel's reason (never the number or the code).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Whether the message provably did not go out.
+    pub fn proves_unsent(&self) -> bool {
+        self.unsent
+    }
+}
+
+impl From<String> for DeliveryError {
+    fn from(reason: String) -> Self {
+        DeliveryError::new(reason)
+    }
+}
 
 impl fmt::Display for DeliveryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.reason)
     }
 }
 
@@ -77,6 +118,11 @@ pub trait Delivery: Send + Sync {
     fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), DeliveryError>;
     /// Tells the user about a security event on their account.
     fn send_notice(&self, notice: &Notice) -> Result<(), DeliveryError>;
+    /// Whether `Ok` only means queued (the caller sends later, and records
+    /// how it went): then the engine does not audit an SMS as sent.
+    fn defers(&self) -> bool {
+        false
+    }
 }
 
 /// A message the engine asked to send.
@@ -144,7 +190,7 @@ impl Deferred {
         self.queue
             .lock()
             .map(|mut q| q.push(m))
-            .map_err(|_| DeliveryError("delivery queue poisoned".into()))
+            .map_err(|_| DeliveryError::new("delivery queue poisoned"))
     }
 }
 
@@ -160,6 +206,9 @@ impl Delivery for Deferred {
     }
     fn send_notice(&self, notice: &Notice) -> Result<(), DeliveryError> {
         self.push(Message::Notice(notice.clone()))
+    }
+    fn defers(&self) -> bool {
+        true
     }
 }
 
@@ -179,8 +228,8 @@ pub struct NoDelivery;
 
 impl Delivery for NoDelivery {
     fn send_sms(&self, _: &PhoneNumber, _: &str) -> Result<(), DeliveryError> {
-        Err(DeliveryError(
-            "no SMS delivery is configured on this host".into(),
+        Err(DeliveryError::not_sent(
+            "no SMS delivery is configured on this host",
         ))
     }
     fn send_notice(&self, _: &Notice) -> Result<(), DeliveryError> {

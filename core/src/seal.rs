@@ -26,6 +26,12 @@ pub const SEAL_KEY_LEN: usize = 32;
 /// First word of a key file, so a wrong file is recognised as such.
 const KEY_FILE_TAG: &str = "planasonix-seal-key-v1";
 
+/// First word of a key's check value ([`SealKey::check_value`]).
+pub const CHECK_VALUE_TAG: &str = "planasonix-seal-key-check-v1";
+
+/// Store key under which a shared store keeps its fleet key's check value.
+pub const CHECK_VALUE_KEY: &str = "meta/seal-key-check";
+
 /// Why sealing, opening or reading a key failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -173,6 +179,18 @@ impl SealKey {
         self.record_tag(schema, store_key, body).ct_eq(tag).into()
     }
 
+    /// What tells two keys apart without giving either away:
+    /// `planasonix-seal-key-check-v1 <base64 of an HMAC under a key derived
+    /// for this purpose>`. A shared store keeps the fleet key's one
+    /// ([`CHECK_VALUE_KEY`]); a host whose key gives another is refused
+    /// before it writes a record the others cannot read. It is public: the
+    /// key cannot be recovered from it, nor a code tested against it.
+    pub fn check_value(&self) -> String {
+        let key = derive(self.bytes.expose(), "planasonix/v3/key-check");
+        let tag = hmac::sign(&key, CHECK_VALUE_TAG.as_bytes());
+        format!("{CHECK_VALUE_TAG} {}", BASE64.encode(tag.as_ref()))
+    }
+
     /// A fresh random key.
     pub fn generate(rng: &mut dyn Random) -> Result<SealKey, SealError> {
         let mut bytes = Zeroizing::new([0u8; SEAL_KEY_LEN]);
@@ -306,5 +324,31 @@ mod tests {
                 Some(SealError::KeyFormat)
             );
         }
+    }
+
+    #[test]
+    fn the_check_value_tells_keys_apart_and_shows_none_of_the_key() {
+        let key = SealKey::generate(&mut SeededRandom::new(5)).unwrap();
+        let same = SealKey::from_key_text(key.to_key_text().expose().as_bytes()).unwrap();
+        let other = SealKey::generate(&mut SeededRandom::new(6)).unwrap();
+        let check = key.check_value();
+        assert_eq!(check, same.check_value());
+        assert_ne!(check, other.check_value());
+        assert!(
+            check.starts_with("planasonix-seal-key-check-v1 "),
+            "{check}"
+        );
+        let key_b64 = key
+            .to_key_text()
+            .expose()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        assert!(!check.contains(&key_b64));
+        // Not any of the keys the records are tagged or peppered with.
+        let words: Vec<_> = check.split(' ').collect();
+        assert_eq!(words.len(), 2);
+        assert_eq!(BASE64.decode(words[1].as_bytes()).unwrap().len(), 32);
     }
 }

@@ -20,7 +20,24 @@ pub trait AuditTrail: Send + Sync {
     /// Trails may keep more than the policy's `keep_per_user`; the engine
     /// trims.
     fn events(&self, user: Option<&str>) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Keeps one event that no record numbers: the refusal of a record that
+    /// could not be read, so that it reaches the fleet's trail too. Never
+    /// prunes anything.
+    fn append_unnumbered(&self, user: &str, event: &AuditEvent) -> Result<(), StoreError> {
+        self.append(user, 0, std::slice::from_ref(event))
+    }
+
+    /// The first sequence number no stored event of `user` has (for a
+    /// record made anew, which cannot know its old one).
+    fn next_sequence(&self, _user: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
+
+/// Sequence numbers from here on are of events no record numbers
+/// ([`AuditTrail::append_unnumbered`]): this plus the event's time.
+const UNNUMBERED: u64 = 1 << 63;
 
 /// Where a [`StoreTrail`] keeps events: every key under this prefix is an
 /// audit event (`audit/<user>/<sequence>`), never a record. A store may
@@ -153,6 +170,27 @@ impl<'a> StoreTrail<'a> {
 }
 
 impl AuditTrail for StoreTrail<'_> {
+    fn append_unnumbered(&self, user: &str, event: &AuditEvent) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(event)
+            .map_err(|e| StoreError::io(crate::store::IoKind::Other, e.to_string()))?;
+        // One a second per user: a second refusal in that second is the same news.
+        let key = event_key(user, UNNUMBERED | event.at.0);
+        self.store.compare_and_swap(&key, None, Some(&json))?;
+        Ok(())
+    }
+
+    fn next_sequence(&self, user: &str) -> Result<u64, StoreError> {
+        let prefix = prefix(user);
+        Ok(self
+            .store
+            .keys(&prefix)?
+            .iter()
+            .filter_map(|k| seq_of(k, &prefix))
+            .filter(|seq| *seq < UNNUMBERED)
+            .max()
+            .map_or(0, |seq| seq + 1))
+    }
+
     fn append(&self, user: &str, first: u64, events: &[AuditEvent]) -> Result<(), StoreError> {
         let entries = self.entries(user, first, events)?;
         let mut present = Vec::new();

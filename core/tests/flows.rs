@@ -651,6 +651,7 @@ fn deferred_delivery_sends_after_the_transaction_and_failures_are_recorded() {
             SmsPurpose::Login,
             Some(&ctx()),
             "gateway timeout",
+            false,
             t,
         )
         .unwrap();
@@ -806,5 +807,72 @@ fn a_confirmed_enrollment_counts_as_the_second_factor_that_passed() {
             .decide(&alice, &sudo, T0.plus(Duration::from_secs(10)))
             .unwrap(),
         Decision::NotRequired(NotRequired::RecentMfa { at: T0 })
+    );
+}
+
+#[test]
+fn an_sms_that_provably_did_not_go_out_takes_nothing_from_the_limits_and_only_a_sent_one_is_audited_as_sent(
+) {
+    let f = Fixture::new(&format!(
+        "{SMS_POLICY}max_sends_per_hour = 2\nresend_interval = \"0s\"\n"
+    ));
+    let e = f.engine();
+    e.begin_sms("alice", "+447700900123", T0, &mut rng())
+        .unwrap();
+    let code = f.outbox.last_code();
+    e.confirm_sms("alice", code.as_bytes(), T0, &mut rng())
+        .unwrap();
+    // An outage: the gateway answers 503 to five logins in a row.
+    f.outbox
+        .fail_sms
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    for i in 1..=5 {
+        let err = e
+            .verify(
+                "alice",
+                b"sms",
+                &ctx(),
+                T0.plus(Duration::from_secs(i)),
+                &mut rng(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::SmsDeliveryFailed(_)), "{err}");
+    }
+    // It is back: the user still has the hour's second send.
+    f.outbox
+        .fail_sms
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let t = T0.plus(Duration::from_secs(10));
+    assert!(matches!(
+        e.verify("alice", b"sms", &ctx(), t, &mut rng()).unwrap(),
+        Verification::SmsSent { .. }
+    ));
+    assert!(matches!(
+        e.verify("alice", b"sms", &ctx(), t, &mut rng())
+            .unwrap_err(),
+        Error::SmsRateLimited { .. }
+    ));
+    let events = f.events();
+    let sent = events.iter().filter(|k| **k == AuditKind::SmsSent).count();
+    let failed = events
+        .iter()
+        .filter(|k| matches!(k, AuditKind::SmsFailed { .. }))
+        .count();
+    assert_eq!((sent, failed), (2, 5), "{events:?}");
+}
+
+#[test]
+fn the_sms_text_is_the_policys_and_an_origin_binds_the_code_to_its_site() {
+    let f = Fixture::new(&format!(
+        "{SMS_POLICY}text = \"{{code}} is your {{issuer}} code ({{expires}})\"\norigin = \"login.example.com\"\n"
+    ));
+    f.engine()
+        .begin_sms("alice", "+447700900123", T0, &mut rng())
+        .unwrap();
+    let code = f.outbox.last_code();
+    let (_, text) = f.outbox.sms.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        text,
+        format!("{code} is your Planasonix code (5m)\n\n@login.example.com #{code}")
     );
 }

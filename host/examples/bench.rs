@@ -26,10 +26,10 @@ const ROUNDS: u64 = 20;
 
 struct Quiet;
 impl HostDelivery for Quiet {
-    fn send_sms(&self, _: &str, _: &str) -> Result<(), String> {
+    fn send_sms(&self, _: &str, _: &str) -> Result<(), planasonix_host::DeliveryError> {
         Ok(())
     }
-    fn send_notice(&self, _: &str, _: &str) -> Result<(), String> {
+    fn send_notice(&self, _: &str, _: &str) -> Result<(), planasonix_host::DeliveryError> {
         Ok(())
     }
 }

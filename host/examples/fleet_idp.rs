@@ -33,10 +33,12 @@ use std::sync::Arc;
 
 struct NoGateway;
 impl HostDelivery for NoGateway {
-    fn send_sms(&self, _to: &str, _text: &str) -> Result<(), String> {
-        Err("this demo IdP has no SMS gateway".into())
+    fn send_sms(&self, _to: &str, _text: &str) -> Result<(), planasonix_host::DeliveryError> {
+        Err(planasonix_host::DeliveryError::not_sent(
+            "this demo IdP has no SMS gateway",
+        ))
     }
-    fn send_notice(&self, user: &str, message: &str) -> Result<(), String> {
+    fn send_notice(&self, user: &str, message: &str) -> Result<(), planasonix_host::DeliveryError> {
         println!("   [notice to {user}] {message}");
         Ok(())
     }

@@ -4,7 +4,8 @@
 
 use crate::state::HostDelivery;
 use planasonix_core::phone::PhoneNumber;
-use planasonix_native::gateway::{read_delivery_file, DeliveryFile};
+use planasonix_core::DeliveryError;
+use planasonix_native::gateway::{read_delivery_file, DeliveryFile, GatewayError};
 use std::path::Path;
 
 /// SMS and notices through the channels of a delivery file.
@@ -20,25 +21,31 @@ impl GatewayDelivery {
     }
 }
 
+/// A gateway's failure for the engine: provably not sent, or perhaps sent.
+fn failure(e: GatewayError) -> DeliveryError {
+    if e.proves_unsent() {
+        DeliveryError::not_sent(e.to_string())
+    } else {
+        DeliveryError::new(e.to_string())
+    }
+}
+
 impl HostDelivery for GatewayDelivery {
-    fn send_sms(&self, to: &str, text: &str) -> Result<(), String> {
-        let number = PhoneNumber::parse(to).map_err(|e| e.to_string())?;
+    fn send_sms(&self, to: &str, text: &str) -> Result<(), DeliveryError> {
+        let number = PhoneNumber::parse(to).map_err(|e| DeliveryError::not_sent(e.to_string()))?;
         match &self.0.sms {
             // The error names the gateway's status, never the number.
-            Some(channel) => channel
-                .send_sms(&number, text)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            None => Err("no SMS gateway is set up".into()),
+            Some(channel) => channel.send_sms(&number, text).map(drop).map_err(failure),
+            None => Err(DeliveryError::not_sent("no SMS gateway is set up")),
         }
     }
 
-    fn send_notice(&self, user: &str, message: &str) -> Result<(), String> {
+    fn send_notice(&self, user: &str, message: &str) -> Result<(), DeliveryError> {
         match &self.0.notice {
             Some(channel) => channel
                 .send_notice(user, message)
                 .map(drop)
-                .map_err(|e| e.to_string()),
+                .map_err(failure),
             // As on the hosts: without a channel notices are dropped; the
             // audit trail has every event.
             None => Ok(()),

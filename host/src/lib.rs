@@ -30,13 +30,14 @@ mod state;
 pub use bindings::exports::planasonix::mfa::engine::Randomness;
 pub use bindings::exports::planasonix::mfa::engine::{
     Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
-    NotRequired, Required, Subject, TotpEnrollment, UserStatus, Verification,
+    NotRequired, RemoteLock, Required, Session as EngineSession, Subject, TotpEnrollment,
+    UserStatus, Verification,
 };
 pub use gateway::GatewayDelivery;
 pub use limits::Limits;
 pub use planasonix_core::store::Store;
 pub use session::Session;
-pub use state::{HostDelivery, HostState};
+pub use state::{DeliveryError, HostDelivery, HostState};
 
 use bindings::exports::planasonix::mfa::engine::Randomness as WitRandomness;
 use bindings::PluginPre;

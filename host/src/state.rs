@@ -4,16 +4,20 @@ use crate::bindings::planasonix::mfa::{delivery, store};
 use crate::limits::MemoryGuard;
 use planasonix_core::record::is_authenticated_form;
 use planasonix_core::store::{Cas, Store, StoreError};
+pub use planasonix_core::DeliveryError;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// Where the component's SMS and notices go; implemented by the embedder.
+/// An error says whether the message provably did not go out
+/// ([`DeliveryError::not_sent`]: an SMS then takes nothing from the user's
+/// limits) and must not contain the number or the code.
 pub trait HostDelivery: Send + Sync {
-    /// Sends `text` to the E.164 number `to`. The error must not contain the number.
-    fn send_sms(&self, to: &str, text: &str) -> Result<(), String>;
+    /// Sends `text` to the E.164 number `to`.
+    fn send_sms(&self, to: &str, text: &str) -> Result<(), DeliveryError>;
     /// Tells `user` about a security event on their account.
-    fn send_notice(&self, user: &str, message: &str) -> Result<(), String>;
+    fn send_notice(&self, user: &str, message: &str) -> Result<(), DeliveryError>;
 }
 
 /// What one instance sees of the host.
@@ -94,11 +98,25 @@ impl store::Host for HostState {
 }
 
 impl delivery::Host for HostState {
-    fn send_sms(&mut self, to: String, text: String) -> Result<(), String> {
-        self.delivery.send_sms(&to, &text)
+    fn send_sms(&mut self, to: String, text: String) -> Result<(), delivery::DeliveryError> {
+        self.delivery.send_sms(&to, &text).map_err(to_wit_delivery)
     }
 
-    fn send_notice(&mut self, user: String, message: String) -> Result<(), String> {
-        self.delivery.send_notice(&user, &message)
+    fn send_notice(
+        &mut self,
+        user: String,
+        message: String,
+    ) -> Result<(), delivery::DeliveryError> {
+        self.delivery
+            .send_notice(&user, &message)
+            .map_err(to_wit_delivery)
+    }
+}
+
+fn to_wit_delivery(e: DeliveryError) -> delivery::DeliveryError {
+    if e.proves_unsent() {
+        delivery::DeliveryError::NotSent(e.reason().to_owned())
+    } else {
+        delivery::DeliveryError::Failed(e.reason().to_owned())
     }
 }

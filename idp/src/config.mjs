@@ -41,7 +41,7 @@ function strings(file, table, key, where = '') {
 
 /** The seal key file's 32 bytes (`planasonix-seal-key-v1 <base64>`). */
 export function readSealKey(file) {
-  const words = readTrustedText(file, { secret: true }).trim().split(/\s+/);
+  const words = readTrustedText(file, { secret: true, what: 'seal key' }).trim().split(/\s+/);
   const bytes = words.length === 2 && words[0] === 'planasonix-seal-key-v1' ? Buffer.from(words[1], 'base64') : null;
   if (bytes === null || bytes.length !== 32 || bytes.toString('base64') !== words[1]) {
     throw new ConfigError(`${file}: not a seal key (planasonix-seal-key-v1 and 32 bytes in base64)`);
@@ -53,7 +53,7 @@ const LOCAL = /^(localhost|127\.[0-9.]+|::1)$/;  // an http issuer's host
 
 /** The store file's PostgreSQL settings, checked as the hosts check them (planasonix-store(5)). */
 export function readStoreFile(file) {
-  const raw = toml(file, readTrustedText(file));
+  const raw = toml(file, readTrustedText(file, { what: 'store file' }));
   only(file, raw, ['kind', 'postgresql']);
   if (raw.kind !== 'postgresql' || typeof raw.postgresql !== 'object') {
     throw new ConfigError(
@@ -76,7 +76,7 @@ export function readStoreFile(file) {
   let socketOwner = null;
   if (sslmode === 'verify-full') {
     const caFile = str(file, pg, 'ca_file', { where: w });
-    ca = readTrustedText(caFile);
+    ca = readTrustedText(caFile, { what: 'CA file' });
     if (pg.socket_owner !== undefined) {
       throw new ConfigError(`${file}: socket_owner is for a unix socket (sslmode = "disable"); over TLS the certificate says who the server is`);
     }
@@ -105,7 +105,7 @@ export function readStoreFile(file) {
   let password = null;
   const passwordFile = str(file, pg, 'password_file', { required: false, where: w });
   if (passwordFile !== null) {
-    const text = readTrustedText(passwordFile, { secret: true }).replace(/\r?\n$/, '');
+    const text = readTrustedText(passwordFile, { secret: true, what: 'database password' }).replace(/\r?\n$/, '');
     if (text === '' || /[\n\0]/.test(text)) throw new ConfigError(`${passwordFile}: the password file must hold one non-empty line`);
     password = text;
   }
@@ -125,7 +125,7 @@ export function readStoreFile(file) {
 
 /** The users file: who may sign in, with password hashes (argon2id). */
 export function readUsers(file) {
-  const raw = toml(file, readTrustedText(file, { secret: true }));
+  const raw = toml(file, readTrustedText(file, { secret: true, what: 'users file' }));
   only(file, raw, ['user']);
   const users = new Map();
   for (const [i, u] of (raw.user ?? []).entries()) {
@@ -153,7 +153,7 @@ export function readUsers(file) {
 
 /** The clients file: the applications that may ask for sign-in. */
 export function readClients(file) {
-  const raw = toml(file, readTrustedText(file));
+  const raw = toml(file, readTrustedText(file, { what: 'clients file' }));
   only(file, raw, ['client']);
   return (raw.client ?? []).map((c, i) => {
     const w = ` in [[client]] ${i + 1}`;
@@ -172,7 +172,7 @@ export function readClients(file) {
     if (secretFile === null) {
       client.token_endpoint_auth_method = 'none';
     } else {
-      client.client_secret = readTrustedText(secretFile, { secret: true }).trim();
+      client.client_secret = readTrustedText(secretFile, { secret: true, what: 'client secret' }).trim();
       client.token_endpoint_auth_method = 'client_secret_basic';
     }
     return client;
@@ -192,17 +192,24 @@ function readUpstream(file, table, rel) {
     name: str(file, table, 'name', { where: w }),
     issuer,
     clientId: str(file, table, 'client_id', { where: w }),
-    secret: secretFile === null ? null : readTrustedText(rel(secretFile), { secret: true }).trim(),
+    secret: secretFile === null ? null : readTrustedText(rel(secretFile), { secret: true, what: 'upstream client secret' }).trim(),
     usernameClaim: str(file, table, 'username_claim', { required: false, where: w }) ?? 'sub',
   };
+}
+
+/** `sms_input`: `"stdin"` (the number off the command line) or `"argument"` (the default). */
+function smsInput(file, value) {
+  if (value === undefined || value === 'argument') return false;
+  if (value === 'stdin') return true;
+  throw new ConfigError(`${file}: sms_input = ${JSON.stringify(value)}: use "stdin" (the number on the first line of standard input, off the command line) or "argument"`);
 }
 
 /** Reads the configuration file and everything it names. */
 export function readConfig(file) {
   const where = path.resolve(file);
-  const raw = toml(where, readTrustedText(where));
+  const raw = toml(where, readTrustedText(where, { what: 'configuration' }));
   only(where, raw, ['issuer', 'listen', 'policy', 'seal_key', 'store', 'users', 'clients', 'state_dir',
-    'admin_groups', 'sms_command', 'notice_command', 'workers', 'component', 'upstream', 'proxy_hops']);
+    'admin_groups', 'sms_command', 'sms_input', 'notice_command', 'workers', 'component', 'upstream', 'proxy_hops']);
   const rel = (p) => path.resolve(path.dirname(where), p);
   const issuer = str(where, raw, 'issuer');
   let url;
@@ -230,7 +237,7 @@ export function readConfig(file) {
       file: where,
       issuer: issuer.replace(/\/$/, ''),
       listen: { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) },
-      policy: readTrustedText(rel(str(where, raw, 'policy'))),
+      policy: readTrustedText(rel(str(where, raw, 'policy')), { what: 'policy' }),
       sealKey: readSealKey(rel(str(where, raw, 'seal_key'))),
       store: readStoreFile(rel(str(where, raw, 'store'))),
       users: readUsers(rel(str(where, raw, 'users'))),
@@ -242,6 +249,7 @@ export function readConfig(file) {
       proxyHops,
       delivery: {
         sms: raw.sms_command === undefined ? null : rel(str(where, raw, 'sms_command')),
+        smsStdin: smsInput(where, raw.sms_input),
         notice: raw.notice_command === undefined ? null : rel(str(where, raw, 'notice_command')),
       },
       workers,

@@ -206,6 +206,17 @@ export function adminNeedsFactor({ user }) {
   });
 }
 
+/** Whether any lock holds: everywhere, or for some addresses. */
+export const isLocked = (s) => s.lockedUntil !== undefined || s.remoteLocks.length > 0;
+
+/** A user's locks in words: everywhere, then each address. */
+function locks(s) {
+  if (!isLocked(s)) return `Not locked (${s.recentFailures} recent wrong codes)`;
+  const everywhere = s.lockedUntil !== undefined ? [html`Locked everywhere until ${say.moment(s.lockedUntil)}`] : [];
+  const remote = s.remoteLocks.map((l) => html`Locked from ${l.remote ?? 'local logins'} until ${say.moment(l.until)}`);
+  return html`${[...everywhere, ...remote].map((line, i) => html`${i ? html`<br>` : ''}${line}`)}`;
+}
+
 /** One user's state for an admin: enrolled since, lock, last second factor. */
 function userState(status) {
   const s = status;
@@ -215,7 +226,7 @@ function userState(status) {
       ? html`${factors.join(', ') || 'Recovery codes only'}${s.totpSince !== undefined ? html`, app added ${say.moment(s.totpSince)}` : ''}`
       : html`None${s.enrollBy !== undefined ? html`; must enroll by ${say.moment(s.enrollBy)}` : ''}`],
     ['Recovery codes left', String(s.recoveryRemaining)],
-    ['Lock', s.lockedUntil !== undefined ? html`Locked until ${say.moment(s.lockedUntil)}` : `Not locked (${s.recentFailures} recent wrong codes)`],
+    ['Lock', locks(s)],
     ['Last second factor', s.lastMfa !== undefined ? say.moment(s.lastMfa) : 'Never'],
   ];
   return html`<dl class="state-list">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
@@ -241,7 +252,7 @@ export function admin({ me, found, notice }) {
   let body;
   if (found?.status) {
     body = html`${lookup}<section aria-labelledby="user-h"><h2 id="user-h">${found.name}</h2>${userState(found.status)}
-${found.status.lockedUntil !== undefined ? unlockForm(found.name) : ''}</section>
+${isLocked(found.status) ? unlockForm(found.name) : ''}</section>
 <section aria-labelledby="reset-h"><h2 id="reset-h">Reset ${found.name}’s two-factor authentication</h2>${resetIntro}${resetForm(found.name)}</section>`;
   } else {
     const missing = found?.missing ? html`<p class="notice error" role="alert">There is no user ${found.name}.</p>`

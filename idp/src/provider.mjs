@@ -54,7 +54,7 @@ function stateSecret(stateDir, name, make) {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     writeSecret(file, make());
   }
-  return readTrusted(file, { secret: true });
+  return readTrusted(file, { secret: true, what: 'state file' });
 }
 
 /** The ID token signing keys: RS256 (what every relying party takes) and ES256. */

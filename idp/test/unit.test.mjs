@@ -127,3 +127,36 @@ test('a socket store trusts only a directory of root or the database user that o
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('trusted files follow the hosts\u2019 rule table, case for case', async () => {
+  const { check } = await import('../src/files.mjs');
+  const fs = await import('node:fs');
+  const table = JSON.parse(fs.readFileSync(new URL('../../tests/trusted-files.json', import.meta.url), 'utf8'));
+  assert.ok(table.cases.length >= 20, 'the table lost its cases');
+  const seen = (v, type) => ({ uid: v.uid, mode: parseInt(v.mode, 8), type: v.type ?? type });
+  for (const c of table.cases) {
+    const found = check(c.kind, seen(c.file, 'file'), seen(c.dir, 'directory'), table.reader);
+    assert.equal(found?.broken ?? 'ok', c.expect, JSON.stringify(c));
+  }
+});
+
+test('a trusted file is read without following a symbolic link, and named in its refusal', async () => {
+  const { readTrustedText } = await import('../src/files.mjs');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'planasonix-files-'));
+  try {
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, 'policy.toml');
+    fs.writeFileSync(file, 'x = 1\n', { mode: 0o644 });
+    assert.equal(readTrustedText(file, { what: 'policy' }), 'x = 1\n');
+    fs.symlinkSync(file, path.join(dir, 'link.toml'));
+    assert.throws(() => readTrustedText(path.join(dir, 'link.toml'), { what: 'policy' }), /policy .* is not trusted: it is not a regular file/);
+    assert.throws(() => readTrustedText(file, { secret: true, what: 'seal key' }), /seal key .* mode 0644 lets group or others read or write it \(chmod 600\)/);
+    fs.chmodSync(dir, 0o777);
+    assert.throws(() => readTrustedText(file, { what: 'policy' }), /its directory .* has mode 0777/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

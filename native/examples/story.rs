@@ -47,8 +47,8 @@ impl FileOutbox {
             .append(true)
             .mode(0o600)
             .open(&self.0)
-            .map_err(|e| DeliveryError(e.to_string()))?;
-        writeln!(f, "{line}").map_err(|e| DeliveryError(e.to_string()))
+            .map_err(|e| DeliveryError::new(e.to_string()))?;
+        writeln!(f, "{line}").map_err(|e| DeliveryError::new(e.to_string()))
     }
 
     fn last_code(&self) -> String {

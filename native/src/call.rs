@@ -8,9 +8,11 @@
 //!    failed code's lockout count must stick); close the store.
 //! 3. Send what it queued ([`Sender`]), with the store closed: a delivery
 //!    command may take seconds, and every other login would wait for it.
-//! 4. Record each failed delivery in a new short transaction: a notice as
-//!    `notice-failed`; an SMS (when the caller says whose and what for) by
-//!    voiding its code and auditing `sms-failed`
+//! 4. Record each delivery in a new short transaction: an SMS that went out
+//!    as `sms-sent` ([`Engine::sms_delivered`]); a notice that did not as
+//!    `notice-failed`; an SMS that did not (when the caller says whose and
+//!    what for) by voiding its code and auditing `sms-failed`, its send
+//!    given back to the user's limits when it provably did not go out
 //!    ([`Engine::sms_not_delivered`]).
 
 use crate::delivery::{DeliveryFailure, Sender};
@@ -179,9 +181,12 @@ impl<S: Transactions> EngineCall<'_, S> {
         let undelivered = queue
             .take()
             .into_iter()
-            .filter_map(|message| {
-                let failure = self.sender.send(&message).err()?;
-                Some(self.record(message, failure, sms))
+            .filter_map(|message| match self.sender.send(&message) {
+                Ok(()) => {
+                    self.record_sent(&message, sms);
+                    None
+                }
+                Err(failure) => Some(self.record(message, failure, sms)),
             })
             .collect();
         (result, undelivered)
@@ -200,6 +205,16 @@ impl<S: Transactions> EngineCall<'_, S> {
         }
     }
 
+    /// Audits an SMS that went out (`sms-sent`), in its own short
+    /// transaction. A failure to record it loses only the event: syslog
+    /// has the send.
+    fn record_sent(&self, message: &Message, sms: Option<SmsFor<'_>>) {
+        if let (Message::Sms { .. }, Some(s)) = (message, sms) {
+            let now = (self.clock)();
+            let _ = self.afterwards(|e| e.sms_delivered(s.user, s.ctx, now));
+        }
+    }
+
     /// Records one failed delivery, in its own short transaction.
     fn record(
         &self,
@@ -208,11 +223,14 @@ impl<S: Transactions> EngineCall<'_, S> {
         sms: Option<SmsFor<'_>>,
     ) -> Undelivered {
         let reason = failure.to_string();
+        let unsent = failure.proves_unsent();
         let now = (self.clock)();
         match message {
             Message::Sms { .. } => Undelivered::Sms {
                 recorded: sms.map(|s| {
-                    self.afterwards(|e| e.sms_not_delivered(s.user, s.purpose, s.ctx, &reason, now))
+                    self.afterwards(|e| {
+                        e.sms_not_delivered(s.user, s.purpose, s.ctx, &reason, unsent, now)
+                    })
                 }),
                 failure,
             },

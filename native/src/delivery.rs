@@ -19,6 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The exit status by which a delivery command says its message provably did
+/// not go out (EX_UNAVAILABLE: no connection, the gateway failed it), as
+/// `planasonix deliver` does; any other failure may have sent it.
+pub const EXIT_NOT_SENT: i32 = 69;
+
 /// How long a delivery command may run unless configured otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -71,6 +76,8 @@ pub enum DeliveryFailure {
     Gateway {
         /// `SMS` or `notice`.
         kind: &'static str,
+        /// Whether it provably did not go out.
+        unsent: bool,
         /// Why (the gateway's status, never its answer).
         detail: String,
     },
@@ -102,7 +109,27 @@ impl fmt::Display for DeliveryFailure {
                 program.display(),
                 format_duration(*after)
             ),
-            DeliveryFailure::Gateway { kind, detail } => write!(f, "{kind} gateway: {detail}"),
+            DeliveryFailure::Gateway { kind, detail, .. } => {
+                write!(f, "{kind} gateway: {detail}")
+            }
+        }
+    }
+}
+
+impl DeliveryFailure {
+    /// Whether the message provably did not go out: nothing was configured
+    /// or started, the command said so (exit status [`EXIT_NOT_SENT`]), or a
+    /// gateway refused the connection or failed it. Then an SMS's send is
+    /// given back to the user's limits; a timeout or another exit status
+    /// counts (the message may have gone out).
+    pub fn proves_unsent(&self) -> bool {
+        match self {
+            DeliveryFailure::NotConfigured { .. } | DeliveryFailure::CannotStart { .. } => true,
+            DeliveryFailure::Exited { status, .. } => *status == EXIT_NOT_SENT,
+            DeliveryFailure::Gateway { unsent, .. } => *unsent,
+            DeliveryFailure::Killed { .. }
+            | DeliveryFailure::StatusLost { .. }
+            | DeliveryFailure::TimedOut { .. } => false,
         }
     }
 }
@@ -118,6 +145,10 @@ pub trait Sender: Sync {
 pub struct Commands {
     /// The SMS command, if SMS is set up on this host.
     pub sms: Option<PathBuf>,
+    /// Whether the SMS command reads the number from the first line of its
+    /// standard input (off the command line, which every local user can
+    /// read), not from its argument.
+    pub sms_stdin: bool,
     /// The notice command, if any. Without one, notices are dropped: the
     /// audit trail has every event.
     pub notice: Option<PathBuf>,
@@ -143,6 +174,10 @@ impl Sender for Commands {
                     .sms
                     .as_ref()
                     .ok_or(DeliveryFailure::NotConfigured { kind: "SMS" })?;
+                if self.sms_stdin {
+                    let input = SecretString::new(format!("{}\n{}\n", to.e164(), text.expose()));
+                    return run_program(program, &[], input.expose().as_bytes(), self.sms_timeout);
+                }
                 let input = SecretString::new(format!("{}\n", text.expose()));
                 run(
                     program,
@@ -313,6 +348,7 @@ mod tests {
         );
         let commands = Commands {
             sms: Some(cmd),
+            sms_stdin: false,
             notice: None,
             sms_timeout: Duration::from_secs(5),
             notice_timeout: Duration::from_secs(5),
@@ -329,6 +365,7 @@ mod tests {
         let dir = TempDir::new("delivery-fail");
         let commands = Commands {
             sms: Some(script(dir.path(), "fail", "exit 3")),
+            sms_stdin: false,
             notice: Some(script(dir.path(), "slow", "sleep 30")),
             sms_timeout: Duration::from_secs(1),
             notice_timeout: Duration::from_secs(1),

@@ -34,10 +34,13 @@ use template::Values;
 pub enum Channel {
     /// An HTTP gateway (a generic webhook, or Twilio).
     Webhook(Box<Webhook>),
-    /// A program with the command contract: recipient as argument, text on stdin.
+    /// A program with the command contract: recipient as argument, text on
+    /// stdin; or (`stdin`) the recipient on stdin's first line, the text after.
     Command {
         /// The program.
         program: PathBuf,
+        /// Whether the recipient goes on standard input, off the command line.
+        stdin: bool,
         /// How long it may run.
         timeout: Duration,
     },
@@ -64,9 +67,20 @@ pub enum GatewayError {
     /// The gateway answered and did not take the message (a 4xx, or a 2xx
     /// without the success pattern): sending it again would not help.
     Refused(String),
-    /// Nothing took it: no connection, TLS failed, no answer in time, or the
-    /// gateway said to come back (429, 5xx) as often as retries allow.
+    /// It provably did not go out: no connection was made (refused, no
+    /// such host, TLS failed before the request), or the gateway answered
+    /// 429 or 5xx as often as retries allow.
+    NotSent(String),
+    /// Whether it went out is not known: no answer in time, or a broken one.
     Unavailable(String),
+}
+
+impl GatewayError {
+    /// Whether the message provably did not go out (the user's SMS limits
+    /// then give its send back).
+    pub fn proves_unsent(&self) -> bool {
+        matches!(self, GatewayError::Config(_) | GatewayError::NotSent(_))
+    }
 }
 
 impl fmt::Display for GatewayError {
@@ -74,6 +88,7 @@ impl fmt::Display for GatewayError {
         match self {
             GatewayError::Config(why) => write!(f, "delivery is not set up right: {why}"),
             GatewayError::Refused(why) => write!(f, "the message was refused: {why}"),
+            GatewayError::NotSent(why) => write!(f, "the gateway did not take the message: {why}"),
             GatewayError::Unavailable(why) => {
                 write!(f, "the gateway could not take the message: {why}")
             }
@@ -93,13 +108,25 @@ fn message_id() -> String {
 }
 
 impl Channel {
+    /// The longest one send may take: every try at its timeout, with the
+    /// waits between them. A caller that stops it sooner (the PAM module's
+    /// `delivery_timeout=`) cannot know whether it went out.
+    pub fn longest(&self) -> Duration {
+        match self {
+            Channel::Webhook(w) => w.longest(),
+            Channel::Command { timeout, .. } => *timeout,
+            Channel::Sendmail(m) => m.timeout,
+        }
+    }
+
     /// Sends an SMS with `text` to `to`.
     pub fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<Sent, GatewayError> {
         self.send_sms_showing(to, text, None)
     }
 
-    /// [`Channel::send_sms`], also writing the request (secrets masked) and
-    /// the gateway's answer into `shown` (for `planasonix deliver test`).
+    /// [`Channel::send_sms`], also writing the request (secrets masked) into
+    /// `shown` (for `planasonix deliver test`); never the gateway's answer,
+    /// which may echo a token, the number or the code.
     pub fn send_sms_showing(
         &self,
         to: &PhoneNumber,
@@ -115,7 +142,11 @@ impl Channel {
         };
         match self {
             Channel::Webhook(w) => send(w, &values, shown),
-            Channel::Command { program, timeout } => command(program, to.e164(), text, *timeout),
+            Channel::Command {
+                program,
+                stdin,
+                timeout,
+            } => command(program, to.e164(), *stdin, text, *timeout),
             Channel::Sendmail(_) => Err(GatewayError::Config("sendmail does not send SMS".into())),
         }
     }
@@ -143,7 +174,11 @@ impl Channel {
                 };
                 send(w, &values, shown)
             }
-            Channel::Command { program, timeout } => command(program, user, text, *timeout),
+            Channel::Command {
+                program,
+                stdin,
+                timeout,
+            } => command(program, user, *stdin, text, *timeout),
             Channel::Sendmail(m) => m.send(user, text, &id).map(|()| Sent {
                 status: 0,
                 message_id: Some(id),
@@ -159,31 +194,40 @@ fn send(
     shown: Option<&mut String>,
 ) -> Result<Sent, GatewayError> {
     let request = w.prepare(values, shown.is_some())?;
-    let mut answer = String::new();
-    let sent = w.send(&request, &mut answer);
-    if let Some(out) = shown {
-        *out = format!(
-            "{}\n\n-- answer --\n{}",
-            request.shown.as_deref().unwrap_or_default(),
-            answer
-        );
+    // The answer's body is never shown: a gateway that echoes requests
+    // would show its token, the number or the code.
+    if let (Some(out), Some(text)) = (shown, request.shown.as_deref()) {
+        text.clone_into(out);
     }
-    sent
+    w.send(&request)
 }
 
 fn command(
     program: &std::path::Path,
-    arg: &str,
+    to: &str,
+    stdin: bool,
     text: &str,
     timeout: Duration,
 ) -> Result<Sent, GatewayError> {
-    run_program(program, &[arg], format!("{text}\n").as_bytes(), timeout)
+    let input = zeroize::Zeroizing::new(if stdin {
+        format!("{to}\n{text}\n")
+    } else {
+        format!("{text}\n")
+    });
+    let args: &[&str] = if stdin { &[] } else { &[to] };
+    run_program(program, args, input.as_bytes(), timeout)
         .map(|()| Sent {
             status: 0,
             message_id: None,
             attempts: 1,
         })
-        .map_err(|e| GatewayError::Unavailable(e.to_string()))
+        .map_err(|e| {
+            if e.proves_unsent() {
+                GatewayError::NotSent(e.to_string())
+            } else {
+                GatewayError::Unavailable(e.to_string())
+            }
+        })
 }
 
 /// The delivery file as the native [`Sender`]: what the CLI and the wasmtime
@@ -193,6 +237,7 @@ impl Sender for DeliveryFile {
         use crate::delivery::DeliveryFailure;
         let fail = |kind: &'static str, e: GatewayError| DeliveryFailure::Gateway {
             kind,
+            unsent: e.proves_unsent(),
             detail: e.to_string(),
         };
         match message {

@@ -1,54 +1,48 @@
 //! The root-only seal key file (`/etc/planasonix/seal.key`).
 
+use crate::trusted_file::{read_trusted, read_trusted_text, Kind, TrustedFileError};
 use core::fmt;
-use planasonix_core::seal::{SealError, SealKey};
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use planasonix_core::seal::{SealError, SealKey, CHECK_VALUE_TAG};
 use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
+
+/// Largest key file read.
+const MAX_KEY_BYTES: u64 = 4096;
 
 /// Why the key file cannot be used.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum KeyFileError {
-    /// It does not exist.
-    Missing(PathBuf),
-    /// It cannot be read (permissions, I/O).
-    Unreadable(PathBuf, std::io::Error),
-    /// Group or others may read or write it.
-    TooOpen(PathBuf, u32),
-    /// Someone other than root or the user reading it owns it.
-    WrongOwner(PathBuf, u32),
-    /// It is not a regular file.
-    NotAFile(PathBuf),
+    /// The file cannot be used: missing, unreadable, not trusted (group or
+    /// others may access it, someone other than root or the user reading it
+    /// owns it or its directory, not a regular file), too large.
+    File(TrustedFileError),
     /// Its content is not a key.
     Malformed(PathBuf, SealError),
+}
+
+impl KeyFileError {
+    /// Whether the key exists but is not trusted, or may not be read by
+    /// this user: a permission problem rather than a broken key.
+    pub fn is_permission(&self) -> bool {
+        match self {
+            KeyFileError::File(TrustedFileError::Untrusted { broken, .. }) => {
+                !matches!(broken, crate::trusted_file::Broken::NotRegular)
+            }
+            KeyFileError::File(TrustedFileError::Unreadable { error, .. }) => {
+                error.kind() == std::io::ErrorKind::PermissionDenied
+            }
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for KeyFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeyFileError::Missing(p) => write!(
-                f,
-                "seal key {} does not exist; create it with `planasonix init`",
-                p.display()
-            ),
-            KeyFileError::Unreadable(p, e) => {
-                write!(f, "cannot read seal key {}: {e}", p.display())
+            KeyFileError::File(e @ TrustedFileError::Missing { .. }) => {
+                write!(f, "{e}; create it with `planasonix init`")
             }
-            KeyFileError::TooOpen(p, mode) => write!(
-                f,
-                "seal key {} has mode {mode:04o}: group and others must have no access (chmod 600)",
-                p.display()
-            ),
-            KeyFileError::WrongOwner(p, uid) => write!(
-                f,
-                "seal key {} is owned by uid {uid}: it must be owned by root (or the user running this) (chown root)",
-                p.display()
-            ),
-            KeyFileError::NotAFile(p) => {
-                write!(f, "seal key {} is not a regular file", p.display())
-            }
+            KeyFileError::File(e) => e.fmt(f),
             KeyFileError::Malformed(p, e) => write!(f, "seal key {}: {e}", p.display()),
         }
     }
@@ -56,32 +50,49 @@ impl fmt::Display for KeyFileError {
 
 impl std::error::Error for KeyFileError {}
 
-/// Loads the seal key, refusing a file that group or others can access or
-/// that someone other than root or this process's user owns.
+/// Loads the seal key: a trusted secret ([`crate::trusted_file`]), refused
+/// when group or others can access it, when someone other than root or this
+/// process's user owns it or its directory (they could replace the key
+/// under every login), or when it is not a regular file.
 pub fn load_key_file(path: &Path) -> Result<SealKey, KeyFileError> {
-    let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => KeyFileError::Missing(path.to_owned()),
-        _ => KeyFileError::Unreadable(path.to_owned(), e),
-    })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| KeyFileError::Unreadable(path.to_owned(), e))?;
-    if !meta.is_file() {
-        return Err(KeyFileError::NotAFile(path.to_owned()));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(KeyFileError::TooOpen(path.to_owned(), mode));
-    }
-    // Whoever owns the key file can replace the key under every login.
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != 0 && meta.uid() != me {
-        return Err(KeyFileError::WrongOwner(path.to_owned(), meta.uid()));
-    }
-    let mut text = Zeroizing::new(Vec::with_capacity(128));
-    file.by_ref()
-        .take(4096)
-        .read_to_end(&mut text)
-        .map_err(|e| KeyFileError::Unreadable(path.to_owned(), e))?;
+    let text =
+        read_trusted(path, Kind::Secret, "seal key", MAX_KEY_BYTES).map_err(KeyFileError::File)?;
     SealKey::from_key_text(&text).map_err(|e| KeyFileError::Malformed(path.to_owned(), e))
+}
+
+/// Where the key's check value ([`SealKey::check_value`]) is kept for the
+/// state service, which may not read the key itself: `<key>.check`, a
+/// setting file (root's, mode 0644) that `planasonix init` writes.
+pub fn check_file_beside(key: &Path) -> PathBuf {
+    let mut name = key.as_os_str().to_owned();
+    name.push(".check");
+    PathBuf::from(name)
+}
+
+/// Largest check file read.
+const MAX_CHECK_BYTES: u64 = 256;
+
+/// The check value in `path`, a trusted setting; `Ok(None)` when there is
+/// no such file (a host set up before there were any).
+pub fn read_check_file(path: &Path) -> Result<Option<String>, TrustedFileError> {
+    let what = "seal key check file";
+    let text = match read_trusted_text(path, Kind::Setting, what, MAX_CHECK_BYTES) {
+        Err(TrustedFileError::Missing { .. }) => return Ok(None),
+        other => other?,
+    };
+    let value = text.trim();
+    let mut words = value.split(' ');
+    let well_formed = words.next() == Some(CHECK_VALUE_TAG)
+        && words.next().is_some_and(|w| !w.is_empty())
+        && words.next().is_none();
+    if !well_formed {
+        return Err(TrustedFileError::Invalid {
+            path: path.to_owned(),
+            what,
+            why: format!(
+                "it does not hold one line `{CHECK_VALUE_TAG} <base64>`; run `planasonix init` to write it again"
+            ),
+        });
+    }
+    Ok(Some(value.to_owned()))
 }

@@ -42,11 +42,11 @@ pub mod store_uri;
 pub mod syslog;
 pub mod transaction;
 mod trust;
-mod trusted_file;
+pub mod trusted_file;
 
 pub use call::{EngineCall, SmsFor, StateDb, Transactions, Undelivered};
 pub use file_trail::FileTrail;
-pub use keyfile::{load_key_file, KeyFileError};
+pub use keyfile::{check_file_beside, load_key_file, read_check_file, KeyFileError};
 pub use os::{host_name, now, OsRandom};
 pub use policy_file::{read_policy_file, PolicyFileError};
 pub use remembered::Remembering;
@@ -58,6 +58,7 @@ pub use store_file::{read_store_file, StoreSetting, DEFAULT_STORE_FILE};
 pub use store_uri::store_file_from_uri;
 pub use transaction::{shared_transaction, socket_beside, transaction};
 pub use trust::{peer_uid, Trust};
+pub use trusted_file::TrustedFileError;
 
 /// Entry points for the fuzz targets (`fuzz/`); not an API.
 #[doc(hidden)]

@@ -5,13 +5,13 @@
 //! Whoever can write this file can point every login at another database,
 //! one that serves stale records (an old recovery code, a lifted lockout).
 //! Records are authenticated under the seal key, so it cannot forge them,
-//! but it can roll them back. So the file and its directory are checked like
-//! the policy: owned by root and writable by no one else. The file holds no
-//! secret: the database password is in its own root-only file
-//! ([`read_password_file`]), never here, in the policy or on a command line.
+//! but it can roll them back. So it is a trusted setting
+//! ([`crate::trusted_file`]): it and its directory root's and writable by no
+//! one else. The file holds no secret: the database password is in its own
+//! root-only file ([`read_password_file`]), never here, in the policy or on a
+//! command line.
 
-use crate::trusted_file::{read_trusted, Readers};
-use core::fmt;
+use crate::trusted_file::{read_trusted_text, Kind, TrustedFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,38 +86,6 @@ pub enum PgTls {
     },
 }
 
-/// Why the store setting cannot be used.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum StoreFileError {
-    /// It cannot be read.
-    Unreadable(PathBuf, std::io::Error),
-    /// It, or its directory, may be changed by someone other than root; or
-    /// a password file others may read.
-    Unsafe {
-        /// The file or directory.
-        path: PathBuf,
-        /// Why, in words an admin can act on.
-        why: String,
-    },
-    /// Its content is not a valid setting.
-    Invalid(PathBuf, String),
-}
-
-impl fmt::Display for StoreFileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreFileError::Unreadable(p, e) => write!(f, "cannot read {}: {e}", p.display()),
-            StoreFileError::Unsafe { path, why } => {
-                write!(f, "{} is not trusted: {why}", path.display())
-            }
-            StoreFileError::Invalid(p, why) => write!(f, "store file {}: {why}", p.display()),
-        }
-    }
-}
-
-impl std::error::Error for StoreFileError {}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -144,16 +112,16 @@ struct RawPg {
 /// Reads the store setting at `path`: [`StoreSetting::Sled`] when the file
 /// does not exist; refused when someone other than root could change it or
 /// its directory, or when it is not a valid setting.
-pub fn read_store_file(path: &Path) -> Result<StoreSetting, StoreFileError> {
-    let text = match read_trusted(path, MAX_STORE_BYTES, Readers::Anyone) {
-        Err(StoreFileError::Unreadable(p, e))
-            if p == path && e.kind() == std::io::ErrorKind::NotFound =>
-        {
-            return Ok(StoreSetting::Sled)
-        }
+pub fn read_store_file(path: &Path) -> Result<StoreSetting, TrustedFileError> {
+    let text = match read_trusted_text(path, Kind::Setting, "store file", MAX_STORE_BYTES) {
+        Err(TrustedFileError::Missing { .. }) => return Ok(StoreSetting::Sled),
         other => other?,
     };
-    parse_store(&text).map_err(|why| StoreFileError::Invalid(path.to_owned(), why))
+    parse_store(&text).map_err(|why| TrustedFileError::Invalid {
+        path: path.to_owned(),
+        what: "store file",
+        why,
+    })
 }
 
 /// Parses the text of a store file.
@@ -303,7 +271,7 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
 /// Reads the database password from `path`: a regular file owned by root (or
 /// the user reading it) that group and others cannot access; one line, the
 /// trailing line break dropped.
-pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, StoreFileError> {
+pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, TrustedFileError> {
     crate::secret_file::read_secret_line(path, "the database password")
 }
 

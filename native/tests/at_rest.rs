@@ -3,6 +3,7 @@
 
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::*;
+use planasonix_native::trusted_file::{Broken, TrustedFileError};
 use planasonix_native::{load_key_file, KeyFileError, SledStore};
 use planasonix_testkit::{code_at, ctx, Outbox, TempDir, T0};
 use std::os::unix::fs::PermissionsExt;
@@ -89,14 +90,23 @@ fn key_file_must_be_private_present_and_well_formed() {
     let path = dir.join("seal.key");
     assert!(matches!(
         load_key_file(&path),
-        Err(KeyFileError::Missing(_))
+        Err(KeyFileError::File(TrustedFileError::Missing { .. }))
     ));
 
     let key = SealKey::generate(&mut SeededRandom::new(1)).unwrap();
     std::fs::write(&path, key.to_key_text().expose()).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = load_key_file(&path).unwrap_err();
-    assert!(matches!(err, KeyFileError::TooOpen(_, 0o644)));
+    assert!(
+        matches!(
+            err,
+            KeyFileError::File(TrustedFileError::Untrusted {
+                broken: Broken::Mode(0o644),
+                ..
+            })
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("chmod 600"), "{err}");
 
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -110,6 +120,11 @@ fn key_file_must_be_private_present_and_well_formed() {
     assert!(matches!(err, KeyFileError::Malformed(..)), "{err}");
     assert!(matches!(
         load_key_file(dir.path()),
-        Err(KeyFileError::NotAFile(_) | KeyFileError::Unreadable(..))
+        Err(KeyFileError::File(
+            TrustedFileError::Untrusted {
+                broken: Broken::NotRegular,
+                ..
+            } | TrustedFileError::Unreadable { .. }
+        ))
     ));
 }

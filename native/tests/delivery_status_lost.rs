@@ -28,6 +28,7 @@ fn a_lost_exit_status_is_reported_as_lost_and_nothing_is_killed() {
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o700)).unwrap();
     let commands = Commands {
         sms: None,
+        sms_stdin: false,
         notice: Some(program),
         sms_timeout: Duration::from_secs(30),
         notice_timeout: Duration::from_secs(30),

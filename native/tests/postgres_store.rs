@@ -169,7 +169,7 @@ fn copying_a_record_adds_it_keeps_an_identical_one_and_never_overwrites() {
 fn wrong_password_wrong_ca_and_plain_text_are_named() {
     let pg = Postgres::start(Tls::On);
     migrated(&pg);
-    let wrong = pg.data_dir().parent().unwrap().join("wrong.password");
+    let wrong = pg.password_file().with_file_name("wrong.password");
     std::fs::write(&wrong, "not-the-password\n").unwrap();
     std::fs::set_permissions(&wrong, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let text = pg.store_toml("verify-full").replace(
@@ -212,7 +212,8 @@ fn wrong_password_wrong_ca_and_plain_text_are_named() {
     };
     let e = PgStore::new(&s).unwrap_err();
     assert!(
-        detail(&e).contains("lets group or others read the database password"),
+        detail(&e).contains("the database password")
+            && detail(&e).contains("lets group or others read"),
         "{e}"
     );
 
@@ -681,4 +682,56 @@ fn an_impostor_on_a_trusted_socket_that_asks_for_the_password_in_clear_gets_noth
         !String::from_utf8_lossy(&got).contains(secret),
         "the password reached the impostor"
     );
+}
+
+#[test]
+fn a_ca_file_others_may_write_is_refused() {
+    // Whoever can write the CA file can put their own server in the
+    // database's place.
+    use std::os::unix::fs::PermissionsExt;
+    let pg = Postgres::start(Tls::On);
+    std::fs::set_permissions(pg.ca_file(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let e = PgStore::new(&settings(&pg, "verify-full", "")).unwrap_err();
+    std::fs::set_permissions(pg.ca_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(
+        detail(&e).contains("CA file") && detail(&e).contains("is not trusted"),
+        "{e}"
+    );
+    PgStore::new(&settings(&pg, "verify-full", ""))
+        .unwrap()
+        .migrate()
+        .unwrap();
+}
+
+#[test]
+fn a_pool_with_every_connection_in_use_says_so_naming_the_store() {
+    // The message of one host's sled ("another planasonix process kept it
+    // open") would send an admin looking for a process that does not exist.
+    let pg = Postgres::start(Tls::On);
+    let store = std::sync::Arc::new(
+        PgStore::new(&settings(
+            &pg,
+            "verify-full",
+            "pool_size = 1\nconnect_timeout = 1\nstatement_timeout = 5\n",
+        ))
+        .unwrap(),
+    );
+    store.migrate().unwrap();
+    store.compare_and_swap("k", None, Some(b"v")).unwrap();
+    pg.freeze();
+    let holder = std::thread::spawn({
+        let store = store.clone();
+        move || store.get("k")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let e = store.get("k").unwrap_err();
+    pg.thaw();
+    let _ = holder.join();
+    assert!(
+        detail(&e).contains(": pool: all 1 connections stayed in use for 1 s")
+            && detail(&e).contains("raise pool_size")
+            && detail(&e).contains("planasonix@127.0.0.1"),
+        "{e}"
+    );
+    assert!(!detail(&e).contains("another planasonix process"), "{e}");
 }

@@ -40,6 +40,11 @@ pub(crate) struct ModuleArgs {
     pub(crate) action: Option<String>,
     /// `sms_command=`: program that sends SMS codes.
     pub(crate) sms_command: Option<PathBuf>,
+    /// `sms_input=stdin`: the SMS command reads the number from the first
+    /// line of its standard input (not its command line, which every local
+    /// user can read); `sms_input=argument` (the default) keeps the first
+    /// contract, the number as its one argument.
+    pub(crate) sms_stdin: bool,
     /// `notice_command=`: program that delivers security notices to users.
     pub(crate) notice_command: Option<PathBuf>,
     /// `delivery_timeout=`: seconds either command may run.
@@ -60,6 +65,7 @@ impl Default for ModuleArgs {
             store: DEFAULT_STORE.into(),
             action: None,
             sms_command: None,
+            sms_stdin: false,
             notice_command: None,
             delivery_timeout: DEFAULT_DELIVERY_TIMEOUT,
             store_wait: DEFAULT_STORE_WAIT,
@@ -86,6 +92,8 @@ pub(crate) enum ArgError {
     BadTimeout,
     /// `store_wait=` not 1 to 60 seconds.
     BadStoreWait,
+    /// `sms_input=` not `stdin` or `argument`.
+    BadSmsInput,
     /// Not valid UTF-8.
     NotUtf8,
 }
@@ -108,6 +116,9 @@ impl fmt::Display for ArgError {
                 f,
                 "module argument store_wait= must be 1 to {MAX_STORE_WAIT_SECS} seconds"
             ),
+            ArgError::BadSmsInput => {
+                f.write_str("module argument sms_input= must be stdin or argument")
+            }
             ArgError::NotUtf8 => f.write_str("a module argument is not valid UTF-8"),
         }
     }
@@ -157,6 +168,9 @@ impl ModuleArgs {
                 ("key", Some(v)) => out.key = absolute(name, v)?,
                 ("store", Some(v)) => out.store = absolute(name, v)?,
                 ("sms_command", Some(v)) => out.sms_command = Some(absolute(name, v)?),
+                ("sms_input", Some("stdin")) => out.sms_stdin = true,
+                ("sms_input", Some("argument")) => out.sms_stdin = false,
+                ("sms_input", Some(_)) => return Err(ArgError::BadSmsInput),
                 ("notice_command", Some(v)) => out.notice_command = Some(absolute(name, v)?),
                 ("action", Some(v)) => {
                     if !valid_action(v) {
@@ -194,6 +208,7 @@ fn is_known(name: &str) -> bool {
             | "store"
             | "action"
             | "sms_command"
+            | "sms_input"
             | "notice_command"
             | "delivery_timeout"
             | "store_wait"
@@ -268,6 +283,9 @@ mod tests {
         assert_eq!(parse(&["action=Sudo"]), Err(ArgError::BadAction));
         assert_eq!(parse(&["action=a b"]), Err(ArgError::BadAction));
         assert_eq!(parse(&["delivery_timeout=0"]), Err(ArgError::BadTimeout));
+        assert!(parse(&["sms_input=stdin"]).unwrap().sms_stdin);
+        assert!(!parse(&["sms_input=argument"]).unwrap().sms_stdin);
+        assert_eq!(parse(&["sms_input=argv"]), Err(ArgError::BadSmsInput));
         assert_eq!(parse(&["delivery_timeout=ten"]), Err(ArgError::BadTimeout));
         assert_eq!(parse(&["store_wait=0"]), Err(ArgError::BadStoreWait));
         assert_eq!(parse(&["store_wait=61"]), Err(ArgError::BadStoreWait));

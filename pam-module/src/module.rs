@@ -117,6 +117,7 @@ pub(crate) fn run<'a>(
     });
     let sender = Commands {
         sms: args.sms_command.clone(),
+        sms_stdin: args.sms_stdin,
         notice: args.notice_command.clone(),
         sms_timeout: args.delivery_timeout,
         notice_timeout: args.delivery_timeout,

@@ -37,6 +37,19 @@ fn enrolled_on_one_host_a_code_works_on_the_other_and_is_a_replay_on_the_first()
         "a planted unauthenticated record let alice in:\n{text}"
     );
     assert!(text.contains("unavailable right now"), "{text}");
+    // Refused on A, and said in the fleet's trail, read on B: not only in
+    // A's syslog.
+    let trail: Vec<serde_json::Value> = serde_json::from_str(&common::fleet::ok(
+        &f.b.site.cli(&["--json", "audit", "--user", "alice"]),
+        "audit on B",
+    ))
+    .unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e["event"] == "record-refused" && e["level"] == "error"),
+        "the refused record is not in the fleet's trail: {trail:?}"
+    );
 }
 
 #[test]
@@ -454,4 +467,76 @@ fn a_store_file_with_plain_tcp_to_loopback_fails_closed_and_says_the_fix() {
         "break-glass root was refused:\n{}",
         lines.join("\n")
     );
+}
+
+/// A host given a seal key of its own (the package's install makes one)
+/// instead of the fleet's: before, its service served it, its logins read
+/// every record as tampered and its enrollments wrote records no other
+/// host could open. Now the store keeps the fleet key's check value, and
+/// the host is refused before it reads or writes anything.
+#[test]
+fn a_host_with_another_seal_key_is_refused_before_it_writes_a_record_the_fleet_cannot_read() {
+    let f = fleet("key");
+    let secret = new_secret();
+    enroll(&f.a.site, "judy", &secret);
+    let c = Site::new("key-c", POLICY);
+    join(&c, &f.pg, &c.key.clone());
+
+    let out = c.cli(&["store", "check"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "store check passed on a host with another key"
+    );
+    assert!(
+        said.contains("this host's seal key is not the fleet's") && said.contains("A NEW HOST"),
+        "{said}"
+    );
+
+    let _serving = c.serve();
+    let (ok_c, lines) = pamtester_syslog(&c, "sshd", "judy", &format!("{}\n", oathtool(&secret)));
+    assert!(!ok_c, "a host with another key let judy in");
+    let all = lines.join("\n");
+    assert!(
+        all.contains("not the fleet's"),
+        "the syslog line does not say why:\n{all}"
+    );
+
+    planasonix_testkit::accounts::ensure("kate");
+    let mut child = c
+        .cli_command(&["admin", "provision-totp", "kate", "--secret", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base32 = planasonix_core::otpauth::secret_base32(&new_secret());
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("{}\n", base32.expose()).as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "an enrollment went through a host with another key"
+    );
+    assert!(said.contains("not the fleet's"), "{said}");
+    let rows =
+        f.pg.psql("SELECT count(*) FROM planasonix_records WHERE key = 'user/kate'");
+    assert_eq!(
+        rows.trim(),
+        "0",
+        "a record sealed with another key reached the store"
+    );
+
+    let (root_ok, lines) = pamtester_syslog(&c, "sshd", "root", "");
+    assert!(
+        root_ok,
+        "break-glass root was refused:\n{}",
+        lines.join("\n")
+    );
+    let (ok_a, text) = login(&f.a.site, "judy", &format!("{}\n", oathtool(&secret)));
+    assert!(ok_a, "{text}");
 }

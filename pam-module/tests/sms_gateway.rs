@@ -25,7 +25,20 @@ const NUMBER: &str = "+447700900123";
 /// `site` with frank enrolled (app and SMS), its sshd service sending SMS
 /// through `gateway` with `planasonix deliver sms`.
 fn setup(name: &str, gateway: &FakeGateway, extra: &str) -> (Site, Vec<u8>) {
-    let site = Site::new(name, POLICY);
+    setup_with(name, POLICY, gateway, extra, false)
+}
+
+/// [`setup`] with `policy`; `stdin`: the module's `sms_input=stdin`, the
+/// command run with no argument (the number on its standard input). The
+/// command writes its arguments to `argv` in the site's directory.
+fn setup_with(
+    name: &str,
+    policy: &str,
+    gateway: &FakeGateway,
+    extra: &str,
+    stdin: bool,
+) -> (Site, Vec<u8>) {
+    let site = Site::new(name, policy);
     let delivery = site.dir.join("delivery.toml");
     std::fs::write(
         &delivery,
@@ -36,19 +49,28 @@ fn setup(name: &str, gateway: &FakeGateway, extra: &str) -> (Site, Vec<u8>) {
     )
     .unwrap();
     std::fs::set_permissions(&delivery, std::fs::Permissions::from_mode(0o600)).unwrap();
-    // What the package's /usr/lib/planasonix/deliver-sms is, with this delivery file.
+    // What the package's /usr/lib/planasonix/deliver-sms is, with this
+    // delivery file (and a note of the arguments it was given).
     let sender = site.dir.join("deliver-sms");
     std::fs::write(
         &sender,
         format!(
-            "#!/bin/sh\nexec {} deliver sms --delivery {} -- \"$1\"\n",
-            cli_bin().display(),
-            delivery.display()
+            "#!/bin/sh\necho \"$#:$*\" > {argv}\n\
+             if [ \"$#\" -eq 0 ]; then exec {cli} deliver sms --delivery {file}; fi\n\
+             exec {cli} deliver sms --delivery {file} -- \"$1\"\n",
+            argv = site.dir.join("argv").display(),
+            cli = cli_bin().display(),
+            file = delivery.display()
         ),
     )
     .unwrap();
     std::fs::set_permissions(&sender, std::fs::Permissions::from_mode(0o700)).unwrap();
-    site.service("sshd", &[&format!("sms_command={}", sender.display())]);
+    let command = format!("sms_command={}", sender.display());
+    if stdin {
+        site.service("sshd", &[&command, "sms_input=stdin"]);
+    } else {
+        site.service("sshd", &[&command]);
+    }
     let secret = new_secret();
     site.provision("frank", &secret);
     site.enroll_sms("frank", NUMBER);
@@ -151,4 +173,71 @@ fn a_slow_gateway_never_holds_the_database() {
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = login.join();
+}
+
+/// frank asks for a code and types it; whether he got in.
+fn sms_login(site: &Site, gateway: &FakeGateway) -> (i32, String) {
+    let gw = gateway.clone();
+    let responder: common::libpam::Responder = Box::new(move |shown| {
+        let prompt = shown.last().unwrap().text().to_owned();
+        if prompt == "Verification code: " {
+            return Some("sms".into());
+        }
+        Some(sms_code(&last_text(&gw)))
+    });
+    let mut tx = site.start("sshd", "frank", responder);
+    let rc = tx.authenticate();
+    (rc, transcript(&tx.shown()))
+}
+
+#[test]
+fn with_sms_input_stdin_the_number_never_reaches_a_command_line() {
+    // The first contract puts the number on the command's command line,
+    // where every local user reads it (ps, /proc/PID/cmdline).
+    let gateway = FakeGateway::http();
+    let (site, _) = setup("sms-argv", &gateway, "");
+    let (rc, shown) = sms_login(&site, &gateway);
+    assert_eq!(rc, PAM_SUCCESS, "{}: {shown}", name(rc));
+    let argv = std::fs::read_to_string(site.dir.join("argv")).unwrap();
+    assert_eq!(argv.trim(), format!("1:{NUMBER}"));
+
+    // sms_input=stdin: no argument at all; the number reached the gateway.
+    let gateway = FakeGateway::http();
+    let (site, _) = setup_with("sms-stdin", POLICY, &gateway, "", true);
+    let (rc, shown) = sms_login(&site, &gateway);
+    assert_eq!(rc, PAM_SUCCESS, "{}: {shown}", name(rc));
+    let argv = std::fs::read_to_string(site.dir.join("argv")).unwrap();
+    assert_eq!(argv.trim(), "0:", "the command was given arguments");
+    assert!(!argv.contains(NUMBER));
+}
+
+#[test]
+fn a_gateway_outage_takes_nothing_from_the_users_sms_limit() {
+    // Two texts an hour; the gateway is down for three tries.
+    let policy = format!("{POLICY}max_sends_per_hour = 2\n");
+    let gateway = FakeGateway::http();
+    let (site, _) = setup_with("sms-outage", &policy, &gateway, "retries = 0\n", true);
+    for _ in 0..3 {
+        gateway.script([Reply::Answer(503, "down".into())]);
+        let asked = Arc::new(Mutex::new(0));
+        let count = asked.clone();
+        // "sms", then nothing more: the login ends there.
+        let responder: common::libpam::Responder = Box::new(move |_| {
+            let mut n = count.lock().unwrap();
+            *n += 1;
+            (*n == 1).then(|| "sms".to_owned())
+        });
+        let mut tx = site.start("sshd", "frank", responder);
+        let _ = tx.authenticate();
+        let shown = transcript(&tx.shown());
+        assert!(shown.contains("The SMS could not be sent"), "{shown}");
+    }
+    // Back up: the hour's texts are all still frank's.
+    let (rc, shown) = sms_login(&site, &gateway);
+    assert_eq!(
+        rc,
+        PAM_SUCCESS,
+        "after an outage frank could not get a text: {}: {shown}",
+        name(rc)
+    );
 }

@@ -26,7 +26,7 @@ export const store = {
 
 export const delivery = {
   sendSms(_to, text) {
-    if (failing) throw 'gateway returned 503';
+    if (failing) throw { tag: 'not-sent', val: 'gateway returned 503' };
     texts.push(text);
   },
   sendNotice(_user, _message) {},

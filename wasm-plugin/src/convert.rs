@@ -126,6 +126,14 @@ pub(crate) fn status(s: core_::UserStatus) -> wit::UserStatus {
         totp_since: s.totp_since.map(|t| t.0),
         sessions_valid_after: s.sessions_valid_after.map(|t| t.0),
         sessions_epoch: s.sessions_epoch,
+        remote_locks: s
+            .remote_locks
+            .into_iter()
+            .map(|l| wit::RemoteLock {
+                remote: l.remote,
+                until: l.until.0,
+            })
+            .collect(),
     }
 }
 

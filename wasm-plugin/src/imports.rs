@@ -49,10 +49,17 @@ pub(crate) struct HostDelivery;
 
 impl Delivery for HostDelivery {
     fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), DeliveryError> {
-        delivery::send_sms(to.e164(), text).map_err(DeliveryError)
+        delivery::send_sms(to.e164(), text).map_err(delivery_error)
     }
 
     fn send_notice(&self, notice: &Notice) -> Result<(), DeliveryError> {
-        delivery::send_notice(&notice.user, &notice.message()).map_err(DeliveryError)
+        delivery::send_notice(&notice.user, &notice.message()).map_err(delivery_error)
+    }
+}
+
+fn delivery_error(e: delivery::DeliveryError) -> DeliveryError {
+    match e {
+        delivery::DeliveryError::NotSent(why) => DeliveryError::not_sent(why),
+        delivery::DeliveryError::Failed(why) => DeliveryError::new(why),
     }
 }

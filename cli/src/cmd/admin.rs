@@ -7,7 +7,7 @@ use crate::private_input::{read_private_file, read_private_line};
 use crate::shared::{
     factor_list, json_value, print_recovery_codes, recovery_codes_json, secret_from_base32,
 };
-use planasonix_core::SecretBytes;
+use planasonix_core::{Error, SecretBytes, StoreError, UserStatus};
 use planasonix_native::{now, OsRandom};
 use std::path::Path;
 
@@ -84,6 +84,13 @@ pub fn unlock(deployment: &Deployment, out: &mut Out<'_>, user: &str) -> CliResu
     out.line(format!("Unlocked {user}; failed codes are forgotten."))
 }
 
+/// One row of `admin list`: a user's status, or why their stored record
+/// cannot be read (the list goes on; `admin reset` replaces such a record).
+enum Row {
+    Status(Box<UserStatus>),
+    Unreadable { user: String, why: String },
+}
+
 pub fn list(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
     let policy = deployment.policy()?;
     let key = deployment.seal_key()?;
@@ -91,12 +98,30 @@ pub fn list(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
     let all = deployment.with_engine(&policy, &key, None, |engine| {
         let mut all = Vec::new();
         for user in engine.users()? {
-            all.push(engine.status(&user, at)?);
+            all.push(match engine.status(&user, at) {
+                Ok(s) => Row::Status(Box::new(s)),
+                Err(Error::Store(
+                    e @ (StoreError::Tampered { .. } | StoreError::Corrupt { .. }),
+                )) => Row::Unreadable {
+                    user,
+                    why: e.to_string(),
+                },
+                Err(e) => return Err(e.into()),
+            });
         }
         Ok(all)
     })?;
     if out.json {
-        let list = all.iter().map(json_value).collect::<CliResult<Vec<_>>>()?;
+        let list = all
+            .iter()
+            .map(|row| match row {
+                Row::Status(s) => json_value(s.as_ref()),
+                Row::Unreadable { user, why } => Ok(serde_json::json!({
+                    "user": user,
+                    "unreadable": why,
+                })),
+            })
+            .collect::<CliResult<Vec<_>>>()?;
         return out.json(&serde_json::Value::Array(list));
     }
     if all.is_empty() {
@@ -104,7 +129,10 @@ pub fn list(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
     }
     let width = all
         .iter()
-        .map(|s| s.user.chars().count())
+        .map(|row| match row {
+            Row::Status(s) => s.user.chars().count(),
+            Row::Unreadable { user, .. } => user.chars().count(),
+        })
         .max()
         .unwrap_or(4)
         .max(4);
@@ -112,14 +140,26 @@ pub fn list(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
         "{:<width$}  {:<8}  {:<8}  {:<20}  FACTORS",
         "USER", "ENROLLED", "RECOVERY", "LOCKED UNTIL"
     ))?;
-    for s in &all {
+    let mut unreadable = 0;
+    for row in &all {
+        match row {
+            Row::Status(s) => out.line(format!(
+                "{:<width$}  {:<8}  {:<8}  {:<20}  {}",
+                s.user,
+                if s.enrolled { "yes" } else { "no" },
+                s.recovery_remaining,
+                locked_column(s),
+                factor_list(&s.factors)
+            ))?,
+            Row::Unreadable { user, why } => {
+                unreadable += 1;
+                out.line(format!("{user:<width$}  UNREADABLE: {why}"))?
+            }
+        }
+    }
+    if unreadable > 0 {
         out.line(format!(
-            "{:<width$}  {:<8}  {:<8}  {:<20}  {}",
-            s.user,
-            if s.enrolled { "yes" } else { "no" },
-            s.recovery_remaining,
-            locked_column(s),
-            factor_list(&s.factors)
+            "{unreadable} stored record(s) cannot be read with this seal key; their users are refused at every door until `planasonix admin reset NAME --reason TEXT` replaces the record (their factors are lost and they enroll again)."
         ))?;
     }
     Ok(())
@@ -127,7 +167,7 @@ pub fn list(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
 
 /// The LOCKED UNTIL column: the lock everywhere, else the latest lock of
 /// one or more addresses (logins from elsewhere still get in).
-fn locked_column(s: &planasonix_core::UserStatus) -> String {
+fn locked_column(s: &UserStatus) -> String {
     if let Some(t) = s.locked_until {
         return t.to_string();
     }

@@ -3,8 +3,11 @@
 //!
 //! `deliver sms NUMBER` and `deliver notice USER` keep the command contract
 //! of `sms_command` and `notice_command` (the recipient as the argument, the
-//! text on standard input, exit status 0 when the gateway took it), so the
-//! PAM module uses them as they are and never links an HTTP client. They
+//! text on standard input, exit status 0 when the gateway took it, 69 when
+//! the message provably did not go out), so the PAM module uses them as they
+//! are and never links an HTTP client. `deliver sms` with no number reads it
+//! from the first line of standard input instead (the contract's second
+//! version: a number on a command line is visible to every local user). They
 //! print nothing; a failure goes to syslog with the number masked and the
 //! gateway's status, never its answer (which may echo the code).
 
@@ -21,10 +24,7 @@ const MAX_TEXT: u64 = 4096;
 
 fn file(path: &Path) -> CliResult<DeliveryFile> {
     read_delivery_file(path).map_err(|e| {
-        let exit = if matches!(
-            e,
-            planasonix_native::store_file::StoreFileError::Unsafe { .. }
-        ) {
+        let exit = if e.is_untrusted() {
             Exit::Permission
         } else {
             Exit::Usage
@@ -76,11 +76,17 @@ fn stdin_text() -> CliResult<String> {
 /// The exit status and one line for a gateway's failure.
 fn failed(e: GatewayError) -> CliError {
     let exit = match e {
-        GatewayError::Config(_) => Exit::Usage,
+        GatewayError::Config(_) | GatewayError::NotSent(_) => Exit::NotSent,
         GatewayError::Refused(_) => Exit::Failed,
         GatewayError::Unavailable(_) => Exit::Store,
     };
     CliError::new(exit, e.to_string())
+}
+
+/// A failure before anything was sent: the command contract's "provably not
+/// sent" (the caller gives an SMS's send back to the user's limits).
+fn unsent(e: CliError) -> CliError {
+    CliError::new(Exit::NotSent, e.message)
 }
 
 fn log_failure(what: &str, to: &str, e: &GatewayError) {
@@ -88,12 +94,25 @@ fn log_failure(what: &str, to: &str, e: &GatewayError) {
         .log(Severity::Warning, &format!("{what} to {to} not sent: {e}"));
 }
 
-/// `deliver sms NUMBER`: the text on standard input.
-pub fn sms(path: &Path, to: &str) -> CliResult<()> {
-    let to = number(to)?;
-    let text = stdin_text()?;
-    let file = file(path)?;
-    let sms = channel(&file.sms, "sms", path)?;
+/// `deliver sms NUMBER`: the text on standard input. Without NUMBER, the
+/// number is the first line of standard input and the text the rest.
+pub fn sms(path: &Path, to: Option<&str>) -> CliResult<()> {
+    let (to, text) = match to {
+        Some(to) => (number(to).map_err(unsent)?, stdin_text().map_err(unsent)?),
+        None => {
+            let input = stdin_text().map_err(unsent)?;
+            let (first, text) = input.split_once('\n').unwrap_or((input.as_str(), ""));
+            if text.trim().is_empty() {
+                return Err(CliError::new(
+                    Exit::NotSent,
+                    "no text on standard input after the number's line",
+                ));
+            }
+            (number(first.trim()).map_err(unsent)?, text.to_owned())
+        }
+    };
+    let file = file(path).map_err(unsent)?;
+    let sms = channel(&file.sms, "sms", path).map_err(unsent)?;
     sms.send_sms(&to, &text).map(drop).map_err(|e| {
         log_failure("SMS", &to.masked(), &e);
         failed(e)
@@ -102,9 +121,9 @@ pub fn sms(path: &Path, to: &str) -> CliResult<()> {
 
 /// `deliver notice USER`: the message on standard input.
 pub fn notice(path: &Path, user: &str) -> CliResult<()> {
-    let text = stdin_text()?;
-    let file = file(path)?;
-    let notice = channel(&file.notice, "notice", path)?;
+    let text = stdin_text().map_err(unsent)?;
+    let file = file(path).map_err(unsent)?;
+    let notice = channel(&file.notice, "notice", path).map_err(unsent)?;
     notice.send_notice(user, &text).map(drop).map_err(|e| {
         log_failure("notice", user, &e);
         failed(e)
@@ -112,17 +131,19 @@ pub fn notice(path: &Path, user: &str) -> CliResult<()> {
 }
 
 /// `deliver test --to NUMBER | --user USER`: a test message, the request
-/// (secrets masked) and the gateway's answer.
+/// (secrets masked), the gateway's status and message id (never its answer,
+/// which may echo a token), and how long a send may take at worst.
 pub fn test(path: &Path, out: &mut Out<'_>, to: Option<&str>, user: Option<&str>) -> CliResult<()> {
     let file = file(path)?;
     let mut shown = String::new();
-    let (what, result) = match (to, user) {
+    let (what, longest, result) = match (to, user) {
         (Some(to), None) => {
             let to = number(to)?;
             let sms = channel(&file.sms, "sms", path)?;
             let text = "Planasonix MFA: a test message from your administrator. Test code 000000.";
             (
                 format!("SMS to {}", to.masked()),
+                sms.longest(),
                 sms.send_sms_showing(&to, text, Some(&mut shown)),
             )
         }
@@ -131,6 +152,7 @@ pub fn test(path: &Path, out: &mut Out<'_>, to: Option<&str>, user: Option<&str>
             let text = "Planasonix MFA: a test notice from your administrator. Nothing happened to your account.";
             (
                 format!("notice to {user}"),
+                notice.longest(),
                 notice.send_notice_showing(user, text, Some(&mut shown)),
             )
         }
@@ -144,6 +166,12 @@ pub fn test(path: &Path, out: &mut Out<'_>, to: Option<&str>, user: Option<&str>
         out.line(shown.trim_end())?;
         out.line("")?;
     }
+    // The PAM module stops its delivery command after delivery_timeout=;
+    // stopped, a send may or may not have gone out.
+    out.line(format!(
+        "a send takes at most {:.1} s with every retry: the PAM module's delivery_timeout= (10 s unless set) must be longer, or it stops the send before the gateway answers",
+        longest.as_secs_f32()
+    ))?;
     match result {
         Ok(Sent {
             status,

@@ -99,6 +99,7 @@ pub fn sms(
     user: Option<String>,
     phone: Option<&str>,
     sms_command: Option<PathBuf>,
+    sms_stdin: bool,
     sms_timeout: Duration,
 ) -> CliResult<()> {
     check_phone_source(phone)?;
@@ -120,6 +121,7 @@ pub fn sms(
     // logins are not kept waiting while the SMS command runs.
     let route = SmsRoute {
         program: &program,
+        stdin: sms_stdin,
         timeout: sms_timeout,
         user: &user,
         purpose: SmsPurpose::Enrollment,

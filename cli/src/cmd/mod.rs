@@ -42,6 +42,7 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             user,
             phone,
             sms_command,
+            sms_input,
             sms_timeout,
         }) => enroll::sms(
             &deployment,
@@ -49,6 +50,7 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             user.user,
             phone.as_deref(),
             sms_command,
+            sms_input == "stdin",
             sms_timeout,
         ),
         Command::RecoveryCodes { user, regenerate } => {
@@ -95,7 +97,9 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
             audit::run(&deployment, &mut out, user, since, host.as_deref())
         }
         Command::Serve => serve::run(&deployment, &mut out),
-        Command::Deliver(DeliverCmd::Sms { file, to }) => deliver::sms(&file.delivery, &to),
+        Command::Deliver(DeliverCmd::Sms { file, to }) => {
+            deliver::sms(&file.delivery, to.as_deref())
+        }
         Command::Deliver(DeliverCmd::Notice { file, user }) => {
             deliver::notice(&file.delivery, &user)
         }

@@ -7,7 +7,7 @@ use crate::error::{CliError, CliResult, Exit};
 use crate::out::Out;
 use planasonix_core::text::escape_line;
 use planasonix_native::store::PgStore;
-use planasonix_native::{StoreService, StoreSetting};
+use planasonix_native::{check_file_beside, read_check_file, StoreService, StoreSetting};
 use std::io::Write;
 
 pub fn run(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
@@ -18,8 +18,22 @@ pub fn run(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
             (service, deployment.db.display().to_string())
         }
         StoreSetting::Postgresql(settings) => {
-            let store = PgStore::new(&settings)?;
+            let mut store = PgStore::new(&settings)?;
             let target = store.target().to_owned();
+            // The key itself is root's alone; its check value is beside it.
+            let check_file = check_file_beside(&deployment.key);
+            match read_check_file(&check_file)
+                .map_err(|e| CliError::new(Exit::Store, e.to_string()))?
+            {
+                Some(check) => store.expect_seal_key(check),
+                None => {
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "planasonix serve: {} is missing, so a host with another seal key than the fleet's goes unnoticed until its records are read: run `planasonix init` as root, then restart the service",
+                        escape_line(&check_file.display().to_string())
+                    );
+                }
+            }
             // Down now is not fatal: every request connects again, and
             // logins fail closed with the reason until the server is back.
             if let Err(e) = store.check() {

@@ -8,10 +8,12 @@
 use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult, Exit};
 use crate::out::Out;
-use planasonix_core::record::is_authenticated_form;
+use planasonix_core::record::{is_authenticated_form, UserRecord, USER_KEY_PREFIX};
 use planasonix_core::Store;
-use planasonix_native::store::{Copied, PgStore, SCHEMA_VERSION};
-use planasonix_native::{read_store_file, SledStore, StoreSetting};
+use planasonix_native::store::{Copied, PgStore, Recorded, SCHEMA_VERSION};
+use planasonix_native::{
+    check_file_beside, read_check_file, read_store_file, SledStore, StoreSetting,
+};
 use std::path::Path;
 
 /// The shared store named by `file`, or why there is none.
@@ -38,18 +40,102 @@ pub fn check(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
         ))?;
         return Ok(());
     }
-    let store = shared(&deployment.store)?;
+    let mut store = shared(&deployment.store)?;
+    let check = deployment.seal_key()?.check_value();
+    // As the service holds it to: every connection checks the fleet's key.
+    store.expect_seal_key(check.clone());
     store.check()?;
     out.line(format!(
-        "store: {}: connected, schema version {SCHEMA_VERSION}",
+        "store: {}: connected, schema version {SCHEMA_VERSION}, sealed with this host's seal key",
         store.target()
-    ))
+    ))?;
+    check_file_agrees(deployment, &check)
+}
+
+/// Whether the check file the service reads says what the key says (the
+/// key was copied in, and `planasonix init` not run again).
+fn check_file_agrees(deployment: &Deployment, check: &str) -> CliResult<()> {
+    let file = check_file_beside(&deployment.key);
+    match read_check_file(&file) {
+        Ok(Some(there)) if there == check => Ok(()),
+        Ok(_) => Err(CliError::new(
+            Exit::Store,
+            format!(
+                "{} does not hold {}'s check value (missing, or from another key): `planasonix serve` would refuse the store; run `planasonix init` to write it, then restart the service",
+                file.display(),
+                deployment.key.display()
+            ),
+        )),
+        Err(e) => Err(CliError::new(Exit::Store, e.to_string())),
+    }
+}
+
+/// Records this host's key as the fleet's in a store that keeps none yet,
+/// unless the records already there say it is not the fleet's.
+fn record_fleet_key(deployment: &Deployment, store: &PgStore, out: &mut Out<'_>) -> CliResult<()> {
+    let key = deployment.seal_key()?;
+    let check = key.check_value();
+    if let Recorded::Value(fleet) = store.recorded_seal_key()? {
+        if fleet == check {
+            return Ok(());
+        }
+        return Err(CliError::new(
+            Exit::Store,
+            format!(
+                "{}: {} is not the seal key of the fleet this store serves (the store keeps another key's check value); copy the fleet's key from a host of the fleet, see planasonix-store(5), A NEW HOST",
+                store.target(),
+                deployment.key.display()
+            ),
+        ));
+    }
+    let (mut opened, mut refused) = (0usize, 0usize);
+    for name in store.keys(USER_KEY_PREFIX)? {
+        if let Some(record) = store.get(&name)? {
+            match UserRecord::open(&key, &name, &record.value) {
+                Ok(_) => opened += 1,
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    if opened == 0 && refused > 0 {
+        return Err(CliError::new(
+            Exit::Store,
+            format!(
+                "{}: none of the {refused} user records opens with {}: it is not the key they were sealed with, so it is not recorded as the fleet's; run `planasonix store migrate` on a host that holds the fleet's key",
+                store.target(),
+                deployment.key.display()
+            ),
+        ));
+    }
+    let kept = store.record_seal_key(&check)?;
+    if kept != check {
+        return Err(CliError::new(
+            Exit::Store,
+            format!(
+                "{}: another host recorded another seal key as the fleet's meanwhile; this host's {} is not it",
+                store.target(),
+                deployment.key.display()
+            ),
+        ));
+    }
+    out.line(format!(
+        "store: {}: recorded {}'s check value as the fleet's seal key (every host's `planasonix serve` refuses the store unless it holds that key)",
+        store.target(),
+        deployment.key.display()
+    ))?;
+    if refused > 0 {
+        out.line(format!(
+            "store: {refused} of {} user records do not open with this key: those users are refused at every door until `planasonix admin reset USER --reason TEXT` (see `planasonix admin list`)",
+            opened + refused
+        ))?;
+    }
+    Ok(())
 }
 
 pub fn migrate(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
     let store = shared(&deployment.store)?;
     let done = store.migrate()?;
-    out.line(match done.from {
+    let said = out.line(match done.from {
         None => format!(
             "store: {}: created the schema, version {}",
             store.target(),
@@ -64,7 +150,9 @@ pub fn migrate(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {
             store.target(),
             done.to
         ),
-    })
+    });
+    said?;
+    record_fleet_key(deployment, &store, out)
 }
 
 pub fn copy(

@@ -1,11 +1,12 @@
 //! Status, admin reset and unlock, audit queries.
 
 use super::Engine;
-use crate::audit::{AuditKind, Factor};
-use crate::delivery::NoticeKind;
+use crate::audit::{AuditEvent, AuditKind, Factor};
+use crate::delivery::{Notice, NoticeKind};
 use crate::error::Error;
 use crate::policy::Mode;
-use crate::record::{Lockout, SCHEMA_VERSION, USER_KEY_PREFIX};
+use crate::record::{user_key, Lockout, UserRecord, SCHEMA_VERSION, USER_KEY_PREFIX};
+use crate::store::StoreError;
 use crate::time::UnixTime;
 use serde::Serialize;
 
@@ -136,7 +137,69 @@ impl Engine<'_> {
 
     /// Wipes every factor of `user` after out-of-band identity checks: audits
     /// it, tells the user, and opens a fresh enrollment window (`[reset] grace`).
+    /// A stored record no host can open (made under another seal key, or
+    /// changed without it) is replaced by a fresh one: a reset keeps nothing
+    /// of it anyway, and nothing else can clear it.
     pub fn admin_reset(&self, user: &str, reason: &str, now: UnixTime) -> Result<(), Error> {
+        match self.reset_readable(user, reason, now) {
+            Err(Error::Store(StoreError::Tampered { .. } | StoreError::Corrupt { .. })) => {
+                self.replace_unreadable(user, reason, now)
+            }
+            other => other,
+        }
+    }
+
+    fn replace_unreadable(&self, user: &str, given: &str, now: UnixTime) -> Result<(), Error> {
+        let key = user_key(user);
+        let reason = format!(
+            "{} (the stored record could not be read and was replaced)",
+            clean_reason(given)
+        );
+        let first = self.with_trail(|t| t.next_sequence(user))?;
+        for _ in 0..16 {
+            let Some(current) = self.store.get(&key)? else {
+                // Gone meanwhile: an ordinary reset of no record.
+                return self.reset_readable(user, given, now);
+            };
+            let mut rec = UserRecord {
+                enroll_by: Some(now.plus(self.policy.reset.grace)),
+                // Whatever count the old sessions were noted at, not this one.
+                sessions_epoch: now.0,
+                audit_next: first,
+                ..UserRecord::default()
+            };
+            rec.end_sessions(now);
+            let events = [AuditEvent {
+                at: now,
+                user: user.to_owned(),
+                service: None,
+                remote: None,
+                host: self.origin_host(),
+                kind: AuditKind::Reset {
+                    reason: reason.clone(),
+                },
+            }];
+            rec.audit_next += 1;
+            let sealed = rec.seal(self.key, &key);
+            if self.swap_recording(user, &key, Some(current.version), &sealed, first, &events)? {
+                if let Some(sink) = self.sink {
+                    sink.record(&events[0]);
+                }
+                let notice = Notice {
+                    user: user.to_owned(),
+                    kind: NoticeKind::Reset,
+                    at: now,
+                };
+                if let Err(e) = self.delivery.send_notice(&notice) {
+                    let _ = self.notice_not_delivered(user, e.reason(), now);
+                }
+                return Ok(());
+            }
+        }
+        Err(StoreError::Contention.into())
+    }
+
+    fn reset_readable(&self, user: &str, reason: &str, now: UnixTime) -> Result<(), Error> {
         let reason = clean_reason(reason);
         let window = self.policy.reset.grace;
         self.update(user, None, now, |tx| {

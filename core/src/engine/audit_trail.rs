@@ -9,7 +9,7 @@ use crate::trail::{AuditTrail, StoreTrail};
 use std::collections::HashMap;
 
 impl Engine<'_> {
-    fn with_trail<T>(&self, f: impl FnOnce(&dyn AuditTrail) -> T) -> T {
+    pub(super) fn with_trail<T>(&self, f: impl FnOnce(&dyn AuditTrail) -> T) -> T {
         match self.trail {
             Some(t) => f(t),
             None => f(&StoreTrail::new(

@@ -158,17 +158,24 @@ impl<'a> Engine<'a> {
         now: UnixTime,
     ) -> Result<(UserRecord, Provenance), Error> {
         let refused = |e: StoreError| -> Error {
+            let event = AuditEvent {
+                at: now,
+                user: user.to_owned(),
+                service: None,
+                remote: None,
+                host: self.origin.map(str::to_owned),
+                kind: AuditKind::RecordRefused {
+                    detail: e.to_string(),
+                },
+            };
             if let Some(sink) = self.sink {
-                sink.record(&AuditEvent {
-                    at: now,
-                    user: user.to_owned(),
-                    service: None,
-                    remote: None,
-                    host: self.origin.map(str::to_owned),
-                    kind: AuditKind::RecordRefused {
-                        detail: e.to_string(),
-                    },
-                });
+                sink.record(&event);
+            }
+            // In the trail too: on a shared store, the fleet's.
+            if let Err(failed) = self.with_trail(|t| t.append_unnumbered(user, &event)) {
+                if let Some(sink) = self.sink {
+                    sink.trail_failed(user, &failed.to_string());
+                }
             }
             e.into()
         };
@@ -299,7 +306,7 @@ impl<'a> Engine<'a> {
             };
             if let Err(e) = self.delivery.send_notice(&notice) {
                 // The failure is itself audited; a second failure there is not retried.
-                let _ = self.notice_not_delivered(user, &e.0, now);
+                let _ = self.notice_not_delivered(user, e.reason(), now);
             }
         }
     }

@@ -38,13 +38,19 @@ impl Engine<'_> {
             .filter(|t| *t > now)
     }
 
+    /// The policy's text with the code; with an origin, the line phones read
+    /// to offer the code only on that site (`@login.example.com #123456`).
     fn sms_text(&self, code: &SecretString) -> SecretString {
-        SecretString::new(format!(
-            "{} verification code: {}. It expires in {}. Never share it.",
-            self.policy.totp.issuer,
-            code.expose(),
-            format_duration(self.policy.sms.code_lifetime)
-        ))
+        let sms = &self.policy.sms;
+        let mut text = sms
+            .text
+            .replace("{issuer}", &self.policy.totp.issuer)
+            .replace("{expires}", &format_duration(sms.code_lifetime))
+            .replace("{code}", code.expose());
+        if !sms.origin.is_empty() {
+            text.push_str(&format!("\n\n@{} #{}", sms.origin, code.expose()));
+        }
+        SecretString::new(text)
     }
 
     /// Sends `text`; on failure, records it and returns the error to show.
@@ -58,26 +64,56 @@ impl Engine<'_> {
         now: UnixTime,
     ) -> Result<(), Error> {
         match self.delivery.send_sms(phone, text.expose()) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.sms_not_delivered(user, purpose, ctx, &e.0, now)?),
+            // Queued to be sent after the store is closed: the caller says
+            // how it went (`sms_delivered`, `sms_not_delivered`).
+            Ok(()) if self.delivery.defers() => Ok(()),
+            Ok(()) => self.sms_delivered(user, ctx, now),
+            Err(e) => Err(self.sms_not_delivered(
+                user,
+                purpose,
+                ctx,
+                e.reason(),
+                e.proves_unsent(),
+                now,
+            )?),
         }
+    }
+
+    /// Records that an SMS went out (`sms-sent` is audited only then).
+    pub fn sms_delivered(
+        &self,
+        user: &str,
+        ctx: Option<&Context>,
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        self.update(user, ctx, now, |tx| {
+            tx.audit(AuditKind::SmsSent);
+            Ok(())
+        })
     }
 
     /// Records that an SMS queued by an earlier call (see [`crate::Deferred`])
     /// could not be sent: voids its code, audits the failure, and returns the
     /// error to show the user (which points to the app or a recovery code).
+    /// When it provably did not go out (`unsent`: no connection, the gateway
+    /// said it failed), its send is given back to the user's limits: an
+    /// outage must not shut anyone out of SMS for an hour.
     pub fn sms_not_delivered(
         &self,
         user: &str,
         purpose: SmsPurpose,
         ctx: Option<&Context>,
         reason: &str,
+        unsent: bool,
         now: UnixTime,
     ) -> Result<Error, Error> {
         self.update(user, ctx, now, |tx| {
             match purpose {
                 SmsPurpose::Enrollment => tx.rec.pending_sms = None,
                 SmsPurpose::Login => tx.rec.sms_challenge = None,
+            }
+            if unsent {
+                tx.rec.sms_sends.pop();
             }
             tx.audit(AuditKind::SmsFailed {
                 reason: reason.to_owned(),
@@ -127,7 +163,6 @@ impl Engine<'_> {
             tx.audit(AuditKind::EnrollmentStarted {
                 factor: Factor::Sms,
             });
-            tx.audit(AuditKind::SmsSent);
             Ok(Ok(()))
         })??;
         self.deliver_sms(
@@ -223,7 +258,6 @@ impl Engine<'_> {
             }
             tx.rec.sms_sends.push(now);
             tx.rec.sms_challenge = Some(challenge.clone());
-            tx.audit(AuditKind::SmsSent);
             Ok(Ok(factor.phone))
         })??;
         let raw = self.key.open(&phone_context(user), &sealed)?;

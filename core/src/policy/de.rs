@@ -96,3 +96,54 @@ pub(super) fn prefixes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D
     }
     Ok(v)
 }
+
+pub(super) fn sms_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    if v.chars().count() > 200 || v.chars().any(char::is_control) {
+        return Err(D::Error::custom(
+            "must be one line of at most 200 characters",
+        ));
+    }
+    let mut rest = v.as_str();
+    let mut code = false;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| D::Error::custom("a '{' without its '}'"))?;
+        match &after[..close] {
+            "code" => code = true,
+            "expires" | "issuer" => {}
+            other => {
+                return Err(D::Error::custom(format!(
+                    "{{{other}}} is not a placeholder: use {{code}}, {{expires}} and {{issuer}}"
+                )))
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    if !code {
+        return Err(D::Error::custom("must hold {code}"));
+    }
+    Ok(v)
+}
+
+pub(super) fn origin<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    let host = !v.is_empty()
+        && v.len() <= 253
+        && v.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if !v.is_empty() && !host {
+        return Err(D::Error::custom(
+            "must be a host name in lower case, like login.example.com (or \"\" for none)",
+        ));
+    }
+    Ok(v)
+}

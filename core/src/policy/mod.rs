@@ -150,7 +150,21 @@ pub struct SmsPolicy {
     /// Wrong entries before a sent code is void (1 to 10).
     #[serde(deserialize_with = "de::int_in::<_, 1, 10>")]
     pub max_attempts: u32,
+    /// The text: `{code}` (required), `{expires}` (how long it lasts),
+    /// `{issuer}` (`[totp] issuer`); one line, at most 200 characters.
+    #[serde(deserialize_with = "de::sms_text")]
+    pub text: String,
+    /// A site the code is bound to (RFC-style origin-bound one-time codes,
+    /// as WebOTP reads them): when set, the text ends with a line
+    /// `@ORIGIN #CODE` that phones use to offer the code only on that site.
+    /// `""`: none.
+    #[serde(deserialize_with = "de::origin")]
+    pub origin: String,
 }
+
+/// The SMS text unless the policy says otherwise.
+pub const DEFAULT_SMS_TEXT: &str =
+    "{issuer} verification code: {code}. It expires in {expires}. Never share it.";
 
 impl Default for SmsPolicy {
     fn default() -> Self {
@@ -162,6 +176,8 @@ impl Default for SmsPolicy {
             max_sends_per_hour: 5,
             resend_interval: Duration::from_secs(30),
             max_attempts: 3,
+            text: DEFAULT_SMS_TEXT.into(),
+            origin: String::new(),
         }
     }
 }

@@ -170,3 +170,33 @@ fn step_up_scope_is_the_session_unless_the_policy_says_fleet() {
     let e = err("[enforcement]\nstep_up_scope = \"everywhere\"\n");
     assert_eq!(e.key.as_deref(), Some("enforcement.step_up_scope"));
 }
+
+#[test]
+fn the_sms_text_needs_the_code_names_its_placeholders_and_stays_one_line() {
+    let p = Policy::from_toml(
+        "[sms]\ntext = \"Code {code} for {issuer}, {expires}\"\norigin = \"login.example.com\"\n",
+    )
+    .unwrap();
+    assert_eq!(p.sms.origin, "login.example.com");
+    for (text, words) in [
+        ("[sms]\ntext = \"Your code\"\n", "must hold {code}"),
+        (
+            "[sms]\ntext = \"{code} {name}\"\n",
+            "{name} is not a placeholder",
+        ),
+        ("[sms]\ntext = \"{code}\\nsecond line\"\n", "one line"),
+        (
+            "[sms]\norigin = \"https://login.example.com\"\n",
+            "host name",
+        ),
+        ("[sms]\norigin = \"Login.Example.com\"\n", "lower case"),
+    ] {
+        let e = err(text);
+        assert!(e.message.contains(words), "{text}: {e}");
+        assert_eq!(
+            e.key.as_deref().map(|k| k.starts_with("sms.")),
+            Some(true),
+            "{e}"
+        );
+    }
+}

@@ -65,9 +65,11 @@ impl Outbox {
 }
 
 impl HostDelivery for Outbox {
-    fn send_sms(&self, to: &str, text: &str) -> Result<(), String> {
+    fn send_sms(&self, to: &str, text: &str) -> Result<(), planasonix_host::DeliveryError> {
         if self.fail_sms.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err("gateway returned 503".into());
+            return Err(planasonix_host::DeliveryError::not_sent(
+                "gateway returned 503",
+            ));
         }
         self.sms
             .lock()
@@ -75,7 +77,7 @@ impl HostDelivery for Outbox {
             .push((to.to_owned(), text.to_owned()));
         Ok(())
     }
-    fn send_notice(&self, user: &str, message: &str) -> Result<(), String> {
+    fn send_notice(&self, user: &str, message: &str) -> Result<(), planasonix_host::DeliveryError> {
         self.notices
             .lock()
             .unwrap()

@@ -18,7 +18,7 @@ struct Gateway {
 impl core_::Delivery for Gateway {
     fn send_sms(&self, _: &PhoneNumber, text: &str) -> Result<(), core_::DeliveryError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(core_::DeliveryError("gateway returned 503".into()));
+            return Err(core_::DeliveryError::not_sent("gateway returned 503"));
         }
         self.sms.lock().unwrap().push(text.to_owned());
         Ok(())
@@ -204,6 +204,14 @@ impl Door for NativeDoor {
                     totp_since: s.totp_since.map(|t| t.0),
                     sessions_valid_after: s.sessions_valid_after.map(|t| t.0),
                     sessions_epoch: s.sessions_epoch,
+                    remote_locks: s
+                        .remote_locks
+                        .into_iter()
+                        .map(|l| RemoteLock {
+                            remote: l.remote,
+                            until: l.until.0,
+                        })
+                        .collect(),
                 })
             }),
             "reset" => engine

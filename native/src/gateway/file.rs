@@ -9,8 +9,7 @@ use super::mail::{AddressSource, Sendmail};
 use super::template::{Template, Var};
 use super::webhook::{Auth, BodyFormat, Method, Signature, Webhook};
 use super::Channel;
-use crate::store_file::StoreFileError;
-use crate::trusted_file::{read_trusted, Readers};
+use crate::trusted_file::{self, read_trusted_text, TrustedFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -84,6 +83,7 @@ struct RawTwilio {
 #[serde(deny_unknown_fields)]
 struct RawCommand {
     command: PathBuf,
+    input: Option<String>,
     timeout: Option<String>,
 }
 
@@ -99,9 +99,18 @@ struct RawSendmail {
 }
 
 /// Reads and checks the delivery file at `path`.
-pub fn read_delivery_file(path: &Path) -> Result<DeliveryFile, StoreFileError> {
-    let text = read_trusted(path, MAX_BYTES, Readers::Owner("where codes are sent"))?;
-    parse_delivery(&text).map_err(|why| StoreFileError::Invalid(path.to_owned(), why))
+pub fn read_delivery_file(path: &Path) -> Result<DeliveryFile, TrustedFileError> {
+    let text = read_trusted_text(
+        path,
+        trusted_file::Kind::PrivateSetting,
+        "delivery file",
+        MAX_BYTES,
+    )?;
+    parse_delivery(&text).map_err(|why| TrustedFileError::Invalid {
+        path: path.to_owned(),
+        what: "delivery file",
+        why,
+    })
 }
 
 /// Parses the text of a delivery file.
@@ -142,8 +151,18 @@ fn channel(raw: RawChannel, kind: Kind) -> Result<Channel, String> {
         RawChannel::Sendmail(m) => sendmail(m).map(Channel::Sendmail),
         RawChannel::Command(c) => {
             absolute(t, "command", &c.command)?;
+            let stdin = match c.input.as_deref() {
+                None | Some("argument") => false,
+                Some("stdin") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "{t} input = {other:?}: use \"stdin\" (the recipient on the first line of standard input, off the command line) or \"argument\""
+                    ))
+                }
+            };
             Ok(Channel::Command {
                 program: c.command,
+                stdin,
                 timeout: duration(t, "timeout", c.timeout.as_deref(), 10)?,
             })
         }
@@ -185,6 +204,57 @@ fn template(t: &str, key: &str, text: &str) -> Result<Template, String> {
     Template::parse(text).map_err(|e| format!("{t} {key}: {e}"))
 }
 
+/// A URL of the file: its scheme and host fixed in the file (no
+/// placeholder), `https://` (`http://` only to a loopback address), no
+/// credentials (they live in secret files, read at each send). The URL is
+/// not echoed: a mistaken one may hold a secret.
+fn check_url(t: &str, key: &str, url: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("{t} {key}: {why}"));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return bad("not a URL: write https://HOST/PATH");
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if authority.contains(['{', '}']) || scheme.contains(['{', '}']) {
+        return bad(
+            "a placeholder in the scheme or host: the gateway's address must be fixed in the file",
+        );
+    }
+    if authority.contains('@') {
+        return bad("the URL holds credentials: put them in secret_file (auth = \"basic\", \"bearer\" or \"header\"), never in a URL");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return bad("the URL names no host");
+    }
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => bad("must be https:// (http:// only to a loopback address): the code and the gateway's token would cross the network in clear"),
+        _ => bad("must be an https:// URL"),
+    }
+}
+
+/// A header name: an HTTP token (RFC 9110), so it can be nothing else.
+fn header_name(t: &str, what: &str, name: &str) -> Result<String, String> {
+    let token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token {
+        return Err(format!(
+            "{t} {what} {name:?} is not a header name (letters, digits and !#$%&'*+-.^_`|~, no colon or space)"
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// A header name or value: no line breaks or controls, so nothing can start
 /// another header.
 fn header_text(t: &str, what: &str, text: &str) -> Result<String, String> {
@@ -198,6 +268,7 @@ fn header_text(t: &str, what: &str, text: &str) -> Result<String, String> {
 
 fn webhook(w: RawWebhook, kind: Kind) -> Result<Webhook, String> {
     let t = kind.table();
+    check_url(t, "url", &w.url)?;
     let url = template(t, "url", &w.url)?;
     let method = match w.method.as_deref().unwrap_or("POST") {
         "POST" => Method::Post,
@@ -246,7 +317,7 @@ fn webhook(w: RawWebhook, kind: Kind) -> Result<Webhook, String> {
             .as_str()
             .ok_or_else(|| format!("{t} headers.{name} must be a string"))?;
         headers.push((
-            header_text(t, "header name", &name)?,
+            header_name(t, "header name", &name)?,
             header_text(t, &format!("headers.{name}"), value)?,
         ));
     }
@@ -267,7 +338,7 @@ fn webhook(w: RawWebhook, kind: Kind) -> Result<Webhook, String> {
             token_file: secret("bearer")?,
         },
         "header" => Auth::Header {
-            name: header_text(t, "header", w.header.as_deref().unwrap_or(""))?,
+            name: header_name(t, "header", w.header.as_deref().unwrap_or(""))?,
             value_file: secret("header")?,
         },
         other => {
@@ -281,7 +352,7 @@ fn webhook(w: RawWebhook, kind: Kind) -> Result<Webhook, String> {
         (Some(header), Some(key_file)) => {
             absolute(t, "signature_key_file", &key_file)?;
             Some(Signature {
-                header: header_text(t, "signature_header", &header)?,
+                header: header_name(t, "signature_header", &header)?,
                 key_file,
             })
         }
@@ -347,9 +418,7 @@ fn twilio(tw: RawTwilio) -> Result<Webhook, String> {
     let base = tw
         .base_url
         .unwrap_or_else(|| "https://api.twilio.com".into());
-    if !(base.starts_with("https://") || base.starts_with("http://127.0.0.1:")) {
-        return Err(format!("{t} base_url {base:?} must be https://"));
-    }
+    check_url(t, "base_url", &base)?;
     let literal = |s: &str| s.replace('{', "{{").replace('}', "}}");
     let url = format!(
         "{}/2010-04-01/Accounts/{}/Messages.json",
@@ -448,7 +517,31 @@ mod tests {
             ("[sms]\nkind = \"twilio\"\naccount_sid = \"AC12\"\nauth_token_file = \"/x\"\nfrom = \"+1\"\n", "not a Twilio account SID"),
             ("[sms]\nkind = \"command\"\ncommand = \"send-sms\"\n", "absolute path"),
             ("[notice]\nkind = \"sendmail\"\nfrom = \"mfa@example.com\\nBcc: x@evil\"\naddresses = \"/x\"\n", "from"),
+            // The gateway's address is fixed, https, and holds no secret.
+            (&WEBHOOK.replace("https://sms.example", "http://sms.example"), "must be https://"),
+            (&WEBHOOK.replace("https://sms.example", "ftp://sms.example"), "must be an https:// URL"),
+            (&WEBHOOK.replace("https://sms.example", "https://{to}.example"), "a placeholder in the scheme or host"),
+            (&WEBHOOK.replace("https://sms.example", "https://user:hunter2@sms.example"), "holds credentials"),
+            (&WEBHOOK.replace("https://sms.example", "sms.example"), "not a URL"),
+            (&format!("{WEBHOOK}headers = {{ \"X-A: b\" = \"x\" }}\n"), "is not a header name"),
+            (&format!("{WEBHOOK}headers = {{ \"X A\" = \"x\" }}\n"), "is not a header name"),
+            ("[sms]\nkind = \"twilio\"\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token_file = \"/x\"\nfrom = \"+1\"\nbase_url = \"http://twilio.example\"\n", "base_url: must be https://"),
+            ("[sms]\nkind = \"command\"\ncommand = \"/x\"\ninput = \"argv\"\n", "use \"stdin\""),
         ];
+        // A URL with credentials is refused without being echoed.
+        let err = parse_delivery(
+            &WEBHOOK.replace("https://sms.example", "https://user:hunter2@sms.example"),
+        )
+        .unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        // Loopback may be plain http (a gateway on this host).
+        assert!(
+            parse_delivery(&WEBHOOK.replace("https://sms.example", "http://127.0.0.1:8080"))
+                .is_ok()
+        );
+        assert!(
+            parse_delivery(&WEBHOOK.replace("https://sms.example", "http://[::1]:8080")).is_ok()
+        );
         for (text, words) in cases {
             let err = parse_delivery(text).unwrap_err();
             assert!(err.contains(words), "{text}\n=> {err}");

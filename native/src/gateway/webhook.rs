@@ -9,6 +9,7 @@
 use super::template::{percent, verbatim, Template, Values};
 use super::{GatewayError, Sent};
 use crate::secret_file::read_secret_line;
+use crate::trusted_file::{read_trusted, Kind};
 use std::path::PathBuf;
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -144,7 +145,7 @@ impl Webhook {
         for (name, value) in &self.headers {
             add(name, value.clone().into(), false);
         }
-        let secret = |path: &PathBuf, what: &str| {
+        let secret = |path: &PathBuf, what: &'static str| {
             read_secret_line(path, what).map_err(|e| GatewayError::Config(e.to_string()))
         };
         match &self.auth {
@@ -202,13 +203,17 @@ impl Webhook {
         })
     }
 
+    /// The longest a send may take: each try at the timeout, and the waits
+    /// between them (300 ms, 600 ms, …).
+    pub(crate) fn longest(&self) -> Duration {
+        let tries = self.retries + 1;
+        let waits: u64 = (1..tries).map(|n| 300 * u64::from(n)).sum();
+        self.timeout * tries + Duration::from_millis(waits)
+    }
+
     /// Sends one prepared request, again while the gateway says it did not
-    /// take it. `answer` keeps the last answer's body (for `deliver test`).
-    pub(crate) fn send(
-        &self,
-        request: &Prepared,
-        answer: &mut String,
-    ) -> Result<Sent, GatewayError> {
+    /// take it.
+    pub(crate) fn send(&self, request: &Prepared) -> Result<Sent, GatewayError> {
         let agent = self.agent()?;
         let mut attempt = 0;
         loop {
@@ -224,13 +229,9 @@ impl Webhook {
                 continue;
             }
             return match outcome {
-                Ok((status, body)) => {
-                    answer.clone_from(&body);
-                    self.judge(status, &body, attempt)
-                }
-                Err(Failure::NotConnected(why)) | Err(Failure::Other(why)) => {
-                    Err(GatewayError::Unavailable(why))
-                }
+                Ok((status, body)) => self.judge(status, &body, attempt),
+                Err(Failure::NotConnected(why)) => Err(GatewayError::NotSent(why)),
+                Err(Failure::Other(why)) => Err(GatewayError::Unavailable(why)),
                 Err(Failure::TimedOut) => Err(GatewayError::Unavailable(format!(
                     "no answer within {} s (the message may have gone out; not sent again)",
                     self.timeout.as_secs_f32()
@@ -242,7 +243,7 @@ impl Webhook {
     fn judge(&self, status: u16, body: &str, attempts: u32) -> Result<Sent, GatewayError> {
         if !(200..300).contains(&status) {
             return Err(if status == 429 || status >= 500 {
-                GatewayError::Unavailable(format!("the gateway answered HTTP {status}"))
+                GatewayError::NotSent(format!("the gateway answered HTTP {status}"))
             } else {
                 GatewayError::Refused(format!("the gateway answered HTTP {status}"))
             });
@@ -274,9 +275,10 @@ impl Webhook {
         use ureq::tls::{Certificate, RootCerts, TlsConfig};
         let mut tls = TlsConfig::builder();
         if let Some(ca) = &self.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| {
-                GatewayError::Config(format!("cannot read ca_file {}: {e}", ca.display()))
-            })?;
+            // Whoever can write the CA file can put their own server in the
+            // gateway's place: a trusted setting, like the delivery file.
+            let pem = read_trusted(ca, Kind::Setting, "CA file", 1 << 20)
+                .map_err(|e| GatewayError::Config(e.to_string()))?;
             let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
                 .filter_map(|item| match item {
                     Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
@@ -341,7 +343,7 @@ impl Webhook {
 
 /// Why a request got no answer.
 enum Failure {
-    /// The connection was never made: nothing was sent.
+    /// The connection was never made, or TLS failed: nothing was sent.
     NotConnected(String),
     /// The deadline passed: the message may have gone out.
     TimedOut,
@@ -365,16 +367,17 @@ fn failure(e: ureq::Error) -> Failure {
         ureq::Error::Io(io) if matches!(io.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
             Failure::TimedOut
         }
-        // rustls reports a refused certificate or handshake as an I/O error.
+        // rustls reports a refused certificate or handshake as an I/O error;
+        // a handshake that failed sent no request.
         ureq::Error::Io(io)
             if ["certificate", "handshake", "TLS", "tls"]
                 .iter()
                 .any(|w| io.to_string().contains(w)) =>
         {
-            Failure::Other(format!("TLS: {io}"))
+            Failure::NotConnected(format!("TLS: {io}"))
         }
-        ureq::Error::Rustls(tls) => Failure::Other(format!("TLS: {tls}")),
-        ureq::Error::Tls(tls) => Failure::Other(format!("TLS: {tls}")),
+        ureq::Error::Rustls(tls) => Failure::NotConnected(format!("TLS: {tls}")),
+        ureq::Error::Tls(tls) => Failure::NotConnected(format!("TLS: {tls}")),
         other => Failure::Other(other.to_string()),
     }
 }

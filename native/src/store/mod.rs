@@ -12,5 +12,5 @@ mod postgres;
 mod sled;
 
 #[cfg(feature = "postgres")]
-pub use self::postgres::{Copied, Migrated, PgStore, SCHEMA_VERSION};
+pub use self::postgres::{Copied, Migrated, PgStore, Recorded, SCHEMA_VERSION};
 pub use self::sled::{SledStore, DEFAULT_BUSY_WAIT, MIN_FREE_BYTES};

@@ -15,15 +15,18 @@
 //! A connection that failed or timed out is dropped, and the next request
 //! makes a new one: the service reconnects by itself when the server is back.
 
-use crate::store_file::{read_password_file, PgSettings, PgTls, StoreFileError};
+use crate::store_file::{read_password_file, PgSettings, PgTls};
+use crate::trusted_file::{read_trusted, Kind, TrustedFileError};
 use planasonix_core::store::{swap_then_add, Cas, IoKind, Store, StoreError, Swap, Versioned};
 use planasonix_core::EVENT_KEY_PREFIX;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, Config, NoTls};
 
+mod seal_check;
 mod socket;
 mod statements;
+pub use seal_check::Recorded;
 use statements::{ClientRuntime, Conn, Statements};
 
 /// The schema this build reads and writes. `planasonix store migrate`
@@ -67,6 +70,9 @@ pub struct PgStore {
     pool_size: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
+    /// The check value of this host's seal key, which every connection
+    /// checks the store keeps ([`PgStore::expect_seal_key`]).
+    seal_check: Option<String>,
 }
 
 /// How connections reach the server: never plain TCP.
@@ -195,6 +201,7 @@ impl PgStore {
             pool_size: settings.pool_size,
             pool: Mutex::new(Pool::default()),
             returned: Condvar::new(),
+            seal_check: None,
         })
     }
 
@@ -366,7 +373,17 @@ impl PgStore {
             #[allow(clippy::disallowed_methods)] // As above.
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(StoreError::Busy);
+                // Not another process holding a file, as on one host: every
+                // pooled connection is busy with another request.
+                return Err(StoreError::io(
+                    IoKind::Unreachable,
+                    format!(
+                        "{}: pool: all {} connections stayed in use for {} s (more logins at once than pool_size, or statements the server does not finish): raise pool_size in the store file, or look for stuck statements on the server",
+                        self.target,
+                        self.pool_size,
+                        self.connect_timeout.as_secs()
+                    ),
+                ));
             }
             pool = self
                 .returned
@@ -387,6 +404,7 @@ impl PgStore {
             PgStore::schema_of(&client),
         )?;
         self.check_schema(schema)?;
+        self.check_seal_key(&runtime, &client)?;
         let sql = self.run(
             &runtime,
             "preparing statements",
@@ -531,9 +549,12 @@ fn corrupt(key: &str, detail: &str) -> StoreError {
     }
 }
 
-fn file_error(e: &StoreFileError) -> StoreError {
+fn file_error(e: &TrustedFileError) -> StoreError {
     StoreError::io(IoKind::PermissionDenied, e.to_string())
 }
+
+/// Largest CA file read.
+const MAX_CA_BYTES: u64 = 1 << 20;
 
 /// A TLS connector that trusts exactly the CA certificates in `ca_file` and
 /// checks the server's name (rustls on ring).
@@ -544,7 +565,11 @@ fn tls_connector(
     use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
     let what = format!("CA file {}", ca_file.display());
     let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca_file).map_err(|e| setup(&what, e))?;
+    // Whoever can write the CA file can put their own server in the
+    // database's place: a trusted setting, like the store file.
+    let pem = read_trusted(ca_file, Kind::Setting, "CA file", MAX_CA_BYTES)
+        .map_err(|e| file_error(&e))?;
+    let certs = CertificateDer::pem_slice_iter(&pem);
     for cert in certs {
         let cert = cert.map_err(|e| setup(&what, e))?;
         roots.add(cert).map_err(|e| setup(&what, e))?;

@@ -28,6 +28,14 @@ pub fn join(site: &Site, pg: &Postgres, key: &std::path::Path) {
         std::fs::copy(key, &site.key).unwrap();
     }
     std::fs::set_permissions(&site.key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The check value `planasonix init` writes beside the key, which the
+    // service holds the store to.
+    let check = planasonix_native::load_key_file(&site.key)
+        .unwrap()
+        .check_value();
+    let check_file = planasonix_native::check_file_beside(&site.key);
+    std::fs::write(&check_file, format!("{check}\n")).unwrap();
+    std::fs::set_permissions(&check_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::write(site.store_file(), pg.store_toml("verify-full")).unwrap();
     std::fs::set_permissions(site.store_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
     site.service("sshd", &[]);

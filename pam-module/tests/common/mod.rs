@@ -253,6 +253,9 @@ impl Site {
         let mut child = Command::new(cli_bin())
             .arg("--db")
             .arg(&self.db)
+            // The key's check value beside it, never /etc's.
+            .arg("--key")
+            .arg(&self.key)
             .arg("--store")
             .arg(self.store_file())
             .arg("serve")

@@ -42,7 +42,7 @@ impl Outbox {
 impl Delivery for Outbox {
     fn send_sms(&self, to: &PhoneNumber, text: &str) -> Result<(), DeliveryError> {
         if self.fail_sms.load(Ordering::SeqCst) {
-            return Err(DeliveryError("gateway returned 503".into()));
+            return Err(DeliveryError::not_sent("gateway returned 503"));
         }
         self.sms
             .lock()
