@@ -226,6 +226,62 @@ fn key_then_code_with_the_account_net_is_protected() {
     assert!(out.stderr.is_empty());
 }
 
+/// `sshd -T` alone prints the global settings, never a `Match` block's: a
+/// block that lets some logins skip the code went unseen ("protected").
+#[test]
+fn a_match_block_that_skips_the_code_is_named() {
+    let site = Site::new("match");
+    let protected = "UsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\n\
+                     AuthenticationMethods publickey,keyboard-interactive\n";
+    site.pam("common-auth", COMMON_AUTH)
+        .pam("common-account", COMMON_ACCOUNT)
+        .pam(
+            "sshd",
+            &format!("{DEBIAN_SSHD}auth required pam_planasonix.so\n"),
+        )
+        .sshd(&format!(
+            "{protected}Match User backup\n    X11Forwarding no\n"
+        ));
+    let r = site.report();
+    assert_eq!(verdict(&r, "sshd"), "protected", "a harmless block: {r:#}");
+
+    site.sshd(&format!(
+        "{protected}Match User deploy Address 192.0.2.0/24\n    AuthenticationMethods publickey\n"
+    ));
+    let r = site.report();
+    assert_eq!(verdict(&r, "sshd"), "not-protected", "{r:#}");
+    let f = finding(
+        &r,
+        "sshd",
+        "critical",
+        "logins matching `Match User deploy Address 192.0.2.0/24`",
+    );
+    let m = f["message"].as_str().unwrap();
+    assert!(
+        m.contains("sshd_config:6") && m.contains("without a second factor"),
+        "{m}"
+    );
+    assert!(fix(f).starts_with("in that Match block: "), "{f:#}");
+
+    // In an included file, with password logins turned on there.
+    let dir = site.config().parent().unwrap().join("sshd_config.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("50-contractors.conf"),
+        "Match Group contractors\n  PasswordAuthentication yes\n  AuthenticationMethods password\n",
+    )
+    .unwrap();
+    site.sshd(&format!("Include {}/*.conf\n{protected}", dir.display()));
+    let r = site.report();
+    assert_eq!(verdict(&r, "sshd"), "not-protected", "{r:#}");
+    let f = finding(&r, "sshd", "critical", "`Match Group contractors`");
+    let m = f["message"].as_str().unwrap();
+    assert!(
+        m.contains("50-contractors.conf:1") && m.contains("password logins"),
+        "{m}"
+    );
+}
+
 #[test]
 fn public_keys_with_only_the_account_line_are_refused_not_asked() {
     let site = Site::new("account-net");

@@ -350,5 +350,11 @@ mod tests {
         let words: Vec<_> = check.split(' ').collect();
         assert_eq!(words.len(), 2);
         assert_eq!(BASE64.decode(words[1].as_bytes()).unwrap().len(), 32);
+        // The vector the identity provider's test checks too (idp/src/mfa/pg.mjs).
+        let fixed = SealKey::from_bytes(&(0u8..32).collect::<Vec<_>>()).unwrap();
+        assert_eq!(
+            fixed.check_value(),
+            "planasonix-seal-key-check-v1 tZ9ZmiZCFfGsT5Glo9Ta7MXak45ClSZo1T2E8qIusyo="
+        );
     }
 }

@@ -131,7 +131,7 @@ fn enrollment_login_and_recovery_through_the_component_on_sled() {
         s.verify("alice", codes[0].as_bytes(), &ctx(), t)
             .unwrap()
             .unwrap(),
-        Verification::Rejected(4)
+        Verification::RecoveryCodeSpent(4)
     ));
     assert!(outbox
         .notices

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { FileError, readTrusted, readTrustedText } from './files.mjs';
+import { sealKeyCheck } from './mfa/pg.mjs';
 
 export class ConfigError extends Error {}
 
@@ -233,7 +234,7 @@ export function readConfig(file) {
     throw new ConfigError(`${where}: proxy_hops must be 0 to 5: the number of proxies in front that add to X-Forwarded-For`);
   }
   try {
-    return {
+    const config = {
       file: where,
       issuer: issuer.replace(/\/$/, ''),
       listen: { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) },
@@ -256,6 +257,9 @@ export function readConfig(file) {
       upstream: raw.upstream === undefined ? null : readUpstream(where, raw.upstream, rel),
       component: rel(str(where, raw, 'component', { required: false }) ?? new URL('../gen/plugin.js', import.meta.url).pathname),
     };
+    // Every connection checks that the store is this key's fleet's.
+    config.store.sealCheck = sealKeyCheck(config.sealKey);
+    return config;
   } catch (e) {
     if (e instanceof FileError) throw new ConfigError(e.message);
     throw e;

@@ -160,3 +160,10 @@ test('a trusted file is read without following a symbolic link, and named in its
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the seal key's check value is the hosts' (the vector core's seal.rs test checks)", async () => {
+  const { sealKeyCheck } = await import('../src/mfa/pg.mjs');
+  const key = new Uint8Array(32).map((_, i) => i);
+  assert.equal(sealKeyCheck(key), 'planasonix-seal-key-check-v1 tZ9ZmiZCFfGsT5Glo9Ta7MXak45ClSZo1T2E8qIusyo=');
+  assert.notEqual(sealKeyCheck(new Uint8Array(32)), sealKeyCheck(key));
+});

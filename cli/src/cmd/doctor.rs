@@ -6,12 +6,13 @@ mod pam_load;
 mod pam_parse;
 mod report;
 mod sshd;
+mod sshd_match;
 mod stack;
 
 use crate::error::{plain_io, CliError, CliResult};
 use crate::out::Out;
 use pam_load::{flatten, Read};
-use pam_parse::Stage;
+use pam_parse::{Joining, Stage};
 use report::{quoted, shown, Finding, ServiceReport, Severity, Verdict};
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -103,7 +104,10 @@ fn sshd_report(files: &mut Files, dir: &str, opts: &Options) -> ServiceReport {
     ];
     match sshd_settings(&opts.sshd, &opts.sshd_config) {
         Ok(settings) => {
-            findings.extend(sshd::analyse(&settings, stacks));
+            let global = sshd::analyse(&settings, stacks);
+            let matched = match_findings(&opts.sshd_config, &settings, stacks, &global);
+            findings.extend(global);
+            findings.extend(matched);
             ServiceReport::judged("sshd", sources, findings, false)
         }
         Err(why) => {
@@ -121,12 +125,84 @@ fn sshd_report(files: &mut Files, dir: &str, opts: &Options) -> ServiceReport {
     }
 }
 
+/// What the `Match` blocks change: each block's settings over the global
+/// ones, judged like them; a finding the global settings do not have is
+/// the block's, named by its criteria and place.
+fn match_findings(
+    config: &Path,
+    settings: &sshd::Settings,
+    stacks: sshd::Stacks,
+    global: &[Finding],
+) -> Vec<Finding> {
+    let (blocks, problems) = sshd_match::blocks(config);
+    let mut out: Vec<Finding> = problems
+        .iter()
+        .map(|p| {
+            Finding::new(
+                Severity::Warning,
+                format!("cannot read all of sshd's Match blocks: {}", shown(p)),
+                None,
+            )
+        })
+        .collect();
+    for block in &blocks {
+        for f in sshd::analyse(&settings.with(&block.settings), stacks) {
+            if f.severity == Severity::Info || global.iter().any(|g| g.message == f.message) {
+                continue;
+            }
+            out.push(Finding::new(
+                f.severity,
+                format!(
+                    "logins matching `Match {}` ({}): {}",
+                    shown(&block.criteria),
+                    shown(&block.place),
+                    f.message
+                ),
+                f.fix.map(|fix| format!("in that Match block: {fix}")),
+            ));
+        }
+    }
+    out
+}
+
 /// The findings about `name`'s auth and account stacks, or the whole report
-/// when there is no stack to judge.
+/// when there is no stack to judge. Where Linux-PAM 1.5 and 1.6 join the
+/// files' lines differently, the worse reading is reported, and where.
 fn pam_findings(
     files: &mut Files,
     dir: &str,
     name: &'static str,
+) -> Result<(Vec<Finding>, sshd::Stacks), ServiceReport> {
+    let newer = pam_findings_as(files, dir, name, Joining::Ends)?;
+    let older = pam_findings_as(files, dir, name, Joining::Skips)?;
+    if newer == older {
+        return Ok(newer);
+    }
+    let weight = |f: &[Finding]| {
+        let count = |s| f.iter().filter(|x| x.severity == s).count();
+        (count(Severity::Critical), count(Severity::Warning))
+    };
+    let (mut worse, which) = if weight(&older.0) > weight(&newer.0) {
+        (older, "1.5 and older")
+    } else {
+        (newer, "1.6 and newer")
+    };
+    let places = files.readings_differ().join(", ");
+    worse.0.push(Finding::new(
+        Severity::Warning,
+        format!(
+            "Linux-PAM 1.5 and older and Linux-PAM 1.6 and newer read {places} differently: a comment or blank line inside a `\\` continuation is skipped by the first (the rule goes on with the next line) and ends the rule in the second; the findings above are Linux-PAM {which}'s, the worse"
+        ),
+        Some("end the rule before the comment or blank line, or remove the `\\`".into()),
+    ));
+    Ok(worse)
+}
+
+fn pam_findings_as(
+    files: &mut Files,
+    dir: &str,
+    name: &'static str,
+    joining: Joining,
 ) -> Result<(Vec<Finding>, sshd::Stacks), ServiceReport> {
     let file = stack::path(dir, name);
     match files.read(name) {
@@ -152,8 +228,8 @@ fn pam_findings(
         }
     }
     let mut read = |f: &str| files.read(f);
-    let auth_stack = flatten(name, Stage::Auth, &mut read);
-    let account_stack = flatten(name, Stage::Account, &mut read);
+    let auth_stack = flatten(name, Stage::Auth, joining, &mut read);
+    let account_stack = flatten(name, Stage::Account, joining, &mut read);
     let mut problems = auth_stack.problems.clone();
     problems.extend(
         account_stack
@@ -220,6 +296,26 @@ impl Files {
             dir: dir.to_owned(),
             cache: HashMap::new(),
         }
+    }
+
+    /// `file:line` of each file read whose lines Linux-PAM 1.5 and 1.6
+    /// join differently.
+    fn readings_differ(&self) -> Vec<String> {
+        let mut places: Vec<String> = self
+            .cache
+            .iter()
+            .filter_map(|(name, read)| match read {
+                Read::Text(text) => pam_parse::readings_differ(text).map(|line| {
+                    format!(
+                        "{}:{line}",
+                        shown(&stack::path(&self.dir.display().to_string(), name))
+                    )
+                }),
+                _ => None,
+            })
+            .collect();
+        places.sort();
+        places
     }
 
     fn read(&mut self, name: &str) -> Read {

@@ -10,12 +10,26 @@
 // to SCRAM (with channel binding over TLS), never in clear or as MD5, which
 // a listener impersonating the database would ask for.
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 
 /** The schema this build reads and writes (native's SCHEMA_VERSION). */
 export const SCHEMA_VERSION = 2;
+
+/** Store key of the fleet key's check value (core's CHECK_VALUE_KEY). */
+const CHECK_VALUE_KEY = 'meta/seal-key-check';
+const CHECK_VALUE_TAG = 'planasonix-seal-key-check-v1';
+
+/** The seal key's check value, as core's SealKey::check_value makes it:
+ * an HMAC under a key derived for this purpose, which shows nothing of the
+ * key. The store keeps the fleet key's; a provider with another key would
+ * write records no host can open. */
+export function sealKeyCheck(key) {
+  const derived = createHmac('sha256', key).update('planasonix/v3/key-check').digest();
+  return `${CHECK_VALUE_TAG} ${createHmac('sha256', derived).update(CHECK_VALUE_TAG).digest('base64')}`;
+}
 
 /** `user@hosts:port/database`, for messages (never the password). */
 export function targetOf(settings) {
@@ -124,7 +138,13 @@ export function openPool(settings, name) {
   // An idle connection that dies (the server restarted) is dropped by the
   // pool; the next request makes a new one. Nothing to do but not crash.
   pool.on('error', () => {});
-  return { pool, target: targetOf(settings), checked: new WeakSet(), socket: settings.socketOwner ? settings : null };
+  return {
+    pool,
+    target: targetOf(settings),
+    checked: new WeakSet(),
+    socket: settings.socketOwner ? settings : null,
+    sealCheck: settings.sealCheck ?? null,
+  };
 }
 
 /** What went wrong, named by the step, as native's store says it. */
@@ -157,14 +177,26 @@ function schemaProblem(target, version) {
   return `${target}: schema: the schema is version ${version}, older than this provider's ${SCHEMA_VERSION}: run \`planasonix store migrate\``;
 }
 
-/** Runs `work` on a pooled connection whose schema this build knows. */
+/** Why the store is not this provider's fleet's, as the hosts' service says it. */
+async function sealProblem(db, client) {
+  if (db.sealCheck === null) return null;
+  const r = await client.query('SELECT value FROM planasonix_records WHERE key = $1', [CHECK_VALUE_KEY]);
+  if (r.rows.length === 0) {
+    return `${db.target}: the store keeps no seal key check yet: run \`planasonix store migrate\` on a host of the fleet (it records the fleet key's check value)`;
+  }
+  if (r.rows[0].value.toString('utf8') === db.sealCheck) return null;
+  return `${db.target}: this provider's seal key is not the fleet's: the store keeps another key's check value, so every record the provider wrote would be unreadable to the hosts, and theirs to it; give seal_key the fleet's key (planasonix-store(5), A NEW HOST)`;
+}
+
+/** Runs `work` on a pooled connection whose schema this build knows, in
+ * a store that keeps this provider's seal key's check value. */
 export async function withClient(db, work) {
   if (db.socket) checkSocket(db.socket);
   const client = await db.pool.connect();
   let broken = false;
   try {
     if (!db.checked.has(client)) {
-      const problem = schemaProblem(db.target, await schemaOf(client));
+      const problem = schemaProblem(db.target, await schemaOf(client)) ?? await sealProblem(db, client);
       if (problem) throw Object.assign(new Error(problem), { described: true });
       db.checked.add(client);
     }

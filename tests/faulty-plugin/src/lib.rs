@@ -22,6 +22,9 @@ impl Guest for Faulty {
     fn configure(_: String, _: Vec<u8>, _: Randomness) -> Result<(), Error> {
         Ok(())
     }
+    fn effective_policy() -> Result<String, Error> {
+        Err(Error::NotConfigured)
+    }
     fn decide(_: Subject, _: Context, now: u64) -> Result<Decision, Error> {
         let mut n = now;
         loop {

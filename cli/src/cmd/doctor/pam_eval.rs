@@ -194,7 +194,7 @@ fn jump_end(ops: &[Op], i: usize, n: u32) -> usize {
 #[cfg(test)]
 mod tests {
     use super::super::pam_load::{flatten, Read};
-    use super::super::pam_parse::Stage;
+    use super::super::pam_parse::{Joining, Stage};
     use super::*;
 
     fn ends(service: &str, other: &str) -> Vec<Ending> {
@@ -204,7 +204,7 @@ mod tests {
             "other-file" => Read::Text(other.clone()),
             _ => Read::Missing,
         };
-        endings(&flatten("svc", Stage::Auth, &mut read).ops)
+        endings(&flatten("svc", Stage::Auth, Joining::Ends, &mut read).ops)
     }
 
     fn bypassed(e: &[Ending]) -> bool {

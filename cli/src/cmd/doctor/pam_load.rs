@@ -2,7 +2,7 @@
 //! libpam runs it: `include` and `@include` lines join the stack, a
 //! `substack` is one level deeper.
 
-use super::pam_parse::{parse, Actions, Control, Entry, Line, Stage};
+use super::pam_parse::{parse, Actions, Control, Entry, Joining, Line, Stage};
 
 /// How deep includes may nest before the stack is called broken.
 const MAX_DEPTH: usize = 16;
@@ -92,11 +92,18 @@ pub struct Stack {
     pub problems: Vec<Problem>,
 }
 
-/// The `stage` stack of the service file `service`.
-pub fn flatten(service: &str, stage: Stage, read: &mut dyn FnMut(&str) -> Read) -> Stack {
+/// The `stage` stack of the service file `service`, its files joined as
+/// `joining` says.
+pub fn flatten(
+    service: &str,
+    stage: Stage,
+    joining: Joining,
+    read: &mut dyn FnMut(&str) -> Read,
+) -> Stack {
     let mut stack = Stack::default();
     let mut walk = Walk {
         stage,
+        joining,
         read,
         open: Vec::new(),
         via: Vec::new(),
@@ -111,6 +118,7 @@ pub fn flatten(service: &str, stage: Stage, read: &mut dyn FnMut(&str) -> Read) 
 
 struct Walk<'a> {
     stage: Stage,
+    joining: Joining,
     read: &'a mut dyn FnMut(&str) -> Read,
     /// Files being expanded (to catch loops).
     open: Vec<String>,
@@ -121,7 +129,7 @@ struct Walk<'a> {
 impl Walk<'_> {
     fn load(&mut self, file: &str) -> Option<Vec<Line>> {
         match (self.read)(file) {
-            Read::Text(text) => Some(parse(&text)),
+            Read::Text(text) => Some(parse(&text, self.joining)),
             Read::Missing => None,
             Read::TooLarge => {
                 self.out
@@ -266,7 +274,7 @@ mod tests {
             ("extra", "auth include more\n"),
             ("more", "auth sufficient deep.so\n"),
         ]);
-        let stack = flatten("sshd", Stage::Auth, &mut read);
+        let stack = flatten("sshd", Stage::Auth, Joining::Ends, &mut read);
         let names: Vec<(&str, usize)> = stack
             .ops
             .iter()
@@ -291,7 +299,7 @@ mod tests {
             ),
             ("loop", "@include sshd\n"),
         ]);
-        let stack = flatten("sshd", Stage::Auth, &mut read);
+        let stack = flatten("sshd", Stage::Auth, Joining::Ends, &mut read);
         // The `include` libpam cannot load becomes a line that always fails.
         assert_eq!(stack.ops.len(), 2);
         assert!(stack.ops[0].must_fail && !stack.ops[1].must_fail);

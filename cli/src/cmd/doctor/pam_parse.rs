@@ -1,5 +1,6 @@
 //! One PAM configuration file as libpam reads it: `type control module args`,
-//! `#` comments anywhere, `\` continuations, `[value=action …]` controls,
+//! `#` comments anywhere, `\` continuations (joined as Linux-PAM 1.5 or as
+//! 1.6 and newer join them, see [`Joining`]), `[value=action …]` controls,
 //! `-type` lines, `include`/`substack`, and Debian's `@include FILE`.
 
 /// The four management groups.
@@ -124,33 +125,107 @@ pub struct Line {
     pub entry: Entry,
 }
 
-/// Splits `text` into logical lines and parses each.
-pub fn parse(text: &str) -> Vec<Line> {
+/// How libpam joins a `\` continuation across a comment line or a blank
+/// line: the one place its versions read a file differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Joining {
+    /// Linux-PAM 1.5 and older (`fgets`): such a line is skipped and the
+    /// rule goes on with the next line that holds something.
+    Skips,
+    /// Linux-PAM 1.6 and newer (`getline`): the rule ends at such a line.
+    Ends,
+}
+
+/// libpam's whitespace: what it skips and splits fields on.
+fn pam_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n')
+}
+
+/// Splits `text` into logical lines as libpam `joining` assembles them and
+/// parses each. In every version a `#` ends the line it is on, even after a
+/// `\` (which then stays, a field of its own), and a file that ends inside
+/// a continuation is an error that fails every login through it.
+pub fn parse(text: &str, joining: Joining) -> Vec<Line> {
     let mut out = Vec::new();
-    let mut pending = String::new();
-    let mut start = 0;
-    for (i, raw) in text.lines().enumerate() {
-        let code = raw.split('#').next().unwrap_or("");
-        if pending.is_empty() {
-            start = i + 1;
+    // The logical line being joined: where it starts, and its text.
+    let mut pending: Option<(usize, String)> = None;
+    // The last physical line ended in `\` (even if it added nothing).
+    let mut continuing = false;
+    let mut physical: Vec<&str> = text.split('\n').collect();
+    if text.is_empty() || text.ends_with('\n') {
+        physical.pop();
+    }
+    for (i, raw) in physical.iter().enumerate() {
+        let number = i + 1;
+        let body = raw.trim_start_matches([' ', '\t']);
+        let hash = body.find('#');
+        let code = &body[..hash.unwrap_or(body.len())];
+        let nothing = body.is_empty() || hash == Some(0);
+        if nothing && joining == Joining::Skips {
+            continue;
         }
-        match code.trim_end().strip_suffix('\\') {
-            Some(head) => {
-                pending.push_str(head);
-                pending.push(' ');
-                continue;
+        let joined = match code.trim_end_matches(pam_space).strip_suffix('\\') {
+            Some(head) if hash.is_none() => Some(head),
+            _ => None,
+        };
+        if let Some(head) = joined {
+            continuing = true;
+            if !head.is_empty() {
+                let (_, text) = pending.get_or_insert_with(|| (number, String::new()));
+                text.push_str(head);
+                text.push(' ');
             }
-            None => pending.push_str(code),
+            continue;
         }
-        let logical = std::mem::take(&mut pending);
-        if let Some(line) = parse_line(start, &logical) {
+        continuing = false;
+        let logical = match pending.take() {
+            Some((start, mut text)) => {
+                text.push_str(code);
+                (start, text)
+            }
+            None if !code.is_empty() => (number, code.to_owned()),
+            None => continue,
+        };
+        if let Some(line) = parse_line(logical.0, &logical.1) {
             out.push(line);
         }
     }
-    if let Some(line) = parse_line(start, &pending) {
-        out.push(line);
+    if continuing {
+        let number = pending.map_or(physical.len(), |(start, _)| start);
+        out.push(Line {
+            number,
+            text: String::new(),
+            entry: Entry::Invalid(
+                "the file ends inside a `\\` continuation: libpam stops reading it with an error, and every login through it fails".into(),
+            ),
+        });
     }
     out
+}
+
+/// The first line (numbered from 1) that libpam 1.5 and 1.6 read
+/// differently in `text`: a comment or blank line inside a continuation.
+pub fn readings_differ(text: &str) -> Option<usize> {
+    let (old, new) = (parse(text, Joining::Skips), parse(text, Joining::Ends));
+    if old == new {
+        return None;
+    }
+    let mut continuing = false;
+    for (i, raw) in text.split('\n').enumerate() {
+        let body = raw.trim_start_matches([' ', '\t']);
+        let hash = body.find('#');
+        if continuing && (body.is_empty() || hash == Some(0)) {
+            return Some(i + 1);
+        }
+        let code = &body[..hash.unwrap_or(body.len())];
+        continuing = hash.is_none() && code.trim_end_matches(pam_space).ends_with('\\');
+    }
+    Some(
+        old.iter()
+            .zip(&new)
+            .find(|(a, b)| a != b)
+            .map_or(1, |(a, _)| a.number),
+    )
 }
 
 fn parse_line(number: usize, logical: &str) -> Option<Line> {
@@ -265,12 +340,13 @@ fn brackets(control: &str) -> Result<Actions, String> {
     Ok(Actions::from_pairs(&pairs, default))
 }
 
-/// Whitespace-separated fields; `[ … ]` (with `\]` inside) is one field.
+/// Fields split on libpam's whitespace; `[ … ]` (with `\]` inside) is one
+/// field.
 fn fields(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut chars = line.chars().peekable();
     while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
+        if pam_space(c) {
             chars.next();
             continue;
         }
@@ -282,14 +358,14 @@ fn fields(line: &str) -> Vec<String> {
                     chars.next();
                     continue;
                 }
-                field.push(if c.is_whitespace() { ' ' } else { c });
+                field.push(if pam_space(c) { ' ' } else { c });
                 if c == ']' {
                     break;
                 }
             }
         } else {
             while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
+                if pam_space(c) {
                     break;
                 }
                 field.push(c);

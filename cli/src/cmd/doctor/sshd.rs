@@ -5,7 +5,7 @@ use super::report::{quoted, Finding, Severity};
 use std::collections::BTreeMap;
 
 /// The lines `sshd -T` prints: a lower-case key, a space, the value.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Settings(BTreeMap<String, String>);
 
 impl Settings {
@@ -21,6 +21,19 @@ impl Settings {
             }
         }
         Settings(map)
+    }
+
+    /// These settings with a Match block's over them (within a block, the
+    /// first value of a keyword is the one sshd uses).
+    pub fn with(&self, block: &[(String, String)]) -> Settings {
+        let mut out = self.clone();
+        let mut seen = std::collections::BTreeSet::new();
+        for (key, value) in block {
+            if seen.insert(key.as_str()) {
+                out.0.insert(key.clone(), value.clone());
+            }
+        }
+        out
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -47,7 +60,7 @@ impl Settings {
 }
 
 /// What the PAM stacks of sshd do, as the settings analysis needs it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stacks {
     /// The account stack refuses logins that skipped the second factor.
     pub account_net: bool,

@@ -2,10 +2,18 @@
 
 use super::*;
 
+/// The one logical line of `text`, which every libpam reads alike.
 fn only(text: &str) -> Line {
-    let mut lines = parse(text);
+    let mut lines = parse(text, Joining::Ends);
+    assert_eq!(lines, parse(text, Joining::Skips), "the readings differ");
+    assert_eq!(readings_differ(text), None);
     assert_eq!(lines.len(), 1, "{lines:?}");
     lines.remove(0)
+}
+
+/// The logical lines' texts as `joining` reads `text`.
+fn texts(text: &str, joining: Joining) -> Vec<String> {
+    parse(text, joining).into_iter().map(|l| l.text).collect()
 }
 
 #[test]
@@ -92,7 +100,65 @@ fn includes_and_invalid_lines() {
     ));
     // A comment ends the line before a trailing backslash is seen.
     assert_eq!(
-        parse("auth required a.so # \\\nauth required b.so").len(),
+        parse("auth required a.so # \\\nauth required b.so", Joining::Ends).len(),
         2
     );
+}
+
+/// Line assembly as Linux-PAM's source does it (1.5: `_pam_assemble_line`
+/// in pam_handlers.c; 1.6 and newer: `_pam_line_assemble`), each case also
+/// run through real libpam by pam-module/tests/doctor_libpam.rs.
+#[test]
+fn continuations_as_libpam_joins_them() {
+    for joining in [Joining::Skips, Joining::Ends] {
+        // A `\` before a `#`: the comment ends the line, the `\` stays.
+        assert_eq!(
+            texts(
+                "auth requisite a.so \\ # why\nauth sufficient b.so\n",
+                joining
+            ),
+            ["auth requisite a.so \\", "auth sufficient b.so"]
+        );
+        // A comment after a `\` on the same line: no continuation either.
+        assert_eq!(
+            texts("auth required a.so # \\\nauth required b.so\n", joining),
+            ["auth required a.so", "auth required b.so"]
+        );
+        // Trailing blanks after the `\` still continue.
+        assert_eq!(
+            texts("auth required \\ \t\n  a.so x\n", joining),
+            ["auth required a.so x"]
+        );
+        // A carriage return is no blank to libpam: no continuation.
+        assert_eq!(texts("auth required a.so \\\r\nb\n", joining).len(), 2);
+        // A file that ends inside a continuation fails.
+        let last = parse("auth required a.so\nauth required \\\n", joining);
+        assert!(
+            matches!(last.last().unwrap().entry, Entry::Invalid(_)),
+            "{last:?}"
+        );
+    }
+    // A comment line inside a continuation: 1.5 skips it and goes on, so
+    // the next rule becomes arguments; 1.6 ends the rule there.
+    let text =
+        "auth [success=done default=ignore] a.so \\\n# then MFA\nauth required pam_planasonix.so\n";
+    assert_eq!(
+        texts(text, Joining::Skips),
+        ["auth [success=done default=ignore] a.so auth required pam_planasonix.so"]
+    );
+    assert_eq!(
+        texts(text, Joining::Ends),
+        [
+            "auth [success=done default=ignore] a.so",
+            "auth required pam_planasonix.so"
+        ]
+    );
+    assert_eq!(readings_differ(text), Some(2));
+    // A blank line likewise.
+    let blank = text.replace("# then MFA", "");
+    assert_eq!(texts(&blank, Joining::Skips).len(), 1);
+    assert_eq!(texts(&blank, Joining::Ends).len(), 2);
+    assert_eq!(readings_differ(&blank), Some(2));
+    // Outside a continuation, comment and blank lines are nothing to both.
+    assert_eq!(readings_differ("# c\n\nauth required a.so\n"), None);
 }
