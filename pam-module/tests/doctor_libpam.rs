@@ -28,12 +28,12 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (
         "a comment line inside a continuation",
-        "auth [success=done default=ignore] pam_permit.so \\\n# then the second factor\nauth required MODULE\n",
+        "auth required pam_permit.so \\\n# then the second factor\nauth required MODULE\n",
         "not-protected",
     ),
     (
         "a blank line inside a continuation",
-        "auth [success=done default=ignore] pam_permit.so \\\n\nauth required MODULE\n",
+        "auth required pam_permit.so \\\n\nauth required MODULE\n",
         "not-protected",
     ),
     (
