@@ -96,6 +96,45 @@ pub fn is_upgraded_mark(seal: &SealKey, bytes: &[u8]) -> bool {
     matches!(open_bytes(seal, UPGRADED_KEY, bytes), Ok(Some(body)) if body == UPGRADED_BODY)
 }
 
+/// What a stored record says of itself, read without its tag checked: for
+/// a party without the seal key (a host's state service) to tell an older
+/// record from a newer one. Only ever a reason to refuse, never to trust.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// [`UserRecord::audit_next`]: grows with every audited change.
+    pub audit_next: u64,
+    /// [`UserRecord::sessions_epoch`]: grows at every reset, lock and
+    /// change of factors.
+    pub sessions_epoch: u64,
+    /// An app or a phone is enrolled.
+    pub enrolled: bool,
+}
+
+/// The [`Facts`] of a stored record in the authenticated form (`None` for
+/// anything else, or a body that does not decode).
+pub fn unverified_facts(bytes: &[u8]) -> Option<Facts> {
+    #[derive(Deserialize)]
+    struct Seen {
+        #[serde(default)]
+        audit_next: u64,
+        #[serde(default)]
+        sessions_epoch: u64,
+        #[serde(default)]
+        totp: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        sms: Option<serde::de::IgnoredAny>,
+    }
+    let body = bytes
+        .strip_prefix(SEALED_MAGIC.as_slice())?
+        .get(TAG_LEN..)?;
+    let seen: Seen = serde_json::from_slice(body).ok()?;
+    Some(Facts {
+        audit_next: seen.audit_next,
+        sessions_epoch: seen.sessions_epoch,
+        enrolled: seen.totp.is_some() || seen.sms.is_some(),
+    })
+}
+
 /// How a stored record was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Provenance {
@@ -580,6 +619,36 @@ mod tests {
 
     fn key() -> SealKey {
         SealKey::from_bytes(&[9; 32]).unwrap()
+    }
+
+    #[test]
+    fn facts_are_read_without_the_key_from_authenticated_records_only() {
+        let r = UserRecord {
+            audit_next: 7,
+            sessions_epoch: 2,
+            ..UserRecord::default()
+        };
+        let stored = r.seal(&key(), "user/alice");
+        assert_eq!(
+            unverified_facts(&stored),
+            Some(Facts {
+                audit_next: 7,
+                sessions_epoch: 2,
+                enrolled: false
+            })
+        );
+        let mut enrolled = stored[..SEALED_MAGIC.len() + TAG_LEN].to_vec();
+        enrolled.extend_from_slice(br#"{"schema":3,"audit_next":9,"totp":{"any":"thing"}}"#);
+        assert_eq!(
+            unverified_facts(&enrolled),
+            Some(Facts {
+                audit_next: 9,
+                sessions_epoch: 0,
+                enrolled: true
+            })
+        );
+        assert_eq!(unverified_facts(&r.encode()), None);
+        assert_eq!(unverified_facts(&stored[..10]), None);
     }
 
     #[test]

@@ -146,6 +146,11 @@ impl Store for Recalling<'_> {
         }
     }
 
+    /// Always the store's answer (an admin reset replaces what is there).
+    fn get_past_rollback(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        self.store.get_past_rollback(key)
+    }
+
     fn compare_and_swap(
         &self,
         key: &str,

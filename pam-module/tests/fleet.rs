@@ -540,3 +540,82 @@ fn a_host_with_another_seal_key_is_refused_before_it_writes_a_record_the_fleet_c
     let (ok_a, text) = login(&f.a.site, "judy", &format!("{}\n", oathtool(&secret)));
     assert!(ok_a, "{text}");
 }
+
+/// Whoever administers the database cannot forge a record, but could put
+/// back an older one: before, a recovery code spent on host A worked again
+/// on A, and a deleted record gave a password-only grace login. A's service
+/// remembers what it wrote and refuses anything older, through a restart;
+/// an admin reset through A's CLI replaces the record.
+#[test]
+fn a_record_put_back_from_before_is_refused_by_the_host_that_wrote_a_later_one() {
+    let mut f = fleet("rollback");
+    let secret = new_secret();
+    let codes = enroll(&f.a.site, "lena", &secret);
+    f.pg.psql("CREATE TABLE saved AS SELECT * FROM planasonix_records WHERE key = 'user/lena'");
+    let (ok_in, text) = login(&f.a.site, "lena", &format!("{}\n", codes[0]));
+    assert!(ok_in, "{text}");
+    let refused_on_a = |what: &str| {
+        let (ok_in, lines) =
+            pamtester_syslog(&f.a.site, "sshd", "lena", &format!("{}\n", codes[0]));
+        let all = lines.join("\n");
+        assert!(
+            !ok_in,
+            "{what}: the spent recovery code worked again:\n{all}"
+        );
+        assert!(
+            all.contains("put back") && all.contains("record-refused"),
+            "{what}: the syslog does not say why:\n{all}"
+        );
+    };
+
+    // The row put back whole, its version included.
+    f.pg.psql(
+        "UPDATE planasonix_records r SET version = s.version, value = s.value FROM saved s WHERE r.key = s.key",
+    );
+    refused_on_a("an older row");
+    // The old value under a newer version.
+    f.pg.psql(
+        "UPDATE planasonix_records r SET version = r.version + 5, value = s.value FROM saved s WHERE r.key = s.key",
+    );
+    refused_on_a("an old value under a newer version");
+    // Deleted: not "never enrolled" (a grace period without a code).
+    f.pg.psql("DELETE FROM planasonix_records WHERE key = 'user/lena'");
+    let (ok_in, lines) = pamtester_syslog(&f.a.site, "sshd", "lena", "");
+    assert!(
+        !ok_in,
+        "a deleted record let lena in:\n{}",
+        lines.join("\n")
+    );
+    // A restart of A's service remembers.
+    drop(f.a.serving.take());
+    f.a.serving = Some(f.a.site.serve());
+    let (ok_in, _) = pamtester_syslog(&f.a.site, "sshd", "lena", "");
+    assert!(!ok_in, "after a restart, the deleted record let lena in");
+    f.pg.psql("INSERT INTO planasonix_records SELECT * FROM saved");
+    refused_on_a("after a restart, the older row");
+
+    // The refusals are in the fleet's trail, read on B.
+    let trail: Vec<serde_json::Value> = serde_json::from_str(&common::fleet::ok(
+        &f.b.site.cli(&["--json", "audit", "--user", "lena"]),
+        "audit on B",
+    ))
+    .unwrap();
+    assert!(
+        trail.iter().any(|e| e["event"] == "record-refused"
+            && e["detail"].as_str().is_some_and(|d| d.contains("put back"))),
+        "{trail:?}"
+    );
+    // An admin reset through A replaces the record: lena enrolls again.
+    let said = common::fleet::ok(
+        &f.a.site
+            .cli(&["admin", "reset", "lena", "--reason", "restored row"]),
+        "admin reset on A",
+    );
+    assert!(said.contains("lena"), "{said}");
+    let status: serde_json::Value = serde_json::from_str(&common::fleet::ok(
+        &f.a.site.cli(&["--json", "status", "--user", "lena"]),
+        "status on A",
+    ))
+    .unwrap();
+    assert_eq!(status["enrolled"], false, "{status}");
+}

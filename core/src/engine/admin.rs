@@ -138,7 +138,8 @@ impl Engine<'_> {
     /// Wipes every factor of `user` after out-of-band identity checks: audits
     /// it, tells the user, and opens a fresh enrollment window (`[reset] grace`).
     /// A stored record no host can open (made under another seal key, or
-    /// changed without it) is replaced by a fresh one: a reset keeps nothing
+    /// changed without it), or one the store refuses as older than one it
+    /// wrote (a rollback), is replaced by a fresh one: a reset keeps nothing
     /// of it anyway, and nothing else can clear it.
     pub fn admin_reset(&self, user: &str, reason: &str, now: UnixTime) -> Result<(), Error> {
         match self.reset_readable(user, reason, now) {
@@ -157,7 +158,7 @@ impl Engine<'_> {
         );
         let first = self.with_trail(|t| t.next_sequence(user))?;
         for _ in 0..16 {
-            let Some(current) = self.store.get(&key)? else {
+            let Some(current) = self.store.get_past_rollback(&key)? else {
                 // Gone meanwhile: an ordinary reset of no record.
                 return self.reset_readable(user, given, now);
             };

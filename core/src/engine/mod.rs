@@ -141,9 +141,48 @@ impl<'a> Engine<'a> {
     pub(crate) fn load(&self, user: &str, now: UnixTime) -> Result<UserRecord, Error> {
         validate_user_name(user)?;
         let key = user_key(user);
-        match self.store.get(&key)? {
+        match self.get_record(user, &key, now)? {
             Some(v) => Ok(self.read(user, &key, &v.value, now)?.0),
             None => Ok(UserRecord::default()),
+        }
+    }
+
+    /// Audits a refused record (a failed check here, or a rollback the
+    /// store saw) at error level, in the sink and in the trail (on a shared
+    /// store, the fleet's), and returns the refusal.
+    fn refuse(&self, user: &str, e: StoreError, now: UnixTime) -> Error {
+        let event = AuditEvent {
+            at: now,
+            user: user.to_owned(),
+            service: None,
+            remote: None,
+            host: self.origin.map(str::to_owned),
+            kind: AuditKind::RecordRefused {
+                detail: e.to_string(),
+            },
+        };
+        if let Some(sink) = self.sink {
+            sink.record(&event);
+        }
+        if let Err(failed) = self.with_trail(|t| t.append_unnumbered(user, &event)) {
+            if let Some(sink) = self.sink {
+                sink.trail_failed(user, &failed.to_string());
+            }
+        }
+        e.into()
+    }
+
+    /// The stored record of `user` under `key`; a record the store itself
+    /// refuses (a rollback) is audited as refused.
+    pub(crate) fn get_record(
+        &self,
+        user: &str,
+        key: &str,
+        now: UnixTime,
+    ) -> Result<Option<crate::store::Versioned>, Error> {
+        match self.store.get(key) {
+            Err(e @ StoreError::Tampered { .. }) => Err(self.refuse(user, e, now)),
+            other => Ok(other?),
         }
     }
 
@@ -157,28 +196,7 @@ impl<'a> Engine<'a> {
         bytes: &[u8],
         now: UnixTime,
     ) -> Result<(UserRecord, Provenance), Error> {
-        let refused = |e: StoreError| -> Error {
-            let event = AuditEvent {
-                at: now,
-                user: user.to_owned(),
-                service: None,
-                remote: None,
-                host: self.origin.map(str::to_owned),
-                kind: AuditKind::RecordRefused {
-                    detail: e.to_string(),
-                },
-            };
-            if let Some(sink) = self.sink {
-                sink.record(&event);
-            }
-            // In the trail too: on a shared store, the fleet's.
-            if let Err(failed) = self.with_trail(|t| t.append_unnumbered(user, &event)) {
-                if let Some(sink) = self.sink {
-                    sink.trail_failed(user, &failed.to_string());
-                }
-            }
-            e.into()
-        };
+        let refused = |e: StoreError| self.refuse(user, e, now);
         // Written before records were authenticated: read, and rewritten
         // authenticated on its next change; unless every record has been
         // rewritten already, when an unauthenticated one can only be a
@@ -253,7 +271,7 @@ impl<'a> Engine<'a> {
         validate_user_name(user)?;
         let key = user_key(user);
         for _ in 0..MAX_CAS_ATTEMPTS {
-            let current = self.store.get(&key)?;
+            let current = self.get_record(user, &key, now)?;
             let before = match &current {
                 Some(v) => self.read(user, &key, &v.value, now)?.0,
                 None => UserRecord::default(),

@@ -206,6 +206,14 @@ pub trait Store: Send + Sync {
         swap_then_add(self, key, expected, value, add)
     }
 
+    /// [`Store::get`] for an admin reset, which replaces the record whatever
+    /// it holds: past a refusal a store makes on its own account (the state
+    /// service refuses a record older than one it wrote, a rollback), never
+    /// past a failure to read it. Wrappers forward it; the default is `get`.
+    fn get_past_rollback(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        self.get(key)
+    }
+
     /// Whether every record here must be in the authenticated form, whatever
     /// the database says: true for a shared store, whose administrator is
     /// not trusted and could otherwise delete the upgrade mark and plant an

@@ -44,6 +44,9 @@ pub struct RemoteStore {
 /// closes the connection).
 const UNKNOWN_SWAP_AND_ADD: &str = "malformed request: unknown operation 5";
 
+/// How a service that predates [`Request::GetPastRollback`] refuses it.
+const UNKNOWN_GET_PAST_ROLLBACK: &str = "malformed request: unknown operation 6";
+
 /// How often a client retries a connection the service's queue has no room for.
 const RETRY_FULL_QUEUE: Duration = Duration::from_millis(2);
 
@@ -237,6 +240,21 @@ impl Store for RemoteStore {
         match self.call(&Request::Get(key.to_owned()))? {
             Response::Value(v) => Ok(v),
             other => Err(self.unexpected(&other)),
+        }
+    }
+
+    /// One request, or, to a service of the previous release (which
+    /// remembers nothing, so refuses no rollback), a plain get on a new
+    /// connection.
+    fn get_past_rollback(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        match self.call(&Request::GetPastRollback(key.to_owned())) {
+            Ok(Response::Value(v)) => Ok(v),
+            Ok(other) => Err(self.unexpected(&other)),
+            Err(StoreError::Io(failure)) if failure.detail == UNKNOWN_GET_PAST_ROLLBACK => {
+                self.reconnect()?;
+                self.get(key)
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -10,5 +10,7 @@
 
 pub mod client;
 pub mod protocol;
+#[cfg(all(feature = "server", feature = "postgres"))]
+pub mod seen;
 #[cfg(feature = "server")]
 pub mod server;

@@ -20,6 +20,9 @@ mod op {
     /// Newer than the other four: a service built before it answers
     /// "unknown operation 5" and closes the connection.
     pub(super) const SWAP_AND_ADD: u8 = 5;
+    /// [`planasonix_core::Store::get_past_rollback`]; a service built
+    /// before it answers "unknown operation 6" (it remembers nothing).
+    pub(super) const GET_PAST_ROLLBACK: u8 = 6;
 }
 
 /// Response tags: the first byte of a response. Answers below 16, failures
@@ -84,6 +87,8 @@ pub(crate) const MAX_RESPONSE: usize = 64 << 20;
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Request {
     Get(String),
+    /// A get for an admin reset, past the service's rollback refusal.
+    GetPastRollback(String),
     Cas {
         key: String,
         expected: Option<u64>,
@@ -127,6 +132,10 @@ impl Request {
         match self {
             Request::Get(key) => {
                 w.push(op::GET);
+                put_bytes(&mut w, key.as_bytes());
+            }
+            Request::GetPastRollback(key) => {
+                w.push(op::GET_PAST_ROLLBACK);
                 put_bytes(&mut w, key.as_bytes());
             }
             Request::Cas {
@@ -178,6 +187,7 @@ impl Request {
         }
         let request = match r.byte()? {
             op::GET => Request::Get(r.string()?),
+            op::GET_PAST_ROLLBACK => Request::GetPastRollback(r.string()?),
             op::CAS => Request::Cas {
                 key: r.string()?,
                 expected: r.option(Reader::u64)?,
@@ -466,6 +476,7 @@ mod tests {
     fn requests() -> Vec<Request> {
         vec![
             Request::Get("user/alice".into()),
+            Request::GetPastRollback("user/alice".into()),
             Request::Cas {
                 key: "user/bob".into(),
                 expected: Some(7),

@@ -23,6 +23,8 @@
 
 use super::protocol::{read_frame, write_frame, Request, Response, MAX_REQUEST};
 #[cfg(feature = "postgres")]
+use super::seen::{seen_beside, RollbackGuard};
+#[cfg(feature = "postgres")]
 use crate::store::PgStore;
 use crate::store::SledStore;
 use crate::transaction::socket_beside;
@@ -78,7 +80,7 @@ impl Served for Embedded {
 /// `synchronous_commit`); an audit event written alone is not waited for
 /// (see `store/postgres/statements.rs`).
 #[cfg(feature = "postgres")]
-impl Served for PgStore {
+impl Served for RollbackGuard<PgStore> {
     fn store(&self) -> &dyn Store {
         self
     }
@@ -86,6 +88,7 @@ impl Served for PgStore {
         Ok(())
     }
     fn commit(&self) -> Result<(), StoreError> {
+        self.flush();
         Ok(())
     }
 }
@@ -116,12 +119,15 @@ impl StoreService {
         StoreService::listen(Arc::new(embedded), socket_beside(db))
     }
 
-    /// Serves the shared PostgreSQL `store` on `<db>.sock`. Nothing opens
-    /// sled at `db`: on a host whose store file names PostgreSQL, `db` is
-    /// only where the socket lives. Any socket already there is replaced.
+    /// Serves the shared PostgreSQL `store` on `<db>.sock`, refusing
+    /// records older than the ones it wrote (its memory is `<db>.seen`, see
+    /// [`super::seen`]). Nothing opens sled at `db`: on a host whose store
+    /// file names PostgreSQL, `db` is only where the socket lives. Any
+    /// socket already there is replaced.
     #[cfg(feature = "postgres")]
     pub fn start_shared(db: &Path, store: PgStore) -> Result<StoreService, StoreError> {
-        StoreService::listen(Arc::new(store), socket_beside(db))
+        let guarded = RollbackGuard::open(store, &seen_beside(db))?;
+        StoreService::listen(Arc::new(guarded), socket_beside(db))
     }
 
     fn listen(served: Arc<dyn Served>, socket: PathBuf) -> Result<StoreService, StoreError> {
@@ -332,6 +338,9 @@ fn serve_connection(
 fn handle(served: &dyn Served, request: Request, dirty: &mut bool) -> Response {
     let answer = match request {
         Request::Get(key) => served.store().get(&key).map(Response::Value),
+        Request::GetPastRollback(key) => {
+            served.store().get_past_rollback(&key).map(Response::Value)
+        }
         Request::Cas {
             key,
             expected,
