@@ -34,6 +34,10 @@ pub struct Session {
     /// When a second factor last passed in this session, if one did. Under
     /// `step_up_scope = "session"` a step-up counts only this one.
     pub mfa_at: Option<UnixTime>,
+    /// The user's `sessions_epoch` when the door last proved the session
+    /// live; at the record's current count nothing ended it since (see
+    /// `step_up_scope`).
+    pub epoch: Option<u64>,
 }
 
 /// Why no second factor is asked for.

@@ -503,7 +503,10 @@ fn a_step_up_counts_a_second_factor_of_the_same_host_or_session_only() {
         Decision::Required { .. }
     ));
     // So does the identity provider: its browser session passed none.
-    let no_mfa = Some(Session { mfa_at: None });
+    let no_mfa = Some(Session {
+        mfa_at: None,
+        epoch: None,
+    });
     assert!(matches!(
         sudo_on(&f, None, no_mfa, 200),
         Decision::Required { .. }
@@ -511,6 +514,7 @@ fn a_step_up_counts_a_second_factor_of_the_same_host_or_session_only() {
     // A session counts its own, and only while the step-up's age holds.
     let own = Some(Session {
         mfa_at: Some(T0.plus(Duration::from_secs(150))),
+        epoch: None,
     });
     assert_eq!(
         sudo_on(&f, None, own, 200),
@@ -540,7 +544,15 @@ fn step_up_scope_fleet_counts_a_second_factor_passed_anywhere() {
     let recent = Decision::NotRequired(NotRequired::RecentMfa { at });
     assert_eq!(sudo_on(&f, Some("host-b"), None, 200), recent);
     assert_eq!(
-        sudo_on(&f, None, Some(Session { mfa_at: None }), 200),
+        sudo_on(
+            &f,
+            None,
+            Some(Session {
+                mfa_at: None,
+                epoch: None,
+            }),
+            200
+        ),
         recent
     );
 }
@@ -550,9 +562,42 @@ fn a_sessions_second_factor_from_before_a_reset_never_counts() {
     let (f, at) = passed_at_100(STEP_UP, None);
     common::enroll(&f, "alice", T0.plus(Duration::from_secs(300)));
     // Re-enrolled at T0 + 300: the session's factor of T0 + 100 is void.
-    let old = Some(Session { mfa_at: Some(at) });
+    let old = Some(Session {
+        mfa_at: Some(at),
+        epoch: None,
+    });
     assert!(matches!(
         sudo_on(&f, None, old, 310),
+        Decision::Required { .. }
+    ));
+}
+
+#[test]
+fn the_session_that_made_the_last_change_keeps_its_second_factor() {
+    let (f, at) = passed_at_100(STEP_UP, None);
+    // A change of factors at T0 + 300 (here a new enrollment).
+    common::enroll(&f, "alice", T0.plus(Duration::from_secs(300)));
+    let epoch = f
+        .engine()
+        .status("alice", T0.plus(Duration::from_secs(310)))
+        .unwrap()
+        .sessions_epoch;
+    // The session that made it goes on at the new count: nothing ended it.
+    let own = Some(Session {
+        mfa_at: Some(at),
+        epoch: Some(epoch),
+    });
+    assert_eq!(
+        sudo_on(&f, None, own, 310),
+        Decision::NotRequired(NotRequired::RecentMfa { at })
+    );
+    // A session noted at the count before: the change ended it.
+    let other = Some(Session {
+        mfa_at: Some(at),
+        epoch: Some(epoch - 1),
+    });
+    assert!(matches!(
+        sudo_on(&f, None, other, 310),
         Decision::Required { .. }
     ));
 }

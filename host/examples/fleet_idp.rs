@@ -64,6 +64,7 @@ fn main() {
             .decode(text.split_whitespace().nth(1).unwrap().as_bytes())
             .unwrap(),
     );
+    let store = open_store(Path::new(store_file), Path::new("/nonexistent"), &key).unwrap();
     let host = PluginHost::new(
         HostConfig {
             wasm: shared::component(),
@@ -73,7 +74,7 @@ fn main() {
             limits: Limits::default(),
             max_instances: 2,
         },
-        open_store(Path::new(store_file), Path::new("/nonexistent")).unwrap(),
+        store,
         Arc::new(NoGateway),
     )
     .unwrap();
@@ -123,6 +124,7 @@ fn main() {
                     Ok(Verification::Accepted(_)) => "accepted".to_owned(),
                     Ok(Verification::Replayed(_)) => "replayed".to_owned(),
                     Ok(Verification::Rejected(_)) => "rejected".to_owned(),
+                    Ok(Verification::RecoveryCodeSpent(_)) => "spent".to_owned(),
                     Ok(Verification::Locked(_)) => "locked".to_owned(),
                     other => format!("{other:?}"),
                 }

@@ -240,10 +240,13 @@ pub fn open_sled(path: &Path) -> Result<Arc<dyn Store>, planasonix_core::StoreEr
 /// planasonix-store(5)): the fleet's shared PostgreSQL database, so the
 /// identity provider and the hosts share every record, replay and lockout;
 /// or, when the file is absent or says `kind = "sled"`, the sled database at
-/// `sled`. The file is checked like the hosts check it.
+/// `sled`. The file is checked like the hosts check it, and a shared store
+/// must keep the check value of `seal_key` (the fleet's key; see
+/// planasonix-store(5), A NEW HOST), or every connection is refused.
 pub fn open_store(
     store_file: &Path,
     sled: &Path,
+    seal_key: &[u8],
 ) -> Result<Arc<dyn Store>, planasonix_core::StoreError> {
     use planasonix_native::store_file::{read_store_file, StoreSetting};
     match read_store_file(store_file).map_err(|e| {
@@ -251,7 +254,14 @@ pub fn open_store(
     })? {
         StoreSetting::Sled => open_sled(sled),
         StoreSetting::Postgresql(settings) => {
-            let store = planasonix_native::store::PgStore::new(&settings)?;
+            let mut store = planasonix_native::store::PgStore::new(&settings)?;
+            let key = planasonix_core::SealKey::from_bytes(seal_key).map_err(|e| {
+                planasonix_core::StoreError::io(
+                    planasonix_core::store::IoKind::Other,
+                    format!("the seal key: {e}"),
+                )
+            })?;
+            store.expect_seal_key(key.check_value());
             store.check()?;
             Ok(Arc::new(store))
         }

@@ -49,8 +49,16 @@ fn the_idp_and_the_hosts_share_enrollments_and_replays_on_postgresql() {
     };
     let native = PgStore::new(&settings).unwrap();
     native.migrate().unwrap();
+    // As `store migrate` on a host of the fleet records it.
+    let fleet_key = SealKey::from_bytes(&KEY).unwrap();
+    native.record_seal_key(&fleet_key.check_value()).unwrap();
+    // A provider given another key is refused before it reads a record.
+    match open_store(&file, &scratch.join("not-used"), &[1; 32]) {
+        Err(e) => assert!(e.to_string().contains("is not the fleet's"), "{e}"),
+        Ok(_) => panic!("a host with another seal key opened the fleet's store"),
+    }
 
-    let store = open_store(&file, &scratch.join("not-used")).unwrap();
+    let store = open_store(&file, &scratch.join("not-used"), &KEY).unwrap();
     assert!(
         !scratch.join("not-used").exists(),
         "a sled database was opened beside a shared store"
@@ -144,7 +152,7 @@ fn the_idp_and_the_hosts_share_enrollments_and_replays_on_postgresql() {
 #[test]
 fn without_a_store_file_the_host_keeps_its_sled_database() {
     let scratch = TempDir::new("host-nofile");
-    let store = open_store(&scratch.join("absent.toml"), &scratch.join("db")).unwrap();
+    let store = open_store(&scratch.join("absent.toml"), &scratch.join("db"), &KEY).unwrap();
     store.compare_and_swap("k", None, Some(b"v")).unwrap();
     assert!(scratch.join("db").is_dir());
 }
@@ -162,13 +170,17 @@ fn the_idp_refuses_an_unauthenticated_record_planted_in_the_shared_store() {
     else {
         unreachable!()
     };
-    PgStore::new(&settings).unwrap().migrate().unwrap();
+    let native = PgStore::new(&settings).unwrap();
+    native.migrate().unwrap();
+    native
+        .record_seal_key(&SealKey::from_bytes(&KEY).unwrap().check_value())
+        .unwrap();
     let host = host_with(
         plugin_wasm(),
         POLICY,
         Randomness::System,
         Limits::default(),
-        open_store(&file, &scratch.join("not-used")).unwrap(),
+        open_store(&file, &scratch.join("not-used"), &KEY).unwrap(),
         Arc::new(Outbox::default()),
     );
     // Schema 2, the last unauthenticated one: a user with no factor and an

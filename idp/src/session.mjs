@@ -39,10 +39,20 @@ export function mark(mfaAt, epoch) {
   return { mfaAt: mfaAt === null || mfaAt === undefined ? null : Number(mfaAt), epoch: Number(epoch) };
 }
 
-/** The component's view of a session: when its own second factor passed. */
+/** The component's view of a session: when its own second factor passed,
+ * and the epoch it was last proven live at. */
 export function sessionOf(session) {
-  const at = session?.planasonix?.mfaAt;
-  return { mfaAt: typeof at === 'number' ? BigInt(at) : undefined };
+  return viewOf(session?.planasonix);
+}
+
+/** The component's view of a mark (`mark`'s shape). */
+export function viewOf(m) {
+  const at = m?.mfaAt;
+  const epoch = m?.epoch;
+  return {
+    mfaAt: typeof at === 'number' ? BigInt(at) : undefined,
+    epoch: typeof epoch === 'number' ? BigInt(epoch) : undefined,
+  };
 }
 
 /**

@@ -22,7 +22,7 @@ import { BadRequest, readForm, remoteAddress, seeOther, sendPage } from './http.
 import * as pages from './pages.mjs';
 import * as say from './messages.mjs';
 import { ACR_MFA, ACR_PASSWORD, ACR_STEP_UP, requestedStepUp } from './provider.mjs';
-import { mark, now } from './session.mjs';
+import { mark, now, viewOf } from './session.mjs';
 import { Upstream } from './upstream.mjs';
 
 export class SignIn {
@@ -160,12 +160,11 @@ export class SignIn {
    * its second factor passed (none yet, unless a step-up continues one).
    */
   context(ctx, flow) {
-    const mfaAt = flow.session?.mfaAt;
     return {
       service: flow.client,
       remote: remoteAddress(ctx),
       action: flow.action ?? undefined,
-      session: { mfaAt: typeof mfaAt === 'number' ? BigInt(mfaAt) : undefined },
+      session: viewOf(flow.session),
     };
   }
 

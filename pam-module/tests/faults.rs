@@ -66,7 +66,7 @@ fn key_policy_and_record_faults_fail_closed_and_recover() {
 
     // World-readable key.
     std::fs::set_permissions(&site.key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    refused_saying(&site, "f1", &users[1].1, "group and others");
+    refused_saying(&site, "f1", &users[1].1, "group or others");
     std::fs::set_permissions(&site.key, std::fs::Permissions::from_mode(0o600)).unwrap();
     gets_in(&site, "f1", &users[1].1);
 

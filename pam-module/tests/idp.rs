@@ -191,11 +191,8 @@ const USERS: &str = "[[user]]\nname = \"ida\"\ndisplay_name = \"Ida Example\"\ne
 /// `federated`: also an upstream provider it signs people in through.
 fn setup(name: &str, federated: bool) -> Setup {
     require_idp_packages();
-    let fleet = fleet_with(name, POLICY);
     let text = SealKey::from_bytes(&KEY).unwrap().to_key_text();
-    for site in [&fleet.a.site, &fleet.b.site] {
-        write(&site.key, text.expose(), 0o600);
-    }
+    let fleet = fleet_keyed(name, POLICY, Some(text.expose()));
     transpile();
     for user in ["ida", "bob", "fay"] {
         accounts::ensure(user);
@@ -411,11 +408,8 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
 #[test]
 fn the_reviewed_attacks_on_the_provider_are_stopped() {
     require_idp_packages();
-    let fleet = fleet_with("idp-attacks", ATTACK_POLICY);
     let text = SealKey::from_bytes(&KEY).unwrap().to_key_text();
-    for site in [&fleet.a.site, &fleet.b.site] {
-        write(&site.key, text.expose(), 0o600);
-    }
+    let fleet = fleet_keyed("idp-attacks", ATTACK_POLICY, Some(text.expose()));
     transpile();
     let a = &fleet.a.site;
     a.service("sudo", &["action=sudo"]);

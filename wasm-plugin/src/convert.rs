@@ -19,6 +19,7 @@ pub(crate) fn context(c: wit::Context) -> core_::Context {
         action: c.action,
         session: c.session.map(|s| core_::Session {
             mfa_at: s.mfa_at.map(core_::UnixTime),
+            epoch: s.epoch,
         }),
     }
 }

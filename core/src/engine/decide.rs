@@ -139,10 +139,15 @@ impl Engine<'_> {
     /// The passed second factor a step-up may count, by `step_up_scope`:
     /// the caller's own session's where it keeps sessions, this host's where
     /// it does not, or the user's latest anywhere (`fleet`). Nothing from
-    /// before the sessions were ended (a reset, a lock, a factor change).
+    /// before the sessions were ended (a reset, a lock, a factor change),
+    /// unless the caller's session is at the record's current count: then
+    /// nothing ended it, and the last change was its own.
     fn step_up_counts(&self, rec: &UserRecord, ctx: &Context) -> Option<UnixTime> {
         let at = match (self.policy.enforcement.step_up_scope, &ctx.session) {
             (StepUpScope::Fleet, _) => rec.last_mfa,
+            (StepUpScope::Session, Some(session)) if session.epoch == Some(rec.sessions_epoch) => {
+                return session.mfa_at;
+            }
             (StepUpScope::Session, Some(session)) => session.mfa_at,
             (StepUpScope::Session, None) => rec
                 .last_mfa

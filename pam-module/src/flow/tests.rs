@@ -260,7 +260,7 @@ fn a_recovery_code_works_once() {
         "alice",
         vec![
             Step::Secret(CODE_PROMPT, say(&codes[0])),
-            Step::Error("Wrong code"),
+            Step::Error("That recovery code was already used: each works once."),
         ],
     );
     assert_eq!(w.auth(&pam), PamCode::AuthErr);

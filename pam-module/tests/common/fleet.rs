@@ -57,9 +57,18 @@ pub fn fleet(name: &str) -> Fleet {
 
 /// [`fleet`] with `policy` on both hosts.
 pub fn fleet_with(name: &str, policy: &str) -> Fleet {
+    fleet_keyed(name, policy, None)
+}
+
+/// [`fleet_with`] whose seal key is `key` (key-file text), as the identity
+/// provider beside it is given: written before the store records it.
+pub fn fleet_keyed(name: &str, policy: &str, key: Option<&str>) -> Fleet {
     let pg = Postgres::start(Tls::On);
     let a = Site::new(&format!("{name}-a"), policy);
     let b = Site::new(&format!("{name}-b"), policy);
+    if let Some(text) = key {
+        std::fs::write(&a.key, text).unwrap();
+    }
     join(&a, &pg, &a.key.clone());
     join(&b, &pg, &a.key);
     let said = ok(&a.cli(&["store", "migrate"]), "store migrate");
