@@ -11,7 +11,7 @@
 //!     to APP_FILE (0600, standing for the phone); prints the recovery codes
 //! fleet_idp STORE_FILE SEAL_KEY_FILE POLICY_FILE verify USER CODE [AT]
 //!     a sign-in at the IdP with CODE at unix time AT (default now); prints
-//!     accepted, replayed, rejected or locked
+//!     accepted, replayed, rejected, spent (a used recovery code) or locked
 //! ```
 #![allow(
     clippy::print_stdout,

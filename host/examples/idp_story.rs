@@ -131,8 +131,8 @@ fn main() {
         .unwrap();
     println!("   that code again:     {rc2:?}");
     check(
-        matches!(rc2, Verification::Rejected(_)),
-        "a recovery code works once",
+        matches!(rc2, Verification::RecoveryCodeSpent(_)),
+        "a recovery code works once, and a second use says it was spent",
     );
     let upstream = Subject {
         amr: vec!["pwd".into(), "mfa".into()],

@@ -224,8 +224,8 @@ fn run(dir: &Path) -> Result<(), Error> {
     let again = demo.tx(|e| e.verify("alice", rc.as_bytes(), &ssh, t1, &mut rng))?;
     println!("   second use: {again:?}");
     check(
-        matches!(again, Verification::Rejected { .. }),
-        "a recovery code works only once",
+        matches!(again, Verification::RecoveryCodeSpent { .. }),
+        "a recovery code works only once, and a second use says it was spent",
     )?;
 
     step("alice adds SMS (weaker than an app: SIM swap) and logs in with it");
