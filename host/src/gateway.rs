@@ -5,7 +5,7 @@
 use crate::state::HostDelivery;
 use planasonix_core::phone::PhoneNumber;
 use planasonix_core::DeliveryError;
-use planasonix_native::gateway::{read_delivery_file, DeliveryFile, GatewayError};
+use planasonix_gateway::{read_delivery_file, DeliveryFile, GatewayError};
 use std::path::Path;
 
 /// SMS and notices through the channels of a delivery file.

@@ -254,7 +254,7 @@ pub fn open_store(
     })? {
         StoreSetting::Sled => open_sled(sled),
         StoreSetting::Postgresql(settings) => {
-            let mut store = planasonix_native::store::PgStore::new(&settings)?;
+            let mut store = planasonix_service::PgStore::new(&settings)?;
             let key = planasonix_core::SealKey::from_bytes(seal_key).map_err(|e| {
                 planasonix_core::StoreError::io(
                     planasonix_core::store::IoKind::Other,

@@ -5,15 +5,15 @@
 //! CLI and the wasmtime host link this crate; the WebAssembly component never
 //! does (its host provides the same things through WIT imports).
 //!
-//! * [`store`]: the stores a native process opens (sled; with the `postgres`
-//!   feature, the fleet's shared PostgreSQL store), and [`store_file`], the
-//!   host's setting of which one.
+//! * [`store`]: the store a native process opens (sled), and
+//!   [`store_file`], the host's setting of which one (the fleet's shared
+//!   PostgreSQL store is `planasonix-service`'s, which the module never links).
 //! * [`transaction`]: one short transaction on a deployment's state, through
 //!   the state service when it runs, on the sled files otherwise.
 //! * [`call`]: [`EngineCall`], the one path from "run this engine operation"
 //!   to "it is durable and its messages are sent".
-//! * [`service`]: the state service's protocol and client (and, with the
-//!   `server` feature, which only `planasonix serve` links, its server).
+//! * [`service`]: the state service's protocol and client (its server is
+//!   `planasonix-service`'s, which only `planasonix serve` links).
 //! * [`delivery`]: SMS and notices through external commands with timeouts.
 //! * [`syslog`]: the one syslog writer and its input cleaning.
 //! * Files and the OS: [`load_key_file`], [`read_policy_file`], [`FileTrail`],
@@ -28,8 +28,6 @@ pub mod accounts;
 pub mod call;
 pub mod delivery;
 mod file_trail;
-#[cfg(feature = "gateway")]
-pub mod gateway;
 mod keyfile;
 mod os;
 mod policy_file;
@@ -51,8 +49,6 @@ pub use os::{host_name, now, OsRandom};
 pub use policy_file::{read_policy_file, PolicyFileError};
 pub use remembered::Remembering;
 pub use service::client::RemoteStore;
-#[cfg(feature = "server")]
-pub use service::server::{StoreService, IDLE_TIMEOUT, MAX_CONNECTIONS};
 pub use store::{SledStore, DEFAULT_BUSY_WAIT, MIN_FREE_BYTES};
 pub use store_file::{read_store_file, StoreSetting, DEFAULT_STORE_FILE};
 pub use store_uri::store_file_from_uri;

@@ -14,7 +14,7 @@
 use crate::error::{CliError, CliResult, Exit};
 use crate::out::Out;
 use planasonix_core::phone::PhoneNumber;
-use planasonix_native::gateway::{read_delivery_file, Channel, DeliveryFile, GatewayError, Sent};
+use planasonix_gateway::{read_delivery_file, Channel, DeliveryFile, GatewayError, Sent};
 use planasonix_native::syslog::{Log, Severity, Syslog};
 use std::io::Read;
 use std::path::Path;

@@ -8,12 +8,12 @@ use crate::out::Out;
 use crate::shared::read_policy;
 use planasonix_core::policy::DEFAULT_POLICY_TOML;
 use planasonix_core::SealKey;
-use planasonix_native::store::{PgStore, Recorded};
 use planasonix_native::store_file::{parse_store, read_password_file, PgSettings};
 use planasonix_native::{
     check_file_beside, load_key_file, read_check_file, store_file_from_uri, transaction, OsRandom,
     StoreSetting,
 };
+use planasonix_service::{PgStore, Recorded};
 use std::fs::DirBuilder;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;

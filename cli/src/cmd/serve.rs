@@ -6,8 +6,8 @@ use crate::deployment::Deployment;
 use crate::error::{CliError, CliResult, Exit};
 use crate::out::Out;
 use planasonix_core::text::escape_line;
-use planasonix_native::store::PgStore;
-use planasonix_native::{check_file_beside, read_check_file, StoreService, StoreSetting};
+use planasonix_native::{check_file_beside, read_check_file, StoreSetting};
+use planasonix_service::{PgStore, StoreService};
 use std::io::Write;
 
 pub fn run(deployment: &Deployment, out: &mut Out<'_>) -> CliResult<()> {

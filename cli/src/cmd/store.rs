@@ -10,10 +10,10 @@ use crate::error::{CliError, CliResult, Exit};
 use crate::out::Out;
 use planasonix_core::record::{is_authenticated_form, UserRecord, USER_KEY_PREFIX};
 use planasonix_core::Store;
-use planasonix_native::store::{Copied, PgStore, Recorded, SCHEMA_VERSION};
 use planasonix_native::{
     check_file_beside, read_check_file, read_store_file, SledStore, StoreSetting,
 };
+use planasonix_service::{Copied, PgStore, Recorded, SCHEMA_VERSION};
 use std::path::Path;
 
 /// The shared store named by `file`, or why there is none.

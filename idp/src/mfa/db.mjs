@@ -1,6 +1,6 @@
 // The database worker: the fleet's shared store on PostgreSQL, through the
 // `pg` client, exactly as the hosts' `planasonix serve` reaches it
-// (native/src/store/postgres.rs): one row per record in planasonix_records,
+// (service/src/postgres.rs): one row per record in planasonix_records,
 // compare-and-swap as one conditional statement, a deadline on every
 // connection and statement, and a schema version it must know.
 //
@@ -14,7 +14,7 @@ import { describe, openPool, withClient } from './pg.mjs';
 /** Keys of audit events (core's EVENT_KEY_PREFIX), never of records. */
 const EVENT_KEY_PREFIX = 'audit/';
 
-/** As the hosts do (native/src/store/postgres/statements.rs): an audit
+/** As the hosts do (service/src/postgres/statements.rs): an audit
  * event's statement commits without waiting for the disk; a record's always
  * waits. A crash of the server may lose the newest events, never a record. */
 const ASYNC_COMMIT = "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))";

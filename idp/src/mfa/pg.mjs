@@ -1,6 +1,6 @@
 // The fleet's PostgreSQL as the provider reaches it: a `pg` pool with the
 // store file's deadlines, a schema version it must know, and failures named
-// by their step as the hosts name them (native/src/store/postgres.rs). Used
+// by their step as the hosts name them (service/src/postgres.rs). Used
 // by the database worker (db.mjs, the component's records) and by the
 // password throttle (../throttle.mjs, on the HTTP thread, asynchronously).
 //

@@ -319,24 +319,3 @@ impl Store for RemoteStore {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::service::server::StoreService;
-    use crate::transaction::socket_beside;
-
-    #[test]
-    fn meets_the_store_contract_through_the_service() {
-        let dir = planasonix_testkit::TempDir::new("remote-contract");
-        let db = dir.join("db");
-        let service = StoreService::start(&db, Duration::from_secs(5)).unwrap();
-        std::thread::spawn(move || service.run(|_| {}));
-        let trust = Trust::of(&db).unwrap();
-        let remote = RemoteStore::connect(&socket_beside(&db), Duration::from_secs(5), &trust)
-            .unwrap()
-            .unwrap();
-        planasonix_testkit::check_store(&remote);
-        remote.commit().unwrap();
-    }
-}

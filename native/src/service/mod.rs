@@ -5,12 +5,9 @@
 //!   named opcodes; shared by both ends.
 //! * [`client`]: [`client::RemoteStore`], a [`planasonix_core::Store`] over
 //!   the socket, used by [`crate::transaction`].
-//! * `server` (feature `server`, linked only by the CLI for
-//!   `planasonix serve`): [`server::StoreService`].
+//!
+//! The server is `planasonix-service`'s `StoreService`, linked only by the
+//! CLI for `planasonix serve`.
 
 pub mod client;
 pub mod protocol;
-#[cfg(all(feature = "server", feature = "postgres"))]
-pub mod seen;
-#[cfg(feature = "server")]
-pub mod server;

@@ -77,57 +77,76 @@ fn kind_of_byte(byte: u8) -> Result<IoKind, Malformed> {
 }
 
 /// Protocol version; a server refuses any other.
-pub(crate) const VERSION: u8 = 1;
+pub const VERSION: u8 = 1;
 /// Largest request body a server reads (records are a few KiB).
-pub(crate) const MAX_REQUEST: usize = 1 << 20;
+pub const MAX_REQUEST: usize = 1 << 20;
 /// Largest response body a client reads (a key listing of many users).
-pub(crate) const MAX_RESPONSE: usize = 64 << 20;
+pub const MAX_RESPONSE: usize = 64 << 20;
 
-/// What a client asks.
+/// What a client asks: one [`planasonix_core::Store`] operation each.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Request {
+pub enum Request {
+    /// [`planasonix_core::Store::get`] of this key.
     Get(String),
-    /// A get for an admin reset, past the service's rollback refusal.
+    /// A get for an admin reset, past the service's rollback refusal
+    /// ([`planasonix_core::Store::get_past_rollback`]).
     GetPastRollback(String),
+    /// [`planasonix_core::Store::compare_and_swap`].
     Cas {
+        /// The key.
         key: String,
+        /// The version it must be at (`None`: absent).
         expected: Option<u64>,
+        /// The new value (`None`: delete).
         value: Option<Vec<u8>>,
     },
+    /// [`planasonix_core::Store::keys`] under this prefix.
     Keys(String),
     /// Makes every write of this connection durable before answering.
     Commit,
     /// [`planasonix_core::Store::swap_and_add`]: a record and its audit
     /// events in one request.
     SwapAndAdd {
+        /// The record's key.
         key: String,
+        /// The version it must be at (`None`: absent).
         expected: Option<u64>,
+        /// The record's new value.
         value: Vec<u8>,
+        /// Keys and values to add if absent, once the record swapped.
         add: Vec<(String, Vec<u8>)>,
     },
 }
 
 /// What a server answers.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Response {
+pub enum Response {
+    /// A get's answer.
     Value(Option<Versioned>),
+    /// A compare-and-swap's answer.
     Cas(Cas),
+    /// A key listing.
     Keys(Vec<String>),
+    /// The connection's writes are durable.
     Committed,
     /// A swap-and-add that swapped (one that did not is `Cas(Conflict)`).
     Swapped {
+        /// The record's new version.
         version: u64,
+        /// The added keys found present already, or why adding failed.
         present: Result<Vec<String>, StoreError>,
     },
+    /// The operation failed.
     Failed(StoreError),
 }
 
-/// A frame that does not follow the format.
+/// A frame that does not follow the format, and why.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Malformed(pub(crate) String);
+pub struct Malformed(pub String);
 
 impl Request {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The request's body.
+    pub fn encode(&self) -> Vec<u8> {
         let mut w = vec![VERSION];
         match self {
             Request::Get(key) => {
@@ -177,7 +196,8 @@ impl Request {
         w
     }
 
-    pub(crate) fn decode(body: &[u8]) -> Result<Request, Malformed> {
+    /// A request body, checked whole.
+    pub fn decode(body: &[u8]) -> Result<Request, Malformed> {
         let mut r = Reader(body);
         let version = r.byte()?;
         if version != VERSION {
@@ -217,7 +237,8 @@ impl Request {
 }
 
 impl Response {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The response's body.
+    pub fn encode(&self) -> Vec<u8> {
         let mut w = Vec::new();
         match self {
             Response::Value(None) => w.push(tag::ABSENT),
@@ -285,7 +306,8 @@ impl Response {
         w
     }
 
-    pub(crate) fn decode(body: &[u8]) -> Result<Response, Malformed> {
+    /// A response body, checked whole.
+    pub fn decode(body: &[u8]) -> Result<Response, Malformed> {
         let mut r = Reader(body);
         let response = match r.byte()? {
             tag::ABSENT => Response::Value(None),
@@ -339,7 +361,7 @@ impl Response {
 }
 
 /// Writes `body` as one frame.
-pub(crate) fn write_frame(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
+pub fn write_frame(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
     let len = u32::try_from(body.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame over 4 GiB"))?;
     let mut frame = Vec::with_capacity(4 + body.len());
@@ -350,7 +372,7 @@ pub(crate) fn write_frame(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
 
 /// Reads one frame of at most `max` bytes; `None` when the peer closed the
 /// connection cleanly between frames.
-pub(crate) fn read_frame(input: &mut impl Read, max: usize) -> io::Result<Option<Vec<u8>>> {
+pub fn read_frame(input: &mut impl Read, max: usize) -> io::Result<Option<Vec<u8>>> {
     let mut head = [0u8; 4];
     let mut got = 0;
     while got < head.len() {

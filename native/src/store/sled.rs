@@ -126,7 +126,7 @@ impl SledStore {
     /// anyone else the unreserved ones (`f_bavail`). Counting
     /// only the latter let any local user who filled the filesystem (a
     /// shared `/var`, say) deny every login, root's and break-glass included.
-    pub(crate) fn check_free_space(path: &Path) -> Result<(), StoreError> {
+    pub fn check_free_space(path: &Path) -> Result<(), StoreError> {
         let existing = path.ancestors().find(|p| p.exists()).unwrap_or(path);
         match writable_bytes(existing) {
             Ok(free) if free < MIN_FREE_BYTES => Err(StoreError::io(

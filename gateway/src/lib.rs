@@ -1,4 +1,4 @@
-//! SMS and notices through real gateways (feature `gateway`): the delivery
+//! `planasonix-gateway`: SMS and notices through real gateways: the delivery
 //! file names a generic HTTP webhook, Twilio's Messages API, the local
 //! `sendmail`, or a command with today's contract; [`Gateway`] sends one
 //! message through it.
@@ -7,6 +7,8 @@
 //! PAM module and the CLI already run (`sms_command`, `notice_command`), so a
 //! login's transaction never waits on a gateway: the module sends after the
 //! store is closed, through a process. The wasmtime host links it directly.
+//! A crate of its own, not a feature of `planasonix-native`, so the PAM
+//! module, which links native, never links an HTTP client by construction.
 //!
 //! Nothing secret is written anywhere: errors carry the gateway's status,
 //! never its answer's body (which may echo the number or the code), the
@@ -21,10 +23,10 @@ pub use file::{parse_delivery, read_delivery_file, DeliveryFile, DEFAULT_DELIVER
 pub use mail::Sendmail;
 pub use webhook::Webhook;
 
-use crate::delivery::{run_program, Sender};
 use core::fmt;
 use planasonix_core::phone::PhoneNumber;
 use planasonix_core::Message;
+use planasonix_native::delivery::{run_program, Sender};
 use std::path::PathBuf;
 use std::time::Duration;
 use template::Values;
@@ -101,7 +103,7 @@ impl std::error::Error for GatewayError {}
 /// A fresh message id (for the `{id}` placeholder and a mail's Message-ID).
 fn message_id() -> String {
     let mut bytes = [0u8; 12];
-    planasonix_core::Random::fill(&mut crate::OsRandom::new(), &mut bytes).map_or_else(
+    planasonix_core::Random::fill(&mut planasonix_native::OsRandom::new(), &mut bytes).map_or_else(
         |_| "unknown".to_owned(),
         |()| bytes.iter().map(|b| format!("{b:02x}")).collect(),
     )
@@ -233,8 +235,8 @@ fn command(
 /// The delivery file as the native [`Sender`]: what the CLI and the wasmtime
 /// host use when a delivery file exists.
 impl Sender for DeliveryFile {
-    fn send(&self, message: &Message) -> Result<(), crate::delivery::DeliveryFailure> {
-        use crate::delivery::DeliveryFailure;
+    fn send(&self, message: &Message) -> Result<(), planasonix_native::delivery::DeliveryFailure> {
+        use planasonix_native::delivery::DeliveryFailure;
         let fail = |kind: &'static str, e: GatewayError| DeliveryFailure::Gateway {
             kind,
             unsent: e.proves_unsent(),

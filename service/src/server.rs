@@ -10,26 +10,26 @@
 //! queue. Through the service a transaction is a few socket round trips and
 //! one fsync. It is an optimisation, never a dependency: when nothing answers
 //! on the socket, clients open the database directly as before
-//! ([`super::transaction`]).
+//! ([`planasonix_native::transaction`]).
 //!
 //! The service holds no key: records cross the socket sealed. The socket is
 //! created mode 0600 beside the database (whose directory is 0700), so only
 //! its owner can connect, and every connection's peer credentials are
 //! checked besides: root and the service's own user are served, anyone else
-//! is refused. Clients check the service the same way ([`super::Trust`]). Every write is made durable before the client's
+//! is refused. Clients check the service the same way ([`planasonix_native::Trust`]). Every write is made durable before the client's
 //! commit is answered; a client that disconnects without committing has its
 //! writes flushed anyway. Killing the service loses nothing acknowledged, and
 //! the socket it leaves behind refuses connections, so clients fall back.
 
-use super::protocol::{read_frame, write_frame, Request, Response, MAX_REQUEST};
-#[cfg(feature = "postgres")]
-use super::seen::{seen_beside, RollbackGuard};
-#[cfg(feature = "postgres")]
-use crate::store::PgStore;
-use crate::store::SledStore;
-use crate::transaction::socket_beside;
-use crate::trust::peer_uid;
+use crate::postgres::PgStore;
+use crate::seen::{seen_beside, RollbackGuard};
 use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap};
+use planasonix_native::peer_uid;
+use planasonix_native::service::protocol::{
+    read_frame, write_frame, Request, Response, MAX_REQUEST,
+};
+use planasonix_native::socket_beside;
+use planasonix_native::store::SledStore;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -78,8 +78,7 @@ impl Served for Embedded {
 /// Each statement on PostgreSQL commits on its own: a record, and the audit
 /// events sent with it, are durable when it returns (the server's default
 /// `synchronous_commit`); an audit event written alone is not waited for
-/// (see `store/postgres/statements.rs`).
-#[cfg(feature = "postgres")]
+/// (see `postgres/statements.rs`).
 impl Served for RollbackGuard<PgStore> {
     fn store(&self) -> &dyn Store {
         self
@@ -121,10 +120,9 @@ impl StoreService {
 
     /// Serves the shared PostgreSQL `store` on `<db>.sock`, refusing
     /// records older than the ones it wrote (its memory is `<db>.seen`, see
-    /// [`super::seen`]). Nothing opens sled at `db`: on a host whose store
+    /// [`crate::seen`]). Nothing opens sled at `db`: on a host whose store
     /// file names PostgreSQL, `db` is only where the socket lives. Any
     /// socket already there is replaced.
-    #[cfg(feature = "postgres")]
     pub fn start_shared(db: &Path, store: PgStore) -> Result<StoreService, StoreError> {
         let guarded = RollbackGuard::open(store, &seen_beside(db))?;
         StoreService::listen(Arc::new(guarded), socket_beside(db))

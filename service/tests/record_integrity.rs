@@ -8,7 +8,8 @@
 
 use planasonix_core::record::{user_key, UPGRADED_KEY};
 use planasonix_core::*;
-use planasonix_native::{socket_beside, transaction, SledStore, StoreService};
+use planasonix_native::{socket_beside, transaction, SledStore};
+use planasonix_service::StoreService;
 use planasonix_testkit::{code_at, ctx, Outbox, TempDir, T0};
 use serde_json::Value;
 use std::time::Duration;

@@ -15,10 +15,10 @@
 //! A connection that failed or timed out is dropped, and the next request
 //! makes a new one: the service reconnects by itself when the server is back.
 
-use crate::store_file::{read_password_file, PgSettings, PgTls};
-use crate::trusted_file::{read_trusted, Kind, TrustedFileError};
 use planasonix_core::store::{swap_then_add, Cas, IoKind, Store, StoreError, Swap, Versioned};
 use planasonix_core::EVENT_KEY_PREFIX;
+use planasonix_native::store_file::{read_password_file, PgSettings, PgTls};
+use planasonix_native::trusted_file::{read_trusted, Kind, TrustedFileError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, Config, NoTls};
@@ -166,7 +166,7 @@ impl PgStore {
         let transport = match &settings.tls {
             PgTls::Socket { owner } => {
                 config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                let uid = crate::accounts::resolve(owner)
+                let uid = planasonix_native::accounts::resolve(owner)
                     .map_err(|e| setup(&format!("socket_owner {owner:?}"), e))?
                     .uid;
                 let dir = settings

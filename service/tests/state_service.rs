@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap};
-use planasonix_native::{socket_beside, transaction, RemoteStore, SledStore, StoreService, Trust};
+use planasonix_native::{socket_beside, transaction, RemoteStore, SledStore, Trust};
+use planasonix_service::StoreService;
 use planasonix_testkit::TempDir;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -416,4 +417,19 @@ fn a_service_of_the_previous_release_gets_the_record_and_its_events_one_by_one()
         [vec![2, 5], vec![2, 2, 4]],
         "refused, then on a new connection: the record, the event, the commit"
     );
+}
+
+/// The service answers core's store contract, as a client sees it.
+#[test]
+fn meets_the_store_contract_through_the_service() {
+    let dir = planasonix_testkit::TempDir::new("remote-contract");
+    let db = dir.join("db");
+    let service = StoreService::start(&db, Duration::from_secs(5)).unwrap();
+    std::thread::spawn(move || service.run(|_| {}));
+    let trust = Trust::of(&db).unwrap();
+    let remote = RemoteStore::connect(&socket_beside(&db), Duration::from_secs(5), &trust)
+        .unwrap()
+        .unwrap();
+    planasonix_testkit::check_store(&remote);
+    remote.commit().unwrap();
 }

@@ -4,8 +4,8 @@
 //! `sendmail -i -f FROM -- TO` on standard input.
 
 use super::GatewayError;
-use crate::delivery::run_program;
-use crate::trusted_file::{read_trusted_text, Kind};
+use planasonix_native::delivery::run_program;
+use planasonix_native::trusted_file::{read_trusted_text, Kind};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;

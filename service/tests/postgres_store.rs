@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap};
-use planasonix_native::store::{Copied, PgStore};
 use planasonix_native::store_file::{parse_store, StoreSetting};
+use planasonix_service::{Copied, PgStore};
 use planasonix_testkit::postgres::{Postgres, Tls};
 
 fn settings(

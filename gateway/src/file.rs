@@ -9,7 +9,7 @@ use super::mail::{AddressSource, Sendmail};
 use super::template::{Template, Var};
 use super::webhook::{Auth, BodyFormat, Method, Signature, Webhook};
 use super::Channel;
-use crate::trusted_file::{self, read_trusted_text, TrustedFileError};
+use planasonix_native::trusted_file::{self, read_trusted_text, TrustedFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -8,8 +8,8 @@
 
 use super::template::{percent, verbatim, Template, Values};
 use super::{GatewayError, Sent};
-use crate::secret_file::read_secret_line;
-use crate::trusted_file::{read_trusted, Kind};
+use planasonix_native::secret_file::read_secret_line;
+use planasonix_native::trusted_file::{read_trusted, Kind};
 use std::path::PathBuf;
 use std::time::Duration;
 use zeroize::Zeroizing;
