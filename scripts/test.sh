@@ -14,8 +14,8 @@ step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
 # A workspace build unifies features: each shipped artifact is also checked
-# as it is built alone (the module without native's server, database and
-# HTTP features; the component for its own target, where its code lives).
+# as it is built alone (the module with only its own crates' features; the
+# component for its own target, where its code lives).
 step "cargo clippy for each shipped configuration: the PAM module, the CLI, the wasmtime host, the component (wasm32-wasip2)"
 cargo clippy --locked -p pam_planasonix --all-targets -- -D warnings
 cargo clippy --locked -p planasonix --all-targets -- -D warnings
