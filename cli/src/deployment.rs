@@ -11,14 +11,12 @@
 
 use crate::error::{plain_io, CliError, CliResult, Exit};
 use planasonix_core::text::{escape_line, Field};
-use planasonix_core::{
-    AuditEvent, AuditSink, AuditTrail, Engine, Error, Policy, SealKey, SmsPurpose, Store,
-};
+use planasonix_core::{AuditEvent, AuditSink, Engine, Error, Policy, SealKey, SmsPurpose, Store};
 use planasonix_native::delivery::{Commands, DEFAULT_TIMEOUT};
 use planasonix_native::syslog::{AuditToLog, Syslog};
 use planasonix_native::{
-    host_name, load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail,
-    PolicyFileError, SmsFor, StateDb, StoreSetting, Transactions, TrustedFileError, Undelivered,
+    load_key_file, read_policy_file, read_store_file, EngineCall, PolicyFileError, SmsFor, StateDb,
+    StoreSetting, TrailPlace, Transactions, TrustedFileError, Undelivered,
 };
 use std::io;
 use std::path::{Path, PathBuf};
@@ -140,9 +138,9 @@ impl Deployment {
         self.check_db()?;
         let syslog = Syslog::new("planasonix", None);
         let audit = CliAudit(AuditToLog(&syslog));
-        let trail = FileTrail::beside(&self.db);
         // Notices run within native's default, whatever `--sms-timeout` says
-        // (it is the SMS command's, as its help says).
+        // (it is the SMS command's, as its help says). Only `enroll sms`
+        // texts anyone, and it always says where to.
         let sender = Commands {
             sms: sms.map(|r| r.program.to_path_buf()),
             sms_stdin: sms.is_some_and(|r| r.stdin),
@@ -151,21 +149,8 @@ impl Deployment {
             notice_timeout: DEFAULT_TIMEOUT,
         };
         let state = self.state()?;
-        // A shared store keeps the fleet's trail itself, stamped with this
-        // host's name (see the PAM module).
-        let host = state.shared.then(host_name);
-        let call = EngineCall {
-            state: &state,
-            policy,
-            key,
-            audit: &audit,
-            trail: (!state.shared).then_some(&trail as &dyn AuditTrail),
-            origin: host.as_deref(),
-            sender: &sender,
-            // Only `enroll sms` texts anyone, and it always says where to.
-            sms_enabled: sms.is_some(),
-            clock: &now,
-        };
+        let place = TrailPlace::of(&state);
+        let call = EngineCall::new(&state, &place, policy, key, &audit, &sender);
         let whose = sms.map(|r| SmsFor {
             user: r.user,
             purpose: r.purpose,

@@ -235,6 +235,10 @@ fn command(
 /// The delivery file as the native [`Sender`]: what the CLI and the wasmtime
 /// host use when a delivery file exists.
 impl Sender for DeliveryFile {
+    fn sends_sms(&self) -> bool {
+        self.sms.is_some()
+    }
+
     fn send(&self, message: &Message) -> Result<(), planasonix_native::delivery::DeliveryFailure> {
         use planasonix_native::delivery::DeliveryFailure;
         let fail = |kind: &'static str, e: GatewayError| DeliveryFailure::Gateway {

@@ -16,6 +16,8 @@
 //!    ([`Engine::sms_not_delivered`]).
 
 use crate::delivery::{DeliveryFailure, Sender};
+use crate::file_trail::FileTrail;
+use crate::os::{host_name, now};
 use crate::transaction::{shared_transaction, transaction};
 use planasonix_core::store::{MemoryStore, Store, StoreError};
 use planasonix_core::{
@@ -125,36 +127,116 @@ impl Undelivered {
     }
 }
 
+/// Where a native door's audit events go besides syslog, and how they are
+/// stamped: decided here once, for the PAM module and the CLI alike.
+#[derive(Debug)]
+pub enum TrailPlace {
+    /// A single host keeps its trail in `<db>.audit.jsonl`, beside its
+    /// database ([`FileTrail`]); events carry no host name.
+    Beside(FileTrail),
+    /// A shared store keeps the fleet's trail itself, each event stamped
+    /// with the name of the host that wrote it.
+    Fleet {
+        /// This host's name.
+        host: String,
+    },
+    /// The store keeps the trail and events carry no host name: in-memory
+    /// stores (tests, scenarios).
+    InStore,
+}
+
+impl TrailPlace {
+    /// The place for the deployment `state` reaches.
+    pub fn of(state: &StateDb) -> TrailPlace {
+        if state.shared {
+            TrailPlace::Fleet { host: host_name() }
+        } else {
+            TrailPlace::Beside(FileTrail::beside(&state.db))
+        }
+    }
+
+    /// The trail beside the store, if events are not kept in the store.
+    fn trail(&self) -> Option<&dyn AuditTrail> {
+        match self {
+            TrailPlace::Beside(file) => Some(file),
+            TrailPlace::Fleet { .. } | TrailPlace::InStore => None,
+        }
+    }
+
+    /// The host name stamped on events, if any.
+    fn origin(&self) -> Option<&str> {
+        match self {
+            TrailPlace::Fleet { host } => Some(host),
+            TrailPlace::Beside(_) | TrailPlace::InStore => None,
+        }
+    }
+}
+
 /// Everything an engine operation runs with besides the store: policy, seal
-/// key, where audit events go, how messages are sent, and the clock.
+/// key, where audit events go, how messages are sent, and the clock. Built
+/// with [`EngineCall::new`], so every door wires them the same way.
 pub struct EngineCall<'a, S: Transactions> {
     /// The store, one transaction per call.
-    pub state: &'a S,
+    state: &'a S,
     /// The policy in force.
-    pub policy: &'a Policy,
+    policy: &'a Policy,
     /// The seal key.
-    pub key: &'a SealKey,
+    key: &'a SealKey,
     /// Audit events, as they happen (syslog).
-    pub audit: &'a dyn AuditSink,
-    /// The audit trail, if this deployment keeps one beside the store
-    /// (`None`: in the store itself, as on a shared store).
-    pub trail: Option<&'a dyn AuditTrail>,
-    /// The host name stamped on audit events, if any (a shared store's
-    /// trail holds every host's).
-    pub origin: Option<&'a str>,
+    audit: &'a dyn AuditSink,
+    /// Where the trail is kept and how events are stamped.
+    place: &'a TrailPlace,
     /// Sends what the engine queued.
-    pub sender: &'a dyn Sender,
-    /// Whether this host can send SMS at all; without, the engine refuses
-    /// SMS challenges at once and says so.
-    pub sms_enabled: bool,
+    sender: &'a dyn Sender,
     /// The clock, for recording failed deliveries.
-    pub clock: &'a dyn Fn() -> UnixTime,
+    clock: &'a dyn Fn() -> UnixTime,
+}
+
+impl<'a, S: Transactions> EngineCall<'a, S> {
+    /// A call over `state` with the trail at `place`, syslog's `audit`, and
+    /// messages sent by `sender`; SMS challenges are offered exactly when
+    /// `sender` can send SMS ([`Sender::sends_sms`]); the clock is the
+    /// system's.
+    pub fn new(
+        state: &'a S,
+        place: &'a TrailPlace,
+        policy: &'a Policy,
+        key: &'a SealKey,
+        audit: &'a dyn AuditSink,
+        sender: &'a dyn Sender,
+    ) -> Self {
+        EngineCall {
+            state,
+            policy,
+            key,
+            audit,
+            place,
+            sender,
+            clock: &now,
+        }
+    }
+
+    /// The same call on another clock (tests).
+    pub fn with_clock(self, clock: &'a dyn Fn() -> UnixTime) -> Self {
+        EngineCall { clock, ..self }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &'a Policy {
+        self.policy
+    }
+
+    /// The time now, on the call's clock.
+    pub fn now(&self) -> UnixTime {
+        (self.clock)()
+    }
 }
 
 impl<S: Transactions> std::fmt::Debug for EngineCall<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineCall")
-            .field("sms_enabled", &self.sms_enabled)
+            .field("place", &self.place)
+            .field("sms", &self.sender.sends_sms())
             .finish_non_exhaustive()
     }
 }
@@ -169,7 +251,9 @@ impl<S: Transactions> EngineCall<'_, S> {
         sms: Option<SmsFor<'_>>,
         op: impl FnOnce(&Engine<'_>) -> Result<T, E>,
     ) -> (Result<T, E>, Vec<Undelivered>) {
-        let queue = if self.sms_enabled {
+        // Without a way to send SMS, the engine refuses SMS challenges at
+        // once and says so.
+        let queue = if self.sender.sends_sms() {
             Deferred::new()
         } else {
             Deferred::without_sms()
@@ -196,10 +280,10 @@ impl<S: Transactions> EngineCall<'_, S> {
         let mut engine = Engine::new(self.policy, self.key, store)
             .with_audit_sink(self.audit)
             .with_delivery(delivery);
-        if let Some(host) = self.origin {
+        if let Some(host) = self.place.origin() {
             engine = engine.with_origin(host);
         }
-        match self.trail {
+        match self.place.trail() {
             Some(trail) => engine.with_audit_trail(trail),
             None => engine,
         }
@@ -210,7 +294,7 @@ impl<S: Transactions> EngineCall<'_, S> {
     /// has the send.
     fn record_sent(&self, message: &Message, sms: Option<SmsFor<'_>>) {
         if let (Message::Sms { .. }, Some(s)) = (message, sms) {
-            let now = (self.clock)();
+            let now = self.now();
             let _ = self.afterwards(|e| e.sms_delivered(s.user, s.ctx, now));
         }
     }
@@ -224,7 +308,7 @@ impl<S: Transactions> EngineCall<'_, S> {
     ) -> Undelivered {
         let reason = failure.to_string();
         let unsent = failure.proves_unsent();
-        let now = (self.clock)();
+        let now = self.now();
         match message {
             Message::Sms { .. } => Undelivered::Sms {
                 recorded: sms.map(|s| {
@@ -249,5 +333,36 @@ impl<S: Transactions> EngineCall<'_, S> {
     ) -> Result<T, Error> {
         self.state
             .transaction(|store| work(&self.engine(store, &NoDelivery)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_host_keeps_its_trail_beside_its_database_and_a_fleet_host_stamps_its_name() {
+        let single = StateDb {
+            db: PathBuf::from("/var/lib/planasonix/db"),
+            wait: Duration::from_secs(1),
+            shared: false,
+        };
+        let place = TrailPlace::of(&single);
+        assert!(place.trail().is_some(), "a single host keeps a trail file");
+        match &place {
+            TrailPlace::Beside(file) => assert_eq!(
+                file.path(),
+                std::path::Path::new("/var/lib/planasonix/db.audit.jsonl")
+            ),
+            other => panic!("expected the file beside the database, got {other:?}"),
+        }
+        assert_eq!(place.origin(), None);
+
+        let fleet = TrailPlace::of(&StateDb {
+            shared: true,
+            ..single
+        });
+        assert!(fleet.trail().is_none(), "the fleet's store keeps the trail");
+        assert_eq!(fleet.origin(), Some(host_name().as_str()));
     }
 }

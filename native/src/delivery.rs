@@ -138,6 +138,9 @@ impl DeliveryFailure {
 pub trait Sender: Sync {
     /// Sends `message`, or says why it was not sent.
     fn send(&self, message: &Message) -> Result<(), DeliveryFailure>;
+
+    /// Whether it can send SMS at all (a notice needs no setting up).
+    fn sends_sms(&self) -> bool;
 }
 
 /// The configured delivery commands.
@@ -158,15 +161,11 @@ pub struct Commands {
     pub notice_timeout: Duration,
 }
 
-impl Commands {
-    /// Whether SMS can be sent at all (the engine refuses to start an SMS
-    /// challenge otherwise, and says so).
-    pub fn sends_sms(&self) -> bool {
+impl Sender for Commands {
+    fn sends_sms(&self) -> bool {
         self.sms.is_some()
     }
-}
 
-impl Sender for Commands {
     fn send(&self, message: &Message) -> Result<(), DeliveryFailure> {
         match message {
             Message::Sms { to, text } => {

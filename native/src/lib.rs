@@ -42,7 +42,7 @@ pub mod transaction;
 mod trust;
 pub mod trusted_file;
 
-pub use call::{EngineCall, SmsFor, StateDb, Transactions, Undelivered};
+pub use call::{EngineCall, SmsFor, StateDb, TrailPlace, Transactions, Undelivered};
 pub use file_trail::FileTrail;
 pub use keyfile::{check_file_beside, load_key_file, read_check_file, KeyFileError};
 pub use os::{host_name, now, OsRandom};

@@ -8,13 +8,12 @@ use crate::code::PamCode;
 use crate::flow::{self, messages, Accounts, Env, Site};
 use crate::pam::Pam;
 use planasonix_core::text::Field;
-use planasonix_core::AuditTrail;
 use planasonix_native::accounts::{self, Account, AccountError};
 use planasonix_native::delivery::Commands;
 use planasonix_native::syslog::{AuditToLog, Log, Severity, Syslog};
 use planasonix_native::{
-    host_name, load_key_file, now, read_policy_file, read_store_file, EngineCall, FileTrail,
-    OsRandom, Remembering, StateDb,
+    load_key_file, read_policy_file, read_store_file, EngineCall, OsRandom, Remembering, StateDb,
+    TrailPlace,
 };
 
 /// Which PAM entry point is running.
@@ -110,11 +109,13 @@ pub(crate) fn run<'a>(
     // closed once it has passed. The record the decision reads is the one
     // the code is checked against: the store is asked once per login
     // (`Remembering` says why that lets nothing stale through).
-    let state = Remembering::new(StateDb {
+    let db = StateDb {
         db: args.db.clone(),
         wait: args.store_wait,
         shared,
-    });
+    };
+    let place = TrailPlace::of(&db);
+    let state = Remembering::new(db);
     let sender = Commands {
         sms: args.sms_command.clone(),
         sms_stdin: args.sms_stdin,
@@ -123,22 +124,8 @@ pub(crate) fn run<'a>(
         notice_timeout: args.delivery_timeout,
     };
     let audit = AuditToLog(&log);
-    // A shared store keeps the fleet's trail itself, each event stamped with
-    // this host's name; a single host keeps its file beside the database.
-    let trail = FileTrail::beside(&args.db);
-    let host = shared.then(host_name);
     let env = Env {
-        engine: EngineCall {
-            state: &state,
-            policy: &policy,
-            key: &key,
-            audit: &audit,
-            trail: (!shared).then_some(&trail as &dyn AuditTrail),
-            origin: host.as_deref(),
-            sender: &sender,
-            sms_enabled: sender.sends_sms(),
-            clock: &now,
-        },
+        engine: EngineCall::new(&state, &place, &policy, &key, &audit, &sender),
         log: &log,
         accounts: &SystemAccounts,
         action: args.action.clone(),

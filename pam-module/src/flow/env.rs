@@ -46,13 +46,13 @@ impl Site<'_> {
 
 impl<S: Transactions> Env<'_, S> {
     pub(crate) fn now(&self) -> UnixTime {
-        (self.engine.clock)()
+        self.engine.now()
     }
 
     /// The part of the environment that needs no store.
     pub(crate) fn site(&self) -> Site<'_> {
         Site {
-            policy: self.engine.policy,
+            policy: self.engine.policy(),
             accounts: self.accounts,
             log: self.log,
             action: self.action.clone(),

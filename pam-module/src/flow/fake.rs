@@ -225,9 +225,15 @@ pub(crate) const GATEWAY: &str = "/test/gateway";
 pub(crate) struct RecordingSender {
     pub(crate) sent: Arc<Mutex<Vec<(String, String)>>>,
     pub(crate) fail: bool,
+    /// Whether it stands for a host with SMS set up.
+    pub(crate) sms: bool,
 }
 
 impl Sender for RecordingSender {
+    fn sends_sms(&self) -> bool {
+        self.sms
+    }
+
     fn send(&self, message: &Message) -> Result<(), DeliveryFailure> {
         let entry = match message {
             Message::Sms { to, text } => (to.e164().to_owned(), text.expose().to_owned()),

@@ -15,7 +15,7 @@ use planasonix_core::{
 use planasonix_native::accounts::{Account, AccountError};
 use planasonix_native::delivery::Sender;
 use planasonix_native::syslog::Severity;
-use planasonix_native::EngineCall;
+use planasonix_native::{EngineCall, TrailPlace};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -64,7 +64,6 @@ struct World {
     now: Arc<AtomicU64>,
     clock: Box<dyn Fn() -> UnixTime>,
     action: Option<String>,
-    sms: bool,
     rng: std::cell::RefCell<SeededRandom>,
 }
 
@@ -86,7 +85,6 @@ fn world(policy: &str) -> World {
         now,
         clock: Box::new(move || UnixTime(n.load(Ordering::SeqCst))),
         action: None,
-        sms: false,
         rng: std::cell::RefCell::new(SeededRandom::new(42)),
     }
 }
@@ -96,17 +94,15 @@ impl World {
     /// the recording sender and the memory log.
     fn env(&self) -> Env<'_, TestStore> {
         Env {
-            engine: EngineCall {
-                state: &self.state,
-                policy: &self.policy,
-                key: &self.key,
-                audit: &self.audit,
-                trail: None,
-                origin: None,
-                sender: &self.sender,
-                sms_enabled: self.sms,
-                clock: &*self.clock,
-            },
+            engine: EngineCall::new(
+                &self.state,
+                &TrailPlace::InStore,
+                &self.policy,
+                &self.key,
+                &self.audit,
+                &self.sender,
+            )
+            .with_clock(&*self.clock),
             log: &*self.log,
             accounts: &FakeAccounts,
             action: self.action.clone(),
@@ -491,7 +487,7 @@ fn enroll_sms(w: &World, user: &str) -> Vec<String> {
 #[test]
 fn sms_is_sent_after_the_store_closes_and_never_logged() {
     let mut w = world(SMS_POLICY);
-    w.sms = true;
+    w.sender.sms = true;
     enroll_sms(&w, "frank");
     let sent = w.sender.sent.clone();
     let pam = w.pam(
@@ -522,7 +518,7 @@ fn sms_is_sent_after_the_store_closes_and_never_logged() {
 #[test]
 fn a_failed_sms_is_reported_and_a_recovery_code_still_works() {
     let mut w = world(SMS_POLICY);
-    w.sms = true;
+    w.sender.sms = true;
     let codes = enroll_sms(&w, "frank");
     w.sender.fail = true;
     let pam = w.pam(
@@ -553,7 +549,7 @@ fn a_failed_sms_is_reported_and_a_recovery_code_still_works() {
 #[test]
 fn the_code_of_an_sms_that_was_not_sent_is_void() {
     let mut w = world(SMS_POLICY);
-    w.sms = true;
+    w.sender.sms = true;
     enroll_sms(&w, "frank");
     // The gateway took the text but reported failure: the host must not
     // then accept the code it believes unsent.
