@@ -21,7 +21,7 @@ say "building pam_planasonix.so and planasonix (release)"
 cargo build --locked --release -p pam_planasonix
 cargo build --locked --release -p planasonix
 say "building the component (wasm32-wasip2, release)"
-# The production component: no features, so it refuses randomness::test-seed.
+# The production component: no features, so world `plugin`, which cannot take a seed.
 # The conformance variant (feature test-randomness) is built only by the host's
 # tests, into wasm32-wasip2/conformance/, and never staged.
 cargo build --locked --release -p planasonix-wasm --target wasm32-wasip2

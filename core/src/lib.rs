@@ -65,7 +65,9 @@ pub use engine::{
 };
 pub use error::Error;
 pub use policy::{Mode, Policy, PolicyError, StepUpScope};
-pub use random::{Random, RandomError, SeededRandom};
+#[cfg(feature = "testing")]
+pub use random::SeededRandom;
+pub use random::{Random, RandomError};
 pub use seal::{SealError, SealKey};
 pub use secret::{SecretBytes, SecretString};
 pub use store::{IoFailure, IoKind, MemoryStore, Store, StoreError};

@@ -5,6 +5,7 @@
 //! component, and [`SeededRandom`] in tests and conformance scenarios.
 
 use core::fmt;
+#[cfg(any(test, feature = "testing"))]
 use ring::hmac;
 
 /// The random source could not produce bytes.
@@ -46,12 +47,15 @@ pub fn below(rng: &mut dyn Random, bound: u32) -> Result<u32, RandomError> {
 /// A deterministic generator (HMAC-SHA256 in counter mode over a seed).
 ///
 /// For tests and conformance scenarios only: the same seed gives the same
-/// secrets on every door. Never use it for real enrollments.
+/// secrets on every door. It exists only with the `testing` feature, which
+/// no shipped build turns on, so no shipped artifact can name it.
+#[cfg(any(test, feature = "testing"))]
 pub struct SeededRandom {
     key: hmac::Key,
     counter: u64,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl SeededRandom {
     /// A generator whose whole output is determined by `seed`.
     pub fn new(seed: u64) -> Self {
@@ -62,6 +66,7 @@ impl SeededRandom {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl fmt::Debug for SeededRandom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SeededRandom")
@@ -70,6 +75,7 @@ impl fmt::Debug for SeededRandom {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl Random for SeededRandom {
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), RandomError> {
         for chunk in dest.chunks_mut(32) {

@@ -12,11 +12,12 @@
 //! and each call is interrupted after a deadline (epoch interruption), so a
 //! faulty plugin cannot hang or exhaust the identity provider.
 //!
-//! Instances always draw randomness from WASI random: the host has no way to
-//! hand them a fixed seed (the WIT's `randomness::test-seed`, which would make
-//! every fresh instance enroll the same secret). Only this crate's own tests
-//! reach one, through the `test-randomness` feature and the component's
-//! conformance variant; the shipped component refuses it in any case.
+//! Instances always draw randomness from WASI random: the shipped world
+//! `plugin` has no way to hand them a fixed seed (which would make every
+//! fresh instance enroll the same secret). Only this crate's own tests reach
+//! one, through the `test-randomness` feature and the component's
+//! conformance variant (world `conformance`, export `seeded`); the shipped
+//! component does not even have that export.
 
 mod bindings;
 mod cache;
@@ -25,9 +26,6 @@ mod limits;
 mod session;
 mod state;
 
-/// How an instance draws randomness: for this crate's conformance tests only.
-#[cfg(feature = "test-randomness")]
-pub use bindings::exports::planasonix::mfa::engine::Randomness;
 pub use bindings::exports::planasonix::mfa::engine::{
     Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
     NotRequired, RemoteLock, Required, Session as EngineSession, Subject, TotpEnrollment,
@@ -39,7 +37,6 @@ pub use planasonix_core::store::Store;
 pub use session::Session;
 pub use state::{DeliveryError, HostDelivery, HostState};
 
-use bindings::exports::planasonix::mfa::engine::Randomness as WitRandomness;
 use bindings::PluginPre;
 use limits::MemoryGuard;
 use std::path::{Path, PathBuf};
@@ -123,8 +120,9 @@ pub struct PluginHost {
     delivery: Arc<dyn HostDelivery>,
     policy_toml: String,
     seal_key: Zeroizing<Vec<u8>>,
-    /// `System`, unless a `test-randomness` build was given another.
-    randomness: WitRandomness,
+    /// A fixed seed, in `test-randomness` builds that were given one.
+    #[cfg(feature = "test-randomness")]
+    seed: Option<u64>,
     limits: Limits,
     ticker_stop: Arc<AtomicBool>,
 }
@@ -176,19 +174,20 @@ impl PluginHost {
             delivery,
             policy_toml: config.policy_toml,
             seal_key: config.seal_key,
-            randomness: WitRandomness::System,
+            #[cfg(feature = "test-randomness")]
+            seed: None,
             limits: config.limits,
             ticker_stop,
         })
     }
 
-    /// Test builds only (feature `test-randomness`): every session is configured
-    /// with `randomness`, which may be a fixed seed. The shipped component
-    /// refuses a seed, so [`PluginHost::session`] then fails with
-    /// [`HostError::Load`]; the conformance variant accepts it.
+    /// Test builds only (feature `test-randomness`): every session is seeded
+    /// with `seed` after it is configured, through the conformance variant's
+    /// `seeded` export. The shipped component has no such export, so
+    /// [`PluginHost::session`] then fails with [`HostError::Load`].
     #[cfg(feature = "test-randomness")]
-    pub fn with_randomness(mut self, randomness: Randomness) -> PluginHost {
-        self.randomness = randomness;
+    pub fn with_test_seed(mut self, seed: u64) -> PluginHost {
+        self.seed = Some(seed);
         self
     }
 
@@ -208,7 +207,11 @@ impl PluginHost {
         let mut store = wasmtime::Store::new(&self.engine, state);
         store.limiter(|s| &mut s.guard);
         let mut session = Session::new(store, &self.pre, self.limits, EPOCH_TICK)?;
-        session.configure(&self.policy_toml, &self.seal_key, self.randomness)?;
+        session.configure(&self.policy_toml, &self.seal_key)?;
+        #[cfg(feature = "test-randomness")]
+        if let Some(seed) = self.seed {
+            session.seed(seed)?;
+        }
         Ok(session)
     }
 }

@@ -1,8 +1,8 @@
 //! One configured plugin instance and its calls.
 
 use crate::bindings::exports::planasonix::mfa::engine::{
-    AuditEvent, Context, Decision, Error as PluginError, Factor, Guest, Randomness, Subject,
-    TotpEnrollment, UserStatus, Verification,
+    AuditEvent, Context, Decision, Error as PluginError, Factor, Guest, Subject, TotpEnrollment,
+    UserStatus, Verification,
 };
 use crate::bindings::{Plugin, PluginPre};
 use crate::limits::Limits;
@@ -15,6 +15,10 @@ use std::time::Duration;
 pub struct Session {
     store: wasmtime::Store<HostState>,
     plugin: Plugin,
+    /// The raw instance, for the conformance world's `seeded` export, which
+    /// the shipped world's bindings do not name.
+    #[cfg(feature = "test-randomness")]
+    instance: wasmtime::component::Instance,
     deadline_ticks: u64,
 }
 
@@ -37,27 +41,57 @@ impl Session {
         let deadline_ticks =
             (limits.call_timeout.as_millis() / tick.as_millis().max(1)).max(1) as u64;
         store.set_epoch_deadline(deadline_ticks);
-        let plugin = pre
+        let instantiate = |e: wasmtime::Error| HostError::Instantiate(format!("{e:#}"));
+        let instance = pre
+            .instance_pre()
             .instantiate(&mut store)
-            .map_err(|e| HostError::Instantiate(format!("{e:#}")))?;
+            .map_err(instantiate)?;
+        let plugin = Plugin::new(&mut store, &instance).map_err(instantiate)?;
         Ok(Session {
             store,
             plugin,
+            #[cfg(feature = "test-randomness")]
+            instance,
             deadline_ticks,
         })
     }
 
-    pub(crate) fn configure(
-        &mut self,
-        policy: &str,
-        key: &[u8],
-        randomness: Randomness,
-    ) -> Result<(), HostError> {
-        match self.call(|g, s| g.call_configure(s, policy, key, randomness))? {
+    pub(crate) fn configure(&mut self, policy: &str, key: &[u8]) -> Result<(), HostError> {
+        match self.call(|g, s| g.call_configure(s, policy, key))? {
             Ok(()) => Ok(()),
             Err(e) => Err(HostError::Load(format!(
                 "the component refused its configuration: {e:?}"
             ))),
+        }
+    }
+
+    /// Test builds only: seeds the instance's randomness through the
+    /// conformance world's `seeded` export. A shipped component has no such
+    /// export, and this fails with [`HostError::Load`] saying so.
+    #[cfg(feature = "test-randomness")]
+    pub(crate) fn seed(&mut self, seed: u64) -> Result<(), HostError> {
+        const SEEDED: &str = "planasonix:mfa/seeded@0.2.0";
+        let missing = || {
+            HostError::Load(format!(
+                "the component has no `{SEEDED}` export: it is a shipped build (world \
+                 `plugin`), which cannot be given a seed"
+            ))
+        };
+        let instance = self.instance;
+        let seeded = instance
+            .get_export_index(&mut self.store, None, SEEDED)
+            .ok_or_else(missing)?;
+        let index = instance
+            .get_export_index(&mut self.store, Some(&seeded), "seed")
+            .ok_or_else(missing)?;
+        let seed_fn = instance
+            .get_typed_func::<(u64,), (Result<(), PluginError>,)>(&mut self.store, index)
+            .map_err(|e| HostError::Load(format!("the `seeded` export: {e:#}")))?;
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        match seed_fn.call(&mut self.store, (seed,)) {
+            Ok((Ok(()),)) => Ok(()),
+            Ok((Err(e),)) => Err(HostError::Load(format!("the seed was refused: {e:?}"))),
+            Err(e) => Err(HostError::Trap(format!("{e:#}"))),
         }
     }
 

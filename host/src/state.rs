@@ -2,8 +2,7 @@
 
 use crate::bindings::planasonix::mfa::{delivery, store};
 use crate::limits::MemoryGuard;
-use planasonix_core::record::is_authenticated_form;
-use planasonix_core::store::{Cas, Store, StoreError};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap, Versioned};
 pub use planasonix_core::DeliveryError;
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -46,34 +45,65 @@ impl WasiView for HostState {
     }
 }
 
+/// The core's store error as the WIT's typed one: every variant crosses as
+/// itself (the component's engine decides on them as the native one does).
 fn to_wit(e: StoreError) -> store::StoreError {
+    use store::StoreError as W;
     match e {
-        StoreError::Busy => store::StoreError::Busy,
-        other => store::StoreError::Io(other.to_string()),
+        StoreError::Busy => W::Busy,
+        StoreError::Io(f) => W::Io(store::IoFailure {
+            kind: io_kind(f.kind),
+            detail: f.detail,
+        }),
+        StoreError::Corrupt { key, detail } => W::Corrupt(store::BadRecord { key, detail }),
+        StoreError::Contention => W::Contention,
+        StoreError::Untrusted(why) => W::Untrusted(why),
+        StoreError::Tampered { key, detail } => W::Tampered(store::BadRecord { key, detail }),
+        // A variant this host does not know yet: still a failure, said plainly.
+        other => W::Io(store::IoFailure {
+            kind: store::IoKind::Other,
+            detail: other.to_string(),
+        }),
     }
 }
 
+fn io_kind(kind: IoKind) -> store::IoKind {
+    use store::IoKind as W;
+    match kind {
+        IoKind::PermissionDenied => W::PermissionDenied,
+        IoKind::NotFound => W::NotFound,
+        IoKind::NoSpace => W::NoSpace,
+        IoKind::ReadOnly => W::ReadOnly,
+        IoKind::Unreachable => W::Unreachable,
+        IoKind::Corrupt => W::Corrupt,
+        _ => W::Other,
+    }
+}
+
+fn versioned(v: Versioned) -> store::Versioned {
+    store::Versioned {
+        version: v.version,
+        value: v.value,
+    }
+}
+
+/// The `store` import: the embedder's [`Store`], operation for operation.
+/// Nothing is checked here on the engine's behalf: the component's engine
+/// asks `authenticated-only` and refuses what it must itself.
 impl store::Host for HostState {
     fn get(&mut self, key: String) -> Result<Option<store::Versioned>, store::StoreError> {
-        let found = self.store.get(&key).map_err(to_wit)?;
-        // The component cannot ask the store whether it is shared, so the
-        // host refuses for it what the native engine refuses: on a shared
-        // store, a user record not in the authenticated form was planted by
-        // someone without the seal key.
-        if let Some(v) = &found {
-            if self.store.authenticated_only()
-                && key.starts_with("user/")
-                && !is_authenticated_form(&v.value)
-            {
-                return Err(store::StoreError::Io(format!(
-                    "stored record {key:?} was altered without the seal key and is refused: an unauthenticated record in a shared store"
-                )));
-            }
-        }
-        Ok(found.map(|v| store::Versioned {
-            version: v.version,
-            value: v.value,
-        }))
+        Ok(self.store.get(&key).map_err(to_wit)?.map(versioned))
+    }
+
+    fn get_past_rollback(
+        &mut self,
+        key: String,
+    ) -> Result<Option<store::Versioned>, store::StoreError> {
+        Ok(self
+            .store
+            .get_past_rollback(&key)
+            .map_err(to_wit)?
+            .map(versioned))
     }
 
     fn compare_and_swap(
@@ -92,8 +122,32 @@ impl store::Host for HostState {
         }
     }
 
+    fn swap_and_add(
+        &mut self,
+        key: String,
+        expected: Option<u64>,
+        value: Vec<u8>,
+        add: Vec<(String, Vec<u8>)>,
+    ) -> Result<store::Swap, store::StoreError> {
+        match self
+            .store
+            .swap_and_add(&key, expected, &value, &add)
+            .map_err(to_wit)?
+        {
+            Swap::Conflict => Ok(store::Swap::Conflict),
+            Swap::Swapped { version, present } => Ok(store::Swap::Swapped(store::Swapped {
+                version,
+                present: present.map_err(to_wit),
+            })),
+        }
+    }
+
     fn keys(&mut self, prefix: String) -> Result<Vec<String>, store::StoreError> {
         self.store.keys(&prefix).map_err(to_wit)
+    }
+
+    fn authenticated_only(&mut self) -> bool {
+        self.store.authenticated_only()
     }
 }
 

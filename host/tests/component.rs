@@ -301,3 +301,112 @@ fn a_bad_policy_or_key_is_refused_when_the_instance_is_configured() {
     let err = host.session().unwrap_err();
     assert!(err.to_string().contains("totp.digits"), "{err}");
 }
+
+/// The embedder's store, counting `swap_and_add` calls, and refusing one
+/// key's reads as the state service refuses a rolled-back record.
+struct Refusing {
+    inner: MemoryStore,
+    refuse: std::sync::Mutex<Option<String>>,
+    swaps_with_events: std::sync::atomic::AtomicUsize,
+}
+
+impl Store for Refusing {
+    fn get(
+        &self,
+        key: &str,
+    ) -> Result<Option<planasonix_core::store::Versioned>, planasonix_core::StoreError> {
+        if self.refuse.lock().unwrap().as_deref() == Some(key) {
+            return Err(planasonix_core::StoreError::Tampered {
+                key: key.to_owned(),
+                detail: "older than the version this host wrote (a rollback)".into(),
+            });
+        }
+        self.inner.get(key)
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: Option<&[u8]>,
+    ) -> Result<planasonix_core::store::Cas, planasonix_core::StoreError> {
+        self.inner.compare_and_swap(key, expected, value)
+    }
+
+    fn keys(&self, prefix: &str) -> Result<Vec<String>, planasonix_core::StoreError> {
+        self.inner.keys(prefix)
+    }
+
+    fn swap_and_add(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        add: &[(String, Vec<u8>)],
+    ) -> Result<planasonix_core::store::Swap, planasonix_core::StoreError> {
+        self.swaps_with_events
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.swap_and_add(key, expected, value, add)
+    }
+}
+
+/// WIT 0.2's store contract is the engine's: a change and its audit events
+/// reach the host as one `swap-and-add` (one statement on PostgreSQL, not one
+/// per event), and a record the host's store refuses as tampered crosses as
+/// `tampered`, so the component audits the refusal as the native doors do
+/// (under 0.1 it arrived as an untyped I/O text and went unaudited).
+#[test]
+fn the_store_contract_crosses_whole_a_change_with_its_events_and_a_typed_refusal() {
+    let store = Arc::new(Refusing {
+        inner: MemoryStore::new(),
+        refuse: std::sync::Mutex::new(None),
+        swaps_with_events: Default::default(),
+    });
+    let host = host_with(
+        plugin_wasm(),
+        "[enforcement]\nmode = \"required-for-all\"\n",
+        Randomness::System,
+        Limits::default(),
+        store.clone(),
+        Arc::new(Outbox::default()),
+    );
+    let mut s = host.session().unwrap();
+    let e = s.begin_totp("alice", T0).unwrap().unwrap();
+    s.confirm_totp("alice", code(&e.secret_base32, T0).as_bytes(), T0)
+        .unwrap()
+        .unwrap();
+    let t = T0 + 30;
+    let accepted = s
+        .verify("alice", code(&e.secret_base32, t).as_bytes(), &ctx(), t)
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(accepted, Verification::Accepted(_)),
+        "{accepted:?}"
+    );
+    let swaps = store
+        .swaps_with_events
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        swaps >= 2,
+        "the enrollment and the login reached the host as {swaps} swap-and-add calls"
+    );
+
+    *store.refuse.lock().unwrap() = Some("user/alice".into());
+    let refused = s
+        .verify("alice", b"000000", &ctx(), t + 30)
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        format!("{refused:?}").contains("altered without the seal key"),
+        "{refused:?}"
+    );
+    *store.refuse.lock().unwrap() = None;
+    let events = s.audit_events(Some("alice"), None).unwrap().unwrap();
+    assert!(
+        events.iter().any(|e| e.detail.contains("record-refused")
+            && e.detail.contains("a rollback")
+            && e.level == "error"),
+        "the refusal is not in the trail: {events:?}"
+    );
+}

@@ -1,8 +1,9 @@
 //! The shipped component never runs on test randomness (security issue 15,
-//! item 3). With `randomness::test-seed` a host could make every enrollment in
-//! every fresh instance share one TOTP secret and one set of recovery codes; the
-//! production build refuses the seed, and only the conformance variant, built
-//! to its own path, accepts it.
+//! item 3). With a fixed seed a host could make every enrollment in every
+//! fresh instance share one TOTP secret and one set of recovery codes. The
+//! shipped build is the WIT world `plugin`, which has no way to pass one; only
+//! the conformance variant (world `conformance`, export `seeded`), built to
+//! its own path, takes a seed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -56,7 +57,7 @@ fn a_host_cannot_make_fresh_sessions_of_the_shipped_component_share_a_secret() {
     let host = host(&shipped_wasm(), Randomness::TestSeed(7));
     for _ in 0..2 {
         match host.session() {
-            Err(HostError::Load(m)) if m.contains("TestSeedRefused") => {}
+            Err(HostError::Load(m)) if m.contains("cannot be given a seed") => {}
             Err(e) => panic!("refused, but not for the seed: {e}"),
             Ok(_) => {
                 let (alice, bob) = (enroll(&host, "alice"), enroll(&host, "bob"));
@@ -68,6 +69,24 @@ fn a_host_cannot_make_fresh_sessions_of_the_shipped_component_share_a_secret() {
             }
         }
     }
+}
+
+#[test]
+fn the_shipped_component_cannot_even_name_a_seed() {
+    let wasm = std::fs::read(shipped_wasm()).unwrap();
+    for name in [&b"planasonix:mfa/seeded"[..], b"test-seed", b"SeededRandom"] {
+        assert!(
+            !wasm.windows(name.len()).any(|w| w == name),
+            "the shipped component names {:?}",
+            String::from_utf8_lossy(name)
+        );
+    }
+    let conformance = std::fs::read(conformance_wasm()).unwrap();
+    let seeded = b"planasonix:mfa/seeded";
+    assert!(
+        conformance.windows(seeded.len()).any(|w| w == seeded),
+        "the check above looks for the export's name, which the conformance variant must have"
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ const n = Number(count ?? 20000);
 const { engine } = await import(pathToFileURL(modulePath).href);
 
 const t0 = 1_800_000_000;
-engine.configure('', new Uint8Array(32).fill(7), { tag: 'system' });
+engine.configure('', new Uint8Array(32).fill(7));
 const enrollment = engine.beginTotp('alice', BigInt(t0));
 engine.confirmTotp('alice', Buffer.from(totp(enrollment.secretBase32, t0)), BigInt(t0));
 const ctx = { service: 'idp', remote: undefined, action: undefined };

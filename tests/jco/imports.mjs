@@ -19,8 +19,22 @@ export const store = {
     else map.set(key, { version: next, value: new Uint8Array(value) });
     return next;
   },
+  getPastRollback(key) {
+    return store.get(key);
+  },
+  // One swap, then one compare-and-swap per addition: what a storage that
+  // has no transactions may do (WIT `swap-and-add`).
+  swapAndAdd(key, expected, value, add) {
+    const version = store.compareAndSwap(key, expected, value);
+    if (version === undefined) return { tag: 'conflict' };
+    const present = add.filter(([k, v]) => store.compareAndSwap(k, undefined, v) === undefined).map(([k]) => k);
+    return { tag: 'swapped', val: { version, present: { tag: 'ok', val: present } } };
+  },
   keys(prefix) {
     return [...map.keys()].filter((k) => k.startsWith(prefix)).sort();
+  },
+  authenticatedOnly() {
+    return false;
   },
 };
 

@@ -1,15 +1,16 @@
 // Runs one conformance scenario (tests/scenarios/*.json) against the component
 // transpiled by jco, printing the canonical outcome of every step as JSON.
 // Usage: node runner.mjs OUT/plugin.js SCENARIO.json
-// OUT must hold the component's conformance variant (feature test-randomness):
-// the shipped component refuses the test seed every door is configured with.
+// OUT must hold the component's conformance variant (feature test-randomness,
+// world `conformance`): only it has the `seeded` export every door's test seed
+// goes through.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { gateway } from './imports.mjs';
 import { totp } from './totp.mjs';
 
 const [modulePath, scenarioPath] = process.argv.slice(2);
-const { engine } = await import(pathToFileURL(modulePath).href);
+const { engine, seeded } = await import(pathToFileURL(modulePath).href);
 const scenario = JSON.parse(readFileSync(scenarioPath, 'utf8'));
 
 const factors = (list) => list.join('+');
@@ -52,7 +53,8 @@ function errorTag(e) {
   return timed.includes(p.tag) ? `error:${p.tag}@${p.val}` : `error:${p.tag}`;
 }
 
-engine.configure(scenario.policy, new Uint8Array(32).fill(7), { tag: 'test-seed', val: BigInt(scenario.seed) });
+engine.configure(scenario.policy, new Uint8Array(32).fill(7));
+seeded.seed(BigInt(scenario.seed));
 const secrets = new Map();
 const codes = new Map();
 const outcomes = [];

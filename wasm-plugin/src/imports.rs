@@ -2,13 +2,47 @@
 
 use crate::bindings::planasonix::mfa::{delivery, store};
 use planasonix_core::phone::PhoneNumber;
-use planasonix_core::store::{Cas, IoKind, Store, StoreError, Versioned};
+use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap, Versioned};
 use planasonix_core::{Delivery, DeliveryError, Notice};
 
+/// The WIT's typed store error as the core's: every variant crosses as
+/// itself, so the engine decides on a `tampered` record or a `busy` store
+/// exactly as it does natively.
 fn store_error(e: store::StoreError) -> StoreError {
+    use store::StoreError as W;
     match e {
-        store::StoreError::Busy => StoreError::Busy,
-        store::StoreError::Io(detail) => StoreError::io(IoKind::Other, detail),
+        W::Busy => StoreError::Busy,
+        W::Io(f) => StoreError::io(io_kind(f.kind), f.detail),
+        W::Corrupt(r) => StoreError::Corrupt {
+            key: r.key,
+            detail: r.detail,
+        },
+        W::Contention => StoreError::Contention,
+        W::Untrusted(why) => StoreError::Untrusted(why),
+        W::Tampered(r) => StoreError::Tampered {
+            key: r.key,
+            detail: r.detail,
+        },
+    }
+}
+
+fn io_kind(kind: store::IoKind) -> IoKind {
+    use store::IoKind as W;
+    match kind {
+        W::PermissionDenied => IoKind::PermissionDenied,
+        W::NotFound => IoKind::NotFound,
+        W::NoSpace => IoKind::NoSpace,
+        W::ReadOnly => IoKind::ReadOnly,
+        W::Unreachable => IoKind::Unreachable,
+        W::Corrupt => IoKind::Corrupt,
+        W::Other => IoKind::Other,
+    }
+}
+
+fn versioned(v: store::Versioned) -> Versioned {
+    Versioned {
+        version: v.version,
+        value: v.value,
     }
 }
 
@@ -18,12 +52,7 @@ pub(crate) struct HostStore;
 impl Store for HostStore {
     fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
         store::get(key)
-            .map(|v| {
-                v.map(|v| Versioned {
-                    version: v.version,
-                    value: v.value,
-                })
-            })
+            .map(|v| v.map(versioned))
             .map_err(store_error)
     }
 
@@ -41,6 +70,32 @@ impl Store for HostStore {
 
     fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         store::keys(prefix).map_err(store_error)
+    }
+
+    fn swap_and_add(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: &[u8],
+        add: &[(String, Vec<u8>)],
+    ) -> Result<Swap, StoreError> {
+        match store::swap_and_add(key, expected, value, add).map_err(store_error)? {
+            store::Swap::Conflict => Ok(Swap::Conflict),
+            store::Swap::Swapped(s) => Ok(Swap::Swapped {
+                version: s.version,
+                present: s.present.map_err(store_error),
+            }),
+        }
+    }
+
+    fn get_past_rollback(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        store::get_past_rollback(key)
+            .map(|v| v.map(versioned))
+            .map_err(store_error)
+    }
+
+    fn authenticated_only(&self) -> bool {
+        store::authenticated_only()
     }
 }
 

@@ -5,22 +5,30 @@
 //! randomness comes from WASI. Build with
 //! `cargo build -p planasonix-wasm --target wasm32-wasip2 --release`.
 //!
-//! That build refuses `randomness::test-seed` (`error::test-seed-refused`): a
-//! host that could pass one would make every enrollment in every fresh instance
-//! share one TOTP secret, one set of recovery codes and the same seal nonces.
-//! Only the conformance variant, built by the host's test harness with the
-//! `test-randomness` feature (and never packaged), accepts a seed.
+//! That build is the WIT world `plugin`, which has no way to pass a seed: a
+//! host that could would make every enrollment in every fresh instance share
+//! one TOTP secret, one set of recovery codes and the same seal nonces. Only
+//! the conformance variant, built by the host's test harness with the
+//! `test-randomness` feature (and never packaged), is the world
+//! `conformance`, whose `seeded` export takes one.
 #![cfg(target_arch = "wasm32")]
 
 mod convert;
 mod imports;
 
-/// Guest bindings generated from `wit/` (the one source for host and guest).
-/// The generated ABI glue is the only unsafe code in this crate.
+/// Guest bindings generated from `wit/` (the one source for host and guest):
+/// world `plugin`, or `conformance` in the test variant. The generated ABI
+/// glue is the only unsafe code in this crate.
 #[allow(unsafe_code, clippy::undocumented_unsafe_blocks, missing_docs)]
 mod bindings {
+    #[cfg(not(feature = "test-randomness"))]
     wit_bindgen::generate!({
         world: "plugin",
+        path: "../wit",
+    });
+    #[cfg(feature = "test-randomness")]
+    wit_bindgen::generate!({
+        world: "conformance",
         path: "../wit",
     });
 }
@@ -34,7 +42,7 @@ mod export {
 
 use bindings::exports::planasonix::mfa::engine::{
     self as wit, AuditEvent, Context as WitContext, Decision as WitDecision, Error as WitError,
-    Randomness, Subject as WitSubject, TotpEnrollment, UserStatus, Verification as WitVerification,
+    Subject as WitSubject, TotpEnrollment, UserStatus, Verification as WitVerification,
 };
 use convert::{context, err, subject};
 use imports::{HostDelivery, HostStore};
@@ -50,18 +58,18 @@ impl Random for WasiRandom {
     }
 }
 
-/// The conformance variant: a fixed seed, so all doors draw the same bytes.
+/// The conformance variant's `seeded` export: a fixed seed, so all doors draw
+/// the same bytes. Not compiled into the shipped component.
 #[cfg(feature = "test-randomness")]
-fn test_seed(seed: u64) -> Result<Box<dyn Random>, WitError> {
-    Ok(Box::new(planasonix_core::SeededRandom::new(seed)))
-}
-
-/// Production: a fixed seed would make every secret predictable. Refused before
-/// anything is stored, like a bad policy: a fresh instance stays
-/// `not-configured` instead of running on some other randomness.
-#[cfg(not(feature = "test-randomness"))]
-fn test_seed(_: u64) -> Result<Box<dyn Random>, WitError> {
-    Err(WitError::TestSeedRefused)
+impl bindings::exports::planasonix::mfa::seeded::Guest for Component {
+    fn seed(seed: u64) -> Result<(), WitError> {
+        STATE.with(|state| {
+            let mut state = state.borrow_mut();
+            let c = state.as_mut().ok_or(WitError::NotConfigured)?;
+            c.rng = Box::new(planasonix_core::SeededRandom::new(seed));
+            Ok(())
+        })
+    }
 }
 
 struct Configured {
@@ -93,19 +101,12 @@ fn codes(list: Vec<planasonix_core::SecretString>) -> Vec<String> {
 struct Component;
 
 impl wit::Guest for Component {
-    fn configure(
-        policy_toml: String,
-        seal_key: Vec<u8>,
-        random: Randomness,
-    ) -> Result<(), WitError> {
+    fn configure(policy_toml: String, seal_key: Vec<u8>) -> Result<(), WitError> {
         let policy =
             Policy::from_toml(&policy_toml).map_err(|e| WitError::Policy(e.to_string()))?;
         let key = SealKey::from_bytes(&seal_key).map_err(|e| WitError::Seal(e.to_string()))?;
         #[allow(clippy::disallowed_methods)] // The component's randomness is WASI random.
-        let rng: Box<dyn Random> = match random {
-            Randomness::System => Box::new(WasiRandom(ring::rand::SystemRandom::new())),
-            Randomness::TestSeed(seed) => test_seed(seed)?,
-        };
+        let rng: Box<dyn Random> = Box::new(WasiRandom(ring::rand::SystemRandom::new()));
         STATE.with(|s| *s.borrow_mut() = Some(Configured { policy, key, rng }));
         Ok(())
     }

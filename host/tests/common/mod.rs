@@ -9,8 +9,8 @@ use planasonix_testkit::component::{build_component, target_dir};
 #[allow(unused_imports)] // Each test file uses a different subset.
 pub use planasonix_testkit::component::{plugin_wasm, workspace_root};
 
-/// The component's conformance variant: feature `test-randomness` (it accepts
-/// `Randomness::TestSeed`), profile `conformance`, so it never overwrites the
+/// The component's conformance variant: feature `test-randomness` (world
+/// `conformance`, whose `seeded` export takes a seed), profile `conformance`, so it never overwrites the
 /// shipped build. Only for runs that must draw the same bytes as the core.
 pub fn conformance_wasm() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
@@ -88,6 +88,15 @@ impl HostDelivery for Outbox {
 
 pub const KEY: [u8; 32] = [7; 32];
 
+/// How a test's instances draw randomness.
+#[derive(Clone, Copy, Debug)]
+pub enum Randomness {
+    /// WASI random, as every shipped host.
+    System,
+    /// A fixed seed, through the conformance variant's `seeded` export.
+    TestSeed(u64),
+}
+
 pub fn host_with(
     wasm: &Path,
     policy: &str,
@@ -104,9 +113,11 @@ pub fn host_with(
         limits,
         max_instances: 64,
     };
-    PluginHost::new(config, store, outbox)
-        .unwrap()
-        .with_randomness(randomness)
+    let host = PluginHost::new(config, store, outbox).unwrap();
+    match randomness {
+        Randomness::System => host,
+        Randomness::TestSeed(seed) => host.with_test_seed(seed),
+    }
 }
 
 pub fn ctx() -> Context {

@@ -218,7 +218,6 @@ fn error_tag(e: &PluginError) -> String {
         PluginError::UnknownAction(_) => "error:unknown-action".into(),
         PluginError::Locked(t) => format!("error:locked@{t}"),
         PluginError::Random => "error:random".into(),
-        PluginError::TestSeedRefused => "error:test-seed-refused".into(),
         PluginError::LastFactorRequired => "error:last-factor-required".into(),
     }
 }

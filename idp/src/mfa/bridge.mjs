@@ -1,7 +1,7 @@
 // The component's `store` import, synchronous as the WIT declares it, over
 // the asynchronous `pg` client of the database worker (db.mjs).
 //
-// The component calls `get`, `compareAndSwap` and `keys` in the middle of
+// The component calls `get`, `compareAndSwap`, `swapAndAdd` and `keys` in the middle of
 // an engine operation and needs the answer before it goes on. This thread
 // (the MFA worker) posts the request to the database worker and waits on a
 // shared buffer (Atomics.wait) until the answer is written there or the
@@ -12,9 +12,6 @@ import { Worker } from 'node:worker_threads';
 
 /** Largest answer (a `keys` listing of a big audit trail). */
 const ANSWER_BYTES = 16 << 20;
-
-/** The first four bytes of a record in the authenticated form (core's SEALED_MAGIC). */
-const SEALED_MAGIC = Buffer.from('PXR\x03', 'latin1');
 
 let channel = null;
 
@@ -55,6 +52,7 @@ export function ask(request) {
     if (left <= 0) {
       return {
         error: `the database did not answer within ${Math.round(waitMs / 1000)} s (server stopped, frozen or unreachable)`,
+        timedOut: true,
       };
     }
     Atomics.wait(ctrl, 0, 0, left);
@@ -67,45 +65,78 @@ export function ask(request) {
   return JSON.parse(decoder.decode(bytes.slice(0, length)));
 }
 
-/** A store-error for the component: `io` with a text for the audit and logs. */
-function failed(text) {
-  return { tag: 'io', val: text };
+/**
+ * A store-error for the component (WIT `store-error::io`): the database did
+ * not answer, or answered with a failure; the text is for the audit and logs.
+ */
+function failed(answer) {
+  return { tag: 'io', val: { kind: answer.timedOut ? 'unreachable' : 'other', detail: answer.error } };
 }
 
 function answered(request) {
   const answer = ask(request);
-  if (answer.error !== undefined) throw failed(answer.error);
+  if (answer.error !== undefined) throw failed(answer);
   return answer;
 }
 
+const base64 = (bytes) => Buffer.from(bytes).toString('base64');
+
 /**
- * The store import (WIT `planasonix:mfa/store`). A shared store's
- * administrator is not trusted with the records: a user record that is not
- * in the authenticated form can only have been planted, and is refused, as
- * the hosts and the wasmtime host refuse it.
+ * The store import (WIT `planasonix:mfa/store`). The provider's store is the
+ * fleet's shared database, whose administrator is not trusted with the
+ * records: `authenticatedOnly` says so, and the component's engine refuses
+ * any user record not in the authenticated form itself.
  */
 export const store = {
   get(key) {
     const answer = answered({ op: 'get', key });
     if (!answer.found) return undefined;
-    const value = Buffer.from(answer.value, 'base64');
-    if (key.startsWith('user/') && !value.subarray(0, 4).equals(SEALED_MAGIC)) {
-      throw failed(
-        `stored record ${JSON.stringify(key)} was altered without the seal key and is refused: an unauthenticated record in a shared store`,
-      );
-    }
-    return { version: BigInt(answer.version), value: new Uint8Array(value) };
+    return { version: BigInt(answer.version), value: new Uint8Array(Buffer.from(answer.value, 'base64')) };
+  },
+  /** Nothing here remembers a rollback of its own: the same as `get`. */
+  getPastRollback(key) {
+    return store.get(key);
   },
   compareAndSwap(key, expected, value) {
     const answer = answered({
       op: 'cas',
       key,
       expected: expected === undefined ? null : String(expected),
-      value: value === undefined ? null : Buffer.from(value).toString('base64'),
+      value: value === undefined ? null : base64(value),
     });
     return answer.swapped ? BigInt(answer.version) : undefined;
   },
+  /**
+   * A record and its audit events in one statement (db.mjs `swapAdd`), as
+   * the hosts write them; a record's first write (an enrollment) goes as
+   * separate statements, as on the hosts.
+   */
+  swapAndAdd(key, expected, value, add) {
+    if (expected === undefined) {
+      const version = store.compareAndSwap(key, undefined, value);
+      if (version === undefined) return { tag: 'conflict' };
+      const present = [];
+      try {
+        for (const [k, v] of add) if (store.compareAndSwap(k, undefined, v) === undefined) present.push(k);
+      } catch (e) {
+        return { tag: 'swapped', val: { version, present: { tag: 'err', val: e } } };
+      }
+      return { tag: 'swapped', val: { version, present: { tag: 'ok', val: present } } };
+    }
+    const answer = answered({
+      op: 'swapAdd',
+      key,
+      expected: String(expected),
+      value: base64(value),
+      add: add.map(([k, v]) => [k, base64(v)]),
+    });
+    if (!answer.swapped) return { tag: 'conflict' };
+    return { tag: 'swapped', val: { version: BigInt(answer.version), present: { tag: 'ok', val: answer.present } } };
+  },
   keys(prefix) {
     return answered({ op: 'keys', prefix }).keys;
+  },
+  authenticatedOnly() {
+    return true;
   },
 };

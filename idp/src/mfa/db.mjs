@@ -81,6 +81,31 @@ const ops = {
     if (r.rowCount !== 1) return { swapped: false };
     return { swapped: true, version: expected === null ? '1' : String(BigInt(expected) + 1n) };
   },
+  // A record and its audit events in one statement, so one transaction and
+  // one synchronous commit (service/src/postgres/statements.rs
+  // `update_and_add`): the events are added only if the record swapped,
+  // each unless its key is taken.
+  async swapAdd({ key, expected, value, add }) {
+    const r = await withClient(db, (c) => c.query({
+      name: 'update_and_add',
+      text: `WITH swapped AS (
+               UPDATE planasonix_records SET version = version + 1, value = $3
+               WHERE key = $1 AND version = $2 RETURNING version
+             ), added AS (
+               INSERT INTO planasonix_records (key, version, value)
+               SELECT e.key, 1, e.value
+               FROM unnest($4::text[], $5::bytea[]) AS e(key, value)
+               WHERE EXISTS (SELECT 1 FROM swapped)
+               ON CONFLICT (key) DO NOTHING RETURNING key
+             )
+             SELECT (SELECT version FROM swapped) AS version, ARRAY(SELECT key FROM added) AS added`,
+      values: [key, expected, Buffer.from(value, 'base64'), add.map(([k]) => k), add.map(([, v]) => Buffer.from(v, 'base64'))],
+    }));
+    const row = r.rows[0];
+    if (row.version === null) return { swapped: false };
+    const added = new Set(row.added);
+    return { swapped: true, version: String(row.version), present: add.map(([k]) => k).filter((k) => !added.has(k)) };
+  },
   async keys({ prefix }) {
     const pattern = prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
     const r = await withClient(db, (c) => c.query({

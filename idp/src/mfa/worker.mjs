@@ -12,7 +12,7 @@ setCommands(workerData.delivery);
 let engine;
 try {
   ({ engine } = await import(workerData.component));
-  engine.configure(workerData.policy, workerData.sealKey, { tag: 'system' });
+  engine.configure(workerData.policy, workerData.sealKey);
 } catch (e) {
   parentPort.postMessage({ ready: false, error: e?.payload ?? { tag: 'load', val: String(e?.message ?? e) } });
   process.exit(1);

@@ -19,7 +19,7 @@ use bindings::exports::planasonix::mfa::engine::*;
 struct Faulty;
 
 impl Guest for Faulty {
-    fn configure(_: String, _: Vec<u8>, _: Randomness) -> Result<(), Error> {
+    fn configure(_: String, _: Vec<u8>) -> Result<(), Error> {
         Ok(())
     }
     fn effective_policy() -> Result<String, Error> {
