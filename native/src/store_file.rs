@@ -11,6 +11,10 @@
 //! root-only file ([`read_password_file`]), never here, in the policy or on a
 //! command line.
 
+mod error;
+
+pub use error::StoreFileError;
+
 use crate::trusted_file::{read_trusted_text, Kind, TrustedFileError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -120,110 +124,99 @@ pub fn read_store_file(path: &Path) -> Result<StoreSetting, TrustedFileError> {
     parse_store(&text).map_err(|why| TrustedFileError::Invalid {
         path: path.to_owned(),
         what: "store file",
-        why,
+        why: why.to_string(),
     })
 }
 
 /// Parses the text of a store file.
-pub fn parse_store(text: &str) -> Result<StoreSetting, String> {
-    let raw: Raw = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+pub fn parse_store(text: &str) -> Result<StoreSetting, StoreFileError> {
+    let raw: Raw =
+        toml::from_str(text).map_err(|e| StoreFileError::Syntax(e.message().to_owned()))?;
     match (raw.kind.as_str(), raw.postgresql) {
         ("sled", None) => Ok(StoreSetting::Sled),
-        ("sled", Some(_)) => Err(
-            "kind = \"sled\" takes no [postgresql] table; remove it or set kind = \"postgresql\""
-                .into(),
-        ),
+        ("sled", Some(_)) => Err(StoreFileError::SledWithTable),
         ("postgresql", Some(pg)) => pg_settings(pg).map(StoreSetting::Postgresql),
-        ("postgresql", None) => Err("kind = \"postgresql\" needs a [postgresql] table".into()),
-        (other, _) => Err(format!(
-            "kind = {other:?} is not a store: use \"sled\" or \"postgresql\""
-        )),
+        ("postgresql", None) => Err(StoreFileError::MissingTable),
+        (other, _) => Err(StoreFileError::UnknownKind(other.to_owned())),
     }
 }
 
-fn pg_settings(raw: RawPg) -> Result<PgSettings, String> {
+fn pg_settings(raw: RawPg) -> Result<PgSettings, StoreFileError> {
     if raw.hosts.is_empty() {
-        return Err("[postgresql] hosts is empty: name at least one host".into());
+        return Err(StoreFileError::NoHosts);
     }
     for host in &raw.hosts {
         check_host(host)?;
     }
     check_name("database", &raw.database)?;
     check_name("user", &raw.user)?;
-    if let Some(p) = &raw.password_file {
-        if !p.is_absolute() {
-            return Err(format!(
-                "[postgresql] password_file {} must be an absolute path",
-                p.display()
-            ));
+    let absolute = |what: &'static str, path: &Path| {
+        if path.is_absolute() {
+            Ok(())
+        } else {
+            Err(StoreFileError::RelativePath {
+                what,
+                path: path.to_owned(),
+            })
         }
+    };
+    if let Some(p) = &raw.password_file {
+        absolute("password_file", p)?;
     }
     let tls = match raw.sslmode.as_deref().unwrap_or("verify-full") {
         "verify-full" => match raw.ca_file {
-            Some(ca_file) if ca_file.is_absolute() => PgTls::VerifyFull { ca_file },
             Some(ca_file) => {
-                return Err(format!(
-                    "[postgresql] ca_file {} must be an absolute path",
-                    ca_file.display()
-                ))
+                absolute("ca_file", &ca_file)?;
+                PgTls::VerifyFull { ca_file }
             }
-            None => {
-                return Err(
-                    "sslmode = \"verify-full\" needs ca_file: the CA certificate (PEM) that signed the server's certificate"
-                        .into(),
-                )
-            }
+            None => return Err(StoreFileError::NoCaFile),
         },
         "disable" => {
             if let Some(tcp) = raw.hosts.iter().find(|h| !h.starts_with('/')) {
-                return Err(format!(
-                    "sslmode = \"disable\" is refused for {tcp:?}: plain TCP, loopback included, hands the role's password and every login to whoever listens on that port (a local user can bind it while PostgreSQL restarts, and answer \"never enrolled\" for everyone); use sslmode = \"verify-full\" with ca_file (a server certificate for the address 127.0.0.1 works), or a unix socket directory as the host"
-                ));
+                return Err(StoreFileError::PlainTcp { host: tcp.clone() });
             }
             if raw.hosts.len() != 1 {
-                return Err(
-                    "[postgresql] hosts names more than one socket directory: a unix socket store names one (list TCP hosts with verify-full for a failover)".into(),
-                );
+                return Err(StoreFileError::ManySockets);
             }
-            let owner = raw.socket_owner.clone().unwrap_or_else(|| "postgres".into());
+            let owner = raw
+                .socket_owner
+                .clone()
+                .unwrap_or_else(|| "postgres".into());
             check_name("socket_owner", &owner)?;
             PgTls::Socket { owner }
         }
         mode @ ("allow" | "prefer" | "require" | "verify-ca") => {
-            return Err(format!(
-                "sslmode = {mode:?} is not supported: it accepts a server whose name or certificate is not checked; use \"verify-full\" with ca_file (or \"disable\" on a unix socket)"
-            ))
+            return Err(StoreFileError::UncheckedSslmode(mode.to_owned()))
         }
-        other => {
-            return Err(format!(
-                "sslmode = {other:?} is not an sslmode: use \"verify-full\" or \"disable\""
-            ))
-        }
+        other => return Err(StoreFileError::UnknownSslmode(other.to_owned())),
     };
     if matches!(tls, PgTls::VerifyFull { .. }) && raw.socket_owner.is_some() {
-        return Err(
-            "[postgresql] socket_owner is for a unix socket (sslmode = \"disable\"); over TLS the certificate says who the server is".into(),
-        );
+        return Err(StoreFileError::SocketOwnerOverTls);
     }
-    let seconds = |name: &str, value: Option<u64>, default: u64| match value.unwrap_or(default) {
-        s @ 1..=300 => Ok(Duration::from_secs(s)),
-        s => Err(format!(
-            "[postgresql] {name} = {s} is out of range: give 1 to 300 seconds"
-        )),
-    };
+    let seconds =
+        |name: &'static str, value: Option<u64>, default: u64| match value.unwrap_or(default) {
+            s @ 1..=300 => Ok(Duration::from_secs(s)),
+            s => Err(StoreFileError::OutOfRange {
+                name,
+                value: s,
+                range: "1 to 300 seconds",
+            }),
+        };
     // 8: enough for a burst of parallel logins to commit together.
     let pool_size = match raw.pool_size.unwrap_or(8) {
         n @ 1..=64 => n,
         n => {
-            return Err(format!(
-                "[postgresql] pool_size = {n} is out of range: give 1 to 64"
-            ))
+            return Err(StoreFileError::OutOfRange {
+                name: "pool_size",
+                value: n as u64,
+                range: "1 to 64",
+            })
         }
     };
     Ok(PgSettings {
         hosts: raw.hosts,
         port: match raw.port.unwrap_or(5432) {
-            0 => return Err("[postgresql] port = 0 is not a port".into()),
+            0 => return Err(StoreFileError::PortZero),
             p => p,
         },
         database: raw.database,
@@ -240,7 +233,7 @@ fn pg_settings(raw: RawPg) -> Result<PgSettings, String> {
 
 /// A host name, an IP address, or a socket directory; nothing that could be
 /// read as more than one host or as a connection option.
-fn check_host(host: &str) -> Result<(), String> {
+fn check_host(host: &str) -> Result<(), StoreFileError> {
     let ok = if host.starts_with('/') {
         !host.contains(['\0', '\n']) && host.len() <= 100
     } else {
@@ -253,17 +246,16 @@ fn check_host(host: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "[postgresql] host {host:?} is not a host name, an IP address or a socket directory"
-        ))
+        Err(StoreFileError::BadHost(host.to_owned()))
     }
 }
 
-fn check_name(what: &str, name: &str) -> Result<(), String> {
+fn check_name(what: &'static str, name: &str) -> Result<(), StoreFileError> {
     if name.is_empty() || name.len() > 63 || name.contains(['\0', '\n', '\r']) {
-        return Err(format!(
-            "[postgresql] {what} {name:?} must be 1 to 63 bytes, without NUL or line breaks"
-        ));
+        return Err(StoreFileError::BadName {
+            what,
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -300,14 +292,22 @@ mod tests {
 
     #[test]
     fn an_unverified_or_remote_plain_connection_is_refused_by_name() {
-        let err = parse_store(PG).unwrap_err();
-        assert!(err.contains("needs ca_file"), "{err}");
+        assert_eq!(parse_store(PG), Err(StoreFileError::NoCaFile));
+        assert!(StoreFileError::NoCaFile
+            .to_string()
+            .contains("needs ca_file"));
         for mode in ["require", "verify-ca", "prefer", "allow"] {
-            let err = parse_store(&format!("{PG}sslmode = \"{mode}\"\n")).unwrap_err();
-            assert!(err.contains("is not supported"), "{mode}: {err}");
+            assert_eq!(
+                parse_store(&format!("{PG}sslmode = \"{mode}\"\n")),
+                Err(StoreFileError::UncheckedSslmode(mode.into()))
+            );
         }
-        let err = parse_store(&format!("{PG}sslmode = \"disable\"\n")).unwrap_err();
-        assert!(err.contains("\"db.example\""), "{err}");
+        assert_eq!(
+            parse_store(&format!("{PG}sslmode = \"disable\"\n")),
+            Err(StoreFileError::PlainTcp {
+                host: "db.example".into()
+            })
+        );
         let local = PG.replace("db.example", "/run/postgresql");
         let StoreSetting::Postgresql(pg) =
             parse_store(&format!("{local}sslmode = \"disable\"\n")).unwrap()
@@ -327,6 +327,8 @@ mod tests {
         for host in ["127.0.0.1", "::1", "localhost"] {
             let text = PG.replace("db.example", host);
             let err = parse_store(&format!("{text}sslmode = \"disable\"\n")).unwrap_err();
+            assert_eq!(err, StoreFileError::PlainTcp { host: host.into() });
+            let err = err.to_string();
             assert!(
                 err.contains("sslmode = \"disable\" is refused")
                     && err.contains("use sslmode = \"verify-full\" with ca_file")
@@ -335,8 +337,10 @@ mod tests {
             );
         }
         let two = PG.replace("\"db.example\"", "\"/run/postgresql\", \"/tmp\"");
-        let err = parse_store(&format!("{two}sslmode = \"disable\"\n")).unwrap_err();
-        assert!(err.contains("more than one socket directory"), "{err}");
+        assert_eq!(
+            parse_store(&format!("{two}sslmode = \"disable\"\n")),
+            Err(StoreFileError::ManySockets)
+        );
         let socket = PG.replace("db.example", "/run/postgresql");
         let StoreSetting::Postgresql(pg) = parse_store(&format!(
             "{socket}sslmode = \"disable\"\nsocket_owner = \"pgsql\"\n"
@@ -350,24 +354,49 @@ mod tests {
                 owner: "pgsql".into()
             }
         );
-        let err = parse_store(&format!(
-            "{PG}ca_file = \"/ca.pem\"\nsocket_owner = \"postgres\"\n"
-        ))
-        .unwrap_err();
-        assert!(err.contains("socket_owner is for a unix socket"), "{err}");
+        assert_eq!(
+            parse_store(&format!(
+                "{PG}ca_file = \"/ca.pem\"\nsocket_owner = \"postgres\"\n"
+            )),
+            Err(StoreFileError::SocketOwnerOverTls)
+        );
     }
 
     #[test]
     fn typos_and_hostile_values_name_the_problem() {
         let err = parse_store("kind = \"postgres\"\n").unwrap_err();
-        assert!(err.contains("\"postgres\" is not a store"), "{err}");
+        assert_eq!(err, StoreFileError::UnknownKind("postgres".into()));
+        assert!(
+            err.to_string().contains("\"postgres\" is not a store"),
+            "{err}"
+        );
         let err = parse_store(&format!("{PG}passwd = \"x\"\n")).unwrap_err();
-        assert!(err.contains("passwd"), "{err}");
+        assert!(
+            matches!(&err, StoreFileError::Syntax(why) if why.contains("passwd")),
+            "{err:?}"
+        );
         let bad = PG.replace("db.example", "db host=evil");
-        let err = parse_store(&bad).unwrap_err();
-        assert!(err.contains("is not a host name"), "{err}");
+        assert_eq!(
+            parse_store(&bad),
+            Err(StoreFileError::BadHost("db host=evil".into()))
+        );
         let err =
             parse_store(&format!("{PG}ca_file = \"/ca.pem\"\nconnect_timeout = 0\n")).unwrap_err();
-        assert!(err.contains("connect_timeout = 0"), "{err}");
+        assert_eq!(
+            err,
+            StoreFileError::OutOfRange {
+                name: "connect_timeout",
+                value: 0,
+                range: "1 to 300 seconds"
+            }
+        );
+        assert!(err.to_string().contains("connect_timeout = 0"), "{err}");
+        assert_eq!(
+            parse_store(&format!("{PG}ca_file = \"ca.pem\"\n")),
+            Err(StoreFileError::RelativePath {
+                what: "ca_file",
+                path: "ca.pem".into()
+            })
+        );
     }
 }

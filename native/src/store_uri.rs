@@ -92,7 +92,7 @@ pub fn store_file_from_uri(uri: &str) -> Result<String, String> {
     }
     table.insert("postgresql".into(), toml::Value::Table(pg));
     let text = toml::to_string(&table).map_err(|e| e.to_string())?;
-    parse_store(&text)?;
+    parse_store(&text).map_err(|e| e.to_string())?;
     Ok(format!(
         "# The shared store of this fleet (see planasonix-store(5)).\n{text}"
     ))

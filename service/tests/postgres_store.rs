@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use planasonix_core::store::{Cas, IoKind, Store, StoreError, Swap};
-use planasonix_native::store_file::{parse_store, StoreSetting};
+use planasonix_native::store_file::{parse_store, StoreFileError, StoreSetting};
 use planasonix_service::{Copied, PgStore};
 use planasonix_testkit::postgres::{Postgres, Tls};
 
@@ -520,6 +520,13 @@ fn a_local_user_listening_on_the_loopback_port_learns_no_password() {
         file.display()
     );
     let e = parse_store(&plain).unwrap_err();
+    assert_eq!(
+        e,
+        StoreFileError::PlainTcp {
+            host: "127.0.0.1".into()
+        }
+    );
+    let e = e.to_string();
     assert!(
         e.contains("sslmode = \"disable\" is refused") && e.contains("verify-full"),
         "{e}"
