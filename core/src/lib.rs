@@ -38,6 +38,7 @@ mod engine;
 mod error;
 pub mod hotp;
 pub mod input;
+pub mod messages;
 pub mod otpauth;
 pub mod phone;
 pub mod policy;

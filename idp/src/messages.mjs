@@ -1,9 +1,92 @@
-// Every sentence the provider shows about the second factor, worded as the
-// PAM module words it (pam-module/src/flow/messages.rs), so SSH and the web
-// sign-in say the same thing about the same account. Times are shown in
-// words, in UTC and how far off; the pages' one script (static/local-time.js)
-// turns them into the reader's own time, the UTC value staying in the title.
-import { html } from './html.mjs';
+// Every sentence the provider shows about the second factor. Those the PAM
+// module shows too come from the one catalogue both doors read
+// (core/messages.txt; the hosts compile it in as planasonix_core::messages),
+// so SSH and the web sign-in say the same thing about the same account; the
+// rest are the pages' own. Times are shown in words, in UTC and how far off;
+// the pages' one script (static/local-time.js) turns them into the reader's
+// own time, the UTC value staying in the title.
+import fs from 'node:fs';
+import { esc, html } from './html.mjs';
+
+export const CATALOGUE_FILE = new URL('../../core/messages.txt', import.meta.url);
+
+/**
+ * The messages of a catalogue text, by name: `name = text` a line, `#`
+ * comments, `{placeholder}`s (the rules core/build.rs enforces). Each is
+ * `{ parts, placeholders }`: the text split at its placeholders (odd
+ * indexes are placeholder names), and their names in order of appearance.
+ */
+export function parseCatalogue(text) {
+  const messages = new Map();
+  text.split('\n').forEach((raw, n) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const at = `line ${n + 1}`;
+    const split = line.indexOf(' = ');
+    if (split < 0) throw new Error(`${at}: not \`name = text\``);
+    const name = line.slice(0, split);
+    const message = line.slice(split + 3);
+    if (!/^[a-z-]+$/.test(name)) throw new Error(`${at}: message name ${JSON.stringify(name)} is not kebab-case`);
+    if (messages.has(name)) throw new Error(`${at}: message ${name} is named twice`);
+    const parts = message.split(/\{([^{}]*)\}/);
+    parts.forEach((part, i) => {
+      if (i % 2 === 1 && !/^[a-z_]+$/.test(part)) throw new Error(`${at}: placeholder {${part}} is not lower_snake_case`);
+      if (i % 2 === 0 && /[{}]/.test(part)) throw new Error(`${at}: a brace without its pair`);
+    });
+    const placeholders = [...new Set(parts.filter((_, i) => i % 2 === 1))];
+    messages.set(name, { parts, placeholders });
+  });
+  return messages;
+}
+
+/** The catalogue's messages this provider shows, with their placeholders. */
+const USED = {
+  unavailable: [],
+  'locked-until': ['until'],
+  'enrollment-overdue': ['deadline'],
+  'no-usable-factor': [],
+  'wrong-code': ['left'],
+  'replayed-code': ['left'],
+  'spent-recovery-code': ['left'],
+  'clock-behind': ['at'],
+  'sms-not-sent': [],
+  'sms-sent': ['to'],
+  'step-up': ['action'],
+  'grace-reminder': ['deadline'],
+  'recovery-accepted': ['remaining'],
+  'recovery-running-low': [],
+};
+
+function loadCatalogue() {
+  let messages;
+  try {
+    messages = parseCatalogue(fs.readFileSync(CATALOGUE_FILE, 'utf8'));
+  } catch (e) {
+    throw new Error(`${CATALOGUE_FILE.pathname}: ${e.message}`);
+  }
+  for (const [name, want] of Object.entries(USED)) {
+    const found = messages.get(name);
+    if (found === undefined) throw new Error(`${CATALOGUE_FILE.pathname}: no message ${name}, which the provider shows`);
+    if (found.placeholders.join() !== want.join()) {
+      throw new Error(`${CATALOGUE_FILE.pathname}: message ${name} has placeholders {${found.placeholders.join('}, {')}}; the provider fills {${want.join('}, {')}}`);
+    }
+  }
+  return messages;
+}
+
+const CATALOGUE = loadCatalogue();
+
+/**
+ * Catalogue message `name`: plain text without placeholders; with them,
+ * HTML whose text is escaped and whose `values` are rendered as `html`
+ * renders them (a time from `moment` stays markup, anything else escaped).
+ */
+function say(name, values = {}) {
+  const { parts, placeholders } = CATALOGUE.get(name);
+  if (placeholders.length === 0) return parts[0];
+  const strings = parts.filter((_, i) => i % 2 === 0).map(esc);
+  return html(strings, ...parts.filter((_, i) => i % 2 === 1).map((p) => values[p]));
+}
 
 /** Seconds since the epoch (a BigInt from the component) as the PAM door writes them. */
 export function when(seconds) {
@@ -36,47 +119,36 @@ export function moment(seconds, nowMs = Date.now()) {
   return html`<time datetime="${when(seconds)}" title="${when(seconds)}" data-local="${soon ? 'time' : 'date'}">${words}</time> (${fromNow(seconds, nowMs)})`;
 }
 
-export const UNAVAILABLE =
-  'Two-factor authentication is unavailable right now; contact your administrator.';
+export const UNAVAILABLE = say('unavailable');
 
-export const lockedUntil = (until) =>
-  html`Too many wrong codes: second-factor sign-in is locked until ${moment(until)}.`;
+export const lockedUntil = (until) => say('locked-until', { until: moment(until) });
 
 export const LOCK_ENDS =
   'The lock ends by itself at that time. An administrator can lift it sooner if you cannot wait.';
 
-export const enrollmentOverdue = (deadline) =>
-  html`Two-factor enrollment was due by ${moment(deadline)}. Ask your administrator to open a new enrollment window.`;
+export const enrollmentOverdue = (deadline) => say('enrollment-overdue', { deadline: moment(deadline) });
 
-export const NO_USABLE_FACTOR =
-  'None of your second factors is usable under the current policy; contact your administrator.';
+export const NO_USABLE_FACTOR = say('no-usable-factor');
 
-const lockWarning = (left) => `${left} more wrong codes lock second-factor sign-in.`;
+export const wrongCode = (left) => say('wrong-code', { left });
 
-export const wrongCode = (left) => `Wrong code. ${lockWarning(left)}`;
+export const replayedCode = (left) => say('replayed-code', { left });
 
-export const replayedCode = (left) =>
-  `That code was already used. Wait for the next one. ${lockWarning(left)}`;
+export const spentRecoveryCode = (left) => say('spent-recovery-code', { left });
 
-export const spentRecoveryCode = (left) =>
-  `That recovery code was already used: each works once. Use another one. ${lockWarning(left)}`;
+export const clockBehind = (at) => say('clock-behind', { at: moment(at) });
 
-export const clockBehind = (at) =>
-  html`This server's clock is behind: a later code was already accepted for you (at ${moment(at)}). This did not count as a wrong code; ask your administrator to check the clock.`;
+export const SMS_NOT_SENT = say('sms-not-sent');
 
-export const SMS_NOT_SENT = 'The SMS could not be sent. Use your authenticator app or a recovery code.';
+export const smsSent = (to) => html`${say('sms-sent', { to })}.`;
 
-export const smsSent = (to) => `Code sent by SMS to ${to}.`;
+export const stepUp = (action) => say('step-up', { action });
 
-export const stepUp = (action) => `${action} needs a recent second factor.`;
-
-export const graceReminder = (deadline) =>
-  html`Two-factor authentication becomes mandatory for your account on ${moment(deadline)}. Set up an authenticator app before then.`;
+export const graceReminder = (deadline) => say('grace-reminder', { deadline: moment(deadline) });
 
 export function recoveryAccepted(remaining) {
-  let text = `Recovery code accepted. ${remaining} recovery codes left.`;
-  if (remaining <= 3) text += ' Generate a new set soon.';
-  return text;
+  const accepted = say('recovery-accepted', { remaining });
+  return remaining <= 3 ? html`${accepted} ${say('recovery-running-low')}` : accepted;
 }
 
 export const NOT_A_CODE = 'That is not a code. Type the digits your app shows, or a recovery code.';

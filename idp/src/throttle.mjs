@@ -13,6 +13,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { describe, openPool, withClient } from './mfa/pg.mjs';
+import { SQL } from './mfa/sql.mjs';
 
 /** The numbers: documented in idp/README.md ("Password guessing"). */
 export const LIMITS = Object.freeze({
@@ -24,20 +25,7 @@ export const LIMITS = Object.freeze({
   windowSeconds: 15 * 60,
 });
 
-const RESERVE = `INSERT INTO planasonix_throttle AS t (key, window_start, attempts)
-SELECT k, now(), 1 FROM unnest($1::text[]) AS k ORDER BY k
-ON CONFLICT (key) DO UPDATE SET
-  window_start = CASE WHEN t.window_start <= now() - make_interval(secs => $2) THEN now() ELSE t.window_start END,
-  attempts = CASE WHEN t.window_start <= now() - make_interval(secs => $2) THEN 1 ELSE t.attempts + 1 END
-RETURNING key, attempts, (extract(epoch FROM window_start) * 1000000)::bigint::text AS opened,
-  ceil(extract(epoch FROM window_start + make_interval(secs => $2) - now()))::int AS seconds_left`;
-
-const RELEASE = `UPDATE planasonix_throttle AS t SET attempts = t.attempts - 1
-FROM unnest($1::text[], $2::text[]) AS r(k, opened)
-WHERE t.key = r.k AND (extract(epoch FROM t.window_start) * 1000000)::bigint::text = r.opened AND t.attempts > 0`;
-
-const EVICT = `DELETE FROM planasonix_throttle
-WHERE key LIKE 'pw/%' AND window_start <= now() - make_interval(secs => $1)`;
+const { throttle_reserve: RESERVE, throttle_release: RELEASE, throttle_evict: EVICT } = SQL;
 
 /**
  * The address a limit counts: an IPv4 address (also when written as

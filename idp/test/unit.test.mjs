@@ -167,3 +167,72 @@ test("the seal key's check value is the hosts' (the vector core's seal.rs test c
   assert.equal(sealKeyCheck(key), 'planasonix-seal-key-check-v1 tZ9ZmiZCFfGsT5Glo9Ta7MXak45ClSZo1T2E8qIusyo=');
   assert.notEqual(sealKeyCheck(new Uint8Array(32)), sealKeyCheck(key));
 });
+
+test('the provider runs the hosts\u2019 statements, from the one SQL file both sides load', async () => {
+  const { SQL, SCHEMA_VERSION, parseSql } = await import('../src/mfa/sql.mjs');
+  assert.ok(Number.isInteger(SCHEMA_VERSION) && SCHEMA_VERSION >= 2);
+  assert.equal(SQL.keys, 'SELECT key FROM planasonix_records WHERE key LIKE $1 ORDER BY key');
+  assert.match(SQL.update_and_add, /^WITH swapped AS \(\n {4}UPDATE planasonix_records/);
+  assert.ok(!SQL.schema_2.endsWith(';') && SQL.schema_2.includes(';\nCREATE INDEX'), 'only the final semicolon goes');
+  assert.ok(Object.isFrozen(SQL));
+  // The rules the hosts' build script enforces, refused here the same way.
+  const refused = [
+    ['-- name: get\nSELECT 1', /no `-- schema-version:` line/],
+    ['-- schema-version: 0\n', /line 1: schema-version "0" is not a positive integer/],
+    ['-- schema-version: 2\nSELECT 1', /line 2: SQL before the first/],
+    ['-- schema-version: 2\n-- name: Get\nSELECT 1', /line 2: statement name "Get" is not lower_snake_case/],
+    ['-- schema-version: 2\n-- name: a\nSELECT 1;\n-- name: a\nSELECT 2', /line 4: statement a is named twice/],
+    ['-- schema-version: 2\n-- name: a\n-- only a comment\n', /statement a is empty/],
+    ['-- schema-version: 2\n-- name: a\nSELECT 1\n-- schema-version: 3', /line 4: schema-version must come once/],
+  ];
+  for (const [text, error] of refused) assert.throws(() => parseSql(text), error, text);
+});
+
+test('no SQL lives outside service/store.sql, in the provider or the hosts\u2019 service', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const root = new URL('../../', import.meta.url).pathname;
+  const statement = /\b(SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE (TABLE|INDEX)|LOCK TABLE)\b[^\n]*\bplanasonix_(records|schema|throttle)\b/;
+  const offenders = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (/\.(mjs|js|rs)$/.test(entry.name)) {
+        fs.readFileSync(file, 'utf8').split('\n').forEach((line, n) => {
+          const code = line.replace(/\/\/.*$/, '');
+          if (statement.test(code)) offenders.push(`${path.relative(root, file)}:${n + 1}: ${line.trim()}`);
+        });
+      }
+    }
+  };
+  walk(path.join(root, 'idp/src'));
+  walk(path.join(root, 'service/src'));
+  assert.deepEqual(offenders, []);
+});
+
+test('the sentences both doors show come from the one catalogue, filled and escaped', async () => {
+  const say = await import('../src/messages.mjs');
+  const fs = await import('node:fs');
+  const catalogue = say.parseCatalogue(fs.readFileSync(say.CATALOGUE_FILE, 'utf8'));
+  // The PAM module's words (pam-module/src/flow/tests.rs asserts them there).
+  assert.equal(String(say.wrongCode(4)), 'Wrong code. 4 more wrong codes lock second-factor sign-in.');
+  assert.equal(String(say.recoveryAccepted(7)), 'Recovery code accepted. 7 recovery codes left.');
+  assert.equal(String(say.recoveryAccepted(3)), 'Recovery code accepted. 3 recovery codes left. Generate a new set soon.');
+  assert.equal(say.UNAVAILABLE, catalogue.get('unavailable').parts[0]);
+  // A time keeps its markup; anything else from outside is escaped, and so is the text.
+  assert.match(String(say.lockedUntil(1_800_000_000n)), /^Too many wrong codes: second-factor sign-in is locked until <time datetime="2027-01-15T08:00:00Z"/);
+  assert.equal(String(say.smsSent('+44<script>')), 'Code sent by SMS to +44&lt;script&gt;.');
+  assert.equal(String(say.stepUp('"sudo"')), '&quot;sudo&quot; needs a recent second factor.');
+  assert.match(String(say.clockBehind(0n)), /^This server&#39;s clock is behind/);
+  // The rules core/build.rs enforces, refused here the same way.
+  const refused = [
+    ['wrong-code Wrong code.', /line 1: not `name = text`/],
+    ['Wrong_Code = x', /line 1: message name "Wrong_Code" is not kebab-case/],
+    ['a = x\n# c\na = y', /line 3: message a is named twice/],
+    ['a = locked until {Until}', /line 1: placeholder \{Until\} is not lower_snake_case/],
+    ['a = locked until {until', /line 1: a brace without its pair/],
+    ['a = locked until until}', /line 1: a brace without its pair/],
+  ];
+  for (const [text, error] of refused) assert.throws(() => say.parseCatalogue(text), error, text);
+});

@@ -25,33 +25,11 @@ use tokio_postgres::{Client, Config, NoTls};
 
 mod seal_check;
 mod socket;
+mod sql;
 mod statements;
 pub use seal_check::Recorded;
+pub use sql::SCHEMA_VERSION;
 use statements::{ClientRuntime, Conn, Statements};
-
-/// The schema this build reads and writes. `planasonix store migrate`
-/// creates it, or upgrades an older one; a database with a newer one is
-/// refused.
-pub const SCHEMA_VERSION: i32 = 2;
-
-/// Schema 1: the version table and the records.
-const SCHEMA_1: &str = "CREATE TABLE planasonix_records (
-    key text COLLATE \"C\" PRIMARY KEY,
-    version bigint NOT NULL CHECK (version > 0),
-    value bytea NOT NULL
-)";
-
-/// Schema 2: attempt counters shared by every process of the fleet (the
-/// identity provider's password throttle: a window opens at the first
-/// attempt and counts until it is older than the limit's window). Nothing in
-/// it is a secret or decides a login on its own; rows are evicted once their
-/// window is over.
-const SCHEMA_2: &str = "CREATE TABLE planasonix_throttle (
-    key text COLLATE \"C\" PRIMARY KEY,
-    window_start timestamptz NOT NULL,
-    attempts integer NOT NULL CHECK (attempts >= 0)
-);
-CREATE INDEX planasonix_throttle_window ON planasonix_throttle (window_start)";
 
 /// A [`Store`] on a shared PostgreSQL database, with a small pool of
 /// connections.
@@ -229,32 +207,23 @@ impl PgStore {
             let tx = client.transaction().await?;
             // Two hosts migrating a fresh database at once: one waits here
             // (CREATE TABLE IF NOT EXISTS alone races on the catalog).
-            tx.batch_execute("SELECT pg_advisory_xact_lock(7351946112400315)")
-                .await?;
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS planasonix_schema (version integer NOT NULL CHECK (version > 0));
-                 LOCK TABLE planasonix_schema IN EXCLUSIVE MODE",
-            )
-            .await?;
+            tx.batch_execute(sql::MIGRATE_LOCK).await?;
+            tx.batch_execute(sql::MIGRATE_VERSION_TABLE).await?;
             let from: Option<i32> = tx
-                .query_opt("SELECT max(version) FROM planasonix_schema", &[])
+                .query_opt(sql::SCHEMA_READ, &[])
                 .await?
                 .and_then(|row| row.get(0));
             if from.is_some_and(|v| v > SCHEMA_VERSION) {
                 return Ok(Err(from));
             }
             if from.is_none() {
-                tx.batch_execute(SCHEMA_1).await?;
+                tx.batch_execute(sql::SCHEMA_1).await?;
             }
             if from.is_none_or(|v| v < 2) {
-                tx.batch_execute(SCHEMA_2).await?;
+                tx.batch_execute(sql::SCHEMA_2).await?;
             }
             if from != Some(SCHEMA_VERSION) {
-                tx.execute(
-                    "INSERT INTO planasonix_schema (version) VALUES ($1)",
-                    &[&SCHEMA_VERSION],
-                )
-                .await?;
+                tx.execute(sql::MIGRATE_MARK, &[&SCHEMA_VERSION]).await?;
             }
             tx.commit().await?;
             Ok(Ok(from))
@@ -500,17 +469,11 @@ impl PgStore {
 
     /// Reads the schema version over `client` (`None`: no schema).
     async fn schema_of(client: &Client) -> Result<Option<i32>, tokio_postgres::Error> {
-        let exists: bool = client
-            .query_one("SELECT to_regclass('planasonix_schema') IS NOT NULL", &[])
-            .await?
-            .get(0);
+        let exists: bool = client.query_one(sql::SCHEMA_PRESENT, &[]).await?.get(0);
         if !exists {
             return Ok(None);
         }
-        Ok(client
-            .query_one("SELECT max(version) FROM planasonix_schema", &[])
-            .await?
-            .get(0))
+        Ok(client.query_one(sql::SCHEMA_READ, &[]).await?.get(0))
     }
 }
 

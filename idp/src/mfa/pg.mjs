@@ -14,9 +14,8 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { SCHEMA_VERSION, SQL } from './sql.mjs';
 
-/** The schema this build reads and writes (native's SCHEMA_VERSION). */
-export const SCHEMA_VERSION = 2;
 
 /** Store key of the fleet key's check value (core's CHECK_VALUE_KEY). */
 const CHECK_VALUE_KEY = 'meta/seal-key-check';
@@ -162,10 +161,10 @@ export function describe(target, e) {
 }
 
 async function schemaOf(client) {
-  const exists = await client.query("SELECT to_regclass('planasonix_schema') IS NOT NULL AS e");
-  if (!exists.rows[0].e) return null;
-  const v = await client.query('SELECT max(version) AS v FROM planasonix_schema');
-  return v.rows[0].v;
+  const exists = await client.query(SQL.schema_present);
+  if (!exists.rows[0].present) return null;
+  const v = await client.query(SQL.schema_read);
+  return v.rows[0].version;
 }
 
 function schemaProblem(target, version) {
@@ -180,7 +179,7 @@ function schemaProblem(target, version) {
 /** Why the store is not this provider's fleet's, as the hosts' service says it. */
 async function sealProblem(db, client) {
   if (db.sealCheck === null) return null;
-  const r = await client.query('SELECT value FROM planasonix_records WHERE key = $1', [CHECK_VALUE_KEY]);
+  const r = await client.query(SQL.get, [CHECK_VALUE_KEY]);
   if (r.rows.length === 0) {
     return `${db.target}: the store keeps no seal key check yet: run \`planasonix store migrate\` on a host of the fleet (it records the fleet key's check value)`;
   }

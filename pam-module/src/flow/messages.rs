@@ -1,7 +1,11 @@
 //! Every prompt and every sentence the module shows the person at the
-//! prompt, in one place. Log lines are not here: they are for administrators
-//! and stay beside the decisions they record.
+//! prompt, in one place. The sentences the identity provider shows too come
+//! from the one catalogue both read (`planasonix_core::messages`, from
+//! `core/messages.txt`); the terminal's own prompts and instructions are
+//! here. Log lines are not here: they are for administrators and stay beside
+//! the decisions they record.
 
+use planasonix_core::messages as say;
 use planasonix_core::{SecretString, TotpEnrollment, UnixTime};
 use zeroize::Zeroizing;
 
@@ -12,7 +16,7 @@ pub(crate) const CODE_PROMPT: &str = "Verification code: ";
 
 /// The prompt after an SMS went to `to` (the masked number).
 pub(crate) fn sms_sent_prompt(to: &str) -> String {
-    format!("Code sent by SMS to {to}: ")
+    format!("{}: ", say::sms_sent(to))
 }
 
 /// The question that offers enrollment.
@@ -27,24 +31,20 @@ pub(crate) const NEXT_CODE_PROMPT: &str = "Next code shown by the app: ";
 // Refusals and failures.
 
 /// When the module cannot work; details go to syslog only.
-pub(crate) const UNAVAILABLE: &str =
-    "Two-factor authentication is unavailable right now; contact your administrator.";
+pub(crate) const UNAVAILABLE: &str = say::UNAVAILABLE;
 
 /// Locked out after too many wrong codes.
 pub(crate) fn locked_until(until: UnixTime) -> String {
-    format!("Too many wrong codes: second-factor sign-in is locked until {until}.")
+    say::locked_until(until)
 }
 
 /// The grace period ended without an enrollment.
 pub(crate) fn enrollment_overdue(deadline: UnixTime) -> String {
-    format!(
-        "Two-factor enrollment was due by {deadline}. Ask your administrator to reset your enrollment window."
-    )
+    say::enrollment_overdue(deadline)
 }
 
 /// The user's factors are all ones the policy no longer accepts.
-pub(crate) const NO_USABLE_FACTOR: &str =
-    "None of your second factors is usable under the current policy; contact your administrator.";
+pub(crate) const NO_USABLE_FACTOR: &str = say::NO_USABLE_FACTOR;
 
 /// The account stage's refusal: what an admin must change.
 pub(crate) const HOW_TO_FIX: &str =
@@ -54,33 +54,26 @@ Administrators: for sshd set `KbdInteractiveAuthentication yes` and \
 
 /// A wrong code.
 pub(crate) fn wrong_code(failures_left: u32) -> String {
-    format!("Wrong code. {failures_left} more wrong codes lock second-factor sign-in.")
+    say::wrong_code(failures_left)
 }
 
 /// A right TOTP code used before.
 pub(crate) fn replayed_code(failures_left: u32) -> String {
-    format!(
-        "That code was already used. Wait for the next one. {failures_left} more wrong codes lock second-factor sign-in."
-    )
+    say::replayed_code(failures_left)
 }
 
 /// A recovery code of the user's set, spent before.
 pub(crate) fn spent_recovery_code(failures_left: u32) -> String {
-    format!(
-        "That recovery code was already used: each works once. Use another one. {failures_left} more wrong codes lock second-factor sign-in."
-    )
+    say::spent_recovery_code(failures_left)
 }
 
 /// A right code refused because this host's clock went back.
 pub(crate) fn clock_behind(last_accepted: UnixTime) -> String {
-    format!(
-        "This server's clock is behind: a later code was already accepted for you (at {last_accepted}). This did not count as a wrong code; ask your administrator to check the clock."
-    )
+    say::clock_behind(last_accepted)
 }
 
 /// The SMS the user asked for was not sent (its code is void).
-pub(crate) const SMS_NOT_SENT: &str =
-    "The SMS could not be sent. Use your authenticator app or a recovery code.";
+pub(crate) const SMS_NOT_SENT: &str = say::SMS_NOT_SENT;
 
 /// The attempt ends after answers that were neither right nor wrong.
 pub(crate) const TOO_MANY_UNUSABLE: &str = "Too many unusable answers.";
@@ -92,21 +85,20 @@ pub(crate) const NOT_SET_UP: &str = "The app was not set up. You can try again a
 
 /// A step-up stack whose action needs a fresh second factor.
 pub(crate) fn step_up(action: &str) -> String {
-    format!("{action} needs a recent second factor.")
+    say::step_up(action)
 }
 
 /// A login during the grace period.
 pub(crate) fn grace_reminder(deadline: UnixTime) -> String {
-    format!(
-        "Two-factor authentication becomes mandatory for your account on {deadline}. Set up an authenticator app before then."
-    )
+    say::grace_reminder(deadline)
 }
 
 /// A recovery code was accepted.
 pub(crate) fn recovery_accepted(remaining: u32) -> String {
-    let mut text = format!("Recovery code accepted. {remaining} recovery codes left.");
+    let mut text = say::recovery_accepted(remaining);
     if remaining <= 3 {
-        text.push_str(" Generate a new set soon.");
+        text.push(' ');
+        text.push_str(say::RECOVERY_RUNNING_LOW);
     }
     text
 }

@@ -87,23 +87,20 @@ impl PgStore {
 /// Reads the check value over `client`.
 async fn read(client: &Client) -> Result<Recorded, tokio_postgres::Error> {
     let exists: bool = client
-        .query_one("SELECT to_regclass('planasonix_records') IS NOT NULL", &[])
+        .query_one(super::sql::RECORDS_PRESENT, &[])
         .await?
         .get(0);
     if !exists {
         return Ok(Recorded::NoSchema);
     }
     let row = client
-        .query_opt(
-            "SELECT value FROM planasonix_records WHERE key = $1",
-            &[&CHECK_VALUE_KEY],
-        )
+        .query_opt(super::sql::GET, &[&CHECK_VALUE_KEY])
         .await?;
     Ok(match row {
         None => Recorded::Absent,
         // Not text: kept as a value no key gives, so it never matches.
         Some(row) => Recorded::Value(
-            String::from_utf8(row.get::<_, Vec<u8>>(0))
+            String::from_utf8(row.get::<_, Vec<u8>>(1))
                 .unwrap_or_else(|_| "(not UTF-8)".to_owned()),
         ),
     })

@@ -3,6 +3,7 @@
 //! describe, then bind and execute). A login makes several; on a remote
 //! database each round trip is the network's latency.
 
+use super::sql;
 use tokio::runtime::Runtime;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
@@ -75,21 +76,6 @@ impl Conn {
     }
 }
 
-/// Turns off `synchronous_commit` for the statement it begins (its own
-/// transaction): an audit event is answered once it is in the server's
-/// log, without waiting for the disk. The server writes it out within a
-/// fraction of a second, and at once with the next record written by anyone
-/// (a synchronous commit flushes the log up to itself). A crash of the
-/// server may therefore lose the newest events, never a record, as the
-/// trail's contract allows (`planasonix_core::EVENT_KEY_PREFIX`); a record
-/// is always durable before its writer hears `Swapped`.
-/// The conditional write of a record: its next version, only over the
-/// version the writer read (`$1` key, `$2` version read, `$3` value).
-const UPDATE: &str = "UPDATE planasonix_records SET version = version + 1, value = $3
-     WHERE key = $1 AND version = $2";
-
-const ASYNC_COMMIT: &str = "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))";
-
 /// One of each statement the store runs.
 pub(super) struct Statements {
     pub(super) get: Statement,
@@ -105,93 +91,42 @@ pub(super) struct Statements {
 }
 
 impl Statements {
-    /// Prepares every statement on `client` (whose schema was checked).
+    /// Prepares every statement on `client` (whose schema was checked), as
+    /// `store.sql` writes them.
     pub(super) async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
         let (text, int8, bytea) = (Type::TEXT, Type::INT8, Type::BYTEA);
+        let key_value = [text.clone(), bytea.clone()];
+        let key_version = [text.clone(), int8.clone()];
+        let key_version_value = [text.clone(), int8, bytea];
+        let key = std::slice::from_ref(&text);
         Ok(Statements {
-            get: client
-                .prepare_typed(
-                    "SELECT version, value FROM planasonix_records WHERE key = $1",
-                    std::slice::from_ref(&text),
-                )
-                .await?,
-            insert: client
-                .prepare_typed(
-                    "INSERT INTO planasonix_records (key, version, value) VALUES ($1, 1, $2)
-                     ON CONFLICT (key) DO NOTHING",
-                    &[text.clone(), bytea.clone()],
-                )
-                .await?,
+            get: client.prepare_typed(sql::GET, key).await?,
+            insert: client.prepare_typed(sql::INSERT, &key_value).await?,
             insert_at: client
-                .prepare_typed(
-                    "INSERT INTO planasonix_records (key, version, value) VALUES ($1, $2, $3)
-                     ON CONFLICT (key) DO NOTHING",
-                    &[text.clone(), int8.clone(), bytea.clone()],
-                )
+                .prepare_typed(sql::INSERT_AT, &key_version_value)
                 .await?,
-            insert_event: client
-                .prepare_typed(
-                    &format!(
-                        "{ASYNC_COMMIT} INSERT INTO planasonix_records (key, version, value)
-                         SELECT $1, 1, $2 FROM async ON CONFLICT (key) DO NOTHING"
-                    ),
-                    &[text.clone(), bytea.clone()],
-                )
-                .await?,
+            insert_event: client.prepare_typed(sql::INSERT_EVENT, &key_value).await?,
             delete_event: client
-                .prepare_typed(
-                    &format!(
-                        "{ASYNC_COMMIT} DELETE FROM planasonix_records
-                         WHERE key = $1 AND version = $2 AND EXISTS (SELECT 1 FROM async)"
-                    ),
-                    &[text.clone(), int8.clone()],
-                )
+                .prepare_typed(sql::DELETE_EVENT, &key_version)
                 .await?,
             update: client
-                .prepare_typed(UPDATE, &[text.clone(), int8.clone(), bytea.clone()])
+                .prepare_typed(sql::UPDATE, &key_version_value)
                 .await?,
-            // A record and its audit events in one statement, so one
-            // transaction and one synchronous commit: the events are added
-            // only if the record swapped, each unless its key is taken.
             update_and_add: client
                 .prepare_typed(
-                    &format!(
-                        "WITH swapped AS ({UPDATE} RETURNING version), added AS (
-                         INSERT INTO planasonix_records (key, version, value)
-                         SELECT e.key, 1, e.value
-                         FROM unnest($4::text[], $5::bytea[]) AS e(key, value)
-                         WHERE EXISTS (SELECT 1 FROM swapped)
-                         ON CONFLICT (key) DO NOTHING RETURNING key
-                     )
-                     SELECT (SELECT version FROM swapped), ARRAY(SELECT key FROM added)"
-                    ),
+                    sql::UPDATE_AND_ADD,
                     &[
-                        text.clone(),
-                        int8.clone(),
-                        bytea.clone(),
+                        key_version_value[0].clone(),
+                        key_version_value[1].clone(),
+                        key_version_value[2].clone(),
                         Type::TEXT_ARRAY,
                         Type::BYTEA_ARRAY,
                     ],
                 )
                 .await?,
-            delete: client
-                .prepare_typed(
-                    "DELETE FROM planasonix_records WHERE key = $1 AND version = $2",
-                    &[text.clone(), int8],
-                )
-                .await?,
-            exists: client
-                .prepare_typed(
-                    "SELECT EXISTS (SELECT 1 FROM planasonix_records WHERE key = $1)",
-                    std::slice::from_ref(&text),
-                )
-                .await?,
-            keys: client
-                .prepare_typed(
-                    "SELECT key FROM planasonix_records WHERE key LIKE $1 ORDER BY key",
-                    &[text],
-                )
-                .await?,
+            delete: client.prepare_typed(sql::DELETE, &key_version).await?,
+            exists: client.prepare_typed(sql::EXISTS, key).await?,
+            keys: client.prepare_typed(sql::KEYS, key).await?,
         })
     }
 }
