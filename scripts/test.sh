@@ -22,8 +22,8 @@ cargo clippy --locked -p planasonix --all-targets -- -D warnings
 cargo clippy --locked -p planasonix-host --all-targets -- -D warnings
 cargo clippy --locked -p planasonix-wasm --target wasm32-wasip2 -- -D warnings
 
-step "the identity provider's unit tests (npm test in idp/)"
-(cd idp && npm test --silent)
+step "the identity provider: unit tests and type check against the WIT (npm test, npm run lint in idp/)"
+(cd idp && npm test --silent && npm run --silent lint)
 
 step "cargo test"
 cargo test --locked --workspace --no-fail-fast

@@ -1,3 +1,4 @@
+// @ts-check
 // The provider's configuration file (see idp/README.md) and the files it
 // names: the organisation's policy, the seal key and the store file the
 // hosts use, the users and the clients. Every problem is one line that
@@ -11,7 +12,7 @@ export class ConfigError extends Error {}
 
 function toml(file, text) {
   try {
-    return parseToml(text);
+    return /** @type {any} */ (parseToml(text));
   } catch (e) {
     throw new ConfigError(`${file}: ${String(e.message).split('\n')[0]}`);
   }

@@ -1,3 +1,4 @@
+// @ts-check
 // Reading the files the provider trusts, by the hosts' one rule table
 // (native/src/trusted_file.rs), checked against the same shared cases
 // (tests/trusted-files.json):
@@ -68,6 +69,8 @@ const typeOf = (stat) => (stat.isFile() ? 'file' : stat.isDirectory() ? 'directo
  * Reads `file` as bytes after the checks above. `kind`: setting (the
  * default), private-setting or secret (`secret: true` says the same);
  * `what` names it in messages.
+ * @param {string} file
+ * @param {{ kind?: 'setting' | 'private-setting' | 'secret', secret?: boolean, what?: string }} [options]
  */
 export function readTrusted(file, { kind, secret = false, what = 'file' } = {}) {
   const k = kind ?? (secret ? 'secret' : 'setting');

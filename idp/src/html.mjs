@@ -1,3 +1,4 @@
+// @ts-check
 // HTML for the provider's pages: one layout, escaped text everywhere, and
 // forms that carry their CSRF token. Every string from outside (a user name,
 // a client's name, what was typed) goes through `esc` or `attr`; a page
@@ -53,7 +54,7 @@ export function page({ title, body, notice = null, user = null, signingIn = fals
   const alert = notice
     ? html`<div class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}" id="notice">${notice.text}</div>`
     : '';
-  let account = '';
+  let account = html``;
   if (user && signingIn) {
     account = html`<nav aria-label="Account"><span class="who">Signing in as <strong>${user}</strong></span></nav>`;
   } else if (user) {

@@ -1,3 +1,4 @@
+// @ts-check
 // What every page of ours needs from HTTP: a bounded form body read as
 // text, CSRF tokens bound to the browser and the session, security headers,
 // and answers.

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // planasonix-idp: the reference OpenID Provider with the Planasonix MFA
 // component as the second step of its sign-in.
 //
@@ -9,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import argon2 from '@node-rs/argon2';
 import { ConfigError, readConfig } from './config.mjs';
 import { BadRequest, Csrf, sendPage } from './http.mjs';
-import { Mfa } from './mfa/engine.mjs';
+import { Mfa, errorLine } from './mfa/engine.mjs';
 import * as pages from './pages.mjs';
 import { buildProvider, policyFacts } from './provider.mjs';
 import { Security } from './security.mjs';
@@ -68,7 +69,7 @@ async function serve(configFile) {
     onProblem: log,
   });
   const policy = await mfa.effectivePolicy();
-  if (policy.error) throw new ConfigError(`the policy: ${policy.error.tag}: ${policy.error.val ?? ''}`);
+  if (policy.error) throw new ConfigError(`the policy: ${errorLine(policy.error)}`);
   const facts = policyFacts(policy.value);
   config.adminGroups = adminGroups(config, facts);
   const renderError = async (ctx, out, error) => {

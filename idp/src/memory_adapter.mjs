@@ -1,3 +1,4 @@
+// @ts-check
 // The provider's own short-lived state (interactions, sessions, codes,
 // grants) in this process's memory. A restart signs everyone out and ends
 // sign-ins in progress; nothing of the second factor is here (that is all in

@@ -1,3 +1,4 @@
+// @ts-check
 // Every sentence the provider shows about the second factor. Those the PAM
 // module shows too come from the one catalogue both doors read
 // (core/messages.txt; the hosts compile it in as planasonix_core::messages),
@@ -167,7 +168,10 @@ export function tooManyPasswords(which, secondsLeft) {
     : `Too many wrong passwords from your network. ${wait}`;
 }
 
-/** A component error as a sentence for the person at the page. */
+/**
+ * A component error as a sentence for the person at the page.
+ * @param {import('./mfa/engine.mjs').EngineError} error
+ */
 export function errorText(error) {
   switch (error?.tag) {
     case 'input': return NOT_A_CODE;

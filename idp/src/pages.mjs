@@ -1,3 +1,4 @@
+// @ts-check
 // The pages people see, as functions of what they must show. Each takes
 // plain values and returns a whole page (html.mjs escapes every value).
 import { esc, field, form, html, page, raw } from './html.mjs';

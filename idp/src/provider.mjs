@@ -1,3 +1,4 @@
+// @ts-check
 // The OpenID Provider: oidc-provider (a certified OP) configured for one
 // organisation. Sign-in happens in our interaction pages (signin.mjs), where
 // the password is followed by the MFA component's decision; the login result
@@ -12,6 +13,7 @@ import { page, html, raw } from './html.mjs';
 import { readTrusted, writeSecret } from './files.mjs';
 import { MemoryAdapter } from './memory_adapter.mjs';
 import { extendSessions, live, now } from './session.mjs';
+import { errorLine } from './mfa/engine.mjs';
 
 /** acr of a sign-in with the password alone (MFA not required, or in grace). */
 export const ACR_PASSWORD = 'urn:planasonix:acr:pwd';
@@ -28,7 +30,7 @@ export const ACCOUNT_CLIENT = 'planasonix-account';
  * policy (every default filled in by the engine, never guessed here).
  */
 export function policyFacts(effectiveToml) {
-  const p = parseToml(effectiveToml);
+  const p = /** @type {any} */ (parseToml(effectiveToml));
   return {
     stepUpActions: Object.keys(p.step_up ?? {}),
     adminGroups: p.enforcement.admin_groups,
@@ -60,7 +62,7 @@ function stateSecret(stateDir, name, make) {
 /** The ID token signing keys: RS256 (what every relying party takes) and ES256. */
 function signingKeys(stateDir) {
   const make = (type, options, alg) => () => {
-    const { privateKey } = crypto.generateKeyPairSync(type, options);
+    const { privateKey } = /** @type {any} */ (crypto.generateKeyPairSync)(type, options);
     const jwk = privateKey.export({ format: 'jwk' });
     return JSON.stringify({ ...jwk, kid: crypto.randomBytes(8).toString('hex'), alg, use: 'sig' });
   };
@@ -92,7 +94,7 @@ export function buildProvider(config, { renderError, mfa, facts, log }) {
       if (!session.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const { value, error } = await mfa.status(session.accountId, now()).catch((e) => ({ error: { tag: 'engine', val: e.message } }));
       if (error) {
-        log(`session of ${JSON.stringify(session.accountId)} not checked: ${error.tag}: ${error.val ?? ''}`);
+        log(`session of ${JSON.stringify(session.accountId)} not checked: ${errorLine(error)}`);
         return interactionPolicy.Check.REQUEST_PROMPT;
       }
       return live(session, value) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;

@@ -1,3 +1,4 @@
+// @ts-check
 // Security → Multi-factor authentication: the page of the product
 // documentation. Add an authenticator app (QR code or the key by hand,
 // confirmed with a code, then recovery codes shown once), opt in to SMS
@@ -33,7 +34,14 @@ const RETURN_TO = { mfa: '/security/mfa', admin: '/admin' };
 /** Changes that need a recent second factor (or, without a factor, enroll_at_login). */
 const CHANGES = new Set(['/security/mfa/totp/begin', '/security/mfa/sms/begin', '/security/mfa/recovery/regenerate', '/security/mfa/remove']);
 
+/** @import { Mfa } from './mfa/engine.mjs' */
+import { errorLine } from './mfa/engine.mjs';
+/** @import { Csrf } from './http.mjs' */
+
 export class Security {
+  /**
+   * @param {{ provider: any, mfa: Mfa, config: any, facts: any, csrf: Csrf, log: (line: string) => void }} deps
+   */
   constructor({ provider, mfa, config, facts, csrf, log }) {
     this.provider = provider;
     this.mfa = mfa;
@@ -68,7 +76,7 @@ export class Security {
     if (user === undefined) return this.signIn(ctx, where);
     const { value: status, error } = await this.mfa.status(user.name, now());
     if (error) {
-      this.log(`status of ${JSON.stringify(user.name)}: ${error.tag}: ${error.val ?? ''}`);
+      this.log(`status of ${JSON.stringify(user.name)}: ${errorLine(error)}`);
       return sendPage(ctx, pages.error({ text: say.UNAVAILABLE, status: 503 }), 503);
     }
     // A session a reset, a lock or a change of factors ended: sign in again.
@@ -123,7 +131,7 @@ export class Security {
     const context = { service: ACCOUNT_CLIENT, remote: remoteAddress(ctx), action, session: sessionOf(me.session) };
     const { value: d, error } = await this.mfa.decide(subject, context, now());
     if (error) {
-      this.log(`${action} step-up of ${JSON.stringify(me.user.name)}: ${error.tag}: ${error.val ?? ''}`);
+      this.log(`${action} step-up of ${JSON.stringify(me.user.name)}: ${errorLine(error)}`);
       sendPage(ctx, pages.error({ text: say.UNAVAILABLE, status: 503 }), 503);
       return true;
     }
@@ -197,7 +205,7 @@ export class Security {
 
   fail(ctx, me, error, to = '/security/mfa') {
     if (!['input', 'wrong-code', 'phone', 'sms-disabled', 'sms-rate-limited', 'sms-delivery-failed', 'no-pending-enrollment', 'not-enrolled', 'last-factor-required', 'locked'].includes(error.tag)) {
-      this.log(`security page of ${JSON.stringify(me.user.name)}: ${error.tag}: ${error.val ?? ''}`);
+      this.log(`security page of ${JSON.stringify(me.user.name)}: ${errorLine(error)}`);
     }
     this.setPending(me.uid, { notice: { kind: 'error', text: say.errorText(error) } });
     seeOther(ctx, to);
@@ -222,7 +230,7 @@ export class Security {
       : html`<p class="state">Not set up</p>${form({ action: '/security/mfa/totp/begin', csrf: me.csrf, fields: '', submit: 'Set up authenticator app', className: 'inline' })}`;
     // SMS is offered only where the policy turns it on; a number set up
     // before it was turned off can still be removed.
-    let sms = '';
+    let sms = html``;
     if (has('sms') || s.smsNumber !== undefined) {
       sms = html`<section aria-labelledby="sms-h"><h2 id="sms-h">Text message (SMS)</h2><p>${say.SMS_WEAKER}</p><p class="state on">On: ${s.smsNumber ?? ''}</p>${removeButton('sms', 'Remove SMS')}</section>`;
     } else if (this.facts.smsEnabled) {
@@ -373,7 +381,7 @@ ${form({ action: '/security/mfa/sms/begin', csrf: me.csrf, fields: field({ name:
       } else {
         const { value, error } = await this.mfa.status(name, now());
         if (error) {
-          this.log(`admin ${JSON.stringify(me.user.name)} looking up ${JSON.stringify(name)}: ${error.tag}: ${error.val ?? ''}`);
+          this.log(`admin ${JSON.stringify(me.user.name)} looking up ${JSON.stringify(name)}: ${errorLine(error)}`);
           found = { name, error: true };
         } else {
           found = { name, status: value };
@@ -417,7 +425,7 @@ ${form({ action: '/security/mfa/sms/begin', csrf: me.csrf, fields: field({ name:
 
   adminDone(ctx, me, name, error, back, done) {
     if (error) {
-      this.log(`admin ${JSON.stringify(me.user.name)} on ${JSON.stringify(name)}: ${error.tag}: ${error.val ?? ''}`);
+      this.log(`admin ${JSON.stringify(me.user.name)} on ${JSON.stringify(name)}: ${errorLine(error)}`);
       this.setPending(me.uid, { notice: { kind: 'error', text: say.errorText(error) } });
     } else {
       this.setPending(me.uid, { notice: { kind: 'info', text: done } });

@@ -1,3 +1,4 @@
+// @ts-check
 // What the provider keeps about its own sessions beside oidc-provider's
 // (`accountId`, `amr`, `acr`, `loginTs`): when this session's second factor
 // last passed (`mfaAt`), which the component counts for a step-up, and the

@@ -1,3 +1,4 @@
+// @ts-check
 // Sign-in: the login interaction of oidc-provider. The password first (the
 // first factor, argon2id hashes from the users file), then the component's
 // `decide` for this user, client and address:
@@ -25,7 +26,15 @@ import { ACR_MFA, ACR_PASSWORD, ACR_STEP_UP, requestedStepUp } from './provider.
 import { mark, now, viewOf } from './session.mjs';
 import { Upstream } from './upstream.mjs';
 
+/** @import { EngineError, Mfa } from './mfa/engine.mjs' */
+import { errorLine, unknownVariant } from './mfa/engine.mjs';
+/** @import { Csrf } from './http.mjs' */
+
 export class SignIn {
+  /**
+   * @param {{ provider: any, mfa: Mfa, config: any, facts: { stepUpActions: string[] }, csrf: Csrf,
+   *   throttle: { reserve(user: string, address: string | undefined): Promise<any> }, log: (line: string) => void }} deps
+   */
   constructor({ provider, mfa, config, facts, csrf, throttle, log }) {
     this.provider = provider;
     this.mfa = mfa;
@@ -370,7 +379,7 @@ export class SignIn {
         if (d.val.tag === 'enrollment-overdue') return this.deny(ctx, flow, 'overdue', say.enrollmentOverdue(d.val.val));
         return this.deny(ctx, flow, 'no-factor', say.NO_USABLE_FACTOR);
       default:
-        return this.unavailable(ctx, flow, { tag: 'internal', val: `decision ${d.tag}` });
+        return this.unavailable(ctx, flow, unknownVariant('decision', d));
     }
   }
 
@@ -419,7 +428,7 @@ export class SignIn {
         flow.notice = { kind: 'error', text: say.clockBehind(v.val) };
         break;
       default:
-        return this.unavailable(ctx, flow, { tag: 'internal', val: `verification ${v.tag}` });
+        return this.unavailable(ctx, flow, unknownVariant('verification', v));
     }
     return this.again(ctx, flow);
   }
@@ -506,8 +515,9 @@ export class SignIn {
   }
 
   /** The engine could not answer: fail closed, say so, log why. */
+  /** @param {any} ctx @param {any} flow @param {EngineError} error */
   unavailable(ctx, flow, error) {
-    this.log(`sign-in of ${JSON.stringify(flow.user)} failed closed: ${error.tag}: ${error.val ?? ''}`);
+    this.log(`sign-in of ${JSON.stringify(flow.user)} failed closed: ${errorLine(error)}`);
     return this.deny(ctx, flow, 'unavailable', say.UNAVAILABLE);
   }
 }

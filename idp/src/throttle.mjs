@@ -1,3 +1,4 @@
+// @ts-check
 // The password throttle: attempts counted per user name and per client
 // address in the fleet's PostgreSQL (table planasonix_throttle, schema 2),
 // so every provider process behind a load balancer shares one budget.
@@ -48,6 +49,11 @@ export function addressKey(address) {
 
 export class Throttle {
   /** `store`: config.mjs's store settings; `sealKey`: the fleet's 32 bytes. */
+  /**
+   * @param {object} store the store file's settings (config.mjs)
+   * @param {Uint8Array} sealKey
+   * @param {{ limits?: typeof LIMITS, log?: (line: string) => void }} [options]
+   */
   constructor(store, sealKey, { limits = LIMITS, log = () => {} } = {}) {
     this.db = openPool(store, 'planasonix-idp-throttle');
     this.limits = limits;

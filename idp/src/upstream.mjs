@@ -1,3 +1,4 @@
+// @ts-check
 // Sign-in through an upstream OpenID Provider (a federated login): the
 // person signs in there, this provider reads the upstream ID token (checked
 // by openid-client: signature, issuer, audience, nonce, PKCE) and hands its

@@ -8,11 +8,18 @@
 // deadline passes: a frozen database fails the operation closed, never hangs
 // it. The HTTP server's thread never waits: it talks to this worker by
 // messages (engine.mjs).
+//
+// The import's signatures and its error variant are the WIT's, as jco
+// types them (`npm run lint`).
+// @ts-check
 import { Worker } from 'node:worker_threads';
+
+/** @import * as S from '../../types/interfaces/planasonix-mfa-store.js' */
 
 /** Largest answer (a `keys` listing of a big audit trail). */
 const ANSWER_BYTES = 16 << 20;
 
+/** @type {{ worker: Worker, ctrl: Int32Array, bytes: Uint8Array, seq: number, waitMs: number } | null} */
 let channel = null;
 
 /**
@@ -68,6 +75,8 @@ export function ask(request) {
 /**
  * A store-error for the component (WIT `store-error::io`): the database did
  * not answer, or answered with a failure; the text is for the audit and logs.
+ * @param {{ error: string, timedOut?: boolean }} answer
+ * @returns {S.StoreError}
  */
 function failed(answer) {
   return { tag: 'io', val: { kind: answer.timedOut ? 'unreachable' : 'other', detail: answer.error } };
@@ -79,6 +88,7 @@ function answered(request) {
   return answer;
 }
 
+/** @param {Uint8Array} bytes */
 const base64 = (bytes) => Buffer.from(bytes).toString('base64');
 
 /**
@@ -86,6 +96,7 @@ const base64 = (bytes) => Buffer.from(bytes).toString('base64');
  * fleet's shared database, whose administrator is not trusted with the
  * records: `authenticatedOnly` says so, and the component's engine refuses
  * any user record not in the authenticated form itself.
+ * @type {typeof import('../../types/interfaces/planasonix-mfa-store.js')}
  */
 export const store = {
   get(key) {

@@ -1,3 +1,4 @@
+// @ts-check
 // The database worker: the fleet's shared store on PostgreSQL, through the
 // `pg` client, exactly as the hosts' `planasonix serve` reaches it
 // (service/src/postgres.rs): one row per record in planasonix_records,

@@ -1,3 +1,4 @@
+// @ts-check
 // The component's `delivery` import: SMS and notices through the same
 // command contract as the PAM module and the CLI (`sms_command`,
 // `notice_command`): the number (or the user) as the one argument, or with
@@ -31,10 +32,11 @@ function run(program, args, input, timeoutMs, kind) {
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
   });
-  if (out.error?.code === 'ETIMEDOUT') {
+  const error = /** @type {NodeJS.ErrnoException | undefined} */ (out.error);
+  if (error?.code === 'ETIMEDOUT') {
     throw failed(`the ${kind} command did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`);
   }
-  if (out.error) throw notSent(`the ${kind} command ${program} could not be started (${out.error.code ?? 'error'})`);
+  if (error) throw notSent(`the ${kind} command ${program} could not be started (${error.code ?? 'error'})`);
   if (out.status === EXIT_NOT_SENT) throw notSent(`the ${kind} command did not send it (exit status ${EXIT_NOT_SENT})`);
   if (out.status !== 0) {
     throw failed(out.signal

@@ -3,20 +3,61 @@
 // waits on the database. Each call resolves to `{ value }` or, when the
 // component answers with its error variant, `{ error: { tag, val } }`; it
 // rejects only when no engine could answer (then the page fails closed).
+// The values and error tags are the component's own, typed from the WIT by
+// jco (`npm run lint` checks the callers against them).
+// @ts-check
 import { Worker } from 'node:worker_threads';
+
+/** @import * as E from '../../types/interfaces/planasonix-mfa-engine.js' */
+/**
+ * The component's error variant, or `internal` when the worker could not
+ * even call it (an unknown operation).
+ * @typedef {E.Error | { tag: 'internal', val: string }} EngineError
+ */
+/**
+ * What a call resolves to: the operation's value, or the component's error.
+ * @template T
+ * @typedef {{ value: T, error?: undefined } | { value?: undefined, error: EngineError }} Answer
+ */
 
 /** Longest wait for one operation (the store's own deadlines are shorter). */
 const CALL_TIMEOUT_MS = 30_000;
 
+/**
+ * An engine error as a log line: its tag, and its detail where it has one.
+ * @param {EngineError} error
+ */
+export function errorLine(error) {
+  return 'val' in error ? `${error.tag}: ${String(error.val)}` : error.tag;
+}
+
+/**
+ * The answer of a component newer than this provider: a variant the types
+ * say cannot occur (`value` is `never` while every variant is handled, so a
+ * new one in the WIT fails `npm run lint` at the switch that misses it).
+ * Fails closed as an internal error naming it.
+ * @param {string} what
+ * @param {never} value
+ * @returns {EngineError}
+ */
+export function unknownVariant(what, value) {
+  return { tag: 'internal', val: `${what} ${/** @type {any} */ (value)?.tag}` };
+}
+
 class Lane {
   constructor(workerData, onProblem) {
+    /** @type {Worker | undefined} */
+    this.worker = undefined;
+    this.closing = false;
     this.workerData = workerData;
     this.onProblem = onProblem;
+    /** @type {Map<number, { resolve: (answer: Answer<any>) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>} */
     this.pending = new Map();
     this.next = 1;
     this.ready = this.spawn();
   }
 
+  /** @returns {Promise<void>} */
   spawn() {
     return new Promise((resolve, reject) => {
       const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.workerData });
@@ -66,6 +107,11 @@ class Lane {
     });
   }
 
+  /**
+   * @param {string} op
+   * @param {unknown[]} args
+   * @returns {Promise<Answer<any>>}
+   */
   async call(op, args) {
     await this.ready;
     return new Promise((resolve, reject) => {
@@ -116,19 +162,33 @@ export class Mfa {
     return lane.call(op, args);
   }
 
+  /** @returns {Promise<Answer<string>>} */
   effectivePolicy() { return this.call('effectivePolicy'); }
+  /** @param {E.Subject} subject @param {E.Context} ctx @param {bigint} now @returns {Promise<Answer<E.Decision>>} */
   decide(subject, ctx, now) { return this.call('decide', subject, ctx, now); }
+  /** @param {string} user @param {Uint8Array} input @param {E.Context} ctx @param {bigint} now @returns {Promise<Answer<E.Verification>>} */
   verify(user, input, ctx, now) { return this.call('verify', user, input, ctx, now); }
+  /** @param {string} user @param {bigint} now @returns {Promise<Answer<E.TotpEnrollment>>} */
   beginTotp(user, now) { return this.call('beginTotp', user, now); }
+  /** @param {string} user @param {Uint8Array} code @param {bigint} now @returns {Promise<Answer<string[]>>} */
   confirmTotp(user, code, now) { return this.call('confirmTotp', user, code, now); }
+  /** @param {string} user @param {string} phone @param {bigint} now @returns {Promise<Answer<string>>} */
   beginSms(user, phone, now) { return this.call('beginSms', user, phone, now); }
+  /** @param {string} user @param {Uint8Array} code @param {bigint} now @returns {Promise<Answer<string[]>>} */
   confirmSms(user, code, now) { return this.call('confirmSms', user, code, now); }
+  /** @param {string} user @param {E.Context} ctx @param {bigint} now @returns {Promise<Answer<string>>} */
   sendSmsCode(user, ctx, now) { return this.call('sendSmsCode', user, ctx, now); }
+  /** @param {string} user @param {bigint} now @returns {Promise<Answer<string[]>>} */
   regenerateRecoveryCodes(user, now) { return this.call('regenerateRecoveryCodes', user, now); }
+  /** @param {E.Subject} subject @param {E.Factor} factor @param {bigint} now @returns {Promise<Answer<void>>} */
   removeFactor(subject, factor, now) { return this.call('removeFactor', subject, factor, now); }
+  /** @param {string} user @param {bigint} now @returns {Promise<Answer<E.UserStatus>>} */
   status(user, now) { return this.call('status', user, now); }
+  /** @param {string} user @param {string} reason @param {bigint} now @returns {Promise<Answer<void>>} */
   adminReset(user, reason, now) { return this.call('adminReset', user, reason, now); }
+  /** @param {string} user @param {bigint} now @returns {Promise<Answer<void>>} */
   adminUnlock(user, now) { return this.call('adminUnlock', user, now); }
+  /** @param {string | undefined} user @param {bigint | undefined} since @returns {Promise<Answer<E.AuditEvent[]>>} */
   auditEvents(user, since) { return this.call('auditEvents', user, since); }
 
   async close() {

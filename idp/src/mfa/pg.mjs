@@ -1,3 +1,4 @@
+// @ts-check
 // The fleet's PostgreSQL as the provider reaches it: a `pg` pool with the
 // store file's deadlines, a schema version it must know, and failures named
 // by their step as the hosts name them (service/src/postgres.rs). Used
@@ -49,9 +50,11 @@ class Untrusted extends Error {
  * channel binding (SCRAM-SHA-256-PLUS) is taken.
  */
 export class StrictClient extends pg.Client {
+  /** pg's connection (not in its types): the refusal ends it. */
   refuse(error) {
-    this.connection.emit('error', error);
-    this.connection.end();
+    const { connection } = /** @type {any} */ (this);
+    connection.emit('error', error);
+    connection.end();
   }
 
   _handleAuthCleartextPassword() {
@@ -63,7 +66,7 @@ export class StrictClient extends pg.Client {
   }
 
   _handleAuthSASL(msg) {
-    if (this.ssl && !msg.mechanisms.includes('SCRAM-SHA-256-PLUS')) {
+    if (/** @type {any} */ (this).ssl && !msg.mechanisms.includes('SCRAM-SHA-256-PLUS')) {
       this.refuse(new Untrusted('the server did not offer SCRAM with channel binding over TLS, so the password was not sent; use scram-sha-256 in pg_hba.conf (hostssl)'));
       return;
     }

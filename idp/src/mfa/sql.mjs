@@ -1,3 +1,4 @@
+// @ts-check
 // The fleet store's SQL, read from the one file the hosts compile in
 // (service/store.sql, by service/build.rs): the schema version and every
 // statement by name, parsed by the same rules, so the provider runs exactly
@@ -8,10 +9,10 @@ import fs from 'node:fs';
 export const SQL_FILE = new URL('../../../service/store.sql', import.meta.url);
 
 /** Statements the provider runs (db.mjs, pg.mjs, ../throttle.mjs). */
-const USED = [
+const USED = /** @type {const} */ ([
   'schema_present', 'schema_read', 'get', 'insert', 'insert_event', 'delete_event', 'update',
   'update_and_add', 'delete', 'exists', 'keys', 'throttle_reserve', 'throttle_release', 'throttle_evict',
-];
+]);
 
 /**
  * `{ version, statements }` of a store.sql text: `-- schema-version: N`
@@ -43,6 +44,7 @@ export function parseSql(text) {
     }
   });
   if (version === null) throw new Error('no `-- schema-version:` line');
+  /** @type {Record<string, string>} */
   const out = {};
   for (const [name, lines] of statements) {
     const body = lines.join('\n').trim().replace(/;$/, '').trimEnd();
@@ -52,6 +54,7 @@ export function parseSql(text) {
   return { version, statements: Object.freeze(out) };
 }
 
+/** @returns {{ version: number, statements: Readonly<Record<(typeof USED)[number], string>> }} */
 function load() {
   let parsed;
   try {
@@ -61,7 +64,7 @@ function load() {
   }
   const missing = USED.filter((name) => !(name in parsed.statements));
   if (missing.length > 0) throw new Error(`${SQL_FILE.pathname}: no statement ${missing.join(', ')}, which the provider runs`);
-  return parsed;
+  return /** @type {any} */ (parsed);
 }
 
 const loaded = load();

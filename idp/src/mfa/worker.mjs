@@ -1,3 +1,4 @@
+// @ts-check
 // The MFA worker: one instance of the Planasonix MFA component (transpiled
 // by jco), configured with the organisation's policy and seal key, serving
 // the engine's operations one at a time for the HTTP thread (engine.mjs).
