@@ -191,6 +191,15 @@ impl PluginHost {
         self
     }
 
+    /// Test builds only (feature `test-randomness`): runs the store contract
+    /// inside the conformance component, against this host's store through
+    /// the WIT `store` import (which must be empty). `Ok(Err(broken))` names
+    /// the first promise the store broke.
+    #[cfg(feature = "test-randomness")]
+    pub fn check_store_contract(&self) -> Result<Result<(), String>, HostError> {
+        self.session()?.check_store_contract()
+    }
+
     /// A fresh instance, configured with the host's policy and key. Cheap: it
     /// comes from the pre-instantiated component and the instance pool.
     pub fn session(&self) -> Result<Session, HostError> {

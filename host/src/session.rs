@@ -95,6 +95,34 @@ impl Session {
         }
     }
 
+    /// Runs the conformance variant's store contract (`contract` export)
+    /// against this session's store, through the WIT `store` import:
+    /// `Ok(Err(broken))` names the first promise the store broke.
+    #[cfg(feature = "test-randomness")]
+    pub(crate) fn check_store_contract(&mut self) -> Result<Result<(), String>, HostError> {
+        const CONTRACT: &str = "planasonix:mfa/contract@0.2.0";
+        let missing = || {
+            HostError::Load(format!(
+                "the component has no `{CONTRACT}` export: it is a shipped build (world `plugin`)"
+            ))
+        };
+        let instance = self.instance;
+        let contract = instance
+            .get_export_index(&mut self.store, None, CONTRACT)
+            .ok_or_else(missing)?;
+        let index = instance
+            .get_export_index(&mut self.store, Some(&contract), "check-store")
+            .ok_or_else(missing)?;
+        let check = instance
+            .get_typed_func::<(), (Result<(), String>,)>(&mut self.store, index)
+            .map_err(|e| HostError::Load(format!("the `contract` export: {e:#}")))?;
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        match check.call(&mut self.store, ()) {
+            Ok((answer,)) => Ok(answer),
+            Err(e) => Err(HostError::Trap(format!("{e:#}"))),
+        }
+    }
+
     /// Runs one export call under the deadline, classifying traps. Not public:
     /// the raw guest could `configure` an instance with a fixed seed (or another
     /// policy or key); embedders get the typed calls below.

@@ -10,7 +10,8 @@
 //! one TOTP secret, one set of recovery codes and the same seal nonces. Only
 //! the conformance variant, built by the host's test harness with the
 //! `test-randomness` feature (and never packaged), is the world
-//! `conformance`, whose `seeded` export takes one.
+//! `conformance`, whose `seeded` export takes one, and whose `contract`
+//! export runs the store contract against the host's own store.
 #![cfg(target_arch = "wasm32")]
 
 mod convert;
@@ -69,6 +70,15 @@ impl bindings::exports::planasonix::mfa::seeded::Guest for Component {
             c.rng = Box::new(planasonix_core::SeededRandom::new(seed));
             Ok(())
         })
+    }
+}
+
+/// The conformance variant's `contract` export: the store contract, run
+/// against the host's `store` import. Not compiled into the shipped component.
+#[cfg(feature = "test-randomness")]
+impl bindings::exports::planasonix::mfa::contract::Guest for Component {
+    fn check_store() -> Result<(), String> {
+        planasonix_core::testing::store_contract(&HostStore)
     }
 }
 
