@@ -550,3 +550,37 @@ fn a_federated_sign_in_counts_the_upstreams_amr_as_the_policy_says() {
     );
     assert!(said.contains("federation: passed"), "{said}");
 }
+
+/// The store contract the hosts' stores pass, natively and through wasmtime
+/// (core's `testing::store_contract`), holds for the provider's own store
+/// code: the component's conformance build, transpiled as the shipped one is
+/// (its `store` import bound to `idp/src/mfa/bridge.mjs`), runs it from
+/// inside through `bridge.mjs` and `db.mjs` on a freshly migrated fleet
+/// database.
+#[test]
+fn the_store_contract_holds_for_the_providers_bridge_and_database() {
+    require_idp_packages();
+    let pg = planasonix_testkit::postgres::Postgres::start(planasonix_testkit::postgres::Tls::On);
+    let site = Site::new("contract", POLICY);
+    join(&site, &pg, &site.key.clone());
+    ok(&site.cli(&["store", "migrate"]), "store migrate");
+    let wasm = planasonix_testkit::component::conformance_wasm();
+    let status = Command::new(idp_dir().join("build.sh"))
+        .args([wasm.as_os_str(), "gen-conformance".as_ref()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "idp/build.sh (conformance) failed");
+    let out = node()
+        .arg("test/store_contract.mjs")
+        .arg(site.store_file())
+        .arg(&site.key)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("the store contract holds"), "{said}");
+}

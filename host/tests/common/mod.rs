@@ -7,22 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use planasonix_testkit::component::{build_component, target_dir};
 #[allow(unused_imports)] // Each test file uses a different subset.
-pub use planasonix_testkit::component::{plugin_wasm, workspace_root};
-
-/// The component's conformance variant: feature `test-randomness` (world
-/// `conformance`, whose `seeded` export takes a seed), profile `conformance`, so it never overwrites the
-/// shipped build. Only for runs that must draw the same bytes as the core.
-pub fn conformance_wasm() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        build_component(
-            "planasonix-wasm",
-            "planasonix_wasm.wasm",
-            "conformance",
-            &["--features", "test-randomness"],
-        )
-    })
-}
+pub use planasonix_testkit::component::{conformance_wasm, plugin_wasm, workspace_root};
 
 /// A deliberately broken component, built once per test binary.
 pub fn faulty_wasm() -> &'static Path {

@@ -49,6 +49,22 @@ pub fn build_component(package: &str, file: &str, profile: &str, extra: &[&str])
     path
 }
 
+/// The component's conformance variant: feature `test-randomness` (world
+/// `conformance`: the `seeded` export takes a seed, the `contract` export
+/// runs the store contract), profile `conformance`, so it never overwrites
+/// the shipped build. Built once per test binary; never packaged.
+pub fn conformance_wasm() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        build_component(
+            "planasonix-wasm",
+            "planasonix_wasm.wasm",
+            "conformance",
+            &["--features", "test-randomness"],
+        )
+    })
+}
+
 /// The real component (`planasonix_wasm.wasm`), built once per test binary
 /// exactly as packaging/build.sh builds the one it ships: release, no features.
 pub fn plugin_wasm() -> &'static Path {
