@@ -64,12 +64,16 @@ if [ "$mode" = demo ]; then
   exit 0
 fi
 
-# Miri checks the PAM module's conversation handling; only where a nightly
-# toolchain is installed already (the suite skips the step otherwise).
-if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
-   && ! cargo +nightly miri --version >/dev/null 2>&1; then
+# Miri checks the PAM module's FFI (the conversation's reply handling); the
+# suite fails without it, so a missing toolchain cannot pass the gate.
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  say "installing the nightly toolchain with miri (for the FFI's Miri test)"
+  rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null
+elif ! cargo +nightly miri --version >/dev/null 2>&1; then
   say "adding miri to the nightly toolchain"
-  rustup component add --toolchain nightly miri rust-src >/dev/null 2>&1 || say "miri not available; its test step will be skipped"
+  rustup component add --toolchain nightly miri rust-src >/dev/null
+else
+  say "nightly with miri present"
 fi
 
 for tool in cargo-deb cargo-generate-rpm cargo-fuzz; do

@@ -55,11 +55,13 @@ if cargo tree --locked -p pam_planasonix -e normal --prefix none \
 fi
 
 step "Miri: the PAM conversation's reply handling (ffi/handle.rs), without libpam"
-if cargo +nightly miri --version >/dev/null 2>&1; then
-  cargo +nightly miri test --locked -q -p pam_planasonix --lib ffi::handle
-else
-  echo "SKIPPED: no nightly toolchain with miri (rustup toolchain install nightly --component miri rust-src)" >&2
+# Not skippable: setup.sh installs nightly with miri, and a gate that cannot
+# run it fails here rather than passing without it.
+if ! cargo +nightly miri --version >/dev/null 2>&1; then
+  echo "no nightly toolchain with miri: run scripts/setup.sh (rustup toolchain install nightly --component miri,rust-src)" >&2
+  exit 1
 fi
+cargo +nightly miri test --locked -q -p pam_planasonix --lib ffi::handle
 
 step "fuzzing: each cargo-fuzz target for a bounded time (fuzz/run.sh)"
 # A fixed seed keeps the gate reproducible; longer local runs explore freely.
