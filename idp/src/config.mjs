@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { FileError, readTrusted, readTrustedText } from './files.mjs';
 import { sealKeyCheck } from './mfa/pg.mjs';
+import { StoreFileError, parseStoreFile } from './store_file.mjs';
 
 export class ConfigError extends Error {}
 
@@ -53,75 +54,43 @@ export function readSealKey(file) {
 
 const LOCAL = /^(localhost|127\.[0-9.]+|::1)$/;  // an http issuer's host
 
-/** The store file's PostgreSQL settings, checked as the hosts check them (planasonix-store(5)). */
+/**
+ * The store file's PostgreSQL settings, parsed by the hosts' rules
+ * (store_file.mjs, planasonix-store(5)), then the CA and password files it
+ * names read as the hosts read them. The provider shares the fleet's store:
+ * a sled store (one host's own database) is refused.
+ */
 export function readStoreFile(file) {
-  const raw = toml(file, readTrustedText(file, { what: 'store file' }));
-  only(file, raw, ['kind', 'postgresql']);
-  if (raw.kind !== 'postgresql' || typeof raw.postgresql !== 'object') {
+  let s;
+  try {
+    s = parseStoreFile(readTrustedText(file, { what: 'store file' }));
+  } catch (e) {
+    if (e instanceof StoreFileError) throw new ConfigError(`${file}: ${e.message}`);
+    throw e;
+  }
+  if (s.kind !== 'postgresql') {
     throw new ConfigError(
       `${file}: kind = "postgresql" with a [postgresql] table is needed: the provider shares the fleet's store (sled is one host's own database)`,
     );
   }
-  const pg = raw.postgresql;
-  const w = ' in [postgresql]';
-  only(file, pg, ['hosts', 'port', 'database', 'user', 'password_file', 'sslmode', 'ca_file',
-    'socket_owner', 'connect_timeout', 'statement_timeout', 'pool_size'], w);
-  const hosts = strings(file, pg, 'hosts', w);
-  if (hosts.length === 0) throw new ConfigError(`${file}: hosts${w} is empty: name at least one host`);
-  for (const h of hosts) {
-    if (!(h.startsWith('/') ? !/[\0\n]/.test(h) : /^[A-Za-z0-9.:-]{1,253}$/.test(h))) {
-      throw new ConfigError(`${file}: host ${JSON.stringify(h)} is not a host name, an IP address or a socket directory`);
-    }
-  }
-  const sslmode = pg.sslmode ?? 'verify-full';
-  let ca = null;
-  let socketOwner = null;
-  if (sslmode === 'verify-full') {
-    const caFile = str(file, pg, 'ca_file', { where: w });
-    ca = readTrustedText(caFile, { what: 'CA file' });
-    if (pg.socket_owner !== undefined) {
-      throw new ConfigError(`${file}: socket_owner is for a unix socket (sslmode = "disable"); over TLS the certificate says who the server is`);
-    }
-  } else if (sslmode === 'disable') {
-    // The hosts' rule (native/src/store_file.rs), in the same words.
-    const tcp = hosts.find((h) => !h.startsWith('/'));
-    if (tcp !== undefined) {
-      throw new ConfigError(`${file}: sslmode = "disable" is refused for ${JSON.stringify(tcp)}: plain TCP, loopback included, hands the role's password and every login to whoever listens on that port (a local user can bind it while PostgreSQL restarts, and answer "never enrolled" for everyone); use sslmode = "verify-full" with ca_file (a server certificate for the address 127.0.0.1 works), or a unix socket directory as the host`);
-    }
-    if (hosts.length !== 1) {
-      throw new ConfigError(`${file}: [postgresql] hosts names more than one socket directory: a unix socket store names one (list TCP hosts with verify-full for a failover)`);
-    }
-    socketOwner = pg.socket_owner === undefined ? 'postgres' : str(file, pg, 'socket_owner', { where: w });
-  } else {
-    throw new ConfigError(`${file}: sslmode = ${JSON.stringify(sslmode)} is not supported: use "verify-full" with ca_file (or "disable" on a unix socket)`);
-  }
-  const seconds = (key, dflt) => {
-    const v = pg[key] ?? dflt;
-    if (!Number.isInteger(v) || v < 1 || v > 300) throw new ConfigError(`${file}: ${key} = ${v} is out of range: give 1 to 300 seconds`);
-    return v * 1000;
-  };
-  const poolSize = pg.pool_size ?? 4;
-  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 64) {
-    throw new ConfigError(`${file}: pool_size = ${poolSize} is out of range: give 1 to 64`);
-  }
   let password = null;
-  const passwordFile = str(file, pg, 'password_file', { required: false, where: w });
-  if (passwordFile !== null) {
-    const text = readTrustedText(passwordFile, { secret: true, what: 'database password' }).replace(/\r?\n$/, '');
-    if (text === '' || /[\n\0]/.test(text)) throw new ConfigError(`${passwordFile}: the password file must hold one non-empty line`);
+  if (s.passwordFile !== null) {
+    const text = readTrustedText(s.passwordFile, { secret: true, what: 'database password' }).replace(/\r?\n$/, '');
+    if (text === '' || /[\n\0]/.test(text)) throw new ConfigError(`${s.passwordFile}: the password file must hold one non-empty line`);
     password = text;
   }
   return {
-    hosts,
-    port: pg.port ?? 5432,
-    database: str(file, pg, 'database', { where: w }),
-    user: str(file, pg, 'user', { where: w }),
+    hosts: s.hosts,
+    port: s.port,
+    database: s.database,
+    user: s.user,
     password,
-    ca,
-    socketOwner,
-    connectTimeoutMs: seconds('connect_timeout', 3),
-    statementTimeoutMs: seconds('statement_timeout', 3),
-    poolSize,
+    ca: s.tls === 'verify-full' ? readTrustedText(s.caFile, { what: 'CA file' }) : null,
+    socketOwner: s.socketOwner,
+    connectTimeoutMs: s.connectTimeout * 1000,
+    statementTimeoutMs: s.statementTimeout * 1000,
+    // Per database worker: each MFA worker lane and the throttle open one.
+    poolSize: s.poolSize ?? 4,
   };
 }
 

@@ -236,3 +236,29 @@ test('the sentences both doors show come from the one catalogue, filled and esca
   ];
   for (const [text, error] of refused) assert.throws(() => say.parseCatalogue(text), error, text);
 });
+
+test('the store file is parsed by the hosts\u2019 rules, case for case', async () => {
+  const { parseStoreFile, StoreFileError } = await import('../src/store_file.mjs');
+  const fs = await import('node:fs');
+  const table = JSON.parse(fs.readFileSync(new URL('../../tests/store-files.json', import.meta.url), 'utf8'));
+  assert.ok(table.cases.length >= 30, 'the table lost its cases');
+  for (const c of table.cases) {
+    let got;
+    let parsed = null;
+    try {
+      parsed = parseStoreFile(c.toml);
+      got = parsed.kind === 'sled' ? 'NotShared' : 'ok';
+    } catch (e) {
+      assert.ok(e instanceof StoreFileError, `${c.why}: ${e}`);
+      got = e.kind;
+    }
+    assert.equal(got, c.provider ?? c.expect, c.why);
+    if (c.settings) {
+      const have = {
+        hosts: parsed.hosts, port: parsed.port, database: parsed.database, user: parsed.user, tls: parsed.tls,
+        socket_owner: parsed.socketOwner, connect_timeout: parsed.connectTimeout, statement_timeout: parsed.statementTimeout, pool_size: parsed.poolSize,
+      };
+      for (const [key, value] of Object.entries(c.settings)) assert.deepEqual(have[key], value, `${c.why}: ${key}`);
+    }
+  }
+});

@@ -271,6 +271,47 @@ pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, TrustedFileE
 mod tests {
     use super::*;
 
+    /// The cases the identity provider's parser is checked against too
+    /// (idp/test/unit.test.mjs): the same file, the same answers.
+    #[test]
+    fn the_shared_store_file_cases_get_the_answers_they_name() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/store-files.json")).unwrap();
+        let cases = table["cases"].as_array().unwrap();
+        assert!(cases.len() >= 30, "the table lost its cases");
+        for case in cases {
+            let why = case["why"].as_str().unwrap();
+            let parsed = parse_store(case["toml"].as_str().unwrap());
+            let got = match &parsed {
+                Ok(_) => "ok",
+                Err(e) => e.kind(),
+            };
+            assert_eq!(got, case["expect"].as_str().unwrap(), "{why}: {parsed:?}");
+            let (Some(want), Ok(StoreSetting::Postgresql(pg))) = (case.get("settings"), &parsed)
+            else {
+                continue;
+            };
+            let tls = match &pg.tls {
+                PgTls::VerifyFull { .. } => "verify-full",
+                PgTls::Socket { .. } => "socket",
+            };
+            let have = serde_json::json!({
+                "hosts": pg.hosts,
+                "port": pg.port,
+                "database": pg.database,
+                "user": pg.user,
+                "tls": tls,
+                "socket_owner": match &pg.tls { PgTls::Socket { owner } => Some(owner), _ => None },
+                "connect_timeout": pg.connect_timeout.as_secs(),
+                "statement_timeout": pg.statement_timeout.as_secs(),
+                "pool_size": pg.pool_size,
+            });
+            for (key, value) in want.as_object().unwrap() {
+                assert_eq!(&have[key], value, "{why}: {key}");
+            }
+        }
+    }
+
     const PG: &str = "kind = \"postgresql\"\n[postgresql]\nhosts = [\"db.example\"]\ndatabase = \"planasonix\"\nuser = \"planasonix\"\n";
 
     #[test]

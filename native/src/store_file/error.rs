@@ -62,6 +62,32 @@ pub enum StoreFileError {
     PortZero,
 }
 
+impl StoreFileError {
+    /// The variant's name: what the shared cases (`tests/store-files.json`)
+    /// and the identity provider's parser call this mistake.
+    pub fn kind(&self) -> &'static str {
+        use StoreFileError as E;
+        match self {
+            E::Syntax(_) => "Syntax",
+            E::UnknownKind(_) => "UnknownKind",
+            E::SledWithTable => "SledWithTable",
+            E::MissingTable => "MissingTable",
+            E::NoHosts => "NoHosts",
+            E::BadHost(_) => "BadHost",
+            E::BadName { .. } => "BadName",
+            E::RelativePath { .. } => "RelativePath",
+            E::NoCaFile => "NoCaFile",
+            E::PlainTcp { .. } => "PlainTcp",
+            E::ManySockets => "ManySockets",
+            E::UncheckedSslmode(_) => "UncheckedSslmode",
+            E::UnknownSslmode(_) => "UnknownSslmode",
+            E::SocketOwnerOverTls => "SocketOwnerOverTls",
+            E::OutOfRange { .. } => "OutOfRange",
+            E::PortZero => "PortZero",
+        }
+    }
+}
+
 impl fmt::Display for StoreFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use StoreFileError as E;
