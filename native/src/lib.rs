@@ -51,7 +51,7 @@ pub use remembered::Remembering;
 pub use service::client::RemoteStore;
 pub use store::{SledStore, DEFAULT_BUSY_WAIT, MIN_FREE_BYTES};
 pub use store_file::{read_store_file, StoreSetting, DEFAULT_STORE_FILE};
-pub use store_uri::store_file_from_uri;
+pub use store_uri::{store_file_from_uri, StoreUriError};
 pub use transaction::{shared_transaction, socket_beside, transaction};
 pub use trust::{peer_uid, Trust};
 pub use trusted_file::TrustedFileError;

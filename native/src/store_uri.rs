@@ -9,7 +9,101 @@
 //! the URI only builds its text, so the two cannot disagree. A password in
 //! the URI is refused: a command line is readable by every local user.
 
-use crate::store_file::parse_store;
+use crate::store_file::{parse_store, StoreFileError};
+use std::fmt;
+
+/// What is wrong with a URI; [`fmt::Display`] says it for people. No variant
+/// holds the password of a URI that had one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUriError {
+    /// Not `postgresql://` or `postgres://`.
+    NotPostgresql,
+    /// No `/DATABASE`.
+    NoDatabase,
+    /// No `USER@`.
+    NoUser,
+    /// `USER:PASSWORD@`: a command line is readable by every local user.
+    PasswordInUri,
+    /// No host before the `/`.
+    NoHost,
+    /// `[IPv6` without its `]`.
+    UnclosedIpv6(String),
+    /// A port that is not a number.
+    NotAPort {
+        /// The host part.
+        part: String,
+        /// What it says.
+        port: String,
+    },
+    /// Two hosts with different ports.
+    DifferentPorts,
+    /// `NAME` without `=VALUE`.
+    NoValue(String),
+    /// A parameter this store file has no key for.
+    UnknownParameter(String),
+    /// A parameter given twice.
+    Twice(String),
+    /// A number parameter that is not one.
+    NotANumber {
+        /// The parameter.
+        name: String,
+        /// What it says.
+        value: String,
+    },
+    /// A `%` not followed by two hex digits.
+    BadEscape {
+        /// Which part of the URI.
+        what: String,
+        /// What it says.
+        text: String,
+    },
+    /// Not UTF-8 once decoded.
+    NotUtf8 {
+        /// Which part of the URI.
+        what: String,
+        /// What it says.
+        text: String,
+    },
+    /// The store file the URI makes is refused by the store file's parser.
+    Store(StoreFileError),
+}
+
+impl fmt::Display for StoreUriError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use StoreUriError as E;
+        match self {
+            E::NotPostgresql => f.write_str("the URI must start with postgresql://"),
+            E::NoDatabase => f.write_str("the URI names no database: end it with /DATABASE"),
+            E::NoUser => f.write_str("the URI names no user: write postgresql://USER@HOST/DATABASE"),
+            E::PasswordInUri => f.write_str(
+                "the URI holds a password: a command line is visible to every local user; put the password in a root-only file (mode 0600) and add ?password_file=PATH",
+            ),
+            E::NoHost => f.write_str("the URI names no host: write postgresql://USER@HOST/DATABASE"),
+            E::UnclosedIpv6(part) => write!(f, "host {part:?}: an IPv6 address needs its closing ]"),
+            E::NotAPort { part, port } => write!(f, "host {part:?}: {port:?} is not a port"),
+            E::DifferentPorts => f.write_str(
+                "the hosts name different ports: every host of one store must listen on the same port",
+            ),
+            E::NoValue(pair) => write!(f, "URI parameter {pair:?} has no value: write NAME=VALUE"),
+            E::UnknownParameter(name) => write!(
+                f,
+                "URI parameter {name:?} is not supported: use {}",
+                PARAMS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+            E::Twice(name) => write!(f, "URI parameter {name:?} is given twice"),
+            E::NotANumber { name, value } => {
+                write!(f, "URI parameter {name}={value:?} is not a number")
+            }
+            E::BadEscape { what, text } => {
+                write!(f, "{what} {text:?}: a % must be followed by two hex digits")
+            }
+            E::NotUtf8 { what, text } => write!(f, "{what} {text:?} is not UTF-8 once decoded"),
+            E::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StoreUriError {}
 
 /// The query parameters understood, with the store file key each sets.
 /// `sslrootcert` is libpq's name for the CA file.
@@ -28,24 +122,16 @@ const PARAMS: &[(&str, &str)] = &[
 const NUMBERS: &[&str] = &["connect_timeout", "statement_timeout", "pool_size"];
 
 /// The store file text for `uri`, or what is wrong with it.
-pub fn store_file_from_uri(uri: &str) -> Result<String, String> {
+pub fn store_file_from_uri(uri: &str) -> Result<String, StoreUriError> {
     let rest = uri
         .strip_prefix("postgresql://")
         .or_else(|| uri.strip_prefix("postgres://"))
-        .ok_or("the URI must start with postgresql://")?;
+        .ok_or(StoreUriError::NotPostgresql)?;
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (authority, database) = rest
-        .split_once('/')
-        .ok_or("the URI names no database: end it with /DATABASE")?;
-    let (user, hosts) = match authority.rsplit_once('@') {
-        Some((user, hosts)) => (user, hosts),
-        None => return Err("the URI names no user: write postgresql://USER@HOST/DATABASE".into()),
-    };
+    let (authority, database) = rest.split_once('/').ok_or(StoreUriError::NoDatabase)?;
+    let (user, hosts) = authority.rsplit_once('@').ok_or(StoreUriError::NoUser)?;
     if user.contains(':') {
-        return Err(
-            "the URI holds a password: a command line is visible to every local user; put the password in a root-only file (mode 0600) and add ?password_file=PATH"
-                .into(),
-        );
+        return Err(StoreUriError::PasswordInUri);
     }
     let (hosts, port) = split_hosts(hosts)?;
 
@@ -64,44 +150,38 @@ pub fn store_file_from_uri(uri: &str) -> Result<String, String> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair
             .split_once('=')
-            .ok_or_else(|| format!("URI parameter {pair:?} has no value: write NAME=VALUE"))?;
+            .ok_or_else(|| StoreUriError::NoValue(pair.to_owned()))?;
         let Some(&(_, key)) = PARAMS.iter().find(|(n, _)| *n == name) else {
-            return Err(format!(
-                "URI parameter {name:?} is not supported: use {}",
-                PARAMS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(StoreUriError::UnknownParameter(name.to_owned()));
         };
         if pg.contains_key(key) {
-            return Err(format!("URI parameter {name:?} is given twice"));
+            return Err(StoreUriError::Twice(name.to_owned()));
         }
         let value = decode(value, name)?;
         let value = if NUMBERS.contains(&key) {
-            toml::Value::Integer(
-                value
-                    .parse()
-                    .map_err(|_| format!("URI parameter {name}={value:?} is not a number"))?,
-            )
+            toml::Value::Integer(value.parse().map_err(|_| StoreUriError::NotANumber {
+                name: name.to_owned(),
+                value: value.clone(),
+            })?)
         } else {
             toml::Value::String(value)
         };
         pg.insert(key.into(), value);
     }
     table.insert("postgresql".into(), toml::Value::Table(pg));
-    let text = toml::to_string(&table).map_err(|e| e.to_string())?;
-    parse_store(&text).map_err(|e| e.to_string())?;
+    // A table of strings and integers always serialises; were it ever not
+    // to, the store file's parser names the text it could not read.
+    let text = toml::to_string(&table).unwrap_or_default();
+    parse_store(&text).map_err(StoreUriError::Store)?;
     Ok(format!(
         "# The shared store of this fleet (see planasonix-store(5)).\n{text}"
     ))
 }
 
 /// `HOST[:PORT][,HOST[:PORT]…]` into the hosts and the one port they share.
-fn split_hosts(hosts: &str) -> Result<(Vec<String>, Option<i64>), String> {
+fn split_hosts(hosts: &str) -> Result<(Vec<String>, Option<i64>), StoreUriError> {
     if hosts.is_empty() {
-        return Err("the URI names no host: write postgresql://USER@HOST/DATABASE".into());
+        return Err(StoreUriError::NoHost);
     }
     let mut names = Vec::new();
     let mut port = None;
@@ -111,7 +191,7 @@ fn split_hosts(hosts: &str) -> Result<(Vec<String>, Option<i64>), String> {
             Some(v6) => {
                 let (addr, after) = v6
                     .split_once(']')
-                    .ok_or_else(|| format!("host {part:?}: an IPv6 address needs its closing ]"))?;
+                    .ok_or_else(|| StoreUriError::UnclosedIpv6(part.to_owned()))?;
                 (addr.to_owned(), after.strip_prefix(':'))
             }
             None => match part.split_once(':') {
@@ -120,14 +200,12 @@ fn split_hosts(hosts: &str) -> Result<(Vec<String>, Option<i64>), String> {
             },
         };
         if let Some(p) = this_port {
-            let p: i64 = p
-                .parse()
-                .map_err(|_| format!("host {part:?}: {p:?} is not a port"))?;
+            let p: i64 = p.parse().map_err(|_| StoreUriError::NotAPort {
+                part: part.to_owned(),
+                port: p.to_owned(),
+            })?;
             if port.is_some_and(|q| q != p) {
-                return Err(
-                    "the hosts name different ports: every host of one store must listen on the same port"
-                        .into(),
-                );
+                return Err(StoreUriError::DifferentPorts);
             }
             port = Some(p);
         }
@@ -137,8 +215,11 @@ fn split_hosts(hosts: &str) -> Result<(Vec<String>, Option<i64>), String> {
 }
 
 /// Percent-decoding (`%2F` for a socket directory's slashes), to UTF-8.
-fn decode(text: &str, what: &str) -> Result<String, String> {
-    let bad = || format!("{what} {text:?}: a % must be followed by two hex digits");
+fn decode(text: &str, what: &str) -> Result<String, StoreUriError> {
+    let bad = || StoreUriError::BadEscape {
+        what: what.to_owned(),
+        text: text.to_owned(),
+    };
     let mut bytes = Vec::with_capacity(text.len());
     let mut rest = text.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
@@ -152,7 +233,10 @@ fn decode(text: &str, what: &str) -> Result<String, String> {
             rest = tail;
         }
     }
-    String::from_utf8(bytes).map_err(|_| format!("{what} {text:?} is not UTF-8 once decoded"))
+    String::from_utf8(bytes).map_err(|_| StoreUriError::NotUtf8 {
+        what: what.to_owned(),
+        text: text.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -208,42 +292,89 @@ mod tests {
     fn a_password_on_the_command_line_is_refused() {
         let err =
             store_file_from_uri("postgresql://mfa:hunter2@db.example/planasonix").unwrap_err();
-        assert!(err.contains("password_file"), "{err}");
-        assert!(!err.contains("hunter2"), "{err}");
+        assert_eq!(err, StoreUriError::PasswordInUri);
+        assert!(err.to_string().contains("password_file"), "{err}");
+        assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
     }
 
     #[test]
     fn what_the_store_file_refuses_the_uri_refuses_with_the_same_words() {
-        let err = store_file_from_uri("postgresql://mfa@db.example/planasonix").unwrap_err();
-        assert!(err.contains("needs ca_file"), "{err}");
-        let err = store_file_from_uri("postgresql://mfa@db.example/planasonix?sslmode=require")
-            .unwrap_err();
-        assert!(err.contains("is not supported"), "{err}");
+        use StoreFileError as F;
+        let store = |uri: &str| match store_file_from_uri(uri) {
+            Err(StoreUriError::Store(e)) => e,
+            other => panic!("{uri}: {other:?}"),
+        };
+        assert_eq!(store("postgresql://mfa@db.example/planasonix"), F::NoCaFile);
+        assert_eq!(
+            store("postgresql://mfa@db.example/planasonix?sslmode=require"),
+            F::UncheckedSslmode("require".into())
+        );
+        assert_eq!(
+            store("postgresql://mfa@127.0.0.1/planasonix?sslmode=disable"),
+            F::PlainTcp {
+                host: "127.0.0.1".into()
+            }
+        );
         let err = store_file_from_uri("postgresql://mfa@db.example/planasonix?sslmode=disable")
             .unwrap_err();
-        assert!(err.contains("loopback included"), "{err}");
-        let err = store_file_from_uri("postgresql://mfa@127.0.0.1/planasonix?sslmode=disable")
-            .unwrap_err();
-        assert!(err.contains("is refused"), "{err}");
+        assert!(err.to_string().contains("loopback included"), "{err}");
         // Injection through the host list or a parameter value stays a value.
-        let err = store_file_from_uri("postgresql://mfa@db%20host=evil/planasonix?sslmode=disable")
-            .unwrap_err();
-        assert!(err.contains("is not a host name"), "{err}");
-        let err =
-            store_file_from_uri("postgresql://mfa@localhost/p?sslmode=disable&options=-c%20x")
-                .unwrap_err();
-        assert!(err.contains("\"options\" is not supported"), "{err}");
-        for (uri, words) in [
-            ("mysql://x@y/z", "postgresql://"),
-            ("postgresql://db.example/planasonix", "no user"),
-            ("postgresql://mfa@db.example", "no database"),
-            ("postgresql://mfa@a:1,b:2/p", "different ports"),
-            ("postgresql://mfa@a/p?pool_size=lots", "not a number"),
-            ("postgresql://mfa@a/p%ZZ", "two hex digits"),
-            ("postgresql://mfa@a/p%FF", "not UTF-8"),
+        assert_eq!(
+            store("postgresql://mfa@db%20host=evil/planasonix?sslmode=disable"),
+            F::BadHost("db host=evil".into())
+        );
+        assert_eq!(
+            store_file_from_uri("postgresql://mfa@localhost/p?sslmode=disable&options=-c%20x"),
+            Err(StoreUriError::UnknownParameter("options".into()))
+        );
+        for (uri, want) in [
+            ("mysql://x@y/z", StoreUriError::NotPostgresql),
+            ("postgresql://db.example/planasonix", StoreUriError::NoUser),
+            ("postgresql://mfa@db.example", StoreUriError::NoDatabase),
+            ("postgresql://mfa@/p", StoreUriError::NoHost),
+            ("postgresql://mfa@a:1,b:2/p", StoreUriError::DifferentPorts),
+            (
+                "postgresql://mfa@a:x/p",
+                StoreUriError::NotAPort {
+                    part: "a:x".into(),
+                    port: "x".into(),
+                },
+            ),
+            (
+                "postgresql://mfa@[::1/p",
+                StoreUriError::UnclosedIpv6("[::1".into()),
+            ),
+            (
+                "postgresql://mfa@a/p?pool_size",
+                StoreUriError::NoValue("pool_size".into()),
+            ),
+            (
+                "postgresql://mfa@a/p?sslmode=disable&sslmode=disable",
+                StoreUriError::Twice("sslmode".into()),
+            ),
+            (
+                "postgresql://mfa@a/p?pool_size=lots",
+                StoreUriError::NotANumber {
+                    name: "pool_size".into(),
+                    value: "lots".into(),
+                },
+            ),
+            (
+                "postgresql://mfa@a/p%ZZ",
+                StoreUriError::BadEscape {
+                    what: "database".into(),
+                    text: "p%ZZ".into(),
+                },
+            ),
+            (
+                "postgresql://mfa@a/p%FF",
+                StoreUriError::NotUtf8 {
+                    what: "database".into(),
+                    text: "p%FF".into(),
+                },
+            ),
         ] {
-            let err = store_file_from_uri(uri).unwrap_err();
-            assert!(err.contains(words), "{uri}: {err}");
+            assert_eq!(store_file_from_uri(uri), Err(want), "{uri}");
         }
     }
 }
