@@ -19,7 +19,10 @@ mod mail;
 mod template;
 mod webhook;
 
-pub use file::{parse_delivery, read_delivery_file, DeliveryFile, DEFAULT_DELIVERY_FILE};
+pub use file::{
+    parse_delivery, read_delivery_file, DeliveryFile, DeliveryFileError, Problem, UrlProblem,
+    DEFAULT_DELIVERY_FILE,
+};
 pub use mail::Sendmail;
 pub use webhook::Webhook;
 
