@@ -6,9 +6,7 @@
 //! real user gets in from elsewhere at once, or everywhere once the lock ends.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{code_at, ctx, enroll, Fixture, T0};
+use crate::common::{code_at, ctx, enroll, Fixture, T0};
 use planasonix_core::*;
 use std::time::Duration;
 

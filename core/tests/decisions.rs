@@ -1,9 +1,7 @@
 //! What every kind of user is asked, across the whole policy space.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{ctx, Fixture, T0};
+use crate::common::{ctx, Fixture, T0};
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::*;
 use std::time::Duration;
@@ -257,12 +255,12 @@ fn unknown_step_up_action_is_an_error() {
 #[test]
 fn remembered_mfa_skips_the_prompt_only_for_the_same_host_and_service() {
     let f = Fixture::new("[remember]\nwindow = \"8h\"\n");
-    let (secret, _) = common::enroll(&f, "alice", T0);
+    let (secret, _) = crate::common::enroll(&f, "alice", T0);
     let e = f.engine();
     let t = T0.plus(Duration::from_secs(60));
     e.verify(
         "alice",
-        common::code_at(&secret, t).as_bytes(),
+        crate::common::code_at(&secret, t).as_bytes(),
         &ctx(),
         t,
         &mut SeededRandom::new(1),
@@ -321,13 +319,13 @@ fn sms_only_user_with_sms_disabled_has_no_usable_factor() {
 fn a_passed_mfa_stored_in_the_future_is_never_recent() {
     // The clock was a day ahead when alice passed MFA, then was set right.
     let f = Fixture::new("[remember]\nwindow = \"8h\"\n[step_up]\nsudo = \"5m\"\n");
-    let (secret, _) = common::enroll(&f, "alice", T0);
+    let (secret, _) = crate::common::enroll(&f, "alice", T0);
     let e = f.engine();
     let ahead = T0.plus(Duration::from_secs(DAY));
     let accepted = e
         .verify(
             "alice",
-            common::code_at(&secret, ahead).as_bytes(),
+            crate::common::code_at(&secret, ahead).as_bytes(),
             &ctx(),
             ahead,
             &mut SeededRandom::new(1),
@@ -365,11 +363,11 @@ fn a_passed_mfa_stored_in_the_future_is_never_recent() {
 #[test]
 fn a_code_refused_only_because_the_clock_went_back_is_not_a_failure() {
     let f = Fixture::new("");
-    let (secret, _) = common::enroll(&f, "alice", T0);
+    let (secret, _) = crate::common::enroll(&f, "alice", T0);
     let e = f.engine();
     // Accepted while the clock was two minutes ahead...
     let ahead = T0.plus(Duration::from_secs(120));
-    let code = common::code_at(&secret, ahead);
+    let code = crate::common::code_at(&secret, ahead);
     assert!(matches!(
         e.verify(
             "alice",
@@ -384,7 +382,7 @@ fn a_code_refused_only_because_the_clock_went_back_is_not_a_failure() {
     // ...then the clock was set right: today's right code matches a step
     // before the accepted one.
     let now = T0.plus(Duration::from_secs(5));
-    let today = common::code_at(&secret, now);
+    let today = crate::common::code_at(&secret, now);
     let v = e
         .verify(
             "alice",
@@ -423,7 +421,7 @@ fn by_default_only_amr_mfa_counts_as_a_second_factor_done_upstream() {
     // `otp` or `hwk` alone can each be a single factor (RFC 8176): an IdP that
     // signed in with a hardware key only has not done MFA.
     let f = Fixture::new("");
-    common::enroll(&f, "alice", T0);
+    crate::common::enroll(&f, "alice", T0);
     let e = f.engine();
     for (amr, upstream) in [
         (&["otp"][..], false),
@@ -467,9 +465,9 @@ fn sudo_on(f: &Fixture, origin: Option<&str>, session: Option<Session>, secs: u6
 /// Alice enrolled at T0 (through no host) and passed a code at T0 + 100 on `origin`.
 fn passed_at_100(policy: &str, origin: Option<&str>) -> (Fixture, UnixTime) {
     let f = Fixture::new(policy);
-    let (secret, _) = common::enroll(&f, "alice", T0);
+    let (secret, _) = crate::common::enroll(&f, "alice", T0);
     let at = T0.plus(Duration::from_secs(100));
-    let code = common::code_at(&secret, at);
+    let code = crate::common::code_at(&secret, at);
     let verified = match origin {
         Some(host) => f.engine().with_origin(host).verify(
             "alice",
@@ -560,7 +558,7 @@ fn step_up_scope_fleet_counts_a_second_factor_passed_anywhere() {
 #[test]
 fn a_sessions_second_factor_from_before_a_reset_never_counts() {
     let (f, at) = passed_at_100(STEP_UP, None);
-    common::enroll(&f, "alice", T0.plus(Duration::from_secs(300)));
+    crate::common::enroll(&f, "alice", T0.plus(Duration::from_secs(300)));
     // Re-enrolled at T0 + 300: the session's factor of T0 + 100 is void.
     let old = Some(Session {
         mfa_at: Some(at),
@@ -576,7 +574,7 @@ fn a_sessions_second_factor_from_before_a_reset_never_counts() {
 fn the_session_that_made_the_last_change_keeps_its_second_factor() {
     let (f, at) = passed_at_100(STEP_UP, None);
     // A change of factors at T0 + 300 (here a new enrollment).
-    common::enroll(&f, "alice", T0.plus(Duration::from_secs(300)));
+    crate::common::enroll(&f, "alice", T0.plus(Duration::from_secs(300)));
     let epoch = f
         .engine()
         .status("alice", T0.plus(Duration::from_secs(310)))

@@ -1,9 +1,7 @@
 //! Whole user stories through the engine, with a fixed clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{code_at, ctx, enroll, Fixture, T0};
+use crate::common::{code_at, ctx, enroll, Fixture, T0};
 use planasonix_core::input::InputError;
 use planasonix_core::*;
 use std::time::Duration;

@@ -2,8 +2,7 @@
 //! step used: a code that tool accepted seconds before cannot be replayed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-use common::*;
+use crate::common::*;
 use planasonix_core::*;
 
 const SECRET: &[u8] = b"12345678901234567890";

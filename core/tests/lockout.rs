@@ -4,9 +4,7 @@
 //! together lock the user everywhere (`[lockout]` in the policy).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{code_at, enroll, Fixture, T0};
+use crate::common::{code_at, enroll, Fixture, T0};
 use planasonix_core::*;
 use std::time::Duration;
 

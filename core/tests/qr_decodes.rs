@@ -1,9 +1,7 @@
 //! The QR codes a person scans decode (with `zbarimg`) to the enrollment URI.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Fixture, T0};
+use crate::common::{Fixture, T0};
 use planasonix_core::*;
 use std::process::Command;
 

@@ -1,8 +1,6 @@
 //! Published HOTP/TOTP test vectors, each also tampered with.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use planasonix_core::hotp::{hotp, totp, Algorithm};
 use planasonix_core::*;
 
@@ -78,7 +76,7 @@ fn rfc6238_totp_vectors_through_the_engine() {
         let now = UnixTime(v.moment);
         let mut rng = SeededRandom::new(v.moment);
         for (input, accept) in [(v.code.clone(), true), (tampered(&v.code), false)] {
-            let f = common::Fixture::new("[totp]\nskew = 0\n");
+            let f = crate::common::Fixture::new("[totp]\nskew = 0\n");
             let e = f.engine();
             e.provision_totp(
                 "alice",
@@ -89,7 +87,13 @@ fn rfc6238_totp_vectors_through_the_engine() {
             )
             .unwrap();
             let out = e
-                .verify("alice", input.as_bytes(), &common::ctx(), now, &mut rng)
+                .verify(
+                    "alice",
+                    input.as_bytes(),
+                    &crate::common::ctx(),
+                    now,
+                    &mut rng,
+                )
                 .unwrap();
             assert_eq!(
                 matches!(

@@ -195,7 +195,7 @@ fn two_processes_hammering_one_sled_database_lose_nothing() {
         .iter()
         .map(|share| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "hammer_child", "--nocapture", "--test-threads=1"])
+                .args(["--exact", "concurrency::hammer_child", "--nocapture", "--test-threads=1"])
                 .env(CHILD_ENV, &db)
                 .env("PLANASONIX_HAMMER_CODES", share.join(","))
                 .stdout(std::process::Stdio::piped())
@@ -232,7 +232,7 @@ fn a_held_database_reports_busy_after_the_wait() {
     let _held = SledStore::open(&db).unwrap();
     // sled's lock is per process (flock), so the holder must be another process.
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "busy_child", "--nocapture"])
+        .args(["--exact", "concurrency::busy_child", "--nocapture"])
         .env("PLANASONIX_BUSY_DB", &db)
         .output()
         .unwrap();

@@ -185,7 +185,7 @@ fn append_from_processes(
             std::process::Command::new(std::env::current_exe().unwrap())
                 .args([
                     "--exact",
-                    "trail_appender_child",
+                    "file_trail::trail_appender_child",
                     "--nocapture",
                     "--test-threads=1",
                 ])
