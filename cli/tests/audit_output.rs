@@ -5,8 +5,7 @@
 //! the JSON still gives every value back exactly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const REASON: &str = "lost phone\x1b[2J\nevent=verified \u{202e}exe.gnp";
 const REMOTE: &str = "203.0.113.9 event=verified factor=totp \x1b[2J";

@@ -5,8 +5,7 @@
 //! notices through a sendmail that records what it was given.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use planasonix_testkit::gateway::{closed_port, FakeGateway, Reply};
 use planasonix_testkit::tls::TestTls;
 use planasonix_testkit::TempDir;

@@ -1,8 +1,7 @@
 //! Enrollment end to end: QR code, `oathtool` codes, recovery codes, status, audit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 

@@ -2,8 +2,7 @@
 //! and nothing written.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use planasonix_native::SledStore;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;

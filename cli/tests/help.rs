@@ -1,11 +1,10 @@
 //! Snapshot tests of help output and error messages, compared as plain text
 //! with files under `tests/snapshots/`. After an intended change, regenerate
-//! with `UPDATE_SNAPSHOTS=1 cargo test -p planasonix --test help` and review
+//! with `UPDATE_SNAPSHOTS=1 cargo test -p planasonix --test integration help::` and review
 //! the diff.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::PathBuf;
 
 fn snapshot_path(name: &str) -> PathBuf {

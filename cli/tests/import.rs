@@ -1,8 +1,7 @@
 //! Taking over google-authenticator and pam_oath secrets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use planasonix_core::{Factor, Verification};
 use std::process::Command;
 
@@ -48,7 +47,7 @@ fn ga_file(host: &Layout, name: &str, mode: u32) -> std::path::PathBuf {
 }
 
 fn chown(user: &str, path: &std::path::Path) {
-    common::accounts::ensure(user);
+    crate::common::accounts::ensure(user);
     assert!(Command::new("chown")
         .arg(user)
         .arg(path)

@@ -1,8 +1,7 @@
 //! `planasonix init`: modes, idempotency, never overwriting a key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 
 #[test]

@@ -5,8 +5,7 @@
 //! `store check` and by `planasonix serve` at its start.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: a failed step is a failed test.
 
-mod common;
-use common::*;
+use crate::common::*;
 use planasonix_testkit::postgres::{Postgres, Tls};
 use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;

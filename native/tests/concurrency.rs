@@ -195,7 +195,12 @@ fn two_processes_hammering_one_sled_database_lose_nothing() {
         .iter()
         .map(|share| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "concurrency::hammer_child", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "concurrency::hammer_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_ENV, &db)
                 .env("PLANASONIX_HAMMER_CODES", share.join(","))
                 .stdout(std::process::Stdio::piped())
