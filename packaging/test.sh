@@ -122,7 +122,10 @@ done
 say "the installed component has no way to take a test seed; fresh sessions enroll different secrets"
 # The host's tests on the file the package installed (built already by scripts/test.sh).
 PLANASONIX_SHIPPED_WASM="$chroot_dir/usr/share/planasonix/planasonix_mfa.wasm" \
-  cargo test --locked --quiet -p planasonix-host --test randomness -- shipped \
+  cargo test --locked --quiet -p planasonix-host --test integration -- --exact \
+    randomness::a_host_cannot_make_fresh_sessions_of_the_shipped_component_share_a_secret \
+    randomness::the_shipped_component_cannot_even_name_a_seed \
+    randomness::fresh_sessions_of_the_shipped_component_enroll_different_secrets \
   || fail "the packaged component can be seeded (a test build was packaged)"
 [ "$(stat -c %a "$chroot_dir/etc/planasonix/seal.key")" = 600 ] || fail "seal key is not 0600"
 [ "$(stat -c %a "$chroot_dir/var/lib/planasonix")" = 700 ] || fail "state directory is not 0700"

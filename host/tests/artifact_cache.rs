@@ -6,9 +6,7 @@
 //! plugin, whose `status` traps), so loading it shows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use planasonix_core::MemoryStore;
 use planasonix_host::*;
 use planasonix_testkit::TempDir;

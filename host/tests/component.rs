@@ -1,9 +1,7 @@
 //! The component under the reference host: imports, a story, races, limits.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::store::{Cas, Versioned};

@@ -3,12 +3,9 @@
 //! Node.js (jco). All three must agree with each other and with the file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod harness;
-
-use common::*;
-use harness::native::NativeDoor;
-use harness::{call_session, matches, run, Door, Outcome, Scenario, Step};
+use crate::common::*;
+use crate::harness::native::NativeDoor;
+use crate::harness::{call_session, matches, run, Door, Outcome, Scenario, Step};
 use planasonix_core::MemoryStore;
 use planasonix_host::*;
 use std::path::{Path, PathBuf};

@@ -3,9 +3,7 @@
 //! on loopback receiving the enrollment code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use planasonix_host::*;
 use planasonix_testkit::gateway::{FakeGateway, Reply};
 use planasonix_testkit::TempDir;

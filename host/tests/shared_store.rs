@@ -5,9 +5,7 @@
 //! database with the same seal key.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::{Engine, Policy, SealKey, SecretBytes, UnixTime};

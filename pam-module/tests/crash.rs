@@ -19,9 +19,7 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use planasonix_core::{Random, UnixTime};
 use planasonix_native::OsRandom;
 use planasonix_testkit::postgres::{Postgres, Tls};

@@ -10,8 +10,7 @@
 //! reports the worse of the two, see pam_parse.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 /// (what, the stack with MODULE for the module, the doctor's verdict).

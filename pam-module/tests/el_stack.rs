@@ -16,10 +16,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::libpam::{name, Shown, Transaction};
-use common::*;
+use crate::common::libpam::{name, Shown, Transaction};
+use crate::common::*;
 use pam_sys::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -150,7 +148,7 @@ fn profile_password_auth(site: &Site) -> String {
 }
 
 /// Answers the password prompt with `password`, the code prompt with `code`.
-fn password_then(password: &str, code: String) -> common::libpam::Responder {
+fn password_then(password: &str, code: String) -> crate::common::libpam::Responder {
     let password = password.to_owned();
     Box::new(move |shown: &[Shown]| {
         let last = shown.last()?.text().to_owned();

@@ -5,9 +5,7 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use planasonix_core::Store;
 use planasonix_native::SledStore;
 use std::os::unix::fs::PermissionsExt;

@@ -5,10 +5,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::fleet::*;
-use common::*;
+use crate::common::fleet::*;
+use crate::common::*;
 use planasonix_testkit::postgres::{Postgres, Tls};
 use std::os::unix::fs::PermissionsExt;
 
@@ -39,7 +37,7 @@ fn enrolled_on_one_host_a_code_works_on_the_other_and_is_a_replay_on_the_first()
     assert!(text.contains("unavailable right now"), "{text}");
     // Refused on A, and said in the fleet's trail, read on B: not only in
     // A's syslog.
-    let trail: Vec<serde_json::Value> = serde_json::from_str(&common::fleet::ok(
+    let trail: Vec<serde_json::Value> = serde_json::from_str(&crate::common::fleet::ok(
         &f.b.site.cli(&["--json", "audit", "--user", "alice"]),
         "audit on B",
     ))
@@ -595,7 +593,7 @@ fn a_record_put_back_from_before_is_refused_by_the_host_that_wrote_a_later_one()
     refused_on_a("after a restart, the older row");
 
     // The refusals are in the fleet's trail, read on B.
-    let trail: Vec<serde_json::Value> = serde_json::from_str(&common::fleet::ok(
+    let trail: Vec<serde_json::Value> = serde_json::from_str(&crate::common::fleet::ok(
         &f.b.site.cli(&["--json", "audit", "--user", "lena"]),
         "audit on B",
     ))
@@ -606,13 +604,13 @@ fn a_record_put_back_from_before_is_refused_by_the_host_that_wrote_a_later_one()
         "{trail:?}"
     );
     // An admin reset through A replaces the record: lena enrolls again.
-    let said = common::fleet::ok(
+    let said = crate::common::fleet::ok(
         &f.a.site
             .cli(&["admin", "reset", "lena", "--reason", "restored row"]),
         "admin reset on A",
     );
     assert!(said.contains("lena"), "{said}");
-    let status: serde_json::Value = serde_json::from_str(&common::fleet::ok(
+    let status: serde_json::Value = serde_json::from_str(&crate::common::fleet::ok(
         &f.a.site.cli(&["--json", "status", "--user", "lena"]),
         "status on A",
     ))

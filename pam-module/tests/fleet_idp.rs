@@ -8,10 +8,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::fleet::*;
-use common::*;
+use crate::common::fleet::*;
+use crate::common::*;
 use planasonix_core::otpauth::parse_base32;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -8,10 +8,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::fleet::*;
-use common::*;
+use crate::common::fleet::*;
+use crate::common::*;
 use planasonix_core::SealKey;
 use planasonix_testkit::component::{plugin_wasm, target_dir, workspace_root};
 use std::io::{BufRead, BufReader, Write};
@@ -451,7 +449,7 @@ fn the_reviewed_attacks_on_the_provider_are_stopped() {
         "admin-reset",
         &format!(
             "exec '{}' --config '{}' --db '{}' --key '{}' --store '{}' admin reset \"$1\" --reason 'attack test' >/dev/null",
-            common::cli_bin().display(),
+            crate::common::cli_bin().display(),
             fleet.b.site.policy.display(),
             fleet.b.site.db.display(),
             fleet.b.site.key.display(),

@@ -3,16 +3,19 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::libpam::{name, Transaction};
-use common::*;
+use crate::common::libpam::{name, Transaction};
+use crate::common::*;
 use pam_sys::*;
 
 const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
 
 /// A transaction for sshd and `user` from `rhost`.
-fn from(site: &Site, rhost: &str, user: &str, responder: common::libpam::Responder) -> Transaction {
+fn from(
+    site: &Site,
+    rhost: &str,
+    user: &str,
+    responder: crate::common::libpam::Responder,
+) -> Transaction {
     accounts::ensure(user);
     let mut tx = Transaction::start(&site.confdir, "sshd", user, responder);
     tx.set_rhost(rhost);

@@ -6,9 +6,7 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const REQUIRED: &str = "[enforcement]\nmode = \"required-for-all\"\n";
 

@@ -3,10 +3,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::libpam::{name, Shown};
-use common::*;
+use crate::common::libpam::{name, Shown};
+use crate::common::*;
 use pam_sys::*;
 use planasonix_core::{Context, Engine, Policy, UnixTime};
 use planasonix_native::{load_key_file, now, OsRandom, SledStore};
@@ -29,7 +27,7 @@ macro_rules! assert_code {
     }};
 }
 
-fn shows(tx: &common::libpam::Transaction, text: &str) -> bool {
+fn shows(tx: &crate::common::libpam::Transaction, text: &str) -> bool {
     tx.shown().iter().any(|s| s.text().contains(text))
 }
 
@@ -324,7 +322,7 @@ fn enrollment_at_login_during_grace() {
             .unwrap();
         planasonix_core::otpauth::parse_base32(b32).unwrap()
     };
-    let responder: common::libpam::Responder = Box::new(move |shown| {
+    let responder: crate::common::libpam::Responder = Box::new(move |shown| {
         let prompt = shown.last().unwrap().text().to_owned();
         Some(match prompt.as_str() {
             "Set up an authenticator app now? [y/N]: " => "y".into(),
@@ -380,7 +378,7 @@ fn sms_goes_through_the_configured_command() {
     site.service("sshd", &[&format!("sms_command={}", script.display())]);
     site.enroll_sms("frank", "+447700900123");
     let file = outbox.clone();
-    let responder: common::libpam::Responder = Box::new(move |shown| {
+    let responder: crate::common::libpam::Responder = Box::new(move |shown| {
         let prompt = shown.last().unwrap().text().to_owned();
         if prompt == "Verification code: " {
             return Some("sms".into());
@@ -462,7 +460,7 @@ fn pamtester(site: &Site, service: &str, user: &str, input: &str) -> (bool, Stri
     )
 }
 
-/// pam_wrapper's own directory choice races (see common::pam_wrapper): 12
+/// pam_wrapper's own directory choice races (see crate::common::pam_wrapper): 12
 /// pamtesters started at once failed 7 times in 120 before starts were
 /// serialised. A failed start here is the harness, never the module.
 #[test]

@@ -8,10 +8,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::libpam::{name, Shown};
-use common::*;
+use crate::common::libpam::{name, Shown};
+use crate::common::*;
 use pam_sys::*;
 use planasonix_testkit::gateway::{FakeGateway, Reply};
 use std::os::unix::fs::PermissionsExt;
@@ -93,7 +91,7 @@ fn a_code_asked_for_at_the_prompt_arrives_through_the_gateway_and_gets_the_user_
     let gateway = FakeGateway::http();
     let (site, _) = setup("sms-gw", &gateway, "");
     let gw = gateway.clone();
-    let responder: common::libpam::Responder = Box::new(move |shown| {
+    let responder: crate::common::libpam::Responder = Box::new(move |shown| {
         let prompt = shown.last().unwrap().text().to_owned();
         if prompt == "Verification code: " {
             return Some("sms".into());
@@ -117,7 +115,7 @@ fn with_the_gateway_down_the_user_is_told_at_once_and_gets_in_with_the_app() {
     ]);
     let asked = Arc::new(Mutex::new(0));
     let count = asked.clone();
-    let responder: common::libpam::Responder = Box::new(move |_shown| {
+    let responder: crate::common::libpam::Responder = Box::new(move |_shown| {
         let mut n = count.lock().unwrap();
         *n += 1;
         Some(if *n == 1 {
@@ -155,8 +153,9 @@ fn a_slow_gateway_never_holds_the_database() {
     let login = std::thread::spawn({
         let confdir = site.confdir.clone();
         move || {
-            let responder: common::libpam::Responder = Box::new(|_| Some("sms".into()));
-            let mut tx = common::libpam::Transaction::start(&confdir, "sshd", "frank", responder);
+            let responder: crate::common::libpam::Responder = Box::new(|_| Some("sms".into()));
+            let mut tx =
+                crate::common::libpam::Transaction::start(&confdir, "sshd", "frank", responder);
             tx.set_rhost("192.0.2.10");
             tx.authenticate()
         }
@@ -178,7 +177,7 @@ fn a_slow_gateway_never_holds_the_database() {
 /// frank asks for a code and types it; whether he got in.
 fn sms_login(site: &Site, gateway: &FakeGateway) -> (i32, String) {
     let gw = gateway.clone();
-    let responder: common::libpam::Responder = Box::new(move |shown| {
+    let responder: crate::common::libpam::Responder = Box::new(move |shown| {
         let prompt = shown.last().unwrap().text().to_owned();
         if prompt == "Verification code: " {
             return Some("sms".into());
@@ -222,7 +221,7 @@ fn a_gateway_outage_takes_nothing_from_the_users_sms_limit() {
         let asked = Arc::new(Mutex::new(0));
         let count = asked.clone();
         // "sms", then nothing more: the login ends there.
-        let responder: common::libpam::Responder = Box::new(move |_| {
+        let responder: crate::common::libpam::Responder = Box::new(move |_| {
             let mut n = count.lock().unwrap();
             *n += 1;
             (*n == 1).then(|| "sms".to_owned())

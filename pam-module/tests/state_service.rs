@@ -4,10 +4,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::libpam::name;
-use common::*;
+use crate::common::libpam::name;
+use crate::common::*;
 use pam_sys::*;
 use planasonix_core::StoreError;
 use planasonix_native::{socket_beside, SledStore};

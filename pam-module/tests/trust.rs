@@ -5,10 +5,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::libpam::name;
-use common::*;
+use crate::common::libpam::name;
+use crate::common::*;
 use pam_sys::*;
 use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;

@@ -6,10 +6,8 @@
 // Test harness code: a failed expectation should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::libpam::name;
-use common::*;
+use crate::common::libpam::name;
+use crate::common::*;
 use pam_sys::*;
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::Store;
