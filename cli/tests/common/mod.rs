@@ -2,12 +2,12 @@
 #![allow(dead_code)] // Each test file uses a different subset.
 
 use planasonix_testkit::TempDir;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 pub use planasonix_testkit::accounts;
+pub use planasonix_testkit::cli::{require_tool, run_with_stdin, HostFiles};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_planasonix");
 
@@ -67,17 +67,15 @@ impl Layout {
 
     /// The global options pointing into this layout.
     pub fn globals(&self) -> Vec<String> {
-        vec![
-            "--config".into(),
-            self.config().display().to_string(),
-            "--key".into(),
-            self.key().display().to_string(),
-            "--db".into(),
-            self.db().display().to_string(),
-            // Never the machine's /etc/planasonix/store.toml (absent = sled).
-            "--store".into(),
-            self.root.join("etc/store.toml").display().to_string(),
-        ]
+        let (config, key, db) = (self.config(), self.key(), self.db());
+        let store_file = self.root.join("etc/store.toml");
+        HostFiles {
+            policy: &config,
+            key: &key,
+            db: &db,
+            store_file: &store_file,
+        }
+        .globals()
     }
 
     /// `planasonix GLOBALS args…` with `stdin` as standard input.
@@ -92,19 +90,6 @@ impl Layout {
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         run_with_stdin(&mut self.command(args), stdin)
     }
-}
-
-pub fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let _ = input.write_all(stdin.as_bytes());
-    drop(input);
-    child.wait_with_output().unwrap()
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -125,17 +110,6 @@ pub fn fails_with(out: &Output, code: i32) -> String {
     assert_eq!(lines.len(), 1, "expected one stderr line, got: {err:?}");
     assert!(lines[0].starts_with("planasonix: "), "{err}");
     lines[0].to_owned()
-}
-
-/// Fails clearly when a tool the test relies on is absent.
-pub fn require_tool(name: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "this test needs `{name}`: install the Debian package `{package}`"
-    );
 }
 
 /// The current TOTP code for a base32 secret, from `oathtool`.

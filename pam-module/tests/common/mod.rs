@@ -233,16 +233,15 @@ impl Site {
 
     /// [`Site::cli`], not yet run.
     pub fn cli_command(&self, args: &[&str]) -> Command {
+        let store_file = self.store_file();
+        let files = planasonix_testkit::cli::HostFiles {
+            policy: &self.policy,
+            key: &self.key,
+            db: &self.db,
+            store_file: &store_file,
+        };
         let mut cmd = Command::new(cli_bin());
-        cmd.arg("--config")
-            .arg(&self.policy)
-            .arg("--db")
-            .arg(&self.db)
-            .arg("--key")
-            .arg(&self.key)
-            .arg("--store")
-            .arg(self.store_file())
-            .args(args);
+        cmd.args(files.globals()).args(args);
         cmd
     }
 

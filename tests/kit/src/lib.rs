@@ -8,11 +8,13 @@
 //! tests that go through NSS ([`accounts`]), and private, real PostgreSQL
 //! clusters with TLS for the fleet store ([`postgres`]), and the WebAssembly
 //! components built by the harness ([`component`]), test certificates ([`tls`]),
-//! and a fake SMS gateway ([`gateway`]). Test code only: never
+//! a fake SMS gateway ([`gateway`]), and running the CLI
+//! against one simulated host's files ([`cli`]). Test code only: never
 //! a dependency of a shipped crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod accounts;
+pub mod cli;
 pub mod component;
 mod engine;
 pub mod gateway;
