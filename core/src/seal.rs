@@ -326,6 +326,25 @@ mod tests {
         }
     }
 
+    /// The cases the identity provider's parser is checked against too
+    /// (idp/test/unit.test.mjs): the same file, the same answers.
+    #[test]
+    fn the_shared_key_texts_get_the_answers_they_name() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/seal-key-texts.json")).unwrap();
+        let cases = table["cases"].as_array().unwrap();
+        assert!(cases.len() >= 12, "the table lost its cases");
+        for case in cases {
+            let why = case["why"].as_str().unwrap();
+            let parsed = SealKey::from_key_text(case["text"].as_str().unwrap().as_bytes());
+            match (case["expect"].as_str().unwrap(), parsed) {
+                ("ok", Ok(key)) => assert_eq!(key.check_value(), case["check"], "{why}"),
+                ("format", Err(SealError::KeyFormat)) => {}
+                (want, got) => panic!("{why}: want {want}, got {:?}", got.err()),
+            }
+        }
+    }
+
     #[test]
     fn the_check_value_tells_keys_apart_and_shows_none_of_the_key() {
         let key = SealKey::generate(&mut SeededRandom::new(5)).unwrap();

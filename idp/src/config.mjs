@@ -42,14 +42,24 @@ function strings(file, table, key, where = '') {
   return v;
 }
 
+/**
+ * The 32 bytes of a seal key file's text (`planasonix-seal-key-v1` and the
+ * key in canonical, padded base64), by core's rules (SealKey::from_key_text;
+ * both are checked against tests/seal-key-texts.json); null if it is not one.
+ * @param {string} text
+ */
+export function parseSealKeyText(text) {
+  const words = text.trim().split(/\s+/);
+  if (words.length !== 2 || words[0] !== 'planasonix-seal-key-v1' || !/^[A-Za-z0-9+/]*={0,2}$/.test(words[1])) return null;
+  const bytes = Buffer.from(words[1], 'base64');
+  return bytes.length === 32 && bytes.toString('base64') === words[1] ? new Uint8Array(bytes) : null;
+}
+
 /** The seal key file's 32 bytes (`planasonix-seal-key-v1 <base64>`). */
 export function readSealKey(file) {
-  const words = readTrustedText(file, { secret: true, what: 'seal key' }).trim().split(/\s+/);
-  const bytes = words.length === 2 && words[0] === 'planasonix-seal-key-v1' ? Buffer.from(words[1], 'base64') : null;
-  if (bytes === null || bytes.length !== 32 || bytes.toString('base64') !== words[1]) {
-    throw new ConfigError(`${file}: not a seal key (planasonix-seal-key-v1 and 32 bytes in base64)`);
-  }
-  return new Uint8Array(bytes);
+  const key = parseSealKeyText(readTrustedText(file, { secret: true, what: 'seal key' }));
+  if (key === null) throw new ConfigError(`${file}: not a seal key (planasonix-seal-key-v1 and 32 bytes in base64)`);
+  return key;
 }
 
 const LOCAL = /^(localhost|127\.[0-9.]+|::1)$/;  // an http issuer's host

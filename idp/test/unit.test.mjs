@@ -262,3 +262,20 @@ test('the store file is parsed by the hosts\u2019 rules, case for case', async (
     }
   }
 });
+
+test('the seal key file is read by core\u2019s rules, case for case, to the same check value', async () => {
+  const { parseSealKeyText } = await import('../src/config.mjs');
+  const { sealKeyCheck } = await import('../src/mfa/pg.mjs');
+  const fs = await import('node:fs');
+  const table = JSON.parse(fs.readFileSync(new URL('../../tests/seal-key-texts.json', import.meta.url), 'utf8'));
+  assert.ok(table.cases.length >= 12, 'the table lost its cases');
+  for (const c of table.cases) {
+    const key = parseSealKeyText(c.text);
+    if (c.expect === 'ok') {
+      assert.ok(key !== null, c.why);
+      assert.equal(sealKeyCheck(key), c.check, c.why);
+    } else {
+      assert.equal(key, null, c.why);
+    }
+  }
+});
