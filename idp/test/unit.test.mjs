@@ -279,3 +279,45 @@ test('the seal key file is read by core\u2019s rules, case for case, to the same
     }
   }
 });
+
+test('the delivery commands are run and judged by the hosts\u2019 contract, case for case', async () => {
+  const { delivery, setCommands } = await import('../src/mfa/delivery.mjs');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const table = JSON.parse(fs.readFileSync(new URL('../../tests/delivery-commands.json', import.meta.url), 'utf8'));
+  assert.ok(table.cases.length >= 8, 'the table lost its cases');
+  const [to, text, user] = ['+447700900123', 'Your code is 123456', 'alice'];
+  const notice = 'A second factor was added to your account.';
+  for (const [n, c] of table.cases.entries()) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'planasonix-delivery-'));
+    try {
+      const out = path.join(dir, 'out');
+      fs.mkdirSync(out);
+      const program = path.join(dir, `case-${n}`);
+      fs.writeFileSync(program, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > ${out}/argv\ncat > ${out}/stdin\nenv > ${out}/env\n${c.script}\n`, { mode: 0o700 });
+      const timeout = c.timeout_ms ?? 5000;
+      setCommands({ sms: program, smsStdin: c.sms_input === 'stdin', notice: program, smsTimeoutMs: timeout, noticeTimeoutMs: timeout });
+      const body = c.message === 'sms' ? text : notice;
+      let got = 'sent';
+      try {
+        if (c.message === 'sms') delivery.sendSms(to, text);
+        else delivery.sendNotice(user, notice);
+      } catch (e) {
+        got = e.tag;
+      }
+      assert.equal(got, c.expect, c.why);
+      const fill = (t) => t.replaceAll('{to}', to).replaceAll('{user}', user).replaceAll('{text}', body);
+      const read = (name) => fs.readFileSync(path.join(out, name), 'utf8');
+      if (c.argv) assert.equal(read('argv'), c.argv.map((a) => `${fill(a)}\n`).join(''), c.why);
+      if (c.stdin !== undefined) assert.equal(read('stdin'), fill(c.stdin), c.why);
+      if (c.env) {
+        const seen = read('env').split('\n');
+        for (const [name, value] of Object.entries(c.env)) assert.ok(seen.includes(`${name}=${value}`), `${c.why}: ${name}`);
+        for (const name of c.env_absent) assert.ok(!seen.some((l) => l.startsWith(`${name}=`)), `${c.why}: ${name}`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

@@ -327,9 +327,99 @@ mod tests {
     }
 
     fn sms(text: &str) -> Message {
+        sms_to("+441234567890", text)
+    }
+
+    fn sms_to(to: &str, text: &str) -> Message {
         Message::Sms {
-            to: PhoneNumber::parse("+441234567890").unwrap(),
+            to: PhoneNumber::parse(to).unwrap(),
             text: SecretString::new(text.into()),
+        }
+    }
+
+    /// The prologue of every shared case's command: its arguments (one a
+    /// line), standard input and environment, into `out`.
+    fn recording(out: &Path, body: &str) -> String {
+        let o = out.display();
+        format!(
+            "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > {o}/argv\ncat > {o}/stdin\nenv > {o}/env\n{body}"
+        )
+    }
+
+    /// The cases the identity provider's delivery is run against too
+    /// (idp/test/unit.test.mjs): the same commands, the same judgement.
+    #[test]
+    fn the_shared_delivery_cases_get_the_answers_they_name() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/delivery-commands.json")).unwrap();
+        let cases = table["cases"].as_array().unwrap();
+        assert!(cases.len() >= 8, "the table lost its cases");
+        let (to, text, user) = ("+447700900123", "Your code is 123456", "alice");
+        let notice = Notice {
+            user: user.into(),
+            kind: NoticeKind::Reset,
+            at: UnixTime(1_800_000_000),
+        };
+        for (n, case) in cases.iter().enumerate() {
+            let why = case["why"].as_str().unwrap();
+            let dir = TempDir::new("delivery-case");
+            let out = dir.join("out");
+            std::fs::create_dir(&out).unwrap();
+            let program = script(
+                dir.path(),
+                &format!("case-{n}"),
+                &recording(&out, case["script"].as_str().unwrap()),
+            );
+            let timeout = Duration::from_millis(case["timeout_ms"].as_u64().unwrap_or(5000));
+            let is_sms = case["message"] == "sms";
+            let commands = Commands {
+                sms: Some(program.clone()),
+                sms_stdin: case["sms_input"] == "stdin",
+                notice: Some(program),
+                sms_timeout: timeout,
+                notice_timeout: timeout,
+            };
+            let (message, body) = if is_sms {
+                (sms_to(to, text), text.to_owned())
+            } else {
+                (Message::Notice(notice.clone()), notice.message())
+            };
+            let got = match commands.send(&message) {
+                Ok(()) => "sent",
+                Err(e) if e.proves_unsent() => "not-sent",
+                Err(_) => "failed",
+            };
+            assert_eq!(got, case["expect"], "{why}");
+            let fill = |t: &str| {
+                t.replace("{to}", to)
+                    .replace("{user}", user)
+                    .replace("{text}", &body)
+            };
+            let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+            if let Some(argv) = case["argv"].as_array() {
+                let want: String = argv
+                    .iter()
+                    .map(|a| format!("{}\n", fill(a.as_str().unwrap())))
+                    .collect();
+                assert_eq!(read("argv"), want, "{why}");
+            }
+            if let Some(stdin) = case["stdin"].as_str() {
+                assert_eq!(read("stdin"), fill(stdin), "{why}");
+            }
+            if let Some(env) = case["env"].as_object() {
+                let seen = read("env");
+                for (name, value) in env {
+                    let line = format!("{name}={}", value.as_str().unwrap());
+                    assert!(seen.lines().any(|l| l == line), "{why}: {line} in {seen}");
+                }
+                for name in case["env_absent"].as_array().unwrap() {
+                    let prefix = format!("{}=", name.as_str().unwrap());
+                    assert!(
+                        !seen.lines().any(|l| l.starts_with(&prefix)),
+                        "{why}: {seen}"
+                    );
+                }
+            }
         }
     }
 
