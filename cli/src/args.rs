@@ -1,8 +1,8 @@
 //! The command line, declared with clap's derive API.
 
 use clap::{Args, Parser, Subcommand};
-use planasonix_core::input::validate_user_name;
-use planasonix_core::time::parse_duration;
+use planasonix_core::input::{validate_user_name, UserNameError};
+use planasonix_core::time::{parse_duration, DurationError};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -395,23 +395,43 @@ pub enum PolicyCmd {
     },
 }
 
-fn user_name(text: &str) -> Result<String, String> {
-    validate_user_name(text).map_err(|e| e.to_string())?;
+fn user_name(text: &str) -> Result<String, UserNameError> {
+    validate_user_name(text)?;
     Ok(text.to_owned())
 }
 
-fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text).map_err(|e| e.to_string())
+fn duration(text: &str) -> Result<Duration, DurationError> {
+    parse_duration(text)
 }
 
+/// Why a `--wait` is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum WaitError {
+    /// More milliseconds than a `u64` holds.
+    TooManyMilliseconds,
+    /// Not a duration.
+    Duration(DurationError),
+}
+
+impl std::fmt::Display for WaitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WaitError::TooManyMilliseconds => f.write_str("too many milliseconds"),
+            WaitError::Duration(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WaitError {}
+
 /// A duration, or whole milliseconds like `250ms` (waits can be short).
-fn wait(text: &str) -> Result<Duration, String> {
+fn wait(text: &str) -> Result<Duration, WaitError> {
     match text.strip_suffix("ms") {
         Some(ms) if !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()) => ms
             .parse::<u64>()
             .map(Duration::from_millis)
-            .map_err(|_| "too many milliseconds".to_owned()),
-        _ => duration(text),
+            .map_err(|_| WaitError::TooManyMilliseconds),
+        _ => duration(text).map_err(WaitError::Duration),
     }
 }
 
@@ -429,7 +449,14 @@ mod tests {
     fn waits_take_milliseconds_too() {
         assert_eq!(wait("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(wait("2s"), Ok(Duration::from_secs(2)));
-        assert!(wait("ms").is_err());
-        assert!(wait("-5ms").is_err());
+        assert_eq!(
+            wait("99999999999999999999ms"),
+            Err(WaitError::TooManyMilliseconds)
+        );
+        assert_eq!(
+            wait("-5ms"),
+            Err(WaitError::Duration(DurationError::Negative))
+        );
+        assert!(matches!(wait("ms"), Err(WaitError::Duration(_))));
     }
 }

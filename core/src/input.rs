@@ -118,6 +118,8 @@ impl fmt::Display for UserNameError {
     }
 }
 
+impl std::error::Error for UserNameError {}
+
 /// Checks a user name (a Unix login or an identity provider's subject).
 pub fn validate_user_name(name: &str) -> Result<(), UserNameError> {
     if name.is_empty() {

@@ -101,6 +101,8 @@ impl fmt::Display for DurationError {
     }
 }
 
+impl std::error::Error for DurationError {}
+
 /// Parses `"30s"`, `"5m"`, `"2h"`, `"14d"`, `"1w"` and sums like `"1h30m"`.
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();

@@ -2,7 +2,7 @@
 //! libpam runs it: `include` and `@include` lines join the stack, a
 //! `substack` is one level deeper.
 
-use super::pam_parse::{parse, Actions, Control, Entry, Joining, Line, Stage};
+use super::pam_parse::{parse, Actions, Control, Entry, Joining, Line, LineError, Stage};
 
 /// How deep includes may nest before the stack is called broken.
 const MAX_DEPTH: usize = 16;
@@ -81,7 +81,7 @@ pub enum Problem {
     },
     Invalid {
         at: Origin,
-        why: String,
+        why: LineError,
     },
 }
 

@@ -114,7 +114,40 @@ pub enum Entry {
     /// Debian's `@include FILE`: every line of FILE, all types.
     AtInclude(String),
     /// A line libpam would reject; the reason.
-    Invalid(String),
+    Invalid(LineError),
+}
+
+/// Why libpam rejects a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineError {
+    /// The file ends inside a `\` continuation.
+    EndsInContinuation,
+    /// `@include` without a file name.
+    IncludeWithoutFile,
+    /// A type other than auth, account, password and session.
+    UnknownType(String),
+    /// Fewer than a type, a control and a module.
+    TooFewFields,
+    /// A control that is neither a keyword nor `[value=action …]`.
+    UnknownControl(String),
+    /// An entry of `[…]` that is not `value=action`.
+    NotValueAction(String),
+    /// An action that is none of libpam's, nor a jump of one or more.
+    UnknownAction(String),
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineError::EndsInContinuation => f.write_str("the file ends inside a `\\` continuation: libpam stops reading it with an error, and every login through it fails"),
+            LineError::IncludeWithoutFile => f.write_str("@include without a file name"),
+            LineError::UnknownType(t) => write!(f, "unknown type `{t}`"),
+            LineError::TooFewFields => f.write_str("a rule needs a type, a control and a module"),
+            LineError::UnknownControl(c) => write!(f, "unknown control `{c}`"),
+            LineError::NotValueAction(pair) => write!(f, "`{pair}` in the control is not value=action"),
+            LineError::UnknownAction(a) => write!(f, "unknown action `{a}` in the control"),
+        }
+    }
 }
 
 /// A logical line with where it starts and its text (whitespace collapsed).
@@ -195,9 +228,7 @@ pub fn parse(text: &str, joining: Joining) -> Vec<Line> {
         out.push(Line {
             number,
             text: String::new(),
-            entry: Entry::Invalid(
-                "the file ends inside a `\\` continuation: libpam stops reading it with an error, and every login through it fails".into(),
-            ),
+            entry: Entry::Invalid(LineError::EndsInContinuation),
         });
     }
     out
@@ -235,7 +266,7 @@ fn parse_line(number: usize, logical: &str) -> Option<Line> {
     let entry = if first.eq_ignore_ascii_case("@include") {
         match fields.get(1) {
             Some(file) => Entry::AtInclude(file.clone()),
-            None => Entry::Invalid("@include without a file name".into()),
+            None => Entry::Invalid(LineError::IncludeWithoutFile),
         }
     } else {
         rule(&fields)
@@ -253,10 +284,10 @@ fn rule(fields: &[String]) -> Entry {
         None => (false, fields[0].as_str()),
     };
     let Some(stage) = Stage::parse(type_word) else {
-        return Entry::Invalid(format!("unknown type `{}`", fields[0]));
+        return Entry::Invalid(LineError::UnknownType(fields[0].clone()));
     };
     let (Some(control), Some(target)) = (fields.get(1), fields.get(2)) else {
-        return Entry::Invalid("a rule needs a type, a control and a module".into());
+        return Entry::Invalid(LineError::TooFewFields);
     };
     let control = match control.to_ascii_lowercase().as_str() {
         "include" => Control::Include,
@@ -305,17 +336,17 @@ fn keyword(word: &str) -> Option<Actions> {
 }
 
 /// `[value=action …]`; values not listed and no `default` mean `bad`, as in libpam.
-fn brackets(control: &str) -> Result<Actions, String> {
+fn brackets(control: &str) -> Result<Actions, LineError> {
     let inner = control
         .strip_prefix('[')
         .and_then(|c| c.strip_suffix(']'))
-        .ok_or_else(|| format!("unknown control `{control}`"))?;
+        .ok_or_else(|| LineError::UnknownControl(control.to_owned()))?;
     let mut pairs = Vec::new();
     let mut default = Action::Bad;
     for pair in inner.split_whitespace() {
         let (value, action) = pair
             .split_once('=')
-            .ok_or_else(|| format!("`{pair}` in the control is not value=action"))?;
+            .ok_or_else(|| LineError::NotValueAction(pair.to_owned()))?;
         let action = match action.to_ascii_lowercase().as_str() {
             "ignore" => Action::Ignore,
             "ok" => Action::Ok,
@@ -327,7 +358,7 @@ fn brackets(control: &str) -> Result<Actions, String> {
                 n.parse()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("unknown action `{action}` in the control"))?,
+                    .ok_or_else(|| LineError::UnknownAction(action.to_owned()))?,
             ),
         };
         let value = value.to_ascii_lowercase();

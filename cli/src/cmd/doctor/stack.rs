@@ -243,7 +243,7 @@ pub fn problems(problems: &[Problem], dir: &str) -> Vec<Finding> {
                     "flatten the includes".into(),
                 ),
                 Problem::Invalid { at, why } => (
-                    format!("libpam rejects {} ({}): {}", quoted(&at.text), place(dir, at), shown(why)),
+                    format!("libpam rejects {} ({}): {}", quoted(&at.text), place(dir, at), shown(&why.to_string())),
                     "correct or remove that line".into(),
                 ),
             };

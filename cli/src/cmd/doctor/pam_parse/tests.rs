@@ -85,19 +85,42 @@ fn includes_and_invalid_lines() {
             ..
         }
     ));
-    assert!(matches!(only("auth required").entry, Entry::Invalid(_)));
-    assert!(matches!(
-        only("autth required x.so").entry,
-        Entry::Invalid(_)
-    ));
-    assert!(matches!(
-        only("auth [success=maybe] x.so").entry,
-        Entry::Invalid(_)
-    ));
-    assert!(matches!(
-        only("auth sometimes x.so").entry,
-        Entry::Invalid(_)
-    ));
+    for (line, why) in [
+        ("auth required", LineError::TooFewFields),
+        (
+            "autth required x.so",
+            LineError::UnknownType("autth".into()),
+        ),
+        (
+            "-autth required x.so",
+            LineError::UnknownType("-autth".into()),
+        ),
+        (
+            "auth [success=maybe] x.so",
+            LineError::UnknownAction("maybe".into()),
+        ),
+        (
+            "auth [success] x.so",
+            LineError::NotValueAction("success".into()),
+        ),
+        (
+            "auth [success=0] x.so",
+            LineError::UnknownAction("0".into()),
+        ),
+        (
+            "auth sometimes x.so",
+            LineError::UnknownControl("sometimes".into()),
+        ),
+        ("@include", LineError::IncludeWithoutFile),
+    ] {
+        assert_eq!(only(line).entry, Entry::Invalid(why), "{line}");
+    }
+    assert_eq!(
+        parse("auth required a.so \\", Joining::Ends)
+            .last()
+            .map(|l| l.entry.clone()),
+        Some(Entry::Invalid(LineError::EndsInContinuation))
+    );
     // A comment ends the line before a trailing backslash is seen.
     assert_eq!(
         parse("auth required a.so # \\\nauth required b.so", Joining::Ends).len(),
