@@ -31,11 +31,14 @@ pub use bindings::exports::planasonix::mfa::engine::{
     NotRequired, RemoteLock, Required, Session as EngineSession, Subject, TotpEnrollment,
     UserStatus, Verification,
 };
+pub use bindings::planasonix::mfa::store::{
+    BadRecord, IoFailure, IoKind as WitIoKind, StoreError as WitStoreError,
+};
 pub use gateway::GatewayDelivery;
 pub use limits::Limits;
 pub use planasonix_core::store::Store;
 pub use session::Session;
-pub use state::{DeliveryError, HostDelivery, HostState};
+pub use state::{store_error_to_wit, DeliveryError, HostDelivery, HostState};
 
 use bindings::PluginPre;
 use limits::MemoryGuard;

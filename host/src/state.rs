@@ -47,7 +47,7 @@ impl WasiView for HostState {
 
 /// The core's store error as the WIT's typed one: every variant crosses as
 /// itself (the component's engine decides on them as the native one does).
-fn to_wit(e: StoreError) -> store::StoreError {
+pub fn store_error_to_wit(e: StoreError) -> store::StoreError {
     use store::StoreError as W;
     match e {
         StoreError::Busy => W::Busy,
@@ -92,7 +92,11 @@ fn versioned(v: Versioned) -> store::Versioned {
 /// asks `authenticated-only` and refuses what it must itself.
 impl store::Host for HostState {
     fn get(&mut self, key: String) -> Result<Option<store::Versioned>, store::StoreError> {
-        Ok(self.store.get(&key).map_err(to_wit)?.map(versioned))
+        Ok(self
+            .store
+            .get(&key)
+            .map_err(store_error_to_wit)?
+            .map(versioned))
     }
 
     fn get_past_rollback(
@@ -102,7 +106,7 @@ impl store::Host for HostState {
         Ok(self
             .store
             .get_past_rollback(&key)
-            .map_err(to_wit)?
+            .map_err(store_error_to_wit)?
             .map(versioned))
     }
 
@@ -115,7 +119,7 @@ impl store::Host for HostState {
         match self
             .store
             .compare_and_swap(&key, expected, value.as_deref())
-            .map_err(to_wit)?
+            .map_err(store_error_to_wit)?
         {
             Cas::Swapped(version) => Ok(Some(version)),
             Cas::Conflict => Ok(None),
@@ -132,18 +136,18 @@ impl store::Host for HostState {
         match self
             .store
             .swap_and_add(&key, expected, &value, &add)
-            .map_err(to_wit)?
+            .map_err(store_error_to_wit)?
         {
             Swap::Conflict => Ok(store::Swap::Conflict),
             Swap::Swapped { version, present } => Ok(store::Swap::Swapped(store::Swapped {
                 version,
-                present: present.map_err(to_wit),
+                present: present.map_err(store_error_to_wit),
             })),
         }
     }
 
     fn keys(&mut self, prefix: String) -> Result<Vec<String>, store::StoreError> {
-        self.store.keys(&prefix).map_err(to_wit)
+        self.store.keys(&prefix).map_err(store_error_to_wit)
     }
 
     fn authenticated_only(&mut self) -> bool {

@@ -136,8 +136,8 @@ test('the throttle refusing or failing stops the password before it is checked',
 
 test('an engine that cannot answer fails the sign-in closed, says so and logs why', async () => {
   for (const answers of [
-    { decide: { error: { tag: 'store', val: 'PostgreSQL: TCP: connection refused' } } },
-    { status: { error: { tag: 'store', val: 'timeout' } } },
+    { decide: { error: { tag: 'store', val: { tag: 'io', val: { kind: 'unreachable', detail: 'PostgreSQL: TCP: connection refused' } } } } },
+    { status: { error: { tag: 'store', val: { tag: 'busy' } } } },
     { verify: { error: { tag: 'internal', val: 'trap' } } },
   ]) {
     const { machine, provider, logged } = signIn({ answers });
@@ -147,7 +147,7 @@ test('an engine that cannot answer fails the sign-in closed, says so and logs wh
     const page = String((await show(machine, browser)).body);
     assert.match(page, new RegExp(say.UNAVAILABLE), JSON.stringify(answers));
     assert.deepEqual(provider.results, [], 'nobody is signed in');
-    assert.match(logged.join('\n'), /sign-in of "alice" failed closed/);
+    assert.match(logged.join('\n'), /sign-in of "alice" failed closed: (store: io: unreachable: PostgreSQL: TCP: connection refused|store: busy|internal: trap)$/m);
   }
 });
 

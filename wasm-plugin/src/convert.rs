@@ -158,7 +158,7 @@ pub(crate) fn audit_event(e: core_::AuditEvent) -> wit::AuditEvent {
 pub(crate) fn err(e: Error) -> wit::Error {
     match e {
         Error::Policy(p) => wit::Error::Policy(p.to_string()),
-        Error::Store(s) => wit::Error::Store(s.to_string()),
+        Error::Store(s) => wit::Error::Store(crate::imports::to_wit(s)),
         Error::Seal(s) => wit::Error::Seal(s.to_string()),
         Error::Random(_) => wit::Error::Random,
         Error::Input(i) => wit::Error::Input(i.to_string()),
@@ -174,6 +174,6 @@ pub(crate) fn err(e: Error) -> wit::Error {
         Error::UnknownAction(a) => wit::Error::UnknownAction(a),
         Error::Locked { until } => wit::Error::Locked(until.0),
         Error::LastFactorRequired => wit::Error::LastFactorRequired,
-        other => wit::Error::Store(other.to_string()),
+        other => wit::Error::Internal(other.to_string()),
     }
 }

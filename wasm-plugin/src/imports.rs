@@ -26,6 +26,41 @@ fn store_error(e: store::StoreError) -> StoreError {
     }
 }
 
+/// The core's store error as the WIT's, for the engine's own `error::store`:
+/// every variant as itself, as the host handed it in.
+pub(crate) fn to_wit(e: StoreError) -> store::StoreError {
+    use store::StoreError as W;
+    match e {
+        StoreError::Busy => W::Busy,
+        StoreError::Io(f) => W::Io(store::IoFailure {
+            kind: io_kind_out(f.kind),
+            detail: f.detail,
+        }),
+        StoreError::Corrupt { key, detail } => W::Corrupt(store::BadRecord { key, detail }),
+        StoreError::Contention => W::Contention,
+        StoreError::Untrusted(why) => W::Untrusted(why),
+        StoreError::Tampered { key, detail } => W::Tampered(store::BadRecord { key, detail }),
+        // A variant this build does not know yet: still a failure, said plainly.
+        other => W::Io(store::IoFailure {
+            kind: store::IoKind::Other,
+            detail: other.to_string(),
+        }),
+    }
+}
+
+fn io_kind_out(kind: IoKind) -> store::IoKind {
+    use store::IoKind as W;
+    match kind {
+        IoKind::PermissionDenied => W::PermissionDenied,
+        IoKind::NotFound => W::NotFound,
+        IoKind::NoSpace => W::NoSpace,
+        IoKind::ReadOnly => W::ReadOnly,
+        IoKind::Unreachable => W::Unreachable,
+        IoKind::Corrupt => W::Corrupt,
+        _ => W::Other,
+    }
+}
+
 fn io_kind(kind: store::IoKind) -> IoKind {
     use store::IoKind as W;
     match kind {

@@ -219,6 +219,7 @@ fn error_tag(e: &PluginError) -> String {
         PluginError::Locked(t) => format!("error:locked@{t}"),
         PluginError::Random => "error:random".into(),
         PluginError::LastFactorRequired => "error:last-factor-required".into(),
+        PluginError::Internal(_) => "error:internal".into(),
     }
 }
 

@@ -118,7 +118,7 @@ fn error(e: core_::Error) -> PluginError {
     use core_::Error as E;
     match e {
         E::Policy(p) => PluginError::Policy(p.to_string()),
-        E::Store(s) => PluginError::Store(s.to_string()),
+        E::Store(s) => PluginError::Store(store_error_to_wit(s)),
         E::Seal(s) => PluginError::Seal(s.to_string()),
         E::Random(_) => PluginError::Random,
         E::Input(i) => PluginError::Input(i.to_string()),
@@ -134,7 +134,7 @@ fn error(e: core_::Error) -> PluginError {
         E::UnknownAction(a) => PluginError::UnknownAction(a),
         E::Locked { until } => PluginError::Locked(until.0),
         E::LastFactorRequired => PluginError::LastFactorRequired,
-        other => PluginError::Store(other.to_string()),
+        other => PluginError::Internal(other.to_string()),
     }
 }
 

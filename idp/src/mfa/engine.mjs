@@ -24,11 +24,27 @@ import { Worker } from 'node:worker_threads';
 const CALL_TIMEOUT_MS = 30_000;
 
 /**
- * An engine error as a log line: its tag, and its detail where it has one.
+ * A WIT value as words for a log line: a variant as its tag and what it
+ * holds, an `io-failure` as its kind and detail, a `bad-record` as its key
+ * and detail.
+ * @param {unknown} v
+ * @returns {string}
+ */
+function words(v) {
+  if (typeof v !== 'object' || v === null) return String(v);
+  const o = /** @type {Record<string, unknown>} */ (v);
+  if (typeof o.tag === 'string') return o.val === undefined ? o.tag : `${o.tag}: ${words(o.val)}`;
+  if ('detail' in o) return `${String(o.kind ?? JSON.stringify(o.key))}: ${String(o.detail)}`;
+  return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? String(x) : x));
+}
+
+/**
+ * An engine error as a log line: its tag, and its detail where it has one
+ * (a store error as the host's typed one: `store: io: unreachable: …`).
  * @param {EngineError} error
  */
 export function errorLine(error) {
-  return 'val' in error ? `${error.tag}: ${String(error.val)}` : error.tag;
+  return words(error);
 }
 
 /**
