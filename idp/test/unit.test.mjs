@@ -1,5 +1,7 @@
 // Unit tests of the provider's pieces that need no browser, database or
-// component: the address a limit counts, CSRF tokens, and times in words.
+// component: the address a limit counts, CSRF tokens, escaping, times in
+// words, and the case tables and files both doors share (SQL, messages,
+// trusted files, store files, seal key texts, delivery commands).
 // Run by `npm test` in idp/ (scripts/test.sh runs it).
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -320,4 +322,21 @@ test('the delivery commands are run and judged by the hosts\u2019 contract, case
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
+});
+
+test('every value from outside is escaped; only markup built by html stays markup', async () => {
+  const { esc, html } = await import('../src/html.mjs');
+  const hostile = `<script>alert(1)</script>"' onmouseover=x &amp;`;
+  assert.equal(esc(hostile), '&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39; onmouseover=x &amp;amp;');
+  assert.equal(esc(null), '');
+  assert.equal(esc(42), '42');
+  const name = '"><img src=x onerror=alert(1)>';
+  const page = String(html`<p title="${name}">${name}</p>`);
+  assert.ok(!page.includes('<img'), page);
+  assert.equal(page, '<p title="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;">&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</p>');
+  // Composed markup is kept; arrays are joined; null, undefined and false are nothing.
+  const inner = html`<b>${'<i>'}</b>`;
+  assert.equal(String(html`<div>${inner}${[html`<br>`, '<br>']}${null}${undefined}${false}</div>`), '<div><b>&lt;i&gt;</b><br>&lt;br&gt;</div>');
+  // A string that looks like markup is still text, however it arrives.
+  assert.equal(String(html`${{ toString: () => '<x>' }}`), '&lt;x&gt;');
 });
