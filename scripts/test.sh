@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-step() { printf '\n[test] %s\n' "$*"; }
+step() { printf '\n[test] %s  (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -74,3 +74,5 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   echo "SKIPPED: the package tests need root (dpkg and mounts inside a chroot)" >&2
 fi
+
+printf '\n[test] all passed in %dm%02ds\n' $((SECONDS / 60)) $((SECONDS % 60))
