@@ -55,6 +55,7 @@ pub mod testing;
 pub mod text;
 pub mod time;
 pub mod trail;
+pub mod webauthn;
 
 pub use audit::{AuditEvent, AuditKind, AuditSink, Factor, Level};
 pub use decision::{Context, Decision, Denied, NotRequired, Session, Subject};

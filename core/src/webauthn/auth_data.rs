@@ -1,0 +1,221 @@
+//! The authenticator data (what the authenticator signs: the RP ID's hash,
+//! the flags, the counter, and at registration the new credential), and the
+//! attestation object that carries it at registration.
+
+use super::cose::{CoseAlgorithm, PublicKey};
+use super::{WebAuthnError, MAX_CREDENTIAL_ID};
+use ciborium::value::Value;
+
+/// The flags byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flags {
+    /// UP: the user touched the authenticator.
+    pub user_present: bool,
+    /// UV: the authenticator verified the user (PIN, biometrics).
+    pub user_verified: bool,
+    /// BE: the credential may be backed up (a synced passkey).
+    pub backup_eligible: bool,
+    /// BS: the credential is backed up now.
+    pub backed_up: bool,
+    /// AT: an attested credential follows the counter.
+    pub attested: bool,
+    /// ED: extensions follow.
+    pub extensions: bool,
+}
+
+impl Flags {
+    fn from_byte(b: u8) -> Flags {
+        Flags {
+            user_present: b & 0x01 != 0,
+            user_verified: b & 0x04 != 0,
+            backup_eligible: b & 0x08 != 0,
+            backed_up: b & 0x10 != 0,
+            attested: b & 0x40 != 0,
+            extensions: b & 0x80 != 0,
+        }
+    }
+}
+
+/// A credential the authenticator made, as the registration carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestedCredential {
+    /// The authenticator's model.
+    pub aaguid: [u8; 16],
+    /// The credential ID.
+    pub credential_id: Vec<u8>,
+    /// Its public key.
+    pub public_key: PublicKey,
+}
+
+/// Parsed authenticator data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatorData {
+    /// SHA-256 of the RP ID the authenticator signed for.
+    pub rp_id_hash: [u8; 32],
+    /// The flags.
+    pub flags: Flags,
+    /// The signature counter.
+    pub sign_count: u32,
+    /// The new credential (registration only).
+    pub attested: Option<AttestedCredential>,
+}
+
+impl AuthenticatorData {
+    /// Parses `bytes`, every part of it: nothing may follow what the flags
+    /// announce.
+    pub fn parse(bytes: &[u8]) -> Result<AuthenticatorData, WebAuthnError> {
+        let short = || WebAuthnError::AuthenticatorData("shorter than its parts");
+        let mut rest = bytes;
+        let rp_id_hash: [u8; 32] = take(&mut rest, 32)
+            .ok_or_else(short)?
+            .try_into()
+            .map_err(|_| short())?;
+        let flags = Flags::from_byte(take(&mut rest, 1).ok_or_else(short)?[0]);
+        let count: [u8; 4] = take(&mut rest, 4)
+            .ok_or_else(short)?
+            .try_into()
+            .map_err(|_| short())?;
+        let attested = if flags.attested {
+            let aaguid: [u8; 16] = take(&mut rest, 16)
+                .ok_or_else(short)?
+                .try_into()
+                .map_err(|_| short())?;
+            let length = take(&mut rest, 2).ok_or_else(short)?;
+            let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
+            if length == 0 || length > MAX_CREDENTIAL_ID {
+                return Err(WebAuthnError::AuthenticatorData(
+                    "the credential ID is empty or over 1023 bytes",
+                ));
+            }
+            let credential_id = take(&mut rest, length).ok_or_else(short)?.to_vec();
+            let key = read_cbor(&mut rest)?;
+            Some(AttestedCredential {
+                aaguid,
+                credential_id,
+                public_key: PublicKey::from_cose(&key)?,
+            })
+        } else {
+            None
+        };
+        if flags.extensions {
+            match read_cbor(&mut rest)? {
+                Value::Map(_) => {}
+                _ => {
+                    return Err(WebAuthnError::AuthenticatorData(
+                        "the extensions are not a map",
+                    ))
+                }
+            }
+        }
+        if !rest.is_empty() {
+            return Err(WebAuthnError::AuthenticatorData(
+                "bytes follow what the flags announce",
+            ));
+        }
+        Ok(AuthenticatorData {
+            rp_id_hash,
+            flags,
+            sign_count: u32::from_be_bytes(count),
+            attested,
+        })
+    }
+}
+
+/// The first `n` bytes of `rest`, which then starts after them.
+fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+    if rest.len() < n {
+        return None;
+    }
+    let (head, tail) = rest.split_at(n);
+    *rest = tail;
+    Some(head)
+}
+
+/// One CBOR item from the front of `rest`, which then starts after it.
+fn read_cbor(rest: &mut &[u8]) -> Result<Value, WebAuthnError> {
+    ciborium::de::from_reader(&mut *rest)
+        .map_err(|_| WebAuthnError::Cbor("an item does not decode"))
+}
+
+/// The parts of an attestation object.
+pub(super) struct AttestationObject {
+    pub(super) format: String,
+    /// The statement's entries.
+    pub(super) statement: Vec<(Value, Value)>,
+    pub(super) auth_data: Vec<u8>,
+}
+
+/// Parses an attestation object: a CBOR map of `fmt` (text), `attStmt`
+/// (map) and `authData` (bytes), and nothing after it.
+pub(super) fn attestation_object(bytes: &[u8]) -> Result<AttestationObject, WebAuthnError> {
+    let mut rest = bytes;
+    let Value::Map(entries) = read_cbor(&mut rest)? else {
+        return Err(WebAuthnError::Cbor("the attestation object is not a map"));
+    };
+    if !rest.is_empty() {
+        return Err(WebAuthnError::Cbor("bytes follow the attestation object"));
+    }
+    let (mut format, mut statement, mut auth_data) = (None, None, None);
+    for (key, value) in entries {
+        match (key, value) {
+            (Value::Text(k), Value::Text(v)) if k == "fmt" && format.is_none() => format = Some(v),
+            (Value::Text(k), Value::Map(v)) if k == "attStmt" && statement.is_none() => {
+                statement = Some(v)
+            }
+            (Value::Text(k), Value::Bytes(v)) if k == "authData" && auth_data.is_none() => {
+                auth_data = Some(v)
+            }
+            _ => {
+                return Err(WebAuthnError::Cbor(
+                    "the attestation object holds an unknown, repeated or mistyped entry",
+                ))
+            }
+        }
+    }
+    match (format, statement, auth_data) {
+        (Some(format), Some(statement), Some(auth_data)) => Ok(AttestationObject {
+            format,
+            statement,
+            auth_data,
+        }),
+        _ => Err(WebAuthnError::Cbor(
+            "the attestation object lacks fmt, attStmt or authData",
+        )),
+    }
+}
+
+/// A `packed` self attestation's algorithm and signature (no `x5c`: a
+/// statement with a certificate chain is not verified here).
+pub(super) fn packed_self(
+    statement: &[(Value, Value)],
+) -> Result<(CoseAlgorithm, Vec<u8>), WebAuthnError> {
+    let (mut alg, mut sig) = (None, None);
+    for (key, value) in statement {
+        match (key, value) {
+            (Value::Text(k), Value::Integer(v)) if k == "alg" && alg.is_none() => {
+                let number = i64::try_from(i128::from(*v))
+                    .map_err(|_| WebAuthnError::Attestation("alg is out of range"))?;
+                alg = Some(CoseAlgorithm::from_number(number)?);
+            }
+            (Value::Text(k), Value::Bytes(v)) if k == "sig" && sig.is_none() => {
+                sig = Some(v.clone())
+            }
+            (Value::Text(k), _) if k == "x5c" => {
+                return Err(WebAuthnError::UnsupportedAttestation(
+                    "packed with a certificate chain".into(),
+                ))
+            }
+            _ => {
+                return Err(WebAuthnError::Attestation(
+                    "the packed statement holds an unknown, repeated or mistyped entry",
+                ))
+            }
+        }
+    }
+    match (alg, sig) {
+        (Some(alg), Some(sig)) => Ok((alg, sig)),
+        _ => Err(WebAuthnError::Attestation(
+            "the packed statement lacks alg or sig",
+        )),
+    }
+}

@@ -1,0 +1,59 @@
+//! The client data JSON the browser made: the ceremony's type, the
+//! challenge, the origin of the page that asked, and whether a cross-origin
+//! frame asked.
+
+use super::{RelyingParty, WebAuthnError, MAX_CLIENT_DATA};
+use data_encoding::BASE64URL_NOPAD;
+use serde::Deserialize;
+
+/// A registration's type.
+pub(super) const CREATE: &str = "webauthn.create";
+/// An assertion's type.
+pub(super) const GET: &str = "webauthn.get";
+
+#[derive(Deserialize)]
+struct ClientData {
+    #[serde(rename = "type")]
+    kind: String,
+    challenge: String,
+    origin: String,
+    #[serde(rename = "crossOrigin", default)]
+    cross_origin: bool,
+}
+
+/// Checks `json` is a `kind` ceremony's client data for `challenge` from one
+/// of `rp`'s origins, in a top-level page.
+pub(super) fn check(
+    rp: &RelyingParty,
+    kind: &'static str,
+    challenge: &[u8],
+    json: &[u8],
+) -> Result<(), WebAuthnError> {
+    if json.len() > MAX_CLIENT_DATA {
+        return Err(WebAuthnError::TooLarge("client data"));
+    }
+    let data: ClientData = serde_json::from_slice(json)
+        .map_err(|_| WebAuthnError::ClientData("not JSON with type, challenge and origin"))?;
+    if data.kind != kind {
+        return Err(WebAuthnError::WrongType {
+            expected: kind,
+            received: data.kind,
+        });
+    }
+    let received = BASE64URL_NOPAD
+        .decode(data.challenge.as_bytes())
+        .map_err(|_| WebAuthnError::ClientData("the challenge is not base64url"))?;
+    if challenge.is_empty() || received != challenge {
+        return Err(WebAuthnError::ChallengeMismatch);
+    }
+    if !rp.origins.contains(&data.origin) {
+        // Named in the refusal, bounded: it is whatever the page claimed.
+        return Err(WebAuthnError::OriginNotAllowed(
+            data.origin.chars().take(200).collect(),
+        ));
+    }
+    if data.cross_origin {
+        return Err(WebAuthnError::CrossOrigin);
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! WebAuthn (passkeys and security keys), verified by the engine: pure, as
+//! the rest of the core (no I/O; the challenge's randomness and the time are
+//! the caller's), so the component verifies exactly what a host would.
+//!
+//! This module checks what a browser hands back after `navigator.credentials
+//! .create()` (a registration: [`verify_registration`]) and `.get()` (an
+//! assertion: [`verify_assertion`]) against what the relying party expects:
+//! the challenge it issued, its origins and RP ID, user presence and, as the
+//! policy says, user verification; the credential's COSE public key (ES256,
+//! EdDSA, RS256) and the signature over the authenticator data and the
+//! client data's hash; the signature counter, which must grow when it is
+//! used (a counter that goes back marks a possibly cloned authenticator).
+//! Every input is bounded and every refusal is a [`WebAuthnError`] variant.
+//!
+//! Attestation: `none` and `packed` self attestation are verified; an
+//! attestation that needs a certificate chain (`packed` with `x5c`, `tpm`,
+//! `android-key`, …) is refused as unsupported. Relying parties that ask for
+//! `attestation: "none"` (the default) always get `none` from browsers.
+
+mod auth_data;
+mod client_data;
+mod cose;
+mod error;
+#[cfg(test)]
+mod tests;
+
+pub use auth_data::{AuthenticatorData, Flags};
+pub use cose::{CoseAlgorithm, PublicKey};
+pub use error::WebAuthnError;
+
+use ring::digest::{digest, SHA256};
+
+/// Largest client data JSON taken (browsers send a few hundred bytes).
+pub const MAX_CLIENT_DATA: usize = 8 << 10;
+/// Largest attestation object taken.
+pub const MAX_ATTESTATION_OBJECT: usize = 16 << 10;
+/// Largest authenticator data of an assertion taken.
+pub const MAX_AUTHENTICATOR_DATA: usize = 4 << 10;
+/// Largest signature taken (an RS256 signature of a 4096-bit key is 512).
+pub const MAX_SIGNATURE: usize = 1 << 10;
+/// Longest credential ID (WebAuthn Level 3: at most 1023 bytes).
+pub const MAX_CREDENTIAL_ID: usize = 1023;
+
+/// Who the credentials are for: the RP ID (a domain, whose SHA-256 the
+/// authenticator signs) and the exact origins pages may run at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelyingParty {
+    /// The RP ID, like `example.com`.
+    pub id: String,
+    /// Every origin allowed to ask, like `https://login.example.com`.
+    pub origins: Vec<String>,
+}
+
+/// Whether the authenticator must verify the user (PIN, biometrics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserVerification {
+    /// Refused without it.
+    Required,
+    /// Asked for, not required.
+    Preferred,
+    /// Not asked for.
+    Discouraged,
+}
+
+/// A credential the relying party stores after a registration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The credential ID (at most [`MAX_CREDENTIAL_ID`] bytes).
+    pub id: Vec<u8>,
+    /// Its public key, checked at registration.
+    pub public_key: PublicKey,
+    /// The authenticator's model (zero for authenticators that do not say).
+    pub aaguid: [u8; 16],
+    /// The signature counter last seen (0: the authenticator keeps none).
+    pub sign_count: u32,
+    /// Whether the credential may be backed up (synced passkeys).
+    pub backup_eligible: bool,
+}
+
+/// What a verified registration gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registered {
+    /// The credential to store.
+    pub credential: Credential,
+    /// Whether the user was verified.
+    pub user_verified: bool,
+    /// Whether the credential is backed up now.
+    pub backed_up: bool,
+    /// The attestation format (`none`, `packed`).
+    pub attestation: &'static str,
+}
+
+/// What a verified assertion gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asserted {
+    /// The counter to store.
+    pub sign_count: u32,
+    /// Whether the user was verified.
+    pub user_verified: bool,
+    /// Whether the credential is backed up now.
+    pub backed_up: bool,
+}
+
+/// Checks a registration: `client_data_json` and `attestation_object` as the
+/// browser's `AuthenticatorAttestationResponse` has them, against the
+/// challenge the relying party issued for it.
+pub fn verify_registration(
+    rp: &RelyingParty,
+    challenge: &[u8],
+    client_data_json: &[u8],
+    attestation_object: &[u8],
+    uv: UserVerification,
+) -> Result<Registered, WebAuthnError> {
+    client_data::check(rp, client_data::CREATE, challenge, client_data_json)?;
+    if attestation_object.len() > MAX_ATTESTATION_OBJECT {
+        return Err(WebAuthnError::TooLarge("attestation object"));
+    }
+    let attestation = auth_data::attestation_object(attestation_object)?;
+    let data = AuthenticatorData::parse(&attestation.auth_data)?;
+    check_flags(rp, &data, uv)?;
+    let attested = data
+        .attested
+        .as_ref()
+        .ok_or(WebAuthnError::NoAttestedCredential)?;
+    let client_hash = digest(&SHA256, client_data_json);
+    let format = match attestation.format.as_str() {
+        "none" => {
+            if !attestation.statement.is_empty() {
+                return Err(WebAuthnError::Attestation(
+                    "a \"none\" attestation with a statement",
+                ));
+            }
+            "none"
+        }
+        "packed" => {
+            let (alg, sig) = auth_data::packed_self(&attestation.statement)?;
+            if alg != attested.public_key.algorithm() {
+                return Err(WebAuthnError::Attestation(
+                    "the packed attestation's algorithm is not the credential's",
+                ));
+            }
+            let signed = [attestation.auth_data.as_slice(), client_hash.as_ref()].concat();
+            attested.public_key.verify(&signed, &sig).map_err(|_| {
+                WebAuthnError::Attestation(
+                    "the packed self attestation's signature does not verify",
+                )
+            })?;
+            "packed"
+        }
+        other => return Err(WebAuthnError::UnsupportedAttestation(other.to_owned())),
+    };
+    Ok(Registered {
+        credential: Credential {
+            id: attested.credential_id.clone(),
+            public_key: attested.public_key.clone(),
+            aaguid: attested.aaguid,
+            sign_count: data.sign_count,
+            backup_eligible: data.flags.backup_eligible,
+        },
+        user_verified: data.flags.user_verified,
+        backed_up: data.flags.backed_up,
+        attestation: format,
+    })
+}
+
+/// Checks an assertion of `credential`: the browser's
+/// `AuthenticatorAssertionResponse` (client data, authenticator data,
+/// signature), against the challenge the relying party issued for it.
+pub fn verify_assertion(
+    rp: &RelyingParty,
+    credential: &Credential,
+    challenge: &[u8],
+    client_data_json: &[u8],
+    authenticator_data: &[u8],
+    signature: &[u8],
+    uv: UserVerification,
+) -> Result<Asserted, WebAuthnError> {
+    client_data::check(rp, client_data::GET, challenge, client_data_json)?;
+    if authenticator_data.len() > MAX_AUTHENTICATOR_DATA {
+        return Err(WebAuthnError::TooLarge("authenticator data"));
+    }
+    if signature.len() > MAX_SIGNATURE {
+        return Err(WebAuthnError::TooLarge("signature"));
+    }
+    let data = AuthenticatorData::parse(authenticator_data)?;
+    check_flags(rp, &data, uv)?;
+    if data.flags.backed_up && !credential.backup_eligible {
+        return Err(WebAuthnError::Flags(
+            "backed up, but registered as not backup eligible",
+        ));
+    }
+    let client_hash = digest(&SHA256, client_data_json);
+    let signed = [authenticator_data, client_hash.as_ref()].concat();
+    credential
+        .public_key
+        .verify(&signed, signature)
+        .map_err(|_| WebAuthnError::BadSignature)?;
+    // A counter that does not grow: a clone of the authenticator may have
+    // signed in between (0 and 0: the authenticator keeps no counter).
+    if (data.sign_count != 0 || credential.sign_count != 0)
+        && data.sign_count <= credential.sign_count
+    {
+        return Err(WebAuthnError::CounterRegressed {
+            stored: credential.sign_count,
+            received: data.sign_count,
+        });
+    }
+    Ok(Asserted {
+        sign_count: data.sign_count,
+        user_verified: data.flags.user_verified,
+        backed_up: data.flags.backed_up,
+    })
+}
+
+/// The RP ID hash and the flags every ceremony checks.
+fn check_flags(
+    rp: &RelyingParty,
+    data: &AuthenticatorData,
+    uv: UserVerification,
+) -> Result<(), WebAuthnError> {
+    if data.rp_id_hash != digest(&SHA256, rp.id.as_bytes()).as_ref() {
+        return Err(WebAuthnError::RpIdMismatch);
+    }
+    if !data.flags.user_present {
+        return Err(WebAuthnError::UserNotPresent);
+    }
+    if uv == UserVerification::Required && !data.flags.user_verified {
+        return Err(WebAuthnError::UserNotVerified);
+    }
+    if data.flags.backed_up && !data.flags.backup_eligible {
+        return Err(WebAuthnError::Flags(
+            "backed up without being backup eligible",
+        ));
+    }
+    Ok(())
+}
