@@ -45,6 +45,7 @@ TARGETS=(
   "record_decode:16384"     # a stored user record (a full one is ~1-2 KiB)
   "pam_conversation:4096"   # prompt selector byte + the conversation answer
   "service_frame:8192"      # state-service frames (a record CAS is ~1-2 KiB)
+  "webauthn_parse:16384"    # selector byte + authenticator data, attestation object or client data
 )
 
 say() { printf '[fuzz] %s\n' "$*"; }

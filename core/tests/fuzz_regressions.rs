@@ -26,6 +26,11 @@ fn code_input() {
 }
 
 #[test]
+fn webauthn_parse() {
+    replay("webauthn_parse", core_checks::webauthn_parse);
+}
+
+#[test]
 fn record_decode() {
     replay("record_decode", core_checks::record_decode);
 }

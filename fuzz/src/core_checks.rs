@@ -8,6 +8,10 @@ use planasonix_core::input::{CodeInput, InputError, MAX_CODE_INPUT};
 use planasonix_core::record::{UserRecord, SCHEMA_VERSION};
 use planasonix_core::recovery::{RECOVERY_ALPHABET, RECOVERY_CODE_LEN};
 use planasonix_core::store::StoreError;
+use planasonix_core::webauthn::{
+    verify_assertion, verify_registration, AuthenticatorData, Credential, PublicKey,
+    RelyingParty, UserVerification,
+};
 use planasonix_core::{Policy, UnixTime};
 
 /// Target `policy_parse`: `Policy::from_toml` on any UTF-8 text.
@@ -146,6 +150,58 @@ pub fn record_decode(data: &[u8]) {
         Err(e) => {
             assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
             assert!(e.to_string().contains(KEY), "{e}");
+        }
+    }
+}
+
+/// WebAuthn's parsers on hostile bytes (the first byte picks one): the
+/// authenticator data (with an attested credential and extensions), a whole
+/// registration's attestation object, an assertion's client data. An
+/// answer, never a panic; parsed authenticator data agrees with its flags.
+pub fn webauthn_parse(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let rp = RelyingParty {
+        id: "example.com".into(),
+        origins: vec!["https://login.example.com".into()],
+    };
+    let challenge = b"challenge";
+    match which % 3 {
+        0 => {
+            if let Ok(parsed) = AuthenticatorData::parse(rest) {
+                assert_eq!(parsed.attested.is_some(), parsed.flags.attested);
+                assert!(rest.len() >= 37, "{} bytes parsed", rest.len());
+            }
+        }
+        1 => {
+            let client = br#"{"type":"webauthn.create","challenge":"Y2hhbGxlbmdl","origin":"https://login.example.com"}"#;
+            if let Ok(registered) =
+                verify_registration(&rp, challenge, client, rest, UserVerification::Preferred)
+            {
+                assert!(registered.credential.id.len() <= 1023);
+            }
+        }
+        _ => {
+            let credential = Credential {
+                id: b"c".to_vec(),
+                public_key: PublicKey::EdDsa { key: vec![0; 32] },
+                aaguid: [0; 16],
+                sign_count: 0,
+                backup_eligible: false,
+            };
+            let auth = [[0u8; 32].as_slice(), &[1, 0, 0, 0, 1]].concat();
+            // Random bytes cannot sign: nothing here may ever verify.
+            assert!(verify_assertion(
+                &rp,
+                &credential,
+                challenge,
+                rest,
+                &auth,
+                &[0; 64],
+                UserVerification::Preferred
+            )
+            .is_err());
         }
     }
 }
