@@ -9,8 +9,8 @@ use planasonix_core::record::{UserRecord, SCHEMA_VERSION};
 use planasonix_core::recovery::{RECOVERY_ALPHABET, RECOVERY_CODE_LEN};
 use planasonix_core::store::StoreError;
 use planasonix_core::webauthn::{
-    verify_assertion, verify_registration, AuthenticatorData, Credential, PublicKey,
-    RelyingParty, UserVerification,
+    verify_assertion, verify_registration, AuthenticatorData, Credential, PublicKey, RelyingParty,
+    UserVerification,
 };
 use planasonix_core::{Policy, UnixTime};
 

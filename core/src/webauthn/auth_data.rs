@@ -3,7 +3,8 @@
 //! attestation object that carries it at registration.
 
 use super::cose::{CoseAlgorithm, PublicKey};
-use super::{WebAuthnError, MAX_CREDENTIAL_ID};
+use super::error::WebAuthnError;
+use super::limits::MAX_CREDENTIAL_ID;
 use ciborium::value::Value;
 
 /// The flags byte.

@@ -2,7 +2,9 @@
 //! challenge, the origin of the page that asked, and whether a cross-origin
 //! frame asked.
 
-use super::{RelyingParty, WebAuthnError, MAX_CLIENT_DATA};
+use super::error::WebAuthnError;
+use super::limits::MAX_CLIENT_DATA;
+use super::relying_party::RelyingParty;
 use data_encoding::BASE64URL_NOPAD;
 use serde::Deserialize;
 

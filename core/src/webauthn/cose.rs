@@ -2,7 +2,7 @@
 //! authenticators use, checked when the credential is registered, and the
 //! signature check of each with ring.
 
-use super::WebAuthnError;
+use super::error::WebAuthnError;
 use ciborium::value::Value;
 use ring::signature::{self, UnparsedPublicKey};
 

@@ -21,46 +21,21 @@ mod auth_data;
 mod client_data;
 mod cose;
 mod error;
+mod limits;
+mod relying_party;
 #[cfg(test)]
 mod tests;
 
-pub use auth_data::{AuthenticatorData, Flags};
+pub use auth_data::{AttestedCredential, AuthenticatorData, Flags};
 pub use cose::{CoseAlgorithm, PublicKey};
 pub use error::WebAuthnError;
+pub use limits::{
+    MAX_ATTESTATION_OBJECT, MAX_AUTHENTICATOR_DATA, MAX_CLIENT_DATA, MAX_CREDENTIAL_ID,
+    MAX_SIGNATURE,
+};
+pub use relying_party::{RelyingParty, UserVerification};
 
 use ring::digest::{digest, SHA256};
-
-/// Largest client data JSON taken (browsers send a few hundred bytes).
-pub const MAX_CLIENT_DATA: usize = 8 << 10;
-/// Largest attestation object taken.
-pub const MAX_ATTESTATION_OBJECT: usize = 16 << 10;
-/// Largest authenticator data of an assertion taken.
-pub const MAX_AUTHENTICATOR_DATA: usize = 4 << 10;
-/// Largest signature taken (an RS256 signature of a 4096-bit key is 512).
-pub const MAX_SIGNATURE: usize = 1 << 10;
-/// Longest credential ID (WebAuthn Level 3: at most 1023 bytes).
-pub const MAX_CREDENTIAL_ID: usize = 1023;
-
-/// Who the credentials are for: the RP ID (a domain, whose SHA-256 the
-/// authenticator signs) and the exact origins pages may run at.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RelyingParty {
-    /// The RP ID, like `example.com`.
-    pub id: String,
-    /// Every origin allowed to ask, like `https://login.example.com`.
-    pub origins: Vec<String>,
-}
-
-/// Whether the authenticator must verify the user (PIN, biometrics).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserVerification {
-    /// Refused without it.
-    Required,
-    /// Asked for, not required.
-    Preferred,
-    /// Not asked for.
-    Discouraged,
-}
 
 /// A credential the relying party stores after a registration.
 #[derive(Clone, Debug, PartialEq, Eq)]
