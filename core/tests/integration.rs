@@ -15,3 +15,4 @@ mod lockout;
 mod oathtool;
 mod qr_decodes;
 mod vectors;
+mod webauthn_vectors;
