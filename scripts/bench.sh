@@ -32,6 +32,7 @@ cargo build --locked --release -p planasonix-wasm --target wasm32-wasip2
 cargo build --locked --release -p planasonix-host --example bench
 cargo build --locked --release -p planasonix-native --example store_bench
 cargo build --locked --release -p planasonix-testkit --example postgres_server
+cargo build --locked --release -p planasonix-core --example webauthn_bench
 
 work="$(mktemp -d /var/tmp/planasonix-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -58,4 +59,6 @@ python3 bench/pam_bench.py --module "$target/release/libpam_planasonix.so" --cli
 out=bench/latest.json
 [ "${1:-}" = "--quick" ] && out="$work/latest.json"
 python3 bench/report.py "$out" "$work/pam.json" "$work/component.json" "$work/jco.json" "$work/store.json" "$work/idp.json" | tee "${out%.json}.md"
+echo "[bench] passkeys: a full assertion check against the bare cryptography (goal <= 2)"
+"$target/release/examples/webauthn_bench" "$([ "${1:-}" = "--quick" ] && echo 5 || echo 20)"
 echo "[bench] written: $out"
