@@ -5,7 +5,7 @@
 // Assertions are what this module is for.
 #![allow(clippy::panic)]
 
-use crate::store::{Cas, Store, Swap, Versioned};
+use crate::store::{Cas, MemoryStore, Store, StoreError, Swap, Versioned};
 
 /// Fails the contract with `what` was expected and what the store did.
 macro_rules! expect {
@@ -167,48 +167,43 @@ pub fn store_contract(store: &dyn Store) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::store_contract;
-    use crate::store::{Cas, MemoryStore, Store, StoreError, Swap, Versioned};
+/// A store that breaks one promise of the contract: an update answers the
+/// version it wrote over, not the new one (what a hand-written store that
+/// forgets `+ 1` does). For tests that show the contract names it, natively
+/// and through a host's store import.
+#[derive(Debug, Default)]
+pub struct OffByOne(pub MemoryStore);
 
-    /// A store that forgets to bump the version on an update.
-    struct Forgetful(MemoryStore);
-
-    impl Store for Forgetful {
-        fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
-            self.0.get(key)
-        }
-        fn compare_and_swap(
-            &self,
-            key: &str,
-            expected: Option<u64>,
-            value: Option<&[u8]>,
-        ) -> Result<Cas, StoreError> {
-            match self.0.compare_and_swap(key, expected, value)? {
-                Cas::Swapped(v) if expected.is_some() && value.is_some() => Ok(Cas::Swapped(v - 1)),
-                other => Ok(other),
-            }
-        }
-        fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-            self.0.keys(prefix)
-        }
-        fn swap_and_add(
-            &self,
-            key: &str,
-            expected: Option<u64>,
-            value: &[u8],
-            add: &[(String, Vec<u8>)],
-        ) -> Result<Swap, StoreError> {
-            self.0.swap_and_add(key, expected, value, add)
+impl Store for OffByOne {
+    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
+        self.0.get(key)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<u64>,
+        value: Option<&[u8]>,
+    ) -> Result<Cas, StoreError> {
+        match self.0.compare_and_swap(key, expected, value)? {
+            Cas::Swapped(v) if expected.is_some() && value.is_some() => Ok(Cas::Swapped(v - 1)),
+            other => Ok(other),
         }
     }
+    fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.0.keys(prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{store_contract, OffByOne};
+    use crate::store::MemoryStore;
 
     #[test]
     fn a_store_that_breaks_a_promise_is_named_at_that_promise() {
         assert_eq!(store_contract(&MemoryStore::new()), Ok(()));
         assert_eq!(
-            store_contract(&Forgetful(MemoryStore::new())),
+            store_contract(&OffByOne::default()),
             Err(
                 "writing over the version read: the store answered Swapped(1), not Swapped(2)"
                     .to_owned()

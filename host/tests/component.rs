@@ -4,8 +4,7 @@
 use crate::common::*;
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::otpauth::parse_base32;
-use planasonix_core::store::{Cas, Versioned};
-use planasonix_core::{MemoryStore, StoreError};
+use planasonix_core::MemoryStore;
 use planasonix_host::*;
 use planasonix_testkit::TempDir;
 use std::sync::Arc;
@@ -415,30 +414,6 @@ fn the_store_contract_crosses_whole_a_change_with_its_events_and_a_typed_refusal
     );
 }
 
-/// A store that loses one promise: an update answers the version it wrote
-/// over, not the new one (what a hand-written store forgetting `+ 1` does).
-struct OffByOne(MemoryStore);
-
-impl Store for OffByOne {
-    fn get(&self, key: &str) -> Result<Option<Versioned>, StoreError> {
-        self.0.get(key)
-    }
-    fn compare_and_swap(
-        &self,
-        key: &str,
-        expected: Option<u64>,
-        value: Option<&[u8]>,
-    ) -> Result<Cas, StoreError> {
-        match self.0.compare_and_swap(key, expected, value)? {
-            Cas::Swapped(v) if expected.is_some() && value.is_some() => Ok(Cas::Swapped(v - 1)),
-            other => Ok(other),
-        }
-    }
-    fn keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.0.keys(prefix)
-    }
-}
-
 /// The store contract the native stores pass runs inside the component,
 /// against the host's own store through the WIT `store` import: sled and
 /// memory keep every promise; a store that breaks one is named at it.
@@ -465,7 +440,7 @@ fn the_store_contract_runs_inside_the_component_against_the_hosts_store() {
         "",
         Randomness::System,
         Limits::default(),
-        Arc::new(OffByOne(MemoryStore::new())),
+        Arc::new(planasonix_core::testing::OffByOne::default()),
         Arc::new(Outbox::default()),
     );
     assert_eq!(
