@@ -59,15 +59,20 @@ fn require_idp_packages() {
 /// provider's own.
 fn transpile() -> PathBuf {
     static DONE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DONE.get_or_init(|| {
-        let status = Command::new(idp_dir().join("build.sh"))
-            .arg(plugin_wasm())
-            .status()
-            .unwrap();
-        assert!(status.success(), "idp/build.sh failed");
-        idp_dir().join("gen/plugin.js")
-    })
-    .clone()
+    DONE.get_or_init(|| transpile_into(plugin_wasm(), "gen"))
+        .clone()
+}
+
+/// `wasm` transpiled by `idp/build.sh` into `idp/OUT/`, its imports the
+/// provider's own; the module to load.
+fn transpile_into(wasm: &Path, out: &str) -> PathBuf {
+    let status = Command::new(idp_dir().join("build.sh"))
+        .arg(wasm)
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "idp/build.sh {out} failed");
+    idp_dir().join(out).join("plugin.js")
 }
 
 fn hash_password() -> String {
@@ -562,23 +567,16 @@ fn the_store_contract_holds_for_the_providers_bridge_and_database() {
     let site = Site::new("contract", POLICY);
     join(&site, &pg, &site.key.clone());
     ok(&site.cli(&["store", "migrate"]), "store migrate");
-    let wasm = planasonix_testkit::component::conformance_wasm();
-    let status = Command::new(idp_dir().join("build.sh"))
-        .args([wasm.as_os_str(), "gen-conformance".as_ref()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "idp/build.sh (conformance) failed");
+    transpile_into(
+        planasonix_testkit::component::conformance_wasm(),
+        "gen-conformance",
+    );
     let out = node()
         .arg("test/store_contract.mjs")
         .arg(site.store_file())
         .arg(&site.key)
         .output()
         .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{said}");
+    let said = ok(&out, "idp/test/store_contract.mjs");
     assert!(said.contains("the store contract holds"), "{said}");
 }
