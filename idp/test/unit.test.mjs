@@ -297,7 +297,7 @@ test('the delivery commands are run and judged by the hosts\u2019 contract, case
       const out = path.join(dir, 'out');
       fs.mkdirSync(out);
       const program = path.join(dir, `case-${n}`);
-      fs.writeFileSync(program, `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done > ${out}/argv\ncat > ${out}/stdin\nenv > ${out}/env\n${c.script}\n`, { mode: 0o700 });
+      fs.writeFileSync(program, `#!/bin/sh\n${table.prologue.replaceAll('{out}', out)}\n${c.script}\n`, { mode: 0o700 });
       const timeout = c.timeout_ms ?? 5000;
       setCommands({ sms: program, smsStdin: c.sms_input === 'stdin', notice: program, smsTimeoutMs: timeout, noticeTimeoutMs: timeout });
       const body = c.message === 'sms' ? text : notice;

@@ -337,15 +337,6 @@ mod tests {
         }
     }
 
-    /// The prologue of every shared case's command: its arguments (one a
-    /// line), standard input and environment, into `out`.
-    fn recording(out: &Path, body: &str) -> String {
-        let o = out.display();
-        format!(
-            "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > {o}/argv\ncat > {o}/stdin\nenv > {o}/env\n{body}"
-        )
-    }
-
     /// The cases the identity provider's delivery is run against too
     /// (idp/test/unit.test.mjs): the same commands, the same judgement.
     #[test]
@@ -354,6 +345,7 @@ mod tests {
             serde_json::from_str(include_str!("../../tests/delivery-commands.json")).unwrap();
         let cases = table["cases"].as_array().unwrap();
         assert!(cases.len() >= 8, "the table lost its cases");
+        let prologue = table["prologue"].as_str().unwrap();
         let (to, text, user) = ("+447700900123", "Your code is 123456", "alice");
         let notice = Notice {
             user: user.into(),
@@ -368,7 +360,11 @@ mod tests {
             let program = script(
                 dir.path(),
                 &format!("case-{n}"),
-                &recording(&out, case["script"].as_str().unwrap()),
+                &format!(
+                    "{}\n{}",
+                    prologue.replace("{out}", &out.display().to_string()),
+                    case["script"].as_str().unwrap()
+                ),
             );
             let timeout = Duration::from_millis(case["timeout_ms"].as_u64().unwrap_or(5000));
             let is_sms = case["message"] == "sms";
