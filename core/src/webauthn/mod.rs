@@ -97,7 +97,6 @@ pub fn verify_registration(
         .attested
         .as_ref()
         .ok_or(WebAuthnError::NoAttestedCredential)?;
-    let client_hash = digest(&SHA256, client_data_json);
     let format = match attestation.format.as_str() {
         "none" => {
             if !attestation.statement.is_empty() {
@@ -114,6 +113,7 @@ pub fn verify_registration(
                     "the packed attestation's algorithm is not the credential's",
                 ));
             }
+            let client_hash = digest(&SHA256, client_data_json);
             let signed = [attestation.auth_data.as_slice(), client_hash.as_ref()].concat();
             attested.public_key.verify(&signed, &sig).map_err(|_| {
                 WebAuthnError::Attestation(
