@@ -17,6 +17,8 @@ pub enum Factor {
     Sms,
     /// Single-use recovery code.
     Recovery,
+    /// Passkey or security key (WebAuthn).
+    Passkey,
 }
 
 impl fmt::Display for Factor {
@@ -25,6 +27,7 @@ impl fmt::Display for Factor {
             Factor::Totp => "authenticator app",
             Factor::Sms => "SMS",
             Factor::Recovery => "recovery code",
+            Factor::Passkey => "passkey",
         })
     }
 }
@@ -136,6 +139,37 @@ pub enum AuditKind {
         /// What did not match.
         detail: String,
     },
+    /// A passkey was registered.
+    PasskeyAdded {
+        /// The name the user gave it.
+        name: String,
+        /// Its model (AAGUID; zeros when the authenticator does not say).
+        aaguid: String,
+    },
+    /// A passkey was removed.
+    PasskeyRemoved {
+        /// Its name.
+        name: String,
+    },
+    /// A passkey was renamed.
+    PasskeyRenamed {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A passkey registration or sign-in was refused (a sign-in refusal also
+    /// counts as a failure, audited beside it).
+    PasskeyRefused {
+        /// Why (never a key or a signature).
+        reason: String,
+    },
+    /// A passkey's signature counter went back: a clone of the
+    /// authenticator may exist. The passkey is refused from then on.
+    PasskeyCloned {
+        /// Its name.
+        name: String,
+    },
     /// A notice to the user could not be delivered.
     NoticeFailed {
         /// The channel's reason.
@@ -176,6 +210,7 @@ impl AuditEvent {
             | AuditKind::SmsRateLimited
             | AuditKind::Unlocked
             | AuditKind::FactorRemoved { .. }
+            | AuditKind::PasskeyRemoved { .. }
             | AuditKind::GraceLogin { .. } => Level::Notice,
             AuditKind::Locked { .. }
             | AuditKind::RemoteLocked { .. }
@@ -184,8 +219,9 @@ impl AuditEvent {
             | AuditKind::Reset { .. }
             | AuditKind::SmsFailed { .. }
             | AuditKind::ClockBehind { .. }
+            | AuditKind::PasskeyRefused { .. }
             | AuditKind::NoticeFailed { .. } => Level::Warning,
-            AuditKind::RecordRefused { .. } => Level::Error,
+            AuditKind::RecordRefused { .. } | AuditKind::PasskeyCloned { .. } => Level::Error,
             _ => Level::Info,
         }
     }

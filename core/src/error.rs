@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
 use crate::audit::Factor;
+use crate::engine::PasskeyError;
 use crate::input::{InputError, UserNameError};
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
@@ -56,6 +57,9 @@ pub enum Error {
     },
     /// The factor to remove is the user's last, and the policy requires one.
     LastFactorRequired,
+    /// A passkey could not be registered, renamed or removed, or a sign-in
+    /// was not even checked.
+    Passkey(PasskeyError),
 }
 
 impl fmt::Display for Error {
@@ -85,6 +89,7 @@ impl fmt::Display for Error {
             ),
             Error::UnknownAction(a) => write!(f, "step-up action {a:?} is not defined in the policy's [step_up] table"),
             Error::Locked { until } => write!(f, "too many wrong codes: locked until {until}"),
+            Error::Passkey(e) => e.fmt(f),
             Error::LastFactorRequired => f.write_str(
                 "two-factor authentication is required for this account: add another factor before removing the last one",
             ),
@@ -103,4 +108,5 @@ macro_rules! from {
 }
 
 from!(PolicyError => Policy, StoreError => Store, SealError => Seal, RandomError => Random,
-      InputError => Input, UserNameError => UserName, PhoneError => Phone);
+      InputError => Input, UserNameError => UserName, PhoneError => Phone,
+      PasskeyError => Passkey);

@@ -63,7 +63,8 @@ pub use delivery::{
     Deferred, Delivery, DeliveryError, Message, NoDelivery, Notice, NoticeKind, SmsPurpose,
 };
 pub use engine::{
-    Engine, EnrolledTotp, RemoteLock, TotpEnrollment, TotpParams, UserStatus, Verification,
+    Engine, EnrolledTotp, PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyVerification,
+    RemoteLock, TotpEnrollment, TotpParams, UserStatus, Verification,
 };
 pub use error::Error;
 pub use policy::{Mode, Policy, PolicyError, StepUpScope};

@@ -15,6 +15,7 @@ use crate::seal::{SealKey, Sealed};
 use crate::sms::SmsChallenge;
 use crate::store::StoreError;
 use crate::time::UnixTime;
+use crate::webauthn::{OpenChallenge, StoredPasskey};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -106,7 +107,7 @@ pub struct Facts {
     /// [`UserRecord::sessions_epoch`]: grows at every reset, lock and
     /// change of factors.
     pub sessions_epoch: u64,
-    /// An app or a phone is enrolled.
+    /// An app, a phone or a passkey is enrolled.
     pub enrolled: bool,
 }
 
@@ -123,6 +124,8 @@ pub fn unverified_facts(bytes: &[u8]) -> Option<Facts> {
         totp: Option<serde::de::IgnoredAny>,
         #[serde(default)]
         sms: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        passkeys: Option<serde::de::IgnoredAny>,
     }
     let body = bytes
         .strip_prefix(SEALED_MAGIC.as_slice())?
@@ -131,7 +134,8 @@ pub fn unverified_facts(bytes: &[u8]) -> Option<Facts> {
     Some(Facts {
         audit_next: seen.audit_next,
         sessions_epoch: seen.sessions_epoch,
-        enrolled: seen.totp.is_some() || seen.sms.is_some(),
+        // Stored only when there is one.
+        enrolled: seen.totp.is_some() || seen.sms.is_some() || seen.passkeys.is_some(),
     })
 }
 
@@ -388,6 +392,16 @@ pub struct UserRecord {
     /// Recovery codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoverySet>,
+    /// Registered passkeys and security keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkeys: Vec<StoredPasskey>,
+    /// The user's WebAuthn user handle (base64url of random bytes, never the
+    /// name), made at the first registration and kept across all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey_user: Option<String>,
+    /// Passkey challenges issued and not yet answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkey_challenges: Vec<OpenChallenge>,
     /// Failures and lock.
     #[serde(default, skip_serializing_if = "Lockout::is_clear")]
     pub lockout: Lockout,
@@ -431,6 +445,9 @@ impl Default for UserRecord {
             sms_challenge: None,
             sms_sends: Vec::new(),
             recovery: None,
+            passkeys: Vec::new(),
+            passkey_user: None,
+            passkey_challenges: Vec::new(),
             lockout: Lockout::default(),
             marks: Vec::new(),
             last_mfa: None,
@@ -522,17 +539,26 @@ impl UserRecord {
 
     /// Whether any second factor is active (recovery codes alone are not one).
     pub fn enrolled(&self) -> bool {
-        self.totp.is_some() || self.sms.is_some()
+        self.totp.is_some() || self.sms.is_some() || !self.passkeys.is_empty()
     }
 
-    /// Factors the user can answer with now.
-    pub fn factors(&self, sms_enabled: bool) -> Vec<Factor> {
+    /// Whether a passkey not suspected of being cloned is registered.
+    pub fn has_usable_passkey(&self) -> bool {
+        self.passkeys.iter().any(|p| p.cloned_at.is_none())
+    }
+
+    /// Factors the user can answer with now, as the policy has SMS and
+    /// passkeys on or off.
+    pub fn factors(&self, sms_enabled: bool, passkeys_enabled: bool) -> Vec<Factor> {
         let mut out = Vec::new();
         if self.totp.is_some() {
             out.push(Factor::Totp);
         }
         if sms_enabled && self.sms.is_some() {
             out.push(Factor::Sms);
+        }
+        if passkeys_enabled && self.has_usable_passkey() {
+            out.push(Factor::Passkey);
         }
         if self.recovery.as_ref().is_some_and(|r| r.remaining() > 0) {
             out.push(Factor::Recovery);

@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod import_totp;
 mod lockout;
 mod oathtool;
+mod passkeys;
 mod qr_decodes;
 mod vectors;
 mod webauthn_vectors;

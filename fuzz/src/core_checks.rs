@@ -142,7 +142,11 @@ pub fn record_decode(data: &[u8]) {
                 assert_eq!(again.encode(), bytes, "encoding is not stable");
             }
             // The cheap accessors the engine calls on every login.
-            let _ = (rec.enrolled(), rec.factors(true), rec.factors(false));
+            let _ = (
+                rec.enrolled(),
+                rec.factors(true, true),
+                rec.factors(false, false),
+            );
             let _ = rec.locked_until(UnixTime(u64::MAX));
             let _ = rec.mark_for("sshd", None);
             let _ = format!("{rec:?}");

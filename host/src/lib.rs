@@ -28,7 +28,8 @@ mod state;
 
 pub use bindings::exports::planasonix::mfa::engine::{
     Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
-    NotRequired, RemoteLock, Required, Session as EngineSession, Subject, TotpEnrollment,
+    NotRequired, PasskeyAccepted, PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyRefused,
+    PasskeyVerification, RemoteLock, Required, Session as EngineSession, Subject, TotpEnrollment,
     UserStatus, Verification,
 };
 pub use bindings::planasonix::mfa::store::{
@@ -52,6 +53,11 @@ use wasmtime_wasi::WasiCtxBuilder;
 use zeroize::Zeroizing;
 
 /// How often the epoch ticks; call deadlines are counted in ticks.
+/// The version of the WIT package `planasonix:mfa` this host speaks (the
+/// `package` line of `wit/mfa.wit`, which a unit test holds it to): the
+/// interfaces it looks up by name carry it.
+pub const WIT_VERSION: &str = "0.3.0";
+
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Why the host could not serve a call.
@@ -280,5 +286,18 @@ pub fn open_store(
             store.check()?;
             Ok(Arc::new(store))
         }
+    }
+}
+
+#[cfg(test)]
+mod wit_version {
+    #[test]
+    fn is_the_wit_package_version() {
+        let wit = include_str!("../../wit/mfa.wit");
+        let line = format!("package planasonix:mfa@{};", super::WIT_VERSION);
+        assert!(
+            wit.lines().any(|l| l == line),
+            "wit/mfa.wit has no `{line}`"
+        );
     }
 }

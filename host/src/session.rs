@@ -1,8 +1,8 @@
 //! One configured plugin instance and its calls.
 
 use crate::bindings::exports::planasonix::mfa::engine::{
-    AuditEvent, Context, Decision, Error as PluginError, Factor, Guest, Subject, TotpEnrollment,
-    UserStatus, Verification,
+    AuditEvent, Context, Decision, Error as PluginError, Factor, Guest, PasskeyVerification,
+    Subject, TotpEnrollment, UserStatus, Verification,
 };
 use crate::bindings::{Plugin, PluginPre};
 use crate::limits::Limits;
@@ -70,16 +70,17 @@ impl Session {
     /// export, and this fails with [`HostError::Load`] saying so.
     #[cfg(feature = "test-randomness")]
     pub(crate) fn seed(&mut self, seed: u64) -> Result<(), HostError> {
-        const SEEDED: &str = "planasonix:mfa/seeded@0.2.0";
+        let seeded = format!("planasonix:mfa/seeded@{}", crate::WIT_VERSION);
+        let seeded = seeded.as_str();
         let missing = || {
             HostError::Load(format!(
-                "the component has no `{SEEDED}` export: it is a shipped build (world \
+                "the component has no `{seeded}` export: it is a shipped build (world \
                  `plugin`), which cannot be given a seed"
             ))
         };
         let instance = self.instance;
         let seeded = instance
-            .get_export_index(&mut self.store, None, SEEDED)
+            .get_export_index(&mut self.store, None, seeded)
             .ok_or_else(missing)?;
         let index = instance
             .get_export_index(&mut self.store, Some(&seeded), "seed")
@@ -100,15 +101,16 @@ impl Session {
     /// `Ok(Err(broken))` names the first promise the store broke.
     #[cfg(feature = "test-randomness")]
     pub(crate) fn check_store_contract(&mut self) -> Result<Result<(), String>, HostError> {
-        const CONTRACT: &str = "planasonix:mfa/contract@0.2.0";
+        let contract_name = format!("planasonix:mfa/contract@{}", crate::WIT_VERSION);
+        let contract_name = contract_name.as_str();
         let missing = || {
             HostError::Load(format!(
-                "the component has no `{CONTRACT}` export: it is a shipped build (world `plugin`)"
+                "the component has no `{contract_name}` export: it is a shipped build (world `plugin`)"
             ))
         };
         let instance = self.instance;
         let contract = instance
-            .get_export_index(&mut self.store, None, CONTRACT)
+            .get_export_index(&mut self.store, None, contract_name)
             .ok_or_else(missing)?;
         let index = instance
             .get_export_index(&mut self.store, Some(&contract), "check-store")
@@ -195,6 +197,60 @@ impl Session {
     /// Removes the user's app or SMS number (not the last one where MFA is required).
     pub fn remove_factor(&mut self, subject: &Subject, factor: Factor, now: u64) -> Answer<()> {
         self.call(|g, s| g.call_remove_factor(s, subject, factor, now))
+    }
+
+    /// Starts registering a passkey: the options JSON for the browser.
+    pub fn passkey_registration_options(
+        &mut self,
+        user: &str,
+        display_name: &str,
+        now: u64,
+    ) -> Answer<String> {
+        self.call(|g, s| g.call_passkey_registration_options(s, user, display_name, now))
+    }
+
+    /// Registers the passkey the browser made; recovery codes when it is
+    /// the first factor.
+    pub fn register_passkey(
+        &mut self,
+        user: &str,
+        name: &str,
+        response: &str,
+        now: u64,
+    ) -> Answer<Vec<String>> {
+        self.call(|g, s| g.call_register_passkey(s, user, name, response, now))
+    }
+
+    /// Starts a passkey sign-in: the options JSON for the browser.
+    pub fn passkey_sign_in_options(&mut self, user: &str, now: u64) -> Answer<String> {
+        self.call(|g, s| g.call_passkey_sign_in_options(s, user, now))
+    }
+
+    /// Checks a passkey sign-in.
+    pub fn verify_passkey(
+        &mut self,
+        user: &str,
+        response: &str,
+        ctx: &Context,
+        now: u64,
+    ) -> Answer<PasskeyVerification> {
+        self.call(|g, s| g.call_verify_passkey(s, user, response, ctx, now))
+    }
+
+    /// Renames one of the user's passkeys.
+    pub fn rename_passkey(
+        &mut self,
+        user: &str,
+        name: &str,
+        new_name: &str,
+        now: u64,
+    ) -> Answer<()> {
+        self.call(|g, s| g.call_rename_passkey(s, user, name, new_name, now))
+    }
+
+    /// Removes one of the user's passkeys (not the last factor where MFA is required).
+    pub fn remove_passkey(&mut self, subject: &Subject, name: &str, now: u64) -> Answer<()> {
+        self.call(|g, s| g.call_remove_passkey(s, subject, name, now))
     }
 
     /// The account's state.

@@ -47,13 +47,13 @@ fn imports_only_the_declared_interfaces() {
     assert!(
         imports
             .iter()
-            .any(|i| i.starts_with("planasonix:mfa/store@0.2.0")),
+            .any(|i| i.starts_with(&format!("planasonix:mfa/store@{WIT_VERSION}"))),
         "{imports:?}"
     );
     assert!(
         imports
             .iter()
-            .any(|i| i.starts_with("planasonix:mfa/delivery@0.2.0")),
+            .any(|i| i.starts_with(&format!("planasonix:mfa/delivery@{WIT_VERSION}"))),
         "{imports:?}"
     );
     let extra: Vec<&String> = imports.iter().filter(|i| !allowed(i)).collect();
@@ -63,7 +63,10 @@ fn imports_only_the_declared_interfaces() {
         .exports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(exports, vec!["planasonix:mfa/engine@0.2.0".to_owned()]);
+    assert_eq!(
+        exports,
+        vec![format!("planasonix:mfa/engine@{WIT_VERSION}")]
+    );
 }
 
 #[test]

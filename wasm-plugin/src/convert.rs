@@ -29,6 +29,7 @@ pub(crate) fn factor(f: core_::Factor) -> wit::Factor {
         core_::Factor::Totp => wit::Factor::Totp,
         core_::Factor::Sms => wit::Factor::Sms,
         core_::Factor::Recovery => wit::Factor::Recovery,
+        core_::Factor::Passkey => wit::Factor::Passkey,
     }
 }
 
@@ -37,6 +38,7 @@ pub(crate) fn core_factor(f: wit::Factor) -> core_::Factor {
         wit::Factor::Totp => core_::Factor::Totp,
         wit::Factor::Sms => core_::Factor::Sms,
         wit::Factor::Recovery => core_::Factor::Recovery,
+        wit::Factor::Passkey => core_::Factor::Passkey,
     }
 }
 
@@ -135,6 +137,60 @@ pub(crate) fn status(s: core_::UserStatus) -> wit::UserStatus {
                 until: l.until.0,
             })
             .collect(),
+        passkeys: s
+            .passkeys
+            .into_iter()
+            .map(|p| wit::PasskeyInfo {
+                name: p.name,
+                aaguid: p.aaguid,
+                since: p.since.0,
+                last_used: p.last_used.map(|t| t.0),
+                backup_eligible: p.backup_eligible,
+                cloned_at: p.cloned_at.map(|t| t.0),
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn passkey_verification(v: core_::PasskeyVerification) -> wit::PasskeyVerification {
+    use core_::{PasskeyRefusal as R, PasskeyVerification as V};
+    match v {
+        V::Accepted {
+            name,
+            user_verified,
+        } => wit::PasskeyVerification::Accepted(wit::PasskeyAccepted {
+            name,
+            user_verified,
+        }),
+        V::Refused {
+            reason,
+            failures_left,
+        } => wit::PasskeyVerification::Refused(wit::PasskeyRefused {
+            reason: match reason {
+                R::NoChallenge => wit::PasskeyRefusal::NoChallenge,
+                R::UnknownCredential => wit::PasskeyRefusal::UnknownCredential,
+                R::UserNotVerified => wit::PasskeyRefusal::UserNotVerified,
+                R::PossiblyCloned => wit::PasskeyRefusal::PossiblyCloned,
+                R::Invalid => wit::PasskeyRefusal::Invalid,
+            },
+            failures_left,
+        }),
+        V::Locked { until } => wit::PasskeyVerification::Locked(until.0),
+    }
+}
+
+fn passkey_error(e: core_::PasskeyError) -> wit::PasskeyError {
+    use core_::PasskeyError as P;
+    match e {
+        P::Disabled => wit::PasskeyError::Disabled,
+        P::Refused(why) => wit::PasskeyError::Refused(why.to_string()),
+        P::NoChallenge => wit::PasskeyError::NoChallenge,
+        P::Name(why) => wit::PasskeyError::Name(why.to_string()),
+        P::NameTaken => wit::PasskeyError::NameTaken,
+        P::NotFound => wit::PasskeyError::NotFound,
+        P::TooMany => wit::PasskeyError::TooMany,
+        P::ModelNotAllowed(aaguid) => wit::PasskeyError::ModelNotAllowed(aaguid),
+        P::AlreadyRegistered => wit::PasskeyError::AlreadyRegistered,
     }
 }
 
@@ -174,6 +230,7 @@ pub(crate) fn err(e: Error) -> wit::Error {
         Error::UnknownAction(a) => wit::Error::UnknownAction(a),
         Error::Locked { until } => wit::Error::Locked(until.0),
         Error::LastFactorRequired => wit::Error::LastFactorRequired,
+        Error::Passkey(p) => wit::Error::Passkey(passkey_error(p)),
         other => wit::Error::Internal(other.to_string()),
     }
 }

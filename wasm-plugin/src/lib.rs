@@ -175,6 +175,57 @@ impl wit::Guest for Component {
         })
     }
 
+    fn passkey_registration_options(
+        user: String,
+        display_name: String,
+        now: u64,
+    ) -> Result<String, WitError> {
+        with_engine(|e, rng| {
+            e.passkey_registration_options(&user, &display_name, UnixTime(now), rng)
+        })
+    }
+
+    fn register_passkey(
+        user: String,
+        name: String,
+        response: String,
+        now: u64,
+    ) -> Result<Vec<String>, WitError> {
+        with_engine(|e, rng| {
+            e.register_passkey(&user, &name, response.as_bytes(), UnixTime(now), rng)
+        })
+        .map(codes)
+    }
+
+    fn passkey_sign_in_options(user: String, now: u64) -> Result<String, WitError> {
+        with_engine(|e, rng| e.passkey_sign_in_options(&user, UnixTime(now), rng))
+    }
+
+    fn verify_passkey(
+        user: String,
+        response: String,
+        ctx: WitContext,
+        now: u64,
+    ) -> Result<wit::PasskeyVerification, WitError> {
+        with_engine(|e, _| {
+            e.verify_passkey(&user, response.as_bytes(), &context(ctx), UnixTime(now))
+        })
+        .map(convert::passkey_verification)
+    }
+
+    fn rename_passkey(
+        user: String,
+        name: String,
+        new_name: String,
+        now: u64,
+    ) -> Result<(), WitError> {
+        with_engine(|e, _| e.rename_passkey(&user, &name, &new_name, UnixTime(now)))
+    }
+
+    fn remove_passkey(subject_: WitSubject, name: String, now: u64) -> Result<(), WitError> {
+        with_engine(|e, _| e.remove_passkey(&subject(subject_), &name, UnixTime(now)))
+    }
+
     fn status(user: String, now: u64) -> Result<UserStatus, WitError> {
         with_engine(|e, _| e.status(&user, UnixTime(now))).map(convert::status)
     }

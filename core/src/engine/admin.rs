@@ -61,6 +61,8 @@ pub struct UserStatus {
     /// How many times they were ended: a session noted at another count is
     /// void.
     pub sessions_epoch: u64,
+    /// Registered passkeys and security keys (never a key).
+    pub passkeys: Vec<super::PasskeyInfo>,
     /// Stored record format.
     pub schema: u32,
 }
@@ -102,7 +104,7 @@ impl Engine<'_> {
         Ok(UserStatus {
             user: user.to_owned(),
             enrolled: rec.enrolled(),
-            factors: rec.factors(self.policy.sms.enabled),
+            factors: rec.factors(self.policy.sms.enabled, self.policy.passkeys.enabled),
             pending,
             totp_since: rec.totp.as_ref().map(|t| t.since),
             totp_last_used: rec.totp.as_ref().and_then(|t| t.last_used),
@@ -131,6 +133,7 @@ impl Engine<'_> {
             last_mfa: rec.last_mfa,
             sessions_valid_after: rec.sessions_valid_after,
             sessions_epoch: rec.sessions_epoch,
+            passkeys: rec.passkeys.iter().map(super::PasskeyInfo::from).collect(),
             schema: SCHEMA_VERSION,
         })
     }
@@ -206,6 +209,8 @@ impl Engine<'_> {
         self.update(user, None, now, |tx| {
             let had_totp = tx.rec.totp.take().is_some();
             let had_sms = tx.rec.sms.take().is_some();
+            let passkeys = std::mem::take(&mut tx.rec.passkeys);
+            tx.rec.passkey_challenges.clear();
             tx.rec.pending_totp = None;
             tx.rec.pending_sms = None;
             tx.rec.sms_challenge = None;
@@ -223,6 +228,9 @@ impl Engine<'_> {
                 if had {
                     tx.audit(AuditKind::FactorRemoved { factor });
                 }
+            }
+            for passkey in passkeys {
+                tx.audit(AuditKind::PasskeyRemoved { name: passkey.name });
             }
             tx.notify(NoticeKind::Reset);
             Ok(())

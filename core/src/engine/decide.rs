@@ -103,7 +103,7 @@ impl Engine<'_> {
         step_up: Option<(String, std::time::Duration)>,
         now: UnixTime,
     ) -> Decision {
-        let factors = rec.factors(self.policy.sms.enabled);
+        let factors = rec.factors(self.policy.sms.enabled, self.policy.passkeys.enabled);
         if factors.is_empty() {
             return Decision::Denied(Denied::NoUsableFactor);
         }

@@ -9,12 +9,14 @@ mod admin;
 mod audit_trail;
 mod decide;
 mod enroll;
+mod passkey;
 mod remove;
 mod sms;
 mod verify;
 
 pub use admin::{RemoteLock, UserStatus};
 pub use enroll::{EnrolledTotp, TotpEnrollment, TotpParams};
+pub use passkey::{PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyVerification};
 pub use verify::Verification;
 
 use crate::audit::{AuditEvent, AuditKind, AuditSink};

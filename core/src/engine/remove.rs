@@ -7,6 +7,7 @@ use crate::delivery::NoticeKind;
 use crate::error::Error;
 use crate::input::InputError;
 use crate::policy::Mode;
+use crate::record::UserRecord;
 use crate::time::UnixTime;
 
 impl Engine<'_> {
@@ -35,11 +36,12 @@ impl Engine<'_> {
         factor: Factor,
         now: UnixTime,
     ) -> Result<(), Error> {
-        if factor == Factor::Recovery {
+        // Recovery codes go with the last factor; a passkey is removed by
+        // its name (`remove_passkey`).
+        if matches!(factor, Factor::Recovery | Factor::Passkey) {
             return Err(Error::Input(InputError::Malformed));
         }
         let required = self.requires_mfa(subject);
-        let sms_enabled = self.policy.sms.enabled;
         self.update(&subject.user, None, now, |tx| {
             let has = match factor {
                 Factor::Totp => tx.rec.totp.is_some(),
@@ -48,11 +50,7 @@ impl Engine<'_> {
             if !has {
                 return Err(Error::NotEnrolled);
             }
-            let other = match factor {
-                Factor::Totp => tx.rec.sms.is_some() && sms_enabled,
-                _ => tx.rec.totp.is_some(),
-            };
-            if !other && required {
+            if required && !self.other_factor_left(tx.rec, factor, None) {
                 return Err(Error::LastFactorRequired);
             }
             match factor {
@@ -71,5 +69,23 @@ impl Engine<'_> {
             tx.notify(NoticeKind::FactorRemoved(factor));
             Ok(())
         })
+    }
+
+    /// Whether `rec` keeps a factor the policy lets the user sign in with
+    /// once `factor` (and, for a passkey, the one named `passkey`) is gone.
+    pub(crate) fn other_factor_left(
+        &self,
+        rec: &UserRecord,
+        factor: Factor,
+        passkey: Option<&str>,
+    ) -> bool {
+        let totp = factor != Factor::Totp && rec.totp.is_some();
+        let sms = factor != Factor::Sms && rec.sms.is_some() && self.policy.sms.enabled;
+        let passkeys = self.policy.passkeys.enabled
+            && rec
+                .passkeys
+                .iter()
+                .any(|p| p.cloned_at.is_none() && Some(p.name.as_str()) != passkey);
+        totp || sms || passkeys
     }
 }

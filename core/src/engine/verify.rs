@@ -62,7 +62,7 @@ pub enum Verification {
 
 /// Why a typed code failed (each counts toward the lockout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Failure {
+pub(super) enum Failure {
     /// Matched nothing.
     Wrong,
     /// A TOTP code of a step already used.
@@ -257,7 +257,7 @@ impl Engine<'_> {
         Ok(self.succeed(tx, Factor::Recovery))
     }
 
-    fn succeed(&self, tx: &mut Tx<'_>, factor: Factor) -> Verification {
+    pub(super) fn succeed(&self, tx: &mut Tx<'_>, factor: Factor) -> Verification {
         let (service, remote) = tx
             .ctx
             .map(|c| (c.service.clone(), c.remote.clone()))
@@ -277,7 +277,7 @@ impl Engine<'_> {
 
     /// Counts a failure against the remote and the user; locks the remote
     /// out, or the user everywhere, when the window holds too many.
-    fn fail(&self, tx: &mut Tx<'_>, failure: Failure) -> Verification {
+    pub(super) fn fail(&self, tx: &mut Tx<'_>, failure: Failure) -> Verification {
         let lockout = &self.policy.lockout;
         let now = tx.now;
         let ctx = tx.ctx;

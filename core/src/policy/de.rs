@@ -147,3 +147,67 @@ pub(super) fn origin<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
     }
     Ok(v)
 }
+
+/// Web origins: `https://HOST[:PORT]`, or `http://localhost[:PORT]` (the one
+/// plain-HTTP origin browsers let use WebAuthn), host in lower case, no path.
+pub(super) fn web_origins<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    if list.len() > 16 {
+        return Err(D::Error::custom("at most 16 origins"));
+    }
+    for v in &list {
+        let rest = v.strip_prefix("https://").or_else(|| {
+            v.strip_prefix("http://")
+                .filter(|r| r.split(':').next() == Some("localhost"))
+        });
+        let ok = rest.is_some_and(|rest| {
+            let (host, port) = match rest.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            };
+            let host_ok = !host.is_empty()
+                && host.len() <= 253
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                });
+            let port_ok = port
+                .is_none_or(|p| !p.is_empty() && !p.starts_with('0') && p.parse::<u16>().is_ok());
+            host_ok && port_ok
+        });
+        if !ok {
+            return Err(D::Error::custom(format!(
+                "{:?}: an origin is https://HOST or https://HOST:PORT in lower case, without a path (http:// only for localhost)",
+                v.chars().take(100).collect::<String>()
+            )));
+        }
+    }
+    Ok(list)
+}
+
+/// AAGUIDs in their usual form: 32 lower-case hex digits in groups of
+/// 8-4-4-4-12.
+pub(super) fn aaguids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    if list.len() > 256 {
+        return Err(D::Error::custom("at most 256 AAGUIDs"));
+    }
+    for v in &list {
+        let groups: Vec<&str> = v.split('-').collect();
+        let ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+            && groups.iter().all(|g| {
+                g.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            });
+        if !ok {
+            return Err(D::Error::custom(format!(
+                "{:?}: an AAGUID looks like cb69481e-8ff7-4039-93ec-0a2729a154a8 (lower-case hex)",
+                v.chars().take(100).collect::<String>()
+            )));
+        }
+    }
+    Ok(list)
+}

@@ -263,6 +263,63 @@ impl Default for RememberPolicy {
     }
 }
 
+/// `[passkeys]`: WebAuthn passkeys and security keys.
+///
+/// Off unless enabled; enabling needs the relying party: `rp_id` (the domain
+/// passkeys are bound to) and the exact `origins` of the pages that ask.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasskeyPolicy {
+    /// Whether users may register passkeys and sign in with them.
+    pub enabled: bool,
+    /// The RP ID: a domain in lower case, like `example.com`.
+    #[serde(deserialize_with = "de::origin")]
+    pub rp_id: String,
+    /// Origins whose pages may ask, like `https://login.example.com`: each
+    /// `https://` (or `http://localhost`), on `rp_id` or a subdomain of it.
+    #[serde(deserialize_with = "de::web_origins")]
+    pub origins: Vec<String>,
+    /// Whether the authenticator must verify the user (PIN, biometrics).
+    pub user_verification: UserVerificationPolicy,
+    /// How long a ceremony may take, and its challenge live (30s to 10m).
+    #[serde(
+        deserialize_with = "de::duration_in::<_, 30, 600>",
+        serialize_with = "de::duration_text"
+    )]
+    pub timeout: Duration,
+    /// Authenticator models (AAGUIDs, like
+    /// `cb69481e-8ff7-4039-93ec-0a2729a154a8`) that may be registered;
+    /// empty: any.
+    #[serde(deserialize_with = "de::aaguids")]
+    pub allowed_aaguids: Vec<String>,
+}
+
+impl Default for PasskeyPolicy {
+    fn default() -> Self {
+        PasskeyPolicy {
+            enabled: false,
+            rp_id: String::new(),
+            origins: Vec::new(),
+            user_verification: UserVerificationPolicy::Preferred,
+            timeout: Duration::from_secs(120),
+            allowed_aaguids: Vec::new(),
+        }
+    }
+}
+
+/// `[passkeys] user_verification`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserVerificationPolicy {
+    /// Refused unless the authenticator verified the user.
+    Required,
+    /// Asked for; a touch alone is accepted.
+    #[default]
+    Preferred,
+    /// Not asked for (a touch).
+    Discouraged,
+}
+
 /// The oldest MFA a step-up action accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -348,6 +405,8 @@ pub struct Policy {
     pub reset: ResetPolicy,
     /// Audit log.
     pub audit: AuditPolicy,
+    /// Passkeys and security keys.
+    pub passkeys: PasskeyPolicy,
 }
 
 impl Default for Policy {
@@ -362,6 +421,7 @@ impl Default for Policy {
             step_up: builtin_step_up(),
             reset: ResetPolicy::default(),
             audit: AuditPolicy::default(),
+            passkeys: PasskeyPolicy::default(),
         }
     }
 }
@@ -398,6 +458,36 @@ impl Policy {
                 "admin_groups",
                 "mode is required-for-admins but no admin group is listed".into(),
             ));
+        }
+        let passkeys = &self.passkeys;
+        if passkeys.enabled && (passkeys.rp_id.is_empty() || passkeys.origins.is_empty()) {
+            return Err(PolicyError::at_key(
+                text,
+                "passkeys",
+                if passkeys.rp_id.is_empty() { "rp_id" } else { "origins" },
+                "passkeys are enabled but the relying party is not set: give rp_id (like \"example.com\") and origins (like [\"https://login.example.com\"])".into(),
+            ));
+        }
+        for origin in &passkeys.origins {
+            let host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest.split(':').next().unwrap_or(rest))
+                .unwrap_or_default();
+            let on_rp = host == passkeys.rp_id
+                || host
+                    .strip_suffix(passkeys.rp_id.as_str())
+                    .is_some_and(|sub| sub.ends_with('.'));
+            if !on_rp {
+                return Err(PolicyError::at_key(
+                    text,
+                    "passkeys",
+                    "origins",
+                    format!(
+                        "{origin:?} is not on rp_id {:?} or a subdomain of it: browsers refuse such a page passkeys",
+                        passkeys.rp_id
+                    ),
+                ));
+            }
         }
         for action in self.step_up.keys() {
             let ok = !action.is_empty()

@@ -200,3 +200,80 @@ fn the_sms_text_needs_the_code_names_its_placeholders_and_stays_one_line() {
         );
     }
 }
+
+#[test]
+fn passkeys_need_a_relying_party_whose_origins_are_its_own() {
+    let ok = Policy::from_toml(
+        "[passkeys]\nenabled = true\nrp_id = \"example.com\"\norigins = [\"https://login.example.com\", \"https://example.com:8443\"]\nuser_verification = \"required\"\nallowed_aaguids = [\"cb69481e-8ff7-4039-93ec-0a2729a154a8\"]\n",
+    );
+    let ok = ok.unwrap();
+    assert_eq!(
+        ok.passkeys.user_verification,
+        UserVerificationPolicy::Required
+    );
+    assert_eq!(Policy::from_toml(&ok.to_toml()).unwrap(), ok);
+    Policy::from_toml(
+        "[passkeys]\nenabled = true\nrp_id = \"localhost\"\norigins = [\"http://localhost:3000\"]\n",
+    )
+    .unwrap();
+    let cases = [
+        // Enabled without the relying party.
+        ("enabled = true\n", "passkeys.rp_id", "rp_id"),
+        (
+            "enabled = true\nrp_id = \"example.com\"\n",
+            "passkeys.origins",
+            "origins",
+        ),
+        // A look-alike domain, a suffix that is not a subdomain.
+        (
+            "rp_id = \"example.com\"\norigins = [\"https://example.com.evil.test\"]\n",
+            "passkeys.origins",
+            "not on rp_id",
+        ),
+        (
+            "rp_id = \"example.com\"\norigins = [\"https://badexample.com\"]\n",
+            "passkeys.origins",
+            "not on rp_id",
+        ),
+        // Plain HTTP away from localhost, a path, upper case, a bad port.
+        (
+            "rp_id = \"example.com\"\norigins = [\"http://login.example.com\"]\n",
+            "passkeys.origins",
+            "http:// only for localhost",
+        ),
+        (
+            "rp_id = \"example.com\"\norigins = [\"https://example.com/login\"]\n",
+            "passkeys.origins",
+            "without a path",
+        ),
+        (
+            "rp_id = \"example.com\"\norigins = [\"https://Example.com\"]\n",
+            "passkeys.origins",
+            "lower case",
+        ),
+        (
+            "rp_id = \"example.com\"\norigins = [\"https://example.com:99999\"]\n",
+            "passkeys.origins",
+            "HOST:PORT",
+        ),
+        ("rp_id = \"Example.com\"\n", "passkeys.rp_id", "lower case"),
+        (
+            "allowed_aaguids = [\"CB69481E-8FF7-4039-93EC-0A2729A154A8\"]\n",
+            "passkeys.allowed_aaguids",
+            "lower-case hex",
+        ),
+        ("timeout = \"20m\"\n", "passkeys.timeout", "between"),
+        (
+            "user_verification = \"always\"\n",
+            "passkeys.user_verification",
+            "unknown variant",
+        ),
+    ];
+    for (body, key, says) in cases {
+        let e = err(&format!("[passkeys]\n{body}"));
+        assert!(
+            e.key.as_deref() == Some(key) && e.message.contains(says),
+            "{body:?}: {e}"
+        );
+    }
+}

@@ -23,6 +23,19 @@ struct ClientData {
     cross_origin: bool,
 }
 
+/// The challenge `json` claims, unchecked: to find which issued challenge
+/// it answers (then [`check`] checks everything).
+pub(super) fn challenge_of(json: &[u8]) -> Result<Vec<u8>, WebAuthnError> {
+    if json.len() > MAX_CLIENT_DATA {
+        return Err(WebAuthnError::TooLarge("client data"));
+    }
+    let data: ClientData = serde_json::from_slice(json)
+        .map_err(|_| WebAuthnError::ClientData("not JSON with type, challenge and origin"))?;
+    BASE64URL_NOPAD
+        .decode(data.challenge.as_bytes())
+        .map_err(|_| WebAuthnError::ClientData("the challenge is not base64url"))
+}
+
 /// Checks `json` is a `kind` ceremony's client data for `challenge` from one
 /// of `rp`'s origins, in a top-level page.
 pub(super) fn check(

@@ -38,24 +38,33 @@ impl CoseAlgorithm {
     }
 }
 
-/// A credential's public key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A credential's public key (stored in the user's authenticated record as
+/// `{"alg":"ES256","point":BASE64}`, and so on).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "alg")]
 pub enum PublicKey {
     /// P-256: the uncompressed point (0x04, x, y).
+    #[serde(rename = "ES256")]
     Es256 {
         /// 65 bytes.
+        #[serde(with = "crate::codec::b64")]
         point: Vec<u8>,
     },
     /// Ed25519: the 32-byte key.
+    #[serde(rename = "EdDSA")]
     EdDsa {
         /// 32 bytes.
+        #[serde(with = "crate::codec::b64")]
         key: Vec<u8>,
     },
     /// RSA: modulus and public exponent, big-endian.
+    #[serde(rename = "RS256")]
     Rs256 {
         /// 2048 to 8192 bits.
+        #[serde(with = "crate::codec::b64")]
         n: Vec<u8>,
         /// The public exponent.
+        #[serde(with = "crate::codec::b64")]
         e: Vec<u8>,
     },
 }

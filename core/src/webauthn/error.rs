@@ -8,6 +8,8 @@ use core::fmt;
 pub enum WebAuthnError {
     /// An input over its bound (which one).
     TooLarge(&'static str),
+    /// The browser's response is not a `PublicKeyCredential`'s JSON (why).
+    Response(&'static str),
     /// The client data is not the JSON a browser sends (why).
     ClientData(&'static str),
     /// The client data is for another ceremony (`webauthn.get` where
@@ -65,6 +67,7 @@ impl fmt::Display for WebAuthnError {
         use WebAuthnError as E;
         match self {
             E::TooLarge(what) => write!(f, "the {what} is too large"),
+            E::Response(why) => write!(f, "the browser's response is not valid: {why}"),
             E::ClientData(why) => write!(f, "the client data is not valid: {why}"),
             E::WrongType { expected, received } => {
                 write!(f, "the client data is for {received:?}, not {expected:?}")

@@ -18,15 +18,20 @@
 //! `attestation: "none"` (the default) always get `none` from browsers.
 
 mod auth_data;
+mod browser;
 mod client_data;
 mod cose;
 mod error;
 mod limits;
 mod relying_party;
+mod stored;
 #[cfg(test)]
 mod tests;
 
 pub use auth_data::{AttestedCredential, AuthenticatorData, Flags};
+pub use browser::{
+    AssertionResponse, CreationOptions, RegistrationResponse, RequestOptions, MAX_RESPONSE_JSON,
+};
 pub use cose::{CoseAlgorithm, PublicKey};
 pub use error::WebAuthnError;
 pub use limits::{
@@ -34,6 +39,17 @@ pub use limits::{
     MAX_SIGNATURE,
 };
 pub use relying_party::{RelyingParty, UserVerification};
+pub use stored::{
+    aaguid_text, clean_name, Ceremony, NameError, OpenChallenge, StoredPasskey, CHALLENGE_LEN,
+    MAX_NAME_CHARS, MAX_OPEN_CHALLENGES, MAX_PASSKEYS, USER_HANDLE_LEN,
+};
+
+/// The challenge a client data JSON answers, unchecked: to find the issued
+/// challenge it claims to answer, which [`verify_registration`] or
+/// [`verify_assertion`] then checks with everything else.
+pub fn claimed_challenge(client_data_json: &[u8]) -> Result<Vec<u8>, WebAuthnError> {
+    client_data::challenge_of(client_data_json)
+}
 
 use ring::digest::{digest, SHA256};
 

@@ -129,6 +129,7 @@ fn factors(list: &[Factor]) -> String {
             Factor::Totp => "totp",
             Factor::Sms => "sms",
             Factor::Recovery => "recovery",
+            Factor::Passkey => "passkey",
         })
         .collect::<Vec<_>>()
         .join("+")
@@ -219,6 +220,7 @@ fn error_tag(e: &PluginError) -> String {
         PluginError::Locked(t) => format!("error:locked@{t}"),
         PluginError::Random => "error:random".into(),
         PluginError::LastFactorRequired => "error:last-factor-required".into(),
+        PluginError::Passkey(_) => "error:passkey".into(),
         PluginError::Internal(_) => "error:internal".into(),
     }
 }

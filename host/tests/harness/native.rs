@@ -53,6 +53,7 @@ fn factor(f: core_::Factor) -> Factor {
         core_::Factor::Totp => Factor::Totp,
         core_::Factor::Sms => Factor::Sms,
         core_::Factor::Recovery => Factor::Recovery,
+        core_::Factor::Passkey => Factor::Passkey,
     }
 }
 
@@ -212,6 +213,18 @@ impl Door for NativeDoor {
                             until: l.until.0,
                         })
                         .collect(),
+                    passkeys: s
+                        .passkeys
+                        .into_iter()
+                        .map(|p| planasonix_host::PasskeyInfo {
+                            name: p.name,
+                            aaguid: p.aaguid,
+                            since: p.since.0,
+                            last_used: p.last_used.map(|t| t.0),
+                            backup_eligible: p.backup_eligible,
+                            cloned_at: p.cloned_at.map(|t| t.0),
+                        })
+                        .collect(),
                 })
             }),
             "reset" => engine
@@ -225,6 +238,7 @@ impl Door for NativeDoor {
                         Factor::Totp => core_::Factor::Totp,
                         Factor::Sms => core_::Factor::Sms,
                         Factor::Recovery => core_::Factor::Recovery,
+                        Factor::Passkey => core_::Factor::Passkey,
                     },
                     at,
                 )

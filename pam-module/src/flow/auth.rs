@@ -9,7 +9,7 @@ use super::verify::ask_code;
 use super::who::Who;
 use crate::code::PamCode;
 use crate::pam::Pam;
-use planasonix_core::{Decision, Denied, NotRequired, Random};
+use planasonix_core::{Decision, Denied, Factor, NotRequired, Random};
 use planasonix_native::syslog::Severity;
 use planasonix_native::Transactions;
 
@@ -51,7 +51,17 @@ pub(crate) fn authenticate<S: Transactions>(
             deadline,
             may_enroll_now,
         } => grace(pam, env, &who, rng, deadline, may_enroll_now),
-        Decision::Required { step_up, .. } => {
+        Decision::Required { step_up, factors } => {
+            // A passkey answers in a browser only; a terminal takes codes.
+            let typed = |f: &Factor| matches!(f, Factor::Totp | Factor::Sms | Factor::Recovery);
+            if !factors.iter().any(typed) {
+                let _ = pam.error(messages::PASSKEY_ONLY);
+                line("refused: a passkey is the user's only factor, and a terminal cannot take it");
+                return PamCode::AuthErr;
+            }
+            if factors == [Factor::Passkey, Factor::Recovery] {
+                let _ = pam.info(messages::PASSKEY_HERE_USE_RECOVERY);
+            }
             if let Some(action) = step_up {
                 let _ = pam.info(&messages::step_up(&action));
             }

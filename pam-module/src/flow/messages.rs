@@ -46,6 +46,16 @@ pub(crate) fn enrollment_overdue(deadline: UnixTime) -> String {
 /// The user's factors are all ones the policy no longer accepts.
 pub(crate) const NO_USABLE_FACTOR: &str = say::NO_USABLE_FACTOR;
 
+/// The user's only factor is a passkey, which a terminal cannot take.
+pub(crate) const PASSKEY_ONLY: &str =
+    "Your second factor is a passkey, which works only in a web browser. \
+To log in here, add an authenticator app on your account's Security page, \
+or ask an administrator.";
+
+/// The user has a passkey and recovery codes only.
+pub(crate) const PASSKEY_HERE_USE_RECOVERY: &str =
+    "Your passkey works only in a web browser: type one of your recovery codes here.";
+
 /// The account stage's refusal: what an admin must change.
 pub(crate) const HOW_TO_FIX: &str =
     "This login needs a second factor, but the authentication step that asks for it did not run. \

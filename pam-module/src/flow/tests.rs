@@ -3,14 +3,16 @@
 use super::fake::{
     say, LogAudit, MemoryLog, RecordingSender, ScriptedPam, Step, TestStore, GATEWAY,
 };
-use super::messages::{CODE_PROMPT, CONFIRM_PROMPT, ENROLL_QUESTION, HOW_TO_FIX, NEXT_CODE_PROMPT};
+use super::messages::{
+    self, CODE_PROMPT, CONFIRM_PROMPT, ENROLL_QUESTION, HOW_TO_FIX, NEXT_CODE_PROMPT,
+};
 use super::{account, authenticate, Accounts, Env};
 use crate::code::PamCode;
 use crate::pam::Pam;
 use planasonix_core::hotp::{totp, Algorithm};
 use planasonix_core::otpauth::parse_base32;
 use planasonix_core::{
-    Deferred, Engine, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, UnixTime,
+    Deferred, Engine, Factor, MemoryStore, Policy, SealKey, SecretBytes, SeededRandom, UnixTime,
 };
 use planasonix_native::accounts::{Account, AccountError};
 use planasonix_native::delivery::Sender;
@@ -700,4 +702,66 @@ fn a_name_nss_does_not_know_is_user_unknown_and_writes_nothing() {
     assert!(w
         .log_text()
         .contains("user=ghost service=sshd: no account ghost"));
+}
+
+const PASSKEYS: &str = "[enforcement]\nmode = \"required-for-all\"\n[passkeys]\nenabled = true\nrp_id = \"example.com\"\norigins = [\"https://login.example.com\"]\n";
+
+/// Registers a software passkey for `user`; returns the recovery codes.
+fn register_passkey(w: &World, user: &str) -> Vec<String> {
+    let key = planasonix_core::testing::SoftAuthenticator::new(1, "https://login.example.com");
+    let e = w.engine();
+    let options = e
+        .passkey_registration_options(user, "", w.at(), &mut *w.rng.borrow_mut())
+        .unwrap();
+    e.register_passkey(
+        user,
+        "YubiKey",
+        key.register(&options).as_bytes(),
+        w.at(),
+        &mut *w.rng.borrow_mut(),
+    )
+    .unwrap()
+    .iter()
+    .map(|c| c.expose().to_owned())
+    .collect()
+}
+
+#[test]
+fn a_passkey_user_types_a_recovery_code_at_the_terminal_or_is_told_why_not() {
+    let w = world(PASSKEYS);
+    let codes = register_passkey(&w, "alice");
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Info(messages::PASSKEY_HERE_USE_RECOVERY),
+            Step::Secret(CODE_PROMPT, say(&codes[0])),
+            Step::Info("Recovery code accepted. 9 recovery codes left."),
+        ],
+    );
+    assert_eq!(w.auth(&pam), PamCode::Success);
+    // With the codes gone, nothing a terminal can take is left: refused,
+    // saying why, without a prompt.
+    let e = w.engine();
+    let mut status = e.status("alice", w.at()).unwrap();
+    for code in &codes[1..] {
+        let ctx = planasonix_core::Context {
+            service: "test".into(),
+            remote: None,
+            action: None,
+            session: None,
+        };
+        e.verify(
+            "alice",
+            code.as_bytes(),
+            &ctx,
+            w.at(),
+            &mut *w.rng.borrow_mut(),
+        )
+        .unwrap();
+        status = e.status("alice", w.at()).unwrap();
+    }
+    assert_eq!(status.factors, vec![Factor::Passkey]);
+    let pam = w.pam("alice", vec![Step::Error(messages::PASSKEY_ONLY)]);
+    assert_eq!(w.auth(&pam), PamCode::AuthErr);
+    assert!(w.log_text().contains("a terminal cannot take it"));
 }

@@ -7,6 +7,9 @@
 
 use crate::store::{Cas, MemoryStore, Store, StoreError, Swap, Versioned};
 
+mod authenticator;
+pub use authenticator::SoftAuthenticator;
+
 /// Fails the contract with `what` was expected and what the store did.
 macro_rules! expect {
     ($what:expr, $got:expr, $want:expr) => {{
