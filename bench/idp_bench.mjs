@@ -5,7 +5,10 @@
 // component's decision, and for the MFA sign-in the code page and an
 // accepted app code. "Without" is a user the policy does not cover (the
 // decision says out of scope), so the provider, its password hashing and
-// its one call to the component are the same on both sides.
+// its one call to the component are the same on both sides. A third kind
+// signs in with a passkey as the second factor instead of an app code: a
+// software authenticator (tests/jco/passkey.mjs) answers the options the
+// passkey page carries, as a browser with a security key would.
 //
 //   node bench/idp_bench.mjs IDP_CONFIG USERS_PER_KIND OUT.json
 // (bench/idp_bench.sh makes the configuration and a private PostgreSQL.)
@@ -16,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { readConfig } from '../idp/src/config.mjs';
 import { Mfa } from '../idp/src/mfa/engine.mjs';
 import { totp } from '../tests/jco/totp.mjs';
+import { SoftAuthenticator } from '../tests/jco/passkey.mjs';
 
 const [configFile, perKind, outFile] = process.argv.slice(2);
 const n = Number(perKind);
@@ -39,6 +43,19 @@ for (let i = 0; i < n + 10; i++) {
   const confirmed = await mfa.confirmTotp(user, Buffer.from(totp(e.secretBase32, t0 - 30)), BigInt(t0));
   if (confirmed.error) throw new Error(`confirm ${user}: ${confirmed.error.tag}`);
   secrets.set(user, e.secretBase32);
+}
+// The passkey users: one software authenticator each, at the policy's origin.
+const origin = /origins = \["([^"]+)"\]/.exec(config.policy)[1];
+const authenticators = new Map();
+for (let i = 0; i < n + 10; i++) {
+  const user = `pk${i}`;
+  const key = new SoftAuthenticator(1 + (i % 250), origin);
+  key.credentialId = crypto.createHash('sha256').update(user).digest().subarray(0, 16);
+  const { value: options, error } = await mfa.passkeyRegistrationOptions(user, '', BigInt(t0));
+  if (error) throw new Error(`passkey options ${user}: ${error.tag}`);
+  const registered = await mfa.registerPasskey(user, 'bench key', key.register(options), BigInt(t0));
+  if (registered.error) throw new Error(`register ${user}: ${registered.error.tag} ${JSON.stringify(registered.error.val)}`);
+  authenticators.set(user, key);
 }
 await mfa.close();
 
@@ -79,8 +96,11 @@ async function request(jar, path, form) {
 }
 
 const client = config.clients[0];
+/** An HTML attribute's text as the browser reads it. */
+const unescape = (text) => text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
 /** One sign-in; returns when the provider redirects to the application. */
-async function signIn(user, code) {
+async function signIn(user, code, key = null) {
   const jar = new Jar();
   const verifier = crypto.randomBytes(32).toString('base64url');
   const q = new URLSearchParams({
@@ -102,6 +122,12 @@ async function signIn(user, code) {
     if (!r.body.includes('Verification code')) throw new Error(`${user}: no code page`);
     r = await request(jar, `${interaction}/code`, { csrf, code });
   }
+  if (key !== null) {
+    r = await request(jar, r.location);
+    const options = /data-options="([^"]*)"/.exec(r.body);
+    if (!options) throw new Error(`${user}: no passkey page`);
+    r = await request(jar, `${interaction}/assert`, { csrf, response: key.signIn(unescape(options[1])) });
+  }
   while (r.status === 303 || r.status === 302) {
     if (r.location.startsWith(client.redirect_uris[0])) {
       if (!r.location.includes('code=')) throw new Error(`${user}: no code in ${r.location}`);
@@ -116,7 +142,7 @@ async function signIn(user, code) {
 async function timed(kind, user) {
   const code = kind === 'mfa' ? totp(secrets.get(user), Math.floor(Date.now() / 1000)) : null;
   const start = process.hrtime.bigint();
-  await signIn(user, code);
+  await signIn(user, code, kind === 'passkey' ? authenticators.get(user) : null);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
@@ -130,20 +156,25 @@ try {
   for (let i = 0; i < 10; i++) {
     await timed('plain', `plain${n + i}`);
     await timed('mfa', `mfa${n + i}`);
+    await timed('passkey', `pk${n + i}`);
   }
   // Alternating, so that drift in the machine's speed hits both kinds alike
   // (as bench/pam_bench.py interleaves its modules); each figure a median.
   const plain = [];
   const mfa = [];
+  const passkey = [];
   for (let i = 0; i < n; i++) {
     plain.push(await timed('plain', `plain${i}`));
     mfa.push(await timed('mfa', `mfa${i}`));
+    passkey.push(await timed('passkey', `pk${i}`));
   }
   const plainMs = median(plain);
   const mfaMs = median(mfa);
+  const passkeyMs = median(passkey);
   const result = {
     signin_plain_ms: plainMs,
     signin_mfa_ms: mfaMs,
+    signin_passkey_ms: passkeyMs,
     signins_per_sec_plain: 1000 / plainMs,
     signins_per_sec_mfa: 1000 / mfaMs,
     mfa_share: (mfaMs - plainMs) / mfaMs,

@@ -21,7 +21,10 @@ grep -q ready "$work/pg.out"
 cli=("$target/release/planasonix" --store "$work/store.toml" --db "$work/db" --key "$work/seal.key" --config "$work/policy.toml")
 "${cli[@]}" init >/dev/null
 "${cli[@]}" store migrate >/dev/null
-printf '[enforcement]\nmode = "required-for-admins"\nadmin_groups = ["admins"]\n' > "$work/policy.toml"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+# Passkeys for the origin the benchmark's authenticator reports (the
+# provider listens on 127.0.0.1; an RP ID is a domain).
+printf '[enforcement]\nmode = "required-for-admins"\nadmin_groups = ["admins"]\n[passkeys]\nenabled = true\nrp_id = "localhost"\norigins = ["http://localhost:%s"]\n' "$port" > "$work/policy.toml"
 
 password="bench-password-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s\n' "$password" > "$work/password"
@@ -30,11 +33,11 @@ hash="$(printf '%s\n' "$password" | node "$root/idp/src/main.mjs" hash-password)
   for i in $(seq 0 $((n + 9))); do
     printf '[[user]]\nname = "plain%d"\ngroups = ["staff"]\npassword = "%s"\n\n' "$i" "$hash"
     printf '[[user]]\nname = "mfa%d"\ngroups = ["admins"]\npassword = "%s"\n\n' "$i" "$hash"
+    printf '[[user]]\nname = "pk%d"\ngroups = ["admins"]\npassword = "%s"\n\n' "$i" "$hash"
   done
 } > "$work/users.toml"
 chmod 600 "$work/users.toml" "$work/password"
 printf '[[client]]\nclient_id = "bench"\nredirect_uris = ["http://127.0.0.1:9/cb"]\n' > "$work/clients.toml"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 cat > "$work/idp.toml" <<TOML
 issuer = "http://127.0.0.1:$port"
 listen = "127.0.0.1:$port"

@@ -340,6 +340,14 @@ pub enum Admin {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Remove one of a user's passkeys (a lost or possibly cloned one), audited and notified
+    RemovePasskey {
+        /// User name
+        #[arg(value_parser = user_name)]
+        user: String,
+        /// The passkey's name, as `planasonix status USER` lists it
+        name: String,
+    },
     /// Lift a lockout and clear counted failures
     Unlock {
         /// User name

@@ -38,6 +38,10 @@ pub struct Session {
     /// live; at the record's current count nothing ended it since (see
     /// `step_up_scope`).
     pub epoch: Option<u64>,
+    /// Whether the second factor at `mfa_at` was phishing-resistant (a
+    /// passkey): only such a one counts for a step-up action that requires
+    /// it.
+    pub phishing_resistant: bool,
 }
 
 /// Why no second factor is asked for.
@@ -78,6 +82,9 @@ pub enum Denied {
     /// Enrolled, but no factor is usable under the current policy (e.g. only
     /// SMS, now disabled, and no recovery codes left).
     NoUsableFactor,
+    /// The step-up action requires a phishing-resistant factor (a passkey)
+    /// and the user has none (or the door cannot take one).
+    NoPhishingResistantFactor,
 }
 
 /// The engine's answer for a login or action.

@@ -64,7 +64,7 @@ pub use delivery::{
 };
 pub use engine::{
     Engine, EnrolledTotp, PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyVerification,
-    RemoteLock, TotpEnrollment, TotpParams, UserStatus, Verification,
+    PasswordlessVerification, RemoteLock, TotpEnrollment, TotpParams, UserStatus, Verification,
 };
 pub use error::Error;
 pub use policy::{Mode, Policy, PolicyError, StepUpScope};

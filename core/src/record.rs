@@ -48,7 +48,7 @@ pub const UPGRADED_KEY: &str = "meta/records-authenticated";
 const UPGRADED_BODY: &[u8] = b"{\"min_schema\":3}";
 
 /// Wraps `body` stored under `key` with its tag.
-fn seal_bytes(seal: &SealKey, key: &str, body: &[u8]) -> Vec<u8> {
+pub(crate) fn seal_bytes(seal: &SealKey, key: &str, body: &[u8]) -> Vec<u8> {
     let tag = seal.record_tag(SCHEMA_VERSION, key, body);
     let mut out = Vec::with_capacity(SEALED_MAGIC.len() + TAG_LEN + body.len());
     out.extend_from_slice(SEALED_MAGIC);
@@ -59,7 +59,7 @@ fn seal_bytes(seal: &SealKey, key: &str, body: &[u8]) -> Vec<u8> {
 
 /// The body of an authenticated value, if `bytes` is one; `Err` if its tag
 /// does not match; `Ok(None)` if it is not in the authenticated form at all.
-fn open_bytes<'b>(
+pub(crate) fn open_bytes<'b>(
     seal: &SealKey,
     key: &str,
     bytes: &'b [u8],
@@ -402,6 +402,10 @@ pub struct UserRecord {
     /// Passkey challenges issued and not yet answered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub passkey_challenges: Vec<OpenChallenge>,
+    /// Passwordless challenges this user's passkeys answered, until they
+    /// expire (those challenges are stateless: this keeps each to one use).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passwordless_spent: Vec<OpenChallenge>,
     /// Failures and lock.
     #[serde(default, skip_serializing_if = "Lockout::is_clear")]
     pub lockout: Lockout,
@@ -416,6 +420,9 @@ pub struct UserRecord {
     /// `step_up_scope = "session"` counts it only on that host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_mfa_origin: Option<String>,
+    /// Whether `last_mfa` was phishing-resistant (a passkey).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub last_mfa_phishing_resistant: bool,
     /// When an admin reset, a lock or a change of factors last ended the
     /// user's sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -448,10 +455,12 @@ impl Default for UserRecord {
             passkeys: Vec::new(),
             passkey_user: None,
             passkey_challenges: Vec::new(),
+            passwordless_spent: Vec::new(),
             lockout: Lockout::default(),
             marks: Vec::new(),
             last_mfa: None,
             last_mfa_origin: None,
+            last_mfa_phishing_resistant: false,
             sessions_valid_after: None,
             sessions_epoch: 0,
             audit_next: 0,
@@ -604,6 +613,7 @@ impl UserRecord {
     pub fn passed_mfa(&mut self, origin: Option<&str>, now: UnixTime) {
         self.last_mfa = Some(now);
         self.last_mfa_origin = origin.map(str::to_owned);
+        self.last_mfa_phishing_resistant = false;
     }
 
     /// Ends every session established before (never moves back); call once

@@ -504,6 +504,7 @@ fn a_step_up_counts_a_second_factor_of_the_same_host_or_session_only() {
     let no_mfa = Some(Session {
         mfa_at: None,
         epoch: None,
+        phishing_resistant: false,
     });
     assert!(matches!(
         sudo_on(&f, None, no_mfa, 200),
@@ -513,6 +514,7 @@ fn a_step_up_counts_a_second_factor_of_the_same_host_or_session_only() {
     let own = Some(Session {
         mfa_at: Some(T0.plus(Duration::from_secs(150))),
         epoch: None,
+        phishing_resistant: false,
     });
     assert_eq!(
         sudo_on(&f, None, own, 200),
@@ -548,6 +550,7 @@ fn step_up_scope_fleet_counts_a_second_factor_passed_anywhere() {
             Some(Session {
                 mfa_at: None,
                 epoch: None,
+                phishing_resistant: false,
             }),
             200
         ),
@@ -563,6 +566,7 @@ fn a_sessions_second_factor_from_before_a_reset_never_counts() {
     let old = Some(Session {
         mfa_at: Some(at),
         epoch: None,
+        phishing_resistant: false,
     });
     assert!(matches!(
         sudo_on(&f, None, old, 310),
@@ -584,6 +588,7 @@ fn the_session_that_made_the_last_change_keeps_its_second_factor() {
     let own = Some(Session {
         mfa_at: Some(at),
         epoch: Some(epoch),
+        phishing_resistant: false,
     });
     assert_eq!(
         sudo_on(&f, None, own, 310),
@@ -593,6 +598,7 @@ fn the_session_that_made_the_last_change_keeps_its_second_factor() {
     let other = Some(Session {
         mfa_at: Some(at),
         epoch: Some(epoch - 1),
+        phishing_resistant: false,
     });
     assert!(matches!(
         sudo_on(&f, None, other, 310),

@@ -419,6 +419,24 @@ fn a_counter_that_goes_back_marks_the_passkey_cloned_for_good() {
         .unwrap()
         .level();
     assert_eq!(level, Level::Error);
+    // Even as the last factor where one is required, a passkey refused as
+    // cloned may be removed: it signs nobody in.
+    let strict = Fixture {
+        policy: Policy::from_toml(&format!(
+            "[enforcement]\nmode = \"required-for-all\"\n{POLICY}"
+        ))
+        .unwrap(),
+        ..f
+    };
+    let alice = Subject {
+        user: "alice".into(),
+        groups: vec![],
+        amr: vec![],
+    };
+    strict
+        .engine()
+        .remove_passkey(&alice, "YubiKey", T0)
+        .unwrap();
 }
 
 #[test]
@@ -510,5 +528,164 @@ fn the_policy_decides_models_and_whether_passkeys_exist_at_all() {
     assert_eq!(
         disabled.engine().status("alice", T0).unwrap().factors,
         vec![Factor::Recovery]
+    );
+}
+
+#[test]
+fn a_step_up_that_requires_a_phishing_resistant_factor_counts_only_a_passkey() {
+    let f = Fixture::new(&format!(
+        "[enforcement]\nmode = \"required-for-all\"\n[step_up]\nsudo = {{ max_age = \"5m\", require = \"phishing-resistant\" }}\n{POLICY}"
+    ));
+    let e = f.engine();
+    let sudo = |session: Option<Session>| Context {
+        action: Some("sudo".into()),
+        session,
+        ..ctx()
+    };
+    let subject = Subject {
+        user: "alice".into(),
+        groups: vec![],
+        amr: vec![],
+    };
+    // An app alone cannot answer it.
+    let (secret, _) = enroll(&f, "alice", T0);
+    assert_eq!(
+        e.decide(&subject, &sudo(None), T0).unwrap(),
+        Decision::Denied(Denied::NoPhishingResistantFactor)
+    );
+    // With a passkey, only the passkey is asked for, and a fresh app code
+    // does not count.
+    let mut key = SoftAuthenticator::new(1, ORIGIN);
+    registered(&f, &key);
+    let at = T0.plus(Duration::from_secs(60));
+    let code = crate::common::code_at(&secret, at);
+    assert!(matches!(
+        e.verify("alice", code.as_bytes(), &ctx(), at, &mut rng())
+            .unwrap(),
+        Verification::Accepted { .. }
+    ));
+    assert_eq!(
+        e.decide(&subject, &sudo(None), at).unwrap(),
+        Decision::Required {
+            factors: vec![Factor::Passkey],
+            step_up: Some("sudo".into())
+        }
+    );
+    assert!(matches!(
+        sign_in(&f, &mut key, at),
+        PasskeyVerification::Accepted { .. }
+    ));
+    assert_eq!(
+        e.decide(&subject, &sudo(None), at).unwrap(),
+        Decision::NotRequired(NotRequired::RecentMfa { at })
+    );
+    // A session says which kind its second factor was.
+    let session = |phishing_resistant| Session {
+        mfa_at: Some(at),
+        epoch: None,
+        phishing_resistant,
+    };
+    assert!(matches!(
+        e.decide(&subject, &sudo(Some(session(false))), at).unwrap(),
+        Decision::Required { .. }
+    ));
+    assert_eq!(
+        e.decide(&subject, &sudo(Some(session(true))), at).unwrap(),
+        Decision::NotRequired(NotRequired::RecentMfa { at })
+    );
+    // A code after the passkey makes the latest second factor a phishable one.
+    let later = at.plus(Duration::from_secs(30));
+    let code = crate::common::code_at(&secret, later);
+    e.verify("alice", code.as_bytes(), &ctx(), later, &mut rng())
+        .unwrap();
+    assert!(matches!(
+        e.decide(&subject, &sudo(None), later).unwrap(),
+        Decision::Required { .. }
+    ));
+}
+
+#[test]
+fn a_passkey_alone_signs_in_where_the_policy_says_so_with_the_person_verified() {
+    let f = Fixture::new(&format!("{POLICY}passwordless = true\n"));
+    let e = f.engine();
+    let mut key = SoftAuthenticator::new(1, ORIGIN);
+    registered(&f, &key);
+    let keys_before = f.store.keys("").unwrap().len();
+    let options = e.passwordless_options(T0, &mut rng()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&options).unwrap();
+    assert_eq!(json["allowCredentials"], serde_json::json!([]));
+    assert_eq!(json["userVerification"], "required");
+    assert_eq!(
+        f.store.keys("").unwrap().len(),
+        keys_before,
+        "a page anyone can load writes nothing"
+    );
+    let answer = key.sign_in(&options);
+    assert_eq!(
+        e.verify_passwordless(answer.as_bytes(), &ctx(), T0)
+            .unwrap(),
+        PasswordlessVerification::Accepted {
+            user: "alice".into(),
+            name: "YubiKey".into()
+        }
+    );
+    // The same answer again: its challenge is spent (and it counts).
+    assert_eq!(
+        e.verify_passwordless(answer.as_bytes(), &ctx(), T0)
+            .unwrap(),
+        PasswordlessVerification::Refused {
+            reason: PasskeyRefusal::NoChallenge
+        }
+    );
+    assert_eq!(e.status("alice", T0).unwrap().recent_failures, 1);
+    // Expired, forged or a passkey sign-in's own challenge: refused, and
+    // nobody's failure (no user is known yet).
+    let late = T0.plus(Duration::from_secs(200));
+    let options = e.passwordless_options(T0, &mut rng()).unwrap();
+    assert_eq!(
+        e.verify_passwordless(key.sign_in(&options).as_bytes(), &ctx(), late)
+            .unwrap(),
+        PasswordlessVerification::Refused {
+            reason: PasskeyRefusal::NoChallenge
+        }
+    );
+    let normal = e.passkey_sign_in_options("alice", T0, &mut rng()).unwrap();
+    assert_eq!(
+        e.verify_passwordless(key.sign_in(&normal).as_bytes(), &ctx(), T0)
+            .unwrap(),
+        PasswordlessVerification::Refused {
+            reason: PasskeyRefusal::NoChallenge
+        }
+    );
+    // Without user verification: refused, counted.
+    key.verifies_user = false;
+    let options = e.passwordless_options(T0, &mut rng()).unwrap();
+    assert_eq!(
+        e.verify_passwordless(key.sign_in(&options).as_bytes(), &ctx(), T0)
+            .unwrap(),
+        PasswordlessVerification::Refused {
+            reason: PasskeyRefusal::UserNotVerified
+        }
+    );
+    // A passkey nobody registered here.
+    let stranger = SoftAuthenticator::new(9, ORIGIN);
+    *stranger.user_handle.borrow_mut() = Some(vec![1; 32]);
+    let options = e.passwordless_options(T0, &mut rng()).unwrap();
+    let mut stranger = stranger;
+    assert_eq!(
+        e.verify_passwordless(stranger.sign_in(&options).as_bytes(), &ctx(), T0)
+            .unwrap(),
+        PasswordlessVerification::Refused {
+            reason: PasskeyRefusal::UnknownCredential
+        }
+    );
+    assert_eq!(e.status("alice", T0).unwrap().recent_failures, 2);
+    // Off unless the policy says so.
+    let off = Fixture::new(POLICY);
+    assert_eq!(
+        off.engine()
+            .passwordless_options(T0, &mut rng())
+            .unwrap_err(),
+        Error::Passkey(PasskeyError::Disabled)
     );
 }

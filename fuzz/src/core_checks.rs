@@ -9,8 +9,10 @@ use planasonix_core::record::{UserRecord, SCHEMA_VERSION};
 use planasonix_core::recovery::{RECOVERY_ALPHABET, RECOVERY_CODE_LEN};
 use planasonix_core::store::StoreError;
 use planasonix_core::webauthn::{
-    verify_assertion, verify_registration, AuthenticatorData, Credential, PublicKey, RelyingParty,
-    UserVerification,
+    claimed_challenge, verify_assertion, verify_registration, AssertionResponse, AuthenticatorData,
+    Credential, PublicKey, RegistrationResponse, RelyingParty, UserVerification,
+    MAX_ATTESTATION_OBJECT, MAX_AUTHENTICATOR_DATA, MAX_CLIENT_DATA, MAX_CREDENTIAL_ID,
+    MAX_SIGNATURE,
 };
 use planasonix_core::{Policy, UnixTime};
 
@@ -171,7 +173,20 @@ pub fn webauthn_parse(data: &[u8]) {
         origins: vec!["https://login.example.com".into()],
     };
     let challenge = b"challenge";
-    match which % 3 {
+    match which % 4 {
+        3 => {
+            // The browser's JSON: each part within its bound, or refused.
+            if let Ok(r) = AssertionResponse::from_json(rest) {
+                assert!(r.id.len() <= MAX_CREDENTIAL_ID && !r.id.is_empty());
+                assert!(r.signature.len() <= MAX_SIGNATURE);
+                assert!(r.authenticator_data.len() <= MAX_AUTHENTICATOR_DATA);
+            }
+            if let Ok(r) = RegistrationResponse::from_json(rest) {
+                assert!(r.attestation_object.len() <= MAX_ATTESTATION_OBJECT);
+                assert!(r.client_data_json.len() <= MAX_CLIENT_DATA);
+            }
+            let _ = claimed_challenge(rest);
+        }
         0 => {
             if let Ok(parsed) = AuthenticatorData::parse(rest) {
                 assert_eq!(parsed.attested.is_some(), parsed.flags.attested);

@@ -81,6 +81,113 @@ fn bare_crypto_us(n: u64, record_len: usize) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
+/// The policy of the passkey rounds.
+const PASSKEY_POLICY: &str = "[passkeys]\nenabled = true\nrp_id = \"example.com\"\norigins = [\"https://login.example.com\"]\n";
+
+/// One passkey sign-in, natively and in the warm component, taking turns:
+/// the options (a fresh challenge written to the record) and the browser's
+/// answer checked (the challenge taken out, the Ed25519 signature, the
+/// counter). The software authenticator signs between the two calls,
+/// outside the timing. Medians of native µs, component µs and their ratio.
+fn passkey_rounds(key_bytes: [u8; 32], wasm: Vec<u8>) -> (f64, f64, f64) {
+    use planasonix_core::testing::SoftAuthenticator;
+    let policy = Policy::from_toml(PASSKEY_POLICY).unwrap();
+    let key = SealKey::from_bytes(&key_bytes).unwrap();
+    let store = MemoryStore::new();
+    let engine = Engine::new(&policy, &key, &store);
+    let shared: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let mut rng = SeededRandom::new(3);
+    let mut native_key = SoftAuthenticator::new(1, "https://login.example.com");
+    let mut wasm_key = SoftAuthenticator::new(1, "https://login.example.com");
+    for s in [&store as &dyn Store, shared.as_ref()] {
+        let e = Engine::new(&policy, &key, s);
+        let options = e
+            .passkey_registration_options("alice", "", UnixTime(T0), &mut rng)
+            .unwrap();
+        e.register_passkey(
+            "alice",
+            "key",
+            native_key.register(&options).as_bytes(),
+            UnixTime(T0),
+            &mut rng,
+        )
+        .unwrap();
+    }
+    let host = PluginHost::new(
+        HostConfig {
+            wasm,
+            cache_dir: None,
+            policy_toml: PASSKEY_POLICY.into(),
+            seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),
+            limits: Limits::default(),
+            max_instances: 4,
+        },
+        shared,
+        Arc::new(Quiet),
+    )
+    .unwrap();
+    let mut session = host.session().unwrap();
+    let ctx = planasonix_core::Context {
+        service: "idp".into(),
+        remote: None,
+        action: None,
+        session: None,
+    };
+    let wctx = Context {
+        service: "idp".into(),
+        remote: None,
+        action: None,
+        session: None,
+    };
+    let per_round = 200;
+    let (mut native, mut warm, mut ratios) = (vec![], vec![], vec![]);
+    for round in 0..ROUNDS {
+        let mut spent = std::time::Duration::ZERO;
+        for i in 0..per_round {
+            let at = UnixTime(T0 + 1 + round * per_round + i);
+            let t = Instant::now();
+            let options = engine
+                .passkey_sign_in_options("alice", at, &mut rng)
+                .unwrap();
+            spent += t.elapsed();
+            let answer = native_key.sign_in(&options);
+            let t = Instant::now();
+            let v = engine
+                .verify_passkey("alice", answer.as_bytes(), &ctx, at)
+                .unwrap();
+            spent += t.elapsed();
+            assert!(matches!(
+                v,
+                planasonix_core::PasskeyVerification::Accepted { .. }
+            ));
+        }
+        let native_us = spent.as_secs_f64() * 1e6 / per_round as f64;
+        let mut spent = std::time::Duration::ZERO;
+        for i in 0..per_round {
+            let at = T0 + 1 + round * per_round + i;
+            let t = Instant::now();
+            let options = session
+                .passkey_sign_in_options("alice", at)
+                .unwrap()
+                .unwrap();
+            spent += t.elapsed();
+            let answer = wasm_key.sign_in(&options);
+            let t = Instant::now();
+            let v = session
+                .verify_passkey("alice", &answer, &wctx, at)
+                .unwrap()
+                .unwrap();
+            spent += t.elapsed();
+            assert!(matches!(v, PasskeyVerification::Accepted(_)));
+        }
+        let warm_us = spent.as_secs_f64() * 1e6 / per_round as f64;
+        native.push(native_us);
+        warm.push(warm_us);
+        ratios.push(warm_us / native_us);
+    }
+    (median(native), median(warm), median(ratios))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -130,10 +237,11 @@ fn main() {
             &mut rng,
         )
         .unwrap();
+    let wasm = std::env::var_os("PLANASONIX_WASM")
+        .map_or_else(shared::component, |p| std::fs::read(p).unwrap());
     let host = PluginHost::new(
         HostConfig {
-            wasm: std::env::var_os("PLANASONIX_WASM")
-                .map_or_else(shared::component, |p| std::fs::read(p).unwrap()),
+            wasm: wasm.clone(),
             cache_dir: None,
             policy_toml: POLICY.into(),
             seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),
@@ -206,6 +314,7 @@ fn main() {
     let fresh_us = median(fresh);
     let inst_us = median(instantiate);
     let ratio = median(ratios);
+    let (pk_native_us, pk_warm_us, pk_ratio) = passkey_rounds(key_bytes, wasm);
 
     println!(
         "machine: {} cores, {}",
@@ -224,8 +333,11 @@ fn main() {
     println!("| component fresh instance + configure + verify (median) | {fresh_us:.1} µs |");
     println!("|   of which instantiate + configure | {inst_us:.1} µs |");
     println!("| WASM/native ratio (warm) | {ratio:.2} |");
+    println!("| native passkey sign-in (options + verify, Ed25519) | {pk_native_us:.1} µs |");
+    println!("| component passkey sign-in (warm) | {pk_warm_us:.1} µs |");
+    println!("| passkey WASM/native ratio | {pk_ratio:.2} |");
     let json = format!(
-        "{{\"bare_crypto_us\":{crypto_us:.3},\"record_bytes\":{record_len},\"native_verify_us\":{native_us:.2},\"warm_verify_us\":{warm_us:.2},\"warm_verifies_per_sec\":{warm_per_sec:.0},\"fresh_instance_verify_us\":{fresh_us:.2},\"instantiate_configure_us\":{inst_us:.2},\"wasm_native_ratio\":{ratio:.3}}}\n"
+        "{{\"passkey_native_us\":{pk_native_us:.2},\"passkey_warm_us\":{pk_warm_us:.2},\"passkey_wasm_native_ratio\":{pk_ratio:.3},\"bare_crypto_us\":{crypto_us:.3},\"record_bytes\":{record_len},\"native_verify_us\":{native_us:.2},\"warm_verify_us\":{warm_us:.2},\"warm_verifies_per_sec\":{warm_per_sec:.0},\"fresh_instance_verify_us\":{fresh_us:.2},\"instantiate_configure_us\":{inst_us:.2},\"wasm_native_ratio\":{ratio:.3}}}\n"
     );
     std::fs::write(&out_path, json).unwrap();
     println!("written: {out_path}");

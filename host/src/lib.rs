@@ -29,8 +29,8 @@ mod state;
 pub use bindings::exports::planasonix::mfa::engine::{
     Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
     NotRequired, PasskeyAccepted, PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyRefused,
-    PasskeyVerification, RemoteLock, Required, Session as EngineSession, Subject, TotpEnrollment,
-    UserStatus, Verification,
+    PasskeyVerification, PasswordlessAccepted, PasswordlessVerification, RemoteLock, Required,
+    Session as EngineSession, Subject, TotpEnrollment, UserStatus, Verification,
 };
 pub use bindings::planasonix::mfa::store::{
     BadRecord, IoFailure, IoKind as WitIoKind, StoreError as WitStoreError,

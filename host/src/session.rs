@@ -2,7 +2,7 @@
 
 use crate::bindings::exports::planasonix::mfa::engine::{
     AuditEvent, Context, Decision, Error as PluginError, Factor, Guest, PasskeyVerification,
-    Subject, TotpEnrollment, UserStatus, Verification,
+    PasswordlessVerification, Subject, TotpEnrollment, UserStatus, Verification,
 };
 use crate::bindings::{Plugin, PluginPre};
 use crate::limits::Limits;
@@ -235,6 +235,21 @@ impl Session {
         now: u64,
     ) -> Answer<PasskeyVerification> {
         self.call(|g, s| g.call_verify_passkey(s, user, response, ctx, now))
+    }
+
+    /// Starts a passwordless sign-in: the options JSON for the browser.
+    pub fn passwordless_options(&mut self, now: u64) -> Answer<String> {
+        self.call(|g, s| g.call_passwordless_options(s, now))
+    }
+
+    /// Checks a passwordless sign-in; on acceptance, the user it signs in.
+    pub fn verify_passwordless(
+        &mut self,
+        response: &str,
+        ctx: &Context,
+        now: u64,
+    ) -> Answer<PasswordlessVerification> {
+        self.call(|g, s| g.call_verify_passwordless(s, response, ctx, now))
     }
 
     /// Renames one of the user's passkeys.

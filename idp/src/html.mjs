@@ -3,7 +3,8 @@
 // forms that carry their CSRF token. Every string from outside (a user name,
 // a client's name, what was typed) goes through `esc` or `attr`; a page
 // holds no inline script, and the Content-Security-Policy (http.mjs) runs
-// only the provider's own files (static/local-time.js).
+// only the provider's own files (static/local-time.js on every page,
+// static/passkey.js on the pages that ask the browser for a passkey).
 
 const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -50,7 +51,7 @@ export function raw(text) {
  * A whole page. `notice` is shown first and announced to screen readers
  * (`role="alert"` for an error, `role="status"` otherwise).
  */
-export function page({ title, body, notice = null, user = null, signingIn = false }) {
+export function page({ title, body, notice = null, user = null, signingIn = false, scripts = [] }) {
   const alert = notice
     ? html`<div class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}" id="notice">${notice.text}</div>`
     : '';
@@ -69,7 +70,7 @@ export function page({ title, body, notice = null, user = null, signingIn = fals
 <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/style.css">
 <script src="/static/local-time.js" defer></script>
-</head>
+${scripts.map((src) => `<script src="${esc(src)}" defer></script>\n`).join('')}</head>
 <body>
 <header><a class="brand" href="/security/mfa"><img src="/static/icon.svg" alt="" width="28" height="28"> Planasonix</a>${account}</header>
 <main>

@@ -10,6 +10,13 @@ export const MAX_BODY = 16 << 10;
 /** Longest value kept from one form field; longer ones are refused. */
 export const MAX_FIELD = 1024;
 
+/**
+ * Longest browser answer to a passkey ceremony (the `response` field of the
+ * passkey pages): a credential's JSON with an attestation of format `none`
+ * is a few kilobytes at most; the engine bounds each part again.
+ */
+export const MAX_PASSKEY_RESPONSE = 12 << 10;
+
 /** A refusal shown as a page: what happened (`message`), its status, a title. */
 export class BadRequest extends Error {
   constructor(message, status = 400, title = null) {
@@ -22,9 +29,13 @@ export class BadRequest extends Error {
 /**
  * Reads an `application/x-www-form-urlencoded` body of at most MAX_BODY
  * bytes into a Map. Bytes that are not UTF-8 and control characters other
- * than tab are refused by name, before anything acts on the input.
+ * than tab are refused by name, before anything acts on the input. Each
+ * field is at most MAX_FIELD long, except those `longer` names with their
+ * own bound.
+ * @param {any} ctx
+ * @param {Record<string, number>} [longer]
  */
-export async function readForm(ctx) {
+export async function readForm(ctx, longer = {}) {
   const type = ctx.get('content-type').split(';')[0].trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
     throw new BadRequest('This page takes a form submitted from its own page.', 415);
@@ -46,7 +57,7 @@ export async function readForm(ctx) {
     const name = decode(eq < 0 ? pair : pair.slice(0, eq));
     const value = eq < 0 ? '' : decode(pair.slice(eq + 1));
     if (fields.has(name)) throw new BadRequest('A field was sent twice.');
-    if (value.length > MAX_FIELD) throw new BadRequest(`What was typed in “${name.slice(0, 40)}” is too long.`, 413);
+    if (value.length > (Object.hasOwn(longer, name) ? longer[name] : MAX_FIELD)) throw new BadRequest(`What was typed in “${name.slice(0, 40)}” is too long.`, 413);
     fields.set(name, value);
   }
   return fields;

@@ -27,6 +27,7 @@ const STATIC = new Map([
   ['/static/style.css', ['text/css; charset=utf-8', new URL('../static/style.css', import.meta.url)]],
   ['/static/icon.svg', ['image/svg+xml', new URL('../static/icon.svg', import.meta.url)]],
   ['/static/local-time.js', ['text/javascript; charset=utf-8', new URL('../static/local-time.js', import.meta.url)]],
+  ['/static/passkey.js', ['text/javascript; charset=utf-8', new URL('../static/passkey.js', import.meta.url)]],
 ]);
 
 /** What oidc-provider's refusals say to a person, by error code. */

@@ -186,6 +186,7 @@ export function errorText(error) {
     case 'not-enrolled': return 'No second factor is set up.';
     case 'unknown-action': return 'The application asked for a check this organisation does not define.';
     case 'last-factor-required': return 'Two-factor authentication is required for your account: set up another factor before you remove this one.';
+    case 'passkey': return passkeyErrorText(error.val);
     default: return UNAVAILABLE;
   }
 }
@@ -194,7 +195,47 @@ export function errorText(error) {
 export function amrOf(factor) {
   if (factor === 'totp') return 'otp';
   if (factor === 'sms') return 'sms';
+  if (factor === 'passkey') return 'hwk';
   return 'mfa';
 }
 
-export const FACTOR_NAMES = { totp: 'Authenticator app', sms: 'Text message (SMS)', recovery: 'Recovery codes' };
+export const FACTOR_NAMES = { totp: 'Authenticator app', sms: 'Text message (SMS)', recovery: 'Recovery codes', passkey: 'Passkey' };
+
+/** Why a passkey sign-in was refused, and how many tries are left. */
+export function passkeyRefused(refusal) {
+  const why = {
+    'no-challenge': 'That passkey request expired or was already used.',
+    'unknown-credential': 'That passkey is not one of this account’s.',
+    'user-not-verified': 'Your organisation requires the passkey to check it is you (a PIN, fingerprint or face), and it did not.',
+    'possibly-cloned': 'That passkey is refused: its counter went back, so it may have been copied. Use another factor, and tell your administrator.',
+    invalid: 'That passkey answer is not valid for this site.',
+  }[refusal.reason] ?? 'That passkey was not accepted.';
+  return `${why} ${refusal.failuresLeft} ${refusal.failuresLeft === 1 ? 'try' : 'tries'} left before a lock. Try again, or use a code.`;
+}
+
+/** Why a passwordless sign-in was refused (no counts: nobody is known yet). */
+export function passwordlessRefused(reason) {
+  return {
+    'no-challenge': 'That passkey request expired or was already used. Try again.',
+    'unknown-credential': 'That passkey is not one of this site’s accounts. Sign in with your password.',
+    'user-not-verified': 'A passkey alone needs your device to check it is you (a PIN, fingerprint or face). Try again, or sign in with your password.',
+    'possibly-cloned': 'That passkey is refused: it may have been copied. Sign in with your password, and tell your administrator.',
+    invalid: 'That passkey answer is not valid for this site.',
+  }[reason] ?? 'That passkey was not accepted.';
+}
+
+/** A passkey operation's error, for the person. */
+export function passkeyErrorText(e) {
+  switch (e.tag) {
+    case 'disabled': return 'Passkeys are switched off by your organisation’s policy.';
+    case 'refused': return 'The passkey was refused. Try again; if it keeps happening, use another factor.';
+    case 'no-challenge': return 'That passkey request expired or was already used. Start again.';
+    case 'name': return e.val;
+    case 'name-taken': return 'You have a passkey of that name already. Choose another name.';
+    case 'not-found': return 'There is no passkey of that name.';
+    case 'too-many': return 'Your account holds as many passkeys as it may. Remove one first.';
+    case 'model-not-allowed': return 'Your organisation does not allow this kind of security key. Ask your administrator which ones it allows.';
+    case 'already-registered': return 'This passkey is registered already.';
+    default: return UNAVAILABLE;
+  }
+}

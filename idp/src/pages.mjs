@@ -4,15 +4,19 @@
 import { esc, field, form, html, page, raw } from './html.mjs';
 import * as say from './messages.mjs';
 
-export function password({ action, csrf, client, username = '', notice = null, upstream = null }) {
+export function password({ action, csrf, client, username = '', notice = null, upstream = null, passwordless = null }) {
   const federated = upstream
     ? html`<form method="post" action="${upstream.action}" class="upstream"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign in with ${upstream.name}</button></form><p class="or">or with your password</p>`
+    : '';
+  const passkey = passwordless
+    ? html`${passkeyForm({ kind: 'get', options: passwordless.options, action: passwordless.action, csrf, submit: 'Sign in with a passkey', primary: false })}<p class="or">or with your password</p>`
     : '';
   return page({
     title: 'Sign in',
     notice,
+    scripts: passwordless ? [PASSKEY_SCRIPT] : [],
     body: html`<p class="lede">to continue to <strong>${client}</strong></p>
-${federated}
+${federated}${passkey}
 ${form({
     action,
     csrf,
@@ -23,19 +27,63 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
   });
 }
 
-/** The second-factor prompt. `factors` are the component's (totp, sms, recovery). */
-export function code({ action, csrf, user, factors, stepUp = null, notice = null, smsAction = null, abort }) {
+/**
+ * A form that asks the browser for a passkey: `kind` "create" (register)
+ * or "get" (sign in), `options` the engine's JSON for it. It posts the
+ * browser's answer as `response` (static/passkey.js fills it in), and says
+ * so when the browser cannot. A page with one loads that script.
+ * @param {{ kind: 'create' | 'get', options: string, action: string, csrf: string, submit: string,
+ *   extra?: unknown, primary?: boolean }} p
+ */
+export function passkeyForm({ kind, options, action, csrf, submit, extra = '', primary = true }) {
+  return html`<form method="post" action="${action}" data-passkey="${kind}" data-options="${options}">
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="response" value="">
+${extra}
+<p class="notice error" role="alert" data-passkey-status hidden></p>
+<p class="notice info" data-passkey-unsupported>Passkeys need JavaScript in this browser. Turn it on, or use another way.</p>
+<div class="actions"><button type="submit" class="${primary ? 'primary' : 'secondary'}">${submit}</button></div>
+</form>`;
+}
+
+/** The script a page with a passkey form loads. */
+export const PASSKEY_SCRIPT = '/static/passkey.js';
+
+/**
+ * A page that asks the browser for a passkey (`passkeyForm`), with a lede
+ * and what follows the form.
+ * @param {{ title: string, lede: unknown, kind: 'create' | 'get', options: string, action: string,
+ *   csrf: string, user: string, submit: string, notice?: any, signingIn?: boolean, extra?: unknown, after?: unknown }} p
+ */
+export function passkeyCeremony({ title, lede, kind, options, action, csrf, user, submit, notice = null, signingIn = false, extra = '', after = '' }) {
+  return page({
+    title,
+    notice,
+    user,
+    signingIn,
+    scripts: [PASSKEY_SCRIPT],
+    body: html`<p class="lede">${lede}</p>
+${passkeyForm({ kind, options, action, csrf, submit, extra })}
+${after}`,
+  });
+}
+
+/** The second-factor prompt. `factors` are the component's (totp, sms, recovery, passkey). */
+export function code({ action, csrf, user, factors, stepUp = null, notice = null, smsAction = null, passkeyAction = null, abort }) {
   const signingIn = true;
   const sms = factors.includes('sms') && smsAction
     ? html`<button type="submit" form="sms" class="secondary">Text me a code</button>`
     : '';
   const why = stepUp ? html`<p>${say.stepUp(stepUp)}</p>` : '';
+  const passkey = factors.includes('passkey') && passkeyAction
+    ? html`<form method="post" action="${passkeyAction}" class="passkey"><input type="hidden" name="csrf" value="${csrf}"><div class="actions"><button type="submit" class="primary">Use a passkey</button></div></form><p class="or">or a code</p>`
+    : '';
   return page({
     title: 'Two-factor authentication',
     notice,
     user,
     signingIn,
-    body: html`${why}<p class="lede">Enter the 6-digit code from your authenticator app${factors.includes('sms') ? ', or the code we texted you' : ''}. Lost your device? Use one of your recovery codes.</p>
+    body: html`${why}${passkey}<p class="lede">Enter the 6-digit code from your authenticator app${factors.includes('sms') ? ', or the code we texted you' : ''}. Lost your device? Use one of your recovery codes.</p>
 ${form({
     action,
     csrf,
@@ -56,16 +104,22 @@ ${cancel(abort, csrf)}`,
   });
 }
 
-function cancel(abort, csrf) {
-  return abort
-    ? html`<form method="post" action="${abort}" class="cancel"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="link">Cancel sign-in</button></form>`
-    : '';
+/** A button that looks like a link and posts to `action`. */
+export function postLink(action, csrf, label) {
+  return html`<form method="post" action="${action}" class="cancel"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="link">${label}</button></form>`;
 }
 
-export function grace({ csrf, user, deadline, enroll, proceed }) {
+function cancel(abort, csrf) {
+  return abort ? postLink(abort, csrf, 'Cancel sign-in') : '';
+}
+
+export function grace({ csrf, user, deadline, enroll, enrollPasskey = null, proceed, notice = null }) {
   const signingIn = true;
   const now = enroll
     ? html`<form method="get" action="${enroll}"><button type="submit" class="primary">Set up now</button></form>`
+    : '';
+  const passkey = enrollPasskey
+    ? html`<form method="get" action="${enrollPasskey}"><button type="submit" class="secondary">Set up a passkey</button></form>`
     : '';
   const where = enroll
     ? ''
@@ -74,10 +128,10 @@ export function grace({ csrf, user, deadline, enroll, proceed }) {
     title: 'Set up two-factor authentication',
     user,
     signingIn,
-    notice: { kind: 'warning', text: say.graceReminder(deadline) },
-    body: html`<p>Two-factor authentication keeps your account safe even if your password is stolen: you sign in with your password and a code from an app on your phone.</p>
+    notice: notice ?? { kind: 'warning', text: say.graceReminder(deadline) },
+    body: html`<p>Two-factor authentication keeps your account safe even if your password is stolen: you sign in with your password and a code from an app on your phone${enrollPasskey ? ', or with a passkey' : ''}.</p>
 ${where}<div class="actions">
-${now}<form method="post" action="${proceed}"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="${enroll ? 'secondary' : 'primary'}">${enroll ? 'Remind me later' : 'Continue'}</button></form>
+${now}${passkey}<form method="post" action="${proceed}"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="${enroll ? 'secondary' : 'primary'}">${enroll ? 'Remind me later' : 'Continue'}</button></form>
 </div>`,
   });
 }
@@ -88,6 +142,7 @@ const DENIED_ADVICE = {
   overdue: 'An administrator can open a new enrollment window after checking who you are.',
   unavailable: 'Try again in a few minutes. If it keeps happening, tell your administrator.',
   'no-factor': 'Contact your administrator or IT helpdesk: they can check who you are and help you set up a factor again.',
+  'no-passkey': 'Add a passkey on your Security page (signing in from another application), then come back.',
 };
 
 export function denied({ text, reason, abort, csrf }) {
@@ -183,7 +238,7 @@ ${form({ action, csrf, fields: '', submit })}`,
   });
 }
 
-export { esc, raw };
+export { esc, field, raw };
 
 /** Said where a user without a factor may not add one with a password alone. */
 export const FIRST_FACTOR_ELSEWHERE =
@@ -218,6 +273,15 @@ function locks(s) {
   return html`${[...everywhere, ...remote].map((line, i) => html`${i ? html`<br>` : ''}${line}`)}`;
 }
 
+/** A passkey in a line: its name, when added and last used, and a clone warning. */
+export function passkeyLine(p) {
+  const used = p.lastUsed !== undefined ? html`last used ${say.moment(p.lastUsed)}` : html`never used`;
+  const cloned = p.clonedAt !== undefined
+    ? html` <strong class="bad">Refused since ${say.moment(p.clonedAt)}: its counter went back, so it may have been copied. Remove it and add it again.</strong>`
+    : '';
+  return html`<strong>${p.name}</strong> <span class="hint">added ${say.moment(p.since)}, ${used}${p.backupEligible ? ', synced' : ''}</span>${cloned}`;
+}
+
 /** One user's state for an admin: enrolled since, lock, last second factor. */
 function userState(status) {
   const s = status;
@@ -226,6 +290,7 @@ function userState(status) {
     ['Second factor', s.enrolled
       ? html`${factors.join(', ') || 'Recovery codes only'}${s.totpSince !== undefined ? html`, app added ${say.moment(s.totpSince)}` : ''}`
       : html`None${s.enrollBy !== undefined ? html`; must enroll by ${say.moment(s.enrollBy)}` : ''}`],
+    ...(s.passkeys.length ? [['Passkeys', html`${s.passkeys.map((p, i) => html`${i ? html`<br>` : ''}${passkeyLine(p)}`)}`]] : []),
     ['Recovery codes left', String(s.recoveryRemaining)],
     ['Lock', locks(s)],
     ['Last second factor', s.lastMfa !== undefined ? say.moment(s.lastMfa) : 'Never'],

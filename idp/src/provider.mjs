@@ -19,6 +19,12 @@ import { errorLine } from './mfa/engine.mjs';
 export const ACR_PASSWORD = 'urn:planasonix:acr:pwd';
 /** acr of a sign-in where a second factor passed (here or upstream). */
 export const ACR_MFA = 'urn:planasonix:acr:mfa';
+/**
+ * acr of a sign-in whose second factor was a passkey: phishing-resistant
+ * (the browser binds the passkey to this site). A relying party that asks
+ * for it in acr_values gets a sign-in that offers only passkeys.
+ */
+export const ACR_PHISHING_RESISTANT = 'urn:planasonix:acr:phr';
 /** acr prefix of a step-up for the policy's action NAME. */
 export const ACR_STEP_UP = 'urn:planasonix:acr:step-up:';
 
@@ -36,6 +42,8 @@ export function policyFacts(effectiveToml) {
     adminGroups: p.enforcement.admin_groups,
     enrollAtLogin: p.enforcement.enroll_at_login,
     smsEnabled: p.sms.enabled,
+    passkeysEnabled: p.passkeys.enabled,
+    passwordless: p.passkeys.enabled && p.passkeys.passwordless,
   };
 }
 
@@ -134,7 +142,7 @@ export function buildProvider(config, { renderError, mfa, facts, log }) {
     clients,
     jwks: signingKeys(config.stateDir),
     cookies: { keys: cookieKeys(config.stateDir) },
-    acrValues: [ACR_PASSWORD, ACR_MFA, ...actions.map((a) => ACR_STEP_UP + a)],
+    acrValues: [ACR_PASSWORD, ACR_MFA, ACR_PHISHING_RESISTANT, ...actions.map((a) => ACR_STEP_UP + a)],
     claims: {
       // acr and amr in every ID token (not only when a client asks for them).
       openid: ['sub', 'acr', 'amr'],

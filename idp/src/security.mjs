@@ -15,7 +15,7 @@
 // admin page within `admin`'s; a user with no factor may add a first one
 // only where the policy's enroll_at_login lets a password alone enroll.
 import crypto from 'node:crypto';
-import { BadRequest, readForm, remoteAddress, seeOther, sendPage } from './http.mjs';
+import { BadRequest, MAX_PASSKEY_RESPONSE, readForm, remoteAddress, seeOther, sendPage } from './http.mjs';
 import { field, form, html, page } from './html.mjs';
 import * as pages from './pages.mjs';
 import * as say from './messages.mjs';
@@ -32,7 +32,8 @@ const ADMIN = 'admin';
 const RETURN_TO = { mfa: '/security/mfa', admin: '/admin' };
 
 /** Changes that need a recent second factor (or, without a factor, enroll_at_login). */
-const CHANGES = new Set(['/security/mfa/totp/begin', '/security/mfa/sms/begin', '/security/mfa/recovery/regenerate', '/security/mfa/remove']);
+const CHANGES = new Set(['/security/mfa/totp/begin', '/security/mfa/sms/begin', '/security/mfa/recovery/regenerate', '/security/mfa/remove',
+  '/security/mfa/passkey/begin', '/security/mfa/passkey/remove']);
 
 /** @import { Mfa } from './mfa/engine.mjs' */
 import { errorLine } from './mfa/engine.mjs';
@@ -96,10 +97,12 @@ export class Security {
       if (p === '/security/mfa/totp') return this.totpPage(ctx, me);
       if (p === '/security/mfa/sms') return this.smsPage(ctx, me);
       if (p === '/security/mfa/codes') return this.codesPage(ctx, me);
+      if (p === '/security/mfa/passkey') return this.passkeyPage(ctx, me);
       throw new BadRequest('There is no such page.', 404);
     }
     if (ctx.method !== 'POST') throw new BadRequest('There is no such page.', 404);
-    const fields = await readForm(ctx);
+    // Only a passkey page's answer may be longer than a typed field.
+    const fields = await readForm(ctx, p === '/security/mfa/passkey/finish' ? { response: MAX_PASSKEY_RESPONSE } : {});
     this.csrf.check(ctx, fields, scope);
     if (CHANGES.has(p) && await this.refused(ctx, me, MANAGE, where)) return true;
     switch (p) {
@@ -110,6 +113,10 @@ export class Security {
       case '/security/mfa/recovery/regenerate': return this.regenerate(ctx, me);
       case '/security/mfa/remove': return this.remove(ctx, me, fields.get('factor') ?? '');
       case '/security/mfa/saved': return this.saved(ctx, me);
+      case '/security/mfa/passkey/begin': return this.passkeyBegin(ctx, me, fields.get('name') ?? '');
+      case '/security/mfa/passkey/finish': return this.passkeyFinish(ctx, me, fields.get('response') ?? '');
+      case '/security/mfa/passkey/rename': return this.passkeyRename(ctx, me, fields.get('name') ?? '', fields.get('new_name') ?? '');
+      case '/security/mfa/passkey/remove': return this.passkeyRemove(ctx, me, fields.get('name') ?? '');
       default: throw new BadRequest('There is no such page.', 404);
     }
   }
@@ -204,7 +211,7 @@ export class Security {
   }
 
   fail(ctx, me, error, to = '/security/mfa') {
-    if (!['input', 'wrong-code', 'phone', 'sms-disabled', 'sms-rate-limited', 'sms-delivery-failed', 'no-pending-enrollment', 'not-enrolled', 'last-factor-required', 'locked'].includes(error.tag)) {
+    if (!['input', 'wrong-code', 'phone', 'sms-disabled', 'sms-rate-limited', 'sms-delivery-failed', 'no-pending-enrollment', 'not-enrolled', 'last-factor-required', 'locked', 'passkey'].includes(error.tag)) {
       this.log(`security page of ${JSON.stringify(me.user.name)}: ${errorLine(error)}`);
     }
     this.setPending(me.uid, { notice: { kind: 'error', text: say.errorText(error) } });
@@ -236,6 +243,9 @@ export class Security {
     } else if (this.facts.smsEnabled) {
       sms = html`<section aria-labelledby="sms-h"><h2 id="sms-h">Text message (SMS)</h2><p>${say.SMS_WEAKER}</p><p class="state">Not set up</p>${mayAdd ? html`<form method="get" action="/security/mfa/sms"><button class="secondary" type="submit">Set up SMS</button></form>` : ''}</section>`;
     }
+    const passkeys = this.facts.passkeysEnabled || s.passkeys.length > 0
+      ? this.passkeySection(me, mayAdd)
+      : '';
     const recovery = s.enrolled
       ? html`<p class="state">${s.recoveryRemaining} unused recovery codes</p>${form({ action: '/security/mfa/recovery/regenerate', csrf: me.csrf, fields: '', submit: 'Generate new recovery codes', className: 'inline' })}<p class="hint">New codes replace the old ones at once.</p>`
       : html`<p class="state">You get recovery codes when you set up your first factor.</p>`;
@@ -250,6 +260,7 @@ export class Security {
       body: html`<p class="lede">A second proof of identity after your password. Your organisation’s policy decides whether it is required.</p>
 ${first}
 <section aria-labelledby="app-h"><h2 id="app-h">Authenticator app</h2><p>Codes from Google Authenticator, 1Password, Authy or another TOTP app. They change every 30 seconds; keep your phone’s clock accurate.</p>${app}</section>
+${passkeys}
 ${sms}
 <section aria-labelledby="rc-h"><h2 id="rc-h">Recovery codes</h2><p>One-time codes for when you lose your device. Keep them somewhere safe.</p>${recovery}</section>
 ${s.lockedUntil !== undefined ? html`<p class="notice error" role="status">${say.lockedUntil(s.lockedUntil)}</p>` : ''}
@@ -367,6 +378,78 @@ ${form({ action: '/security/mfa/sms/begin', csrf: me.csrf, fields: field({ name:
     if (error) return this.fail(ctx, me, error);
     await revalidate(me.session, me.status.sessionsEpoch);
     this.setPending(me.uid, { notice: { kind: 'info', text: `${say.FACTOR_NAMES[factor]} removed.` } });
+    seeOther(ctx, '/security/mfa');
+    return true;
+  }
+
+  /** Passkeys on the overview: each with rename and remove, and "add". */
+  passkeySection(me, mayAdd) {
+    const s = me.status;
+    const item = (p, i) => html`<li>${pages.passkeyLine(p)}
+<details><summary>Rename or remove</summary>
+${form({ action: '/security/mfa/passkey/rename', csrf: me.csrf, fields: html`<input type="hidden" name="name" value="${p.name}">${field({ name: 'new_name', id: `rename-${i}`, label: 'New name', value: p.name, extra: ' maxlength="64"' })}`, submit: 'Rename', className: 'inline' })}
+${form({ action: '/security/mfa/passkey/remove', csrf: me.csrf, fields: html`<input type="hidden" name="name" value="${p.name}">`, submit: html`Remove ${p.name}`, className: 'inline danger' })}
+</details></li>`;
+    const list = s.passkeys.length
+      ? html`<ul class="passkeys">${s.passkeys.map(item)}</ul>`
+      : html`<p class="state">None yet</p>`;
+    const add = this.facts.passkeysEnabled && mayAdd
+      ? form({ action: '/security/mfa/passkey/begin', csrf: me.csrf, fields: field({ name: 'name', id: 'passkey-name', label: 'Name it', hint: 'So you can tell your keys apart, like “YubiKey 5C” or “Pixel”', extra: ' maxlength="64"' }), submit: 'Add a passkey or security key', className: 'inline' })
+      : '';
+    return html`<section aria-labelledby="pk-h"><h2 id="pk-h">Passkeys and security keys</h2><p>Sign in with your fingerprint, face, device PIN or a security key. A passkey works only on this site, so a fake sign-in page cannot use it.</p>${list}${add}</section>`;
+  }
+
+  async passkeyBegin(ctx, me, name) {
+    const { value: options, error } = await this.mfa.passkeyRegistrationOptions(me.user.name, me.user.displayName ?? me.user.name, now());
+    if (error) return this.fail(ctx, me, error);
+    this.setPending(me.uid, { passkey: { name: name.trim().slice(0, 256), options } });
+    seeOther(ctx, '/security/mfa/passkey');
+    return true;
+  }
+
+  async passkeyPage(ctx, me) {
+    const p = this.pendingOf(me.uid).passkey;
+    if (!p) return seeOther(ctx, '/security/mfa');
+    sendPage(ctx, pages.passkeyCeremony({
+      title: 'Add a passkey or security key',
+      lede: html`Your browser will ask where to keep the passkey “${p.name}”: on this device, on your phone, or on a security key you plug in or tap.`,
+      kind: 'create',
+      options: p.options,
+      action: '/security/mfa/passkey/finish',
+      csrf: me.csrf,
+      user: me.user.name,
+      submit: 'Continue',
+      notice: this.notice(me),
+      after: html`<p><a href="/security/mfa">Cancel</a></p>`,
+    }));
+    return true;
+  }
+
+  async passkeyFinish(ctx, me, response) {
+    const p = this.pendingOf(me.uid).passkey;
+    if (!p) return seeOther(ctx, '/security/mfa');
+    this.setPending(me.uid, { passkey: null });
+    const { value: codes, error } = await this.mfa.registerPasskey(me.user.name, p.name, response, now());
+    if (error) return this.fail(ctx, me, error);
+    // The change ended every other session; this one goes on.
+    await revalidate(me.session, me.status.sessionsEpoch);
+    return this.showCodes(ctx, me, codes, `Passkey “${p.name}” added.`);
+  }
+
+  async passkeyRename(ctx, me, name, newName) {
+    const { error } = await this.mfa.renamePasskey(me.user.name, name, newName, now());
+    if (error) return this.fail(ctx, me, error);
+    this.setPending(me.uid, { notice: { kind: 'info', text: `Passkey renamed to “${newName.trim()}”.` } });
+    seeOther(ctx, '/security/mfa');
+    return true;
+  }
+
+  async passkeyRemove(ctx, me, name) {
+    const subject = { user: me.user.name, groups: me.user.groups, amr: [] };
+    const { error } = await this.mfa.removePasskey(subject, name, now());
+    if (error) return this.fail(ctx, me, error);
+    await revalidate(me.session, me.status.sessionsEpoch);
+    this.setPending(me.uid, { notice: { kind: 'info', text: `Passkey “${name}” removed.` } });
     seeOther(ctx, '/security/mfa');
     return true;
   }

@@ -33,11 +33,13 @@ export function extendSessions(provider) {
 
 /**
  * The mark of a sign-in: `mfaAt` (seconds, or null when no second factor
- * passed in it) and the user's session epoch read before its factors were
- * checked.
+ * passed in it), the user's session epoch read before its factors were
+ * checked, and whether that second factor was phishing-resistant (a
+ * passkey), which a step-up action may require.
  */
-export function mark(mfaAt, epoch) {
-  return { mfaAt: mfaAt === null || mfaAt === undefined ? null : Number(mfaAt), epoch: Number(epoch) };
+export function mark(mfaAt, epoch, phishingResistant = false) {
+  const at = mfaAt === null || mfaAt === undefined ? null : Number(mfaAt);
+  return { mfaAt: at, epoch: Number(epoch), phr: at !== null && phishingResistant === true };
 }
 
 /** The component's view of a session: when its own second factor passed,
@@ -53,6 +55,7 @@ export function viewOf(m) {
   return {
     mfaAt: typeof at === 'number' ? BigInt(at) : undefined,
     epoch: typeof epoch === 'number' ? BigInt(epoch) : undefined,
+    phishingResistant: m?.phr === true,
   };
 }
 
@@ -72,6 +75,9 @@ export function live(session, status) {
  * epoch. Had anything else ended them meanwhile, it is over too.
  */
 export async function revalidate(session, before, { passedMfa = false } = {}) {
-  session.planasonix = mark(passedMfa ? now() : session.planasonix?.mfaAt ?? null, Number(before) + 1);
+  const kept = session.planasonix;
+  session.planasonix = passedMfa
+    ? mark(now(), Number(before) + 1)
+    : mark(kept?.mfaAt ?? null, Number(before) + 1, kept?.phr);
   await session.persist();
 }

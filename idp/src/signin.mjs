@@ -19,10 +19,10 @@
 // (throttle.mjs) before they are checked.
 import crypto from 'node:crypto';
 import argon2 from '@node-rs/argon2';
-import { BadRequest, readForm, remoteAddress, seeOther, sendPage } from './http.mjs';
+import { BadRequest, MAX_PASSKEY_RESPONSE, readForm, remoteAddress, seeOther, sendPage } from './http.mjs';
 import * as pages from './pages.mjs';
 import * as say from './messages.mjs';
-import { ACR_MFA, ACR_PASSWORD, ACR_STEP_UP, requestedStepUp } from './provider.mjs';
+import { ACR_MFA, ACR_PASSWORD, ACR_PHISHING_RESISTANT, ACR_STEP_UP, requestedStepUp } from './provider.mjs';
 import { mark, now, viewOf } from './session.mjs';
 import { Upstream } from './upstream.mjs';
 
@@ -32,7 +32,7 @@ import { errorLine, unknownVariant } from './mfa/engine.mjs';
 
 export class SignIn {
   /**
-   * @param {{ provider: any, mfa: Mfa, config: any, facts: { stepUpActions: string[] }, csrf: Csrf,
+   * @param {{ provider: any, mfa: Mfa, config: any, facts: { stepUpActions: string[], passkeysEnabled?: boolean, passwordless?: boolean }, csrf: Csrf,
    *   throttle: { reserve(user: string, address: string | undefined): Promise<any> }, log: (line: string) => void }} deps
    */
   constructor({ provider, mfa, config, facts, csrf, throttle, log }) {
@@ -40,6 +40,8 @@ export class SignIn {
     this.mfa = mfa;
     this.config = config;
     this.actions = facts.stepUpActions;
+    this.passkeysEnabled = facts.passkeysEnabled === true;
+    this.passwordlessEnabled = facts.passwordless === true;
     this.csrf = csrf;
     this.throttle = throttle;
     this.log = log;
@@ -59,7 +61,7 @@ export class SignIn {
       this.upstreamCallback(ctx);
       return true;
     }
-    const m = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(password|upstream|federated|code|sms|proceed|enroll|saved|abort))?$/.exec(ctx.path);
+    const m = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(password|passwordless|upstream|federated|code|sms|passkey|assert|use-code|proceed|enroll|enroll-passkey|register|saved|abort))?$/.exec(ctx.path);
     if (!m) return false;
     await this.route(ctx, m[1], m[2] ?? null);
     return true;
@@ -76,17 +78,24 @@ export class SignIn {
     const flow = await this.flow(details);
     if (ctx.method === 'GET' && step === null) return this.show(ctx, flow);
     if (ctx.method === 'GET' && step === 'enroll') return this.beginEnroll(ctx, flow);
+    if (ctx.method === 'GET' && step === 'enroll-passkey') return this.beginPasskeyEnroll(ctx, flow);
     if (ctx.method === 'GET' && step === 'federated' && this.upstream) return this.federated(ctx, flow);
     if (ctx.method !== 'POST' || step === null) throw new BadRequest('There is no such page.', 404);
-    const fields = await readForm(ctx);
+    // Only a passkey page's answer may be longer than a typed field.
+    const fields = await readForm(ctx, ['assert', 'register', 'passwordless'].includes(step) ? { response: MAX_PASSKEY_RESPONSE } : {});
     this.csrf.check(ctx, fields, this.scope(flow));
     switch (step) {
       case 'password': return this.password(ctx, flow, fields);
+      case 'passwordless': return this.passwordless(ctx, flow, fields.get('response') ?? '');
       case 'upstream': return this.upstreamStart(ctx, flow);
       case 'code': return this.code(ctx, flow, fields.get('code') ?? '');
       case 'sms': return this.code(ctx, flow, 'sms');
+      case 'passkey': return this.usePasskey(ctx, flow, 'passkey');
+      case 'use-code': return this.usePasskey(ctx, flow, 'code');
+      case 'assert': return this.assert(ctx, flow, fields.get('response') ?? '');
       case 'proceed': return this.proceed(ctx, flow);
       case 'enroll': return this.confirmEnroll(ctx, flow, fields.get('code') ?? '');
+      case 'register': return this.registerPasskey(ctx, flow, fields.get('name') ?? '', fields.get('response') ?? '');
       case 'saved': return this.saved(ctx, flow);
       case 'abort': return this.finish(ctx, flow, { error: 'access_denied', error_description: 'the user cancelled the sign-in' });
       default: throw new BadRequest('There is no such page.', 404);
@@ -116,6 +125,7 @@ export class SignIn {
       loginTs: session.loginTs,
       mfaAt: session.planasonix?.mfaAt ?? null,
       epoch: session.planasonix?.epoch,
+      phr: session.planasonix?.phr === true,
     };
   }
 
@@ -140,6 +150,8 @@ export class SignIn {
         // The user's session epoch, read before any factor is checked.
         epoch: session?.epoch,
         factors: [],
+        // The application asked for a phishing-resistant sign-in: a passkey only.
+        phishingResistant: String(details.params.acr_values ?? '').split(' ').includes(ACR_PHISHING_RESISTANT),
         username: '',
         notice: null,
         expires: Date.now() + 10 * 60 * 1000,
@@ -190,6 +202,7 @@ export class SignIn {
           username: flow.username,
           notice,
           upstream: this.upstream ? { name: this.upstream.settings.name, action: this.url(flow, 'upstream') } : null,
+          passwordless: await this.passwordlessOffer(flow),
         }));
       case 'decide':
         return this.decide(ctx, flow);
@@ -197,6 +210,7 @@ export class SignIn {
         return sendPage(ctx, pages.code({
           action: this.url(flow, 'code'),
           smsAction: this.url(flow, 'sms'),
+          passkeyAction: this.url(flow, 'passkey'),
           abort: this.url(flow, 'abort'),
           csrf,
           user: flow.user,
@@ -204,13 +218,32 @@ export class SignIn {
           stepUp: flow.action,
           notice,
         }));
+      case 'passkey':
+        return this.passkeyPage(ctx, flow, csrf, notice);
+      case 'enroll-passkey':
+        return sendPage(ctx, pages.passkeyCeremony({
+          title: 'Set up a passkey',
+          lede: 'Your browser will ask where to keep the passkey: on this device, on your phone, or on a security key you plug in or tap. Then you sign in with it.',
+          kind: 'create',
+          options: flow.passkeyOptions,
+          action: this.url(flow, 'register'),
+          csrf,
+          user: flow.user,
+          submit: 'Continue',
+          notice,
+          signingIn: true,
+          extra: pages.field({ name: 'name', label: 'Name it', hint: 'So you can tell your keys apart, like “YubiKey 5C” or “Pixel”', value: 'Passkey', extra: ' maxlength="64"' }),
+          after: pages.postLink(this.url(flow, 'abort'), csrf, 'Cancel sign-in'),
+        }));
       case 'grace':
         return sendPage(ctx, pages.grace({
           csrf,
           user: flow.user,
           deadline: flow.deadline,
           enroll: flow.mayEnroll ? this.url(flow, 'enroll') : null,
+          enrollPasskey: flow.mayEnroll && this.passkeysEnabled ? this.url(flow, 'enroll-passkey') : null,
           proceed: this.url(flow, 'proceed'),
+          notice,
         }));
       case 'enroll':
         return sendPage(ctx, pages.totpEnroll({ action: this.url(flow, 'enroll'), csrf, user: flow.user, enrollment: flow.enrollment, notice, abort: this.url(flow, 'abort'), signingIn: true }));
@@ -266,6 +299,57 @@ export class SignIn {
     flow.stage = 'decide';
     if (!(await this.noteEpoch(ctx, flow))) return undefined;
     return this.decide(ctx, flow);
+  }
+
+  /**
+   * "Sign in with a passkey" on the password page, where the policy makes a
+   * passkey alone a sign-in: options with a stateless challenge (loading the
+   * page writes nothing). Without an answer, the page goes on without it.
+   */
+  async passwordlessOffer(flow) {
+    if (!this.passwordlessEnabled) return null;
+    const { value: options, error } = await this.mfa.passwordlessOptions(now());
+    if (error) {
+      this.log(`passwordless options: ${errorLine(error)}`);
+      return null;
+    }
+    return { options, action: this.url(flow, 'passwordless') };
+  }
+
+  /**
+   * A passkey alone: the component finds whose it is and checks it with the
+   * person verified (possession and a PIN or biometrics), so the sign-in is
+   * complete without a password.
+   */
+  async passwordless(ctx, flow, response) {
+    if (flow.stage !== 'password' || !this.passwordlessEnabled) return this.again(ctx, flow);
+    const { value: v, error } = await this.mfa.verifyPasswordless(response, this.context(ctx, flow), now());
+    if (error) {
+      if (error.tag !== 'passkey') return this.unavailable(ctx, flow, error);
+      flow.notice = { kind: 'error', text: say.passkeyErrorText(error.val) };
+      return this.again(ctx, flow);
+    }
+    switch (v.tag) {
+      case 'accepted': {
+        if (!this.config.users.has(v.val.user)) {
+          this.log(`passwordless sign-in of ${JSON.stringify(v.val.user)}, who has no account here, refused`);
+          flow.notice = { kind: 'error', text: say.passwordlessRefused('unknown-credential') };
+          return this.again(ctx, flow);
+        }
+        flow.user = v.val.user;
+        flow.amr = ['hwk', 'user', 'mfa'];
+        if (!(await this.noteEpoch(ctx, flow))) return undefined;
+        const acr = flow.action ? ACR_STEP_UP + flow.action : ACR_PHISHING_RESISTANT;
+        return this.finish(ctx, flow, { login: this.login(flow, flow.amr, acr, now(), true) });
+      }
+      case 'refused':
+        flow.notice = { kind: 'error', text: say.passwordlessRefused(v.val) };
+        return this.again(ctx, flow);
+      case 'locked':
+        return this.deny(ctx, flow, 'locked', say.lockedUntil(v.val));
+      default:
+        return this.unavailable(ctx, flow, unknownVariant('passwordless verification', v));
+    }
   }
 
   /** "Sign in with …": off to the upstream provider, back at /upstream/callback. */
@@ -356,12 +440,12 @@ export class SignIn {
       case 'not-required': {
         if (d.val.tag === 'recent-mfa') {
           // Nothing typed: the session's own sign-in, as it was.
-          return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_STEP_UP + flow.action, flow.session?.mfaAt ?? null) });
+          return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_STEP_UP + flow.action, flow.session?.mfaAt ?? null, flow.session?.phr) });
         }
         if (d.val.tag === 'upstream-mfa') {
           return this.finish(ctx, flow, { login: this.login(flow, [...flow.amr, 'mfa'], ACR_MFA, now()) });
         }
-        return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_PASSWORD, flow.session?.mfaAt ?? null) });
+        return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_PASSWORD, flow.session?.mfaAt ?? null, flow.session?.phr) });
       }
       case 'grace':
         flow.stage = 'grace';
@@ -371,15 +455,89 @@ export class SignIn {
         flow.mayEnroll = d.val.mayEnrollNow;
         return this.again(ctx, flow);
       case 'required':
-        flow.stage = 'code';
         flow.factors = d.val.factors;
+        if (flow.phishingResistant && !flow.factors.includes('passkey')) {
+          return this.deny(ctx, flow, 'no-passkey', 'This application asks for a sign-in with a passkey, and your account has none.');
+        }
+        // A passkey first where the user has one; codes stay a click away
+        // (unless the application asked for a passkey).
+        flow.stage = flow.factors.includes('passkey') ? 'passkey' : 'code';
         return this.again(ctx, flow);
       case 'denied':
         if (d.val.tag === 'locked-out') return this.deny(ctx, flow, 'locked', say.lockedUntil(d.val.val));
         if (d.val.tag === 'enrollment-overdue') return this.deny(ctx, flow, 'overdue', say.enrollmentOverdue(d.val.val));
+        if (d.val.tag === 'no-phishing-resistant-factor') {
+          return this.deny(ctx, flow, 'no-passkey', 'This needs a sign-in with a passkey, and your account has none.');
+        }
         return this.deny(ctx, flow, 'no-factor', say.NO_USABLE_FACTOR);
       default:
         return this.unavailable(ctx, flow, unknownVariant('decision', d));
+    }
+  }
+
+  /** "Use a passkey" on the code page, and "Use a code instead" on the passkey page. */
+  usePasskey(ctx, flow, stage) {
+    const from = stage === 'passkey' ? 'code' : 'passkey';
+    if (flow.stage === from && (stage === 'passkey' ? flow.factors.includes('passkey') : !flow.phishingResistant)) {
+      flow.stage = stage;
+    }
+    return this.again(ctx, flow);
+  }
+
+  /** The passkey page, with a fresh challenge each time it is shown. */
+  async passkeyPage(ctx, flow, csrf, notice) {
+    const { value: options, error } = await this.mfa.passkeySignInOptions(flow.user, now());
+    if (error) {
+      if (error.tag === 'not-enrolled' || (error.tag === 'passkey' && error.val.tag === 'disabled')) {
+        flow.stage = 'code';
+        return this.again(ctx, flow);
+      }
+      return this.unavailable(ctx, flow, error);
+    }
+    const codes = flow.phishingResistant ? '' : pages.postLink(this.url(flow, 'use-code'), csrf, 'Use a code instead');
+    return sendPage(ctx, pages.passkeyCeremony({
+      title: 'Use your passkey',
+      lede: flow.action ? say.stepUp(flow.action) : 'Your browser will ask for your passkey or security key: touch it, or unlock your device.',
+      kind: 'get',
+      options,
+      action: this.url(flow, 'assert'),
+      csrf,
+      user: flow.user,
+      submit: 'Use passkey',
+      notice,
+      signingIn: true,
+      after: [codes, pages.postLink(this.url(flow, 'abort'), csrf, 'Cancel sign-in')],
+    }));
+  }
+
+  /** The browser's passkey answer, checked by the component. */
+  async assert(ctx, flow, response) {
+    if (flow.stage !== 'passkey') return this.again(ctx, flow);
+    const { value: v, error } = await this.mfa.verifyPasskey(flow.user, response, this.context(ctx, flow), now());
+    if (error) {
+      if (error.tag === 'locked') return this.deny(ctx, flow, 'locked', say.lockedUntil(error.val));
+      if (error.tag === 'passkey') {
+        flow.notice = { kind: 'error', text: say.passkeyErrorText(error.val) };
+        return this.again(ctx, flow);
+      }
+      return this.unavailable(ctx, flow, error);
+    }
+    switch (v.tag) {
+      case 'accepted': {
+        // RFC 8176: a hardware-bound key; `user` where the authenticator
+        // verified the person (WebAuthn says that it did, not how, so
+        // neither `pin` nor `fpt` can be claimed); `mfa` beside a password.
+        const amr = [...flow.amr, 'hwk', ...(v.val.userVerified ? ['user'] : []), ...(flow.amr.includes('pwd') ? ['mfa'] : [])];
+        const acr = flow.action ? ACR_STEP_UP + flow.action : ACR_PHISHING_RESISTANT;
+        return this.finish(ctx, flow, { login: this.login(flow, amr, acr, now(), true) });
+      }
+      case 'refused':
+        flow.notice = { kind: 'error', text: say.passkeyRefused(v.val) };
+        return this.again(ctx, flow);
+      case 'locked':
+        return this.deny(ctx, flow, 'locked', say.lockedUntil(v.val));
+      default:
+        return this.unavailable(ctx, flow, unknownVariant('passkey verification', v));
     }
   }
 
@@ -436,7 +594,7 @@ export class SignIn {
   /** "Remind me later" in grace, and "Continue" after a recovery code. */
   async proceed(ctx, flow) {
     if (flow.stage === 'grace') {
-      return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_PASSWORD, flow.session?.mfaAt ?? null) });
+      return this.finish(ctx, flow, { login: this.login(flow, flow.amr, ACR_PASSWORD, flow.session?.mfaAt ?? null, flow.session?.phr) });
     }
     if (flow.stage === 'recovery') return this.finish(ctx, flow, flow.result);
     return this.again(ctx, flow);
@@ -449,6 +607,43 @@ export class SignIn {
     if (error) return this.unavailable(ctx, flow, error);
     flow.stage = 'enroll';
     flow.enrollment = value;
+    return this.again(ctx, flow);
+  }
+
+  /** "Set up a passkey" in the grace period, where the policy lets the sign-in enroll. */
+  async beginPasskeyEnroll(ctx, flow) {
+    if (flow.stage === 'enroll-passkey') return this.show(ctx, flow);
+    if (flow.stage !== 'grace' || !flow.mayEnroll || !this.passkeysEnabled) return this.again(ctx, flow);
+    const user = this.config.users.get(flow.user);
+    const { value, error } = await this.mfa.passkeyRegistrationOptions(flow.user, user?.displayName ?? flow.user, now());
+    if (error) return this.unavailable(ctx, flow, error);
+    flow.stage = 'enroll-passkey';
+    flow.passkeyOptions = value;
+    return this.again(ctx, flow);
+  }
+
+  /**
+   * The new passkey from the browser: registered, its recovery codes shown
+   * once, then the sign-in goes on with the passkey itself (registering
+   * proves nothing the password did not).
+   */
+  async registerPasskey(ctx, flow, name, response) {
+    if (flow.stage !== 'enroll-passkey') return this.again(ctx, flow);
+    const { value: codes, error } = await this.mfa.registerPasskey(flow.user, name, response, now());
+    if (error) {
+      if (error.tag !== 'passkey') return this.unavailable(ctx, flow, error);
+      // Its challenge is spent: back to the choice, with why.
+      flow.stage = 'grace';
+      flow.notice = { kind: 'error', text: say.passkeyErrorText(error.val) };
+      return this.again(ctx, flow);
+    }
+    // The new factor ended every session; this sign-in's goes on at the next epoch.
+    flow.epoch += 1;
+    flow.passkeyOptions = null;
+    flow.codes = codes;
+    flow.factors = ['passkey', 'recovery'];
+    flow.next = 'passkey';
+    flow.stage = codes.length ? 'codes' : 'passkey';
     return this.again(ctx, flow);
   }
 
@@ -481,6 +676,10 @@ export class SignIn {
   async saved(ctx, flow) {
     if (flow.stage !== 'codes') return this.again(ctx, flow);
     flow.codes = null;
+    if (flow.next === 'passkey') {
+      flow.stage = 'passkey';
+      return this.again(ctx, flow);
+    }
     return this.finish(ctx, flow, flow.result);
   }
 
@@ -489,14 +688,14 @@ export class SignIn {
    * session keeps its `auth_time` (the password was not typed again);
    * `mfaAt` is when this session's second factor passed (session.mjs).
    */
-  login(flow, amr, acr, mfaAt) {
+  login(flow, amr, acr, mfaAt, phishingResistant = false) {
     return {
       accountId: flow.user,
       amr: [...new Set(amr)],
       acr,
       remember: true,
       ...(flow.session ? { ts: flow.session.loginTs } : {}),
-      planasonix: mark(mfaAt, flow.epoch),
+      planasonix: mark(mfaAt, flow.epoch, phishingResistant),
     };
   }
 

@@ -47,7 +47,7 @@ async function signInPage(page, user) {
   if (user) {
     await page.getByLabel('User name').fill(user);
     await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
   return { path, csrf };
 }
@@ -77,6 +77,16 @@ try {
   assert.ok(injected.text.includes('&lt;img src=x onerror=alert(1)&gt;'));
   assert.equal(await recordVersion(store, 'ida'), before, 'a refused password form wrote to the store');
 
+  step('the passkey answer: bounded, and junk is refused with a page, not counted');
+  refused(await post(context, `${path}/passwordless`, `csrf=${csrf}&response=${'a'.repeat(13_000)}`), 413, /too large|too long/);
+  for (const junk of ['', '%7B%7D', 'not%20json', encodeURIComponent('{"id":"AA","type":"public-key","response":{"clientDataJSON":"%%%"}}')]) {
+    const r = await post(context, `${path}/passwordless`, `csrf=${csrf}&response=${junk}`);
+    assert.equal(r.status, 303, `junk ${junk}: ${r.status} ${r.text.slice(0, 200)}`);
+    const shown = await context.request.get(`${idp}${path}`);
+    assert.match(await shown.text(), /The passkey was refused/);
+  }
+  assert.equal(await recordVersion(store, 'ida'), before, 'a refused passkey answer wrote to the store');
+
   step('password guessing pauses after ten wrong passwords');
   for (let i = 0; i < 10; i++) {
     const r = await post(context, `${path}/password`, `csrf=${csrf}&username=ada&password=wrong-${i}`);
@@ -85,7 +95,7 @@ try {
   await page.goto(`${idp}${path}`);
   await page.getByLabel('User name').fill('ada');
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   assert.match(await page.locator('#notice').textContent(), /Too many wrong passwords for this user/);
 
   step('the code form');

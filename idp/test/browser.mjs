@@ -39,7 +39,7 @@ async function signInWithPassword(page, user, rpQuery = '') {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 async function typeCode(page, code) {
@@ -75,11 +75,11 @@ try {
   // A wrong password keeps the user name typed.
   await page.getByLabel('User name').fill('ida');
   await page.getByLabel('Password').fill('not the password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   assert.match(await notice(page), /Wrong user name or password/);
   assert.equal(await page.getByLabel('User name').inputValue(), 'ida');
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor();
   // The deadline in words, in the reader's time (the context's zone is
   // Asia/Tokyo), the UTC value kept in the title.
@@ -221,7 +221,7 @@ try {
   await admin.goto(`${idp}/admin`);
   await admin.getByLabel('User name').fill('ada');
   await admin.getByLabel('Password').fill(password);
-  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.getByRole('button', { name: 'Sign in', exact: true }).click();
   await admin.getByRole('button', { name: 'Remind me later' }).click();
   await admin.getByRole('heading', { name: 'Administration needs a second factor' }).waitFor();
   assert.equal(await admin.getByRole('button', { name: 'Unlock' }).count(), 0);
@@ -232,7 +232,7 @@ try {
   await admin.goto(`${idp}/admin`);
   await admin.getByLabel('User name').fill('ada');
   await admin.getByLabel('Password').fill(password);
-  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.getByRole('button', { name: 'Sign in', exact: true }).click();
   await admin.getByRole('button', { name: 'Set up now' }).click();
   const adminQr = path.join(artifacts, 'admin-qr.png');
   await admin.locator('img.qr').screenshot({ path: adminQr });
@@ -295,7 +295,7 @@ try {
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.getByLabel('User name').fill('ida');
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await typeCode(page, await codes.fresh());
   c = await claims(page);
   assert.ok(c.auth_time > before, 'auth_time did not move on with a fresh sign-in');

@@ -79,13 +79,15 @@ export class Engine {
     return this.calls.filter((c) => c.op === op);
   }
 }
-for (const op of ['decide', 'verify', 'status', 'beginTotp', 'confirmTotp', 'beginSms', 'confirmSms', 'sendSmsCode', 'regenerateRecoveryCodes', 'removeFactor', 'adminReset', 'adminUnlock', 'auditEvents', 'effectivePolicy']) {
+for (const op of ['decide', 'verify', 'status', 'beginTotp', 'confirmTotp', 'beginSms', 'confirmSms', 'sendSmsCode', 'regenerateRecoveryCodes', 'removeFactor', 'adminReset', 'adminUnlock', 'auditEvents', 'effectivePolicy',
+  'passkeyRegistrationOptions', 'registerPasskey', 'passkeySignInOptions', 'verifyPasskey', 'renamePasskey', 'removePasskey',
+  'passwordlessOptions', 'verifyPasswordless']) {
   Engine.prototype[op] = async function call(...args) { return this.answer(op, args); };
 }
 
 /** A status of the component: enrolled with `factors`, at session epoch `epoch`. */
-export function status({ factors = ['totp'], epoch = 3 } = {}) {
-  return { value: { enrolled: factors.length > 0, factors, sessionsEpoch: BigInt(epoch), recoveryRemaining: 10, remoteLocks: [] } };
+export function status({ factors = ['totp'], epoch = 3, passkeys = [] } = {}) {
+  return { value: { enrolled: factors.length > 0, factors, sessionsEpoch: BigInt(epoch), recoveryRemaining: 10, remoteLocks: [], passkeys } };
 }
 
 /** oidc-provider, as far as the sign-in and the Security page use it. */

@@ -1,6 +1,6 @@
 // A federated sign-in: the reference provider signs fay in through an
 // upstream OpenID Provider (a second instance of the same provider, on
-// `localhost` so the two keep their own cookies) and passes the upstream ID
+// `127.0.0.1` so the two keep their own cookies) and passes the upstream ID
 // token's `amr` to the component as hers. The policy trusts `mfa` and not
 // `otp` (its default `trusted_amr`):
 //
@@ -28,7 +28,7 @@ async function throughUpstream(page, second) {
   await page.waitForURL(`${env('UPSTREAM_URL')}/**`);
   await page.getByLabel('User name').fill('fay');
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByLabel('Verification code').fill(second);
   await page.getByRole('button', { name: 'Verify' }).click();
 }

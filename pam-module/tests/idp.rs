@@ -188,6 +188,7 @@ fn start(dir: &Path, host: &str) -> Idp {
 const USERS: &str = "[[user]]\nname = \"ida\"\ndisplay_name = \"Ida Example\"\nemail = \"ida@example.com\"\ngroups = [\"staff\"]\npassword = \"HASH\"\n\n\
     [[user]]\nname = \"bob\"\ngroups = [\"staff\"]\npassword = \"HASH\"\n\n\
     [[user]]\nname = \"fay\"\ngroups = [\"staff\"]\npassword = \"HASH\"\n\n\
+    [[user]]\nname = \"pat\"\ngroups = [\"staff\"]\npassword = \"HASH\"\n\n\
     [[user]]\nname = \"ada\"\ndisplay_name = \"Ada Admin\"\ngroups = [\"admins\"]\npassword = \"HASH\"\n";
 
 /// A fleet (PostgreSQL and two hosts) and the provider on its store;
@@ -195,7 +196,14 @@ const USERS: &str = "[[user]]\nname = \"ida\"\ndisplay_name = \"Ida Example\"\ne
 fn setup(name: &str, federated: bool) -> Setup {
     require_idp_packages();
     let text = SealKey::from_bytes(&KEY).unwrap().to_key_text();
-    let fleet = fleet_keyed(name, POLICY, Some(text.expose()));
+    // The provider is at http://localhost:PORT, the one plain-HTTP origin
+    // browsers let use passkeys (an RP ID cannot be an IP address); the
+    // fleet's one policy names it.
+    let port = free_port();
+    let policy = format!(
+        "{POLICY}[passkeys]\nenabled = true\npasswordless = true\nrp_id = \"localhost\"\norigins = [\"http://localhost:{port}\"]\n"
+    );
+    let fleet = fleet_keyed(name, &policy, Some(text.expose()));
     transpile();
     for user in ["ida", "bob", "fay"] {
         accounts::ensure(user);
@@ -210,36 +218,35 @@ fn setup(name: &str, federated: bool) -> Setup {
     );
     let rp_port = free_port();
     let clients = format!("[[client]]\nclient_id = \"test-app\"\nclient_name = \"Test App\"\nredirect_uris = [\"http://127.0.0.1:{rp_port}/cb\"]\n");
-    let port = free_port();
     let mut extra = "sms_command = \"sms\"\n".to_owned();
     let upstream = federated.then(|| {
-        // On `localhost`, so that the browser keeps the two providers' cookies apart.
+        // On `127.0.0.1`, so that the browser keeps the two providers' cookies apart.
         let up_port = free_port();
         let up = fleet.a.site.dir.join("upstream");
         configure(
             &up,
             &fleet.a.site,
-            "localhost",
+            "127.0.0.1",
             up_port,
             USERS,
-            &format!("[[client]]\nclient_id = \"downstream\"\nclient_name = \"The reference provider\"\nredirect_uris = [\"http://127.0.0.1:{port}/upstream/callback\"]\n"),
+            &format!("[[client]]\nclient_id = \"downstream\"\nclient_name = \"The reference provider\"\nredirect_uris = [\"http://localhost:{port}/upstream/callback\"]\n"),
             "",
         );
         extra.push_str(&format!(
-            "\n[upstream]\nname = \"Example SSO\"\nissuer = \"http://localhost:{up_port}\"\nclient_id = \"downstream\"\n"
+            "\n[upstream]\nname = \"Example SSO\"\nissuer = \"http://127.0.0.1:{up_port}\"\nclient_id = \"downstream\"\n"
         ));
-        start(&up, "localhost")
+        start(&up, "127.0.0.1")
     });
     configure(
         &dir,
         &fleet.a.site,
-        "127.0.0.1",
+        "localhost",
         port,
         USERS,
         &clients,
         &extra,
     );
-    let idp = start(&dir, "127.0.0.1");
+    let idp = start(&dir, "localhost");
     Setup {
         idp,
         upstream,
@@ -267,10 +274,15 @@ fn pam_login_script(site: &Site, dir: &Path) -> PathBuf {
 
 /// Runs `script` of idp/test with the provider's environment and `env`; its output.
 fn run_node_test(s: &Setup, script: &str, env: &[(&str, String)]) -> String {
-    // One folder per script, emptied first: only this run's pages.
+    // One folder per script (and phase), emptied first: only this run's pages.
+    let phase = env
+        .iter()
+        .find(|(k, _)| *k == "PHASE")
+        .map(|(_, v)| format!("-{v}"))
+        .unwrap_or_default();
     let artifacts = target_dir()
         .join("planasonix-idp-artifacts")
-        .join(script.trim_end_matches(".mjs"));
+        .join(format!("{}{phase}", script.trim_end_matches(".mjs")));
     let _ = std::fs::remove_dir_all(&artifacts);
     let out = node()
         .arg(format!("test/{script}"))
@@ -314,6 +326,7 @@ fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
     enroll(&s.fleet.a.site, "bob", &new_secret());
     let said = run_node_test(&s, "bad_input.mjs", &[]);
     assert!(said.contains("bad input: passed"), "{said}");
+    passkeys_at_the_provider_and_on_the_hosts(&s);
     // The provider's events are in the fleet's one audit trail, read on a host.
     let out = s.fleet.b.site.cli(&["--json", "audit", "--user", "ida"]);
     let events: Vec<serde_json::Value> = serde_json::from_str(&ok(&out, "audit")).unwrap();
@@ -341,6 +354,53 @@ fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
         .status()
         .unwrap();
     assert!(still.success(), "the provider stopped during the tests");
+}
+
+/// A passkey fay registers at the provider (in Chromium, with a virtual
+/// authenticator) is listed by `planasonix status` on a host; removing it
+/// there (refused while it is her last factor) takes it away at the provider.
+fn passkeys_at_the_provider_and_on_the_hosts(s: &Setup) {
+    let said = run_node_test(s, "passkeys.mjs", &[("PHASE", "web".into())]);
+    assert!(said.contains("passkeys: passed"), "{said}");
+    let host = &s.fleet.b.site;
+    let listed = ok(&host.cli(&["status", "--user", "fay"]), "status");
+    assert!(
+        listed.contains("passkey:           \"Work laptop\" (model "),
+        "the host does not list fay's passkey:\n{listed}"
+    );
+    let refused = host.cli(&["admin", "remove-passkey", "fay", "Work laptop"]);
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("add another factor"),
+        "the host removed fay's last factor: {refused:?}"
+    );
+    let secret = new_secret();
+    enroll(&s.fleet.a.site, "fay", &secret);
+    ok(
+        &host.cli(&["admin", "remove-passkey", "fay", "Work laptop"]),
+        "remove-passkey",
+    );
+    let events = ok(&host.cli(&["--json", "audit", "--user", "fay"]), "audit");
+    for event in ["passkey-added", "passkey-renamed", "passkey-removed"] {
+        assert!(
+            events.contains(event),
+            "no {event} in the fleet's trail: {events}"
+        );
+    }
+    let said = run_node_test(
+        s,
+        "passkeys.mjs",
+        &[
+            ("PHASE", "removed".into()),
+            (
+                "FAY_SECRET",
+                planasonix_core::otpauth::secret_base32(&secret)
+                    .expose()
+                    .to_owned(),
+            ),
+        ],
+    );
+    assert!(said.contains("passkeys: passed"), "{said}");
 }
 
 /// What the attack run needs: admins must use MFA (others may), nobody

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { gateway } from './imports.mjs';
 import { totp } from './totp.mjs';
+import { SoftAuthenticator } from './passkey.mjs';
 
 const [modulePath, scenarioPath] = process.argv.slice(2);
 const { engine, seeded } = await import(pathToFileURL(modulePath).href);
@@ -38,9 +39,21 @@ function canonical(op, value) {
     case 'begin-sms': case 'send-sms-code': return `sent:${value}`;
     case 'status': {
       const s = value;
-      return `status:enrolled=${s.enrolled}:factors=${factors(s.factors)}:pending=${factors(s.pending)}:recovery=${s.recoveryRemaining}:locked=${opt(s.lockedUntil)}:failures=${s.recentFailures}:enroll-by=${opt(s.enrollBy)}`;
+      const passkeys = s.passkeys.length ? `:passkeys=${s.passkeys.map((p) => `${p.name}${p.clonedAt === undefined ? '' : '!'}`).join('+')}` : '';
+      return `status:enrolled=${s.enrolled}:factors=${factors(s.factors)}:pending=${factors(s.pending)}:recovery=${s.recoveryRemaining}:locked=${opt(s.lockedUntil)}:failures=${s.recentFailures}:enroll-by=${opt(s.enrollBy)}${passkeys}`;
     }
-    case 'reset': case 'unlock': case 'remove': return 'ok';
+    case 'reset': case 'unlock': case 'remove': case 'rename-passkey': case 'remove-passkey': return 'ok';
+    case 'passkey-register': return `codes:${value.length}`;
+    case 'passkey-options': {
+      const o = JSON.parse(value);
+      return `options:rp=${o.rp?.id ?? o.rpId ?? '?'}:credentials=${(o.excludeCredentials ?? o.allowCredentials ?? []).length}`;
+    }
+    case 'passkey-sign-in': {
+      const v = value;
+      if (v.tag === 'accepted') return `passkey:accepted:${v.val.name}:uv=${v.val.userVerified}`;
+      if (v.tag === 'refused') return `passkey:refused:${v.val.reason}:${v.val.failuresLeft}`;
+      return `passkey:locked@${v.val}`;
+    }
     case 'audit': return `events:${value.map((e) => JSON.parse(e.detail).event).join(',')}`;
     default: throw new Error(`unknown op ${op}`);
   }
@@ -50,6 +63,7 @@ function errorTag(e) {
   const p = e.payload;
   if (p === undefined) throw e;
   const timed = ['sms-rate-limited', 'locked'];
+  if (p.tag === 'passkey') return `error:passkey:${p.val.tag}`;
   return timed.includes(p.tag) ? `error:${p.tag}@${p.val}` : `error:${p.tag}`;
 }
 
@@ -57,6 +71,21 @@ engine.configure(scenario.policy, new Uint8Array(32).fill(7));
 seeded.seed(BigInt(scenario.seed));
 const secrets = new Map();
 const codes = new Map();
+/** The last passkey options per user and ceremony, and each key's last counter. */
+const options = new Map();
+const counters = new Map();
+const ORIGIN = 'https://login.example.com';
+
+/** The browser's answer for a passkey step (host/tests/harness/mod.rs's passkey_answer). */
+function passkeyAnswer(step, user) {
+  const key = new SoftAuthenticator(step.key, step.origin ?? ORIGIN);
+  if (step.op === 'passkey-register') return key.register(options.get(`${user} register`));
+  const counter = step.counter ?? (counters.get(step.key) ?? 0) + 1;
+  counters.set(step.key, counter);
+  key.counter = (counter - 1) >>> 0;
+  key.verifiesUser = step.uv ?? true;
+  return key.signIn(options.get(`${user} sign-in`));
+}
 const outcomes = [];
 for (const step of scenario.steps) {
   const now = scenario.start + step.t;
@@ -87,12 +116,20 @@ for (const step of scenario.steps) {
     'unlock': () => engine.adminUnlock(user, t),
     'remove': () => engine.removeFactor(subject, step.factor, t),
     'audit': () => engine.auditEvents(user, undefined),
+    'passkey-options': () => (step.ceremony === 'register'
+      ? engine.passkeyRegistrationOptions(user, '', t)
+      : engine.passkeySignInOptions(user, t)),
+    'passkey-register': () => engine.registerPasskey(user, step.name ?? '', passkeyAnswer(step, user), t),
+    'passkey-sign-in': () => engine.verifyPasskey(user, passkeyAnswer(step, user), ctx, t),
+    'rename-passkey': () => engine.renamePasskey(user, step.name ?? '', step.new_name ?? '', t),
+    'remove-passkey': () => engine.removePasskey(subject, step.name ?? '', t),
   };
   let outcome;
   try {
     const value = calls[step.op]();
     if (step.op === 'begin-totp') secrets.set(user, value.secretBase32);
-    if (['confirm-totp', 'confirm-sms', 'regenerate'].includes(step.op)) codes.set(user, value);
+    if (['confirm-totp', 'confirm-sms', 'regenerate', 'passkey-register'].includes(step.op)) codes.set(user, value);
+    if (step.op === 'passkey-options') options.set(`${user} ${step.ceremony}`, value);
     outcome = canonical(step.op, value);
   } catch (e) {
     outcome = errorTag(e);

@@ -20,6 +20,7 @@ pub(crate) fn context(c: wit::Context) -> core_::Context {
         session: c.session.map(|s| core_::Session {
             mfa_at: s.mfa_at.map(core_::UnixTime),
             epoch: s.epoch,
+            phishing_resistant: s.phishing_resistant,
         }),
     }
 }
@@ -73,6 +74,7 @@ pub(crate) fn decision(d: Decision) -> wit::Decision {
             Denied::EnrollmentOverdue { deadline } => wit::Denied::EnrollmentOverdue(deadline.0),
             Denied::LockedOut { until } => wit::Denied::LockedOut(until.0),
             Denied::NoUsableFactor => wit::Denied::NoUsableFactor,
+            Denied::NoPhishingResistantFactor => wit::Denied::NoPhishingResistantFactor,
         }),
     }
 }
@@ -152,8 +154,32 @@ pub(crate) fn status(s: core_::UserStatus) -> wit::UserStatus {
     }
 }
 
+fn refusal(r: core_::PasskeyRefusal) -> wit::PasskeyRefusal {
+    use core_::PasskeyRefusal as R;
+    match r {
+        R::NoChallenge => wit::PasskeyRefusal::NoChallenge,
+        R::UnknownCredential => wit::PasskeyRefusal::UnknownCredential,
+        R::UserNotVerified => wit::PasskeyRefusal::UserNotVerified,
+        R::PossiblyCloned => wit::PasskeyRefusal::PossiblyCloned,
+        R::Invalid => wit::PasskeyRefusal::Invalid,
+    }
+}
+
+pub(crate) fn passwordless_verification(
+    v: core_::PasswordlessVerification,
+) -> wit::PasswordlessVerification {
+    use core_::PasswordlessVerification as V;
+    match v {
+        V::Accepted { user, name } => {
+            wit::PasswordlessVerification::Accepted(wit::PasswordlessAccepted { user, name })
+        }
+        V::Refused { reason } => wit::PasswordlessVerification::Refused(refusal(reason)),
+        V::Locked { until } => wit::PasswordlessVerification::Locked(until.0),
+    }
+}
+
 pub(crate) fn passkey_verification(v: core_::PasskeyVerification) -> wit::PasskeyVerification {
-    use core_::{PasskeyRefusal as R, PasskeyVerification as V};
+    use core_::PasskeyVerification as V;
     match v {
         V::Accepted {
             name,
@@ -166,13 +192,7 @@ pub(crate) fn passkey_verification(v: core_::PasskeyVerification) -> wit::Passke
             reason,
             failures_left,
         } => wit::PasskeyVerification::Refused(wit::PasskeyRefused {
-            reason: match reason {
-                R::NoChallenge => wit::PasskeyRefusal::NoChallenge,
-                R::UnknownCredential => wit::PasskeyRefusal::UnknownCredential,
-                R::UserNotVerified => wit::PasskeyRefusal::UserNotVerified,
-                R::PossiblyCloned => wit::PasskeyRefusal::PossiblyCloned,
-                R::Invalid => wit::PasskeyRefusal::Invalid,
-            },
+            reason: refusal(reason),
             failures_left,
         }),
         V::Locked { until } => wit::PasskeyVerification::Locked(until.0),

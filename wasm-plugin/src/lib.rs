@@ -213,6 +213,19 @@ impl wit::Guest for Component {
         .map(convert::passkey_verification)
     }
 
+    fn passwordless_options(now: u64) -> Result<String, WitError> {
+        with_engine(|e, rng| e.passwordless_options(UnixTime(now), rng))
+    }
+
+    fn verify_passwordless(
+        response: String,
+        ctx: WitContext,
+        now: u64,
+    ) -> Result<wit::PasswordlessVerification, WitError> {
+        with_engine(|e, _| e.verify_passwordless(response.as_bytes(), &context(ctx), UnixTime(now)))
+            .map(convert::passwordless_verification)
+    }
+
     fn rename_passkey(
         user: String,
         name: String,

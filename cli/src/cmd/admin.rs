@@ -7,6 +7,7 @@ use crate::private_input::{read_private_file, read_private_line};
 use crate::shared::{
     factor_list, json_value, print_recovery_codes, recovery_codes_json, secret_from_base32,
 };
+use planasonix_core::text::Field;
 use planasonix_core::{Error, SecretBytes, StoreError, UserStatus};
 use planasonix_native::{now, OsRandom};
 use std::path::Path;
@@ -82,6 +83,33 @@ pub fn unlock(deployment: &Deployment, out: &mut Out<'_>, user: &str) -> CliResu
         Ok(engine.admin_unlock(user, now())?)
     })?;
     out.line(format!("Unlocked {user}; failed codes are forgotten."))
+}
+
+/// Removes `user`'s passkey `name`. The last-factor rule is judged with the
+/// groups this host's NSS gives the user (none for a user unknown here).
+pub fn remove_passkey(
+    deployment: &Deployment,
+    out: &mut Out<'_>,
+    user: &str,
+    name: &str,
+) -> CliResult<()> {
+    let policy = deployment.policy()?;
+    let key = deployment.seal_key()?;
+    let groups = planasonix_native::accounts::resolve(user)
+        .and_then(|a| planasonix_native::accounts::groups_of(&a))
+        .unwrap_or_default();
+    let subject = planasonix_core::Subject {
+        user: user.to_owned(),
+        groups,
+        amr: Vec::new(),
+    };
+    deployment.with_engine(&policy, &key, None, |engine| {
+        Ok(engine.remove_passkey(&subject, name, now())?)
+    })?;
+    out.line(format!(
+        "Removed the passkey {} of {user}; their sessions at the identity provider have ended.",
+        Field(name)
+    ))
 }
 
 /// One row of `admin list`: a user's status, or why their stored record

@@ -71,6 +71,9 @@ pub fn run(cli: Cli, w: &mut dyn Write) -> CliResult<()> {
         Command::Admin(Admin::Reset { user, reason }) => {
             admin::reset(&deployment, &mut out, &account_or_stored(&user)?, &reason)
         }
+        Command::Admin(Admin::RemovePasskey { user, name }) => {
+            admin::remove_passkey(&deployment, &mut out, &account_or_stored(&user)?, &name)
+        }
         Command::Admin(Admin::Unlock { user }) => {
             admin::unlock(&deployment, &mut out, &account_or_stored(&user)?)
         }

@@ -182,6 +182,9 @@ fn describe(
                 Denied::NoUsableFactor => {
                     "enrolled, but no factor is usable under this policy (e.g. only SMS, now disabled)".into()
                 }
+                Denied::NoPhishingResistantFactor => {
+                    "the action requires a phishing-resistant factor (a passkey) and the user has none".into()
+                }
             };
             ("denied", "login is refused".into(), reason)
         }

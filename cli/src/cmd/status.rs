@@ -49,6 +49,22 @@ fn print_status(out: &mut Out<'_>, s: &UserStatus) -> CliResult<()> {
         ))?,
         None => out.line("authenticator app: not enrolled")?,
     }
+    for p in &s.passkeys {
+        let cloned = p
+            .cloned_at
+            .map(|t| {
+                format!(", REFUSED since {t}: its counter went back (possibly cloned); remove it")
+            })
+            .unwrap_or_default();
+        out.line(format!(
+            "passkey:           {} (model {}), since {}, last used {}{}{cloned}",
+            Field(&p.name),
+            p.aaguid,
+            p.since,
+            when(p.last_used),
+            if p.backup_eligible { ", synced" } else { "" },
+        ))?;
+    }
     match &s.sms_number {
         Some(n) => out.line(format!(
             "SMS:               {n}, last used {}",

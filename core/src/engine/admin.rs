@@ -219,6 +219,7 @@ impl Engine<'_> {
             tx.rec.marks.clear();
             tx.rec.last_mfa = None;
             tx.rec.last_mfa_origin = None;
+            tx.rec.last_mfa_phishing_resistant = false;
             tx.rec.end_sessions(now);
             tx.rec.enroll_by = Some(now.plus(window));
             tx.audit(AuditKind::Reset {

@@ -1,11 +1,12 @@
 //! Deciding what a login or action requires.
 
 use super::Engine;
+use crate::audit::Factor;
 use crate::audit::{AuditEvent, AuditKind};
 use crate::decision::{Context, Decision, Denied, NotRequired, Subject};
 use crate::error::Error;
 use crate::input::validate_user_name;
-use crate::policy::{Mode, StepUpScope};
+use crate::policy::{Mode, Require, StepUp, StepUpScope};
 use crate::record::UserRecord;
 use crate::time::UnixTime;
 
@@ -24,7 +25,7 @@ impl Engine<'_> {
         let user = subject.user.as_str();
         let step_up = match &ctx.action {
             Some(action) => match self.policy.step_up.get(action) {
-                Some(max_age) => Some((action.clone(), max_age.0)),
+                Some(rule) => Some((action.clone(), *rule)),
                 None => return Err(Error::UnknownAction(action.clone())),
             },
             None => None,
@@ -100,17 +101,23 @@ impl Engine<'_> {
         subject: &Subject,
         ctx: &Context,
         rec: &UserRecord,
-        step_up: Option<(String, std::time::Duration)>,
+        step_up: Option<(String, StepUp)>,
         now: UnixTime,
     ) -> Decision {
-        let factors = rec.factors(self.policy.sms.enabled, self.policy.passkeys.enabled);
+        let mut factors = rec.factors(self.policy.sms.enabled, self.policy.passkeys.enabled);
         if factors.is_empty() {
             return Decision::Denied(Denied::NoUsableFactor);
         }
-        if let Some((action, max_age)) = step_up {
+        if let Some((action, rule)) = step_up {
+            if rule.require == Require::PhishingResistant {
+                factors.retain(|f| *f == Factor::Passkey);
+                if factors.is_empty() {
+                    return Decision::Denied(Denied::NoPhishingResistantFactor);
+                }
+            }
             return match self
-                .step_up_counts(rec, ctx)
-                .filter(|at| recent(*at, now, max_age))
+                .step_up_counts(rec, ctx, rule.require)
+                .filter(|at| recent(*at, now, rule.max_age))
             {
                 Some(at) => Decision::NotRequired(NotRequired::RecentMfa { at }),
                 None => Decision::Required {
@@ -141,17 +148,31 @@ impl Engine<'_> {
     /// it does not, or the user's latest anywhere (`fleet`). Nothing from
     /// before the sessions were ended (a reset, a lock, a factor change),
     /// unless the caller's session is at the record's current count: then
-    /// nothing ended it, and the last change was its own.
-    fn step_up_counts(&self, rec: &UserRecord, ctx: &Context) -> Option<UnixTime> {
+    /// nothing ended it, and the last change was its own. Where `require`
+    /// says phishing-resistant, only a passkey's counts.
+    fn step_up_counts(
+        &self,
+        rec: &UserRecord,
+        ctx: &Context,
+        require: Require,
+    ) -> Option<UnixTime> {
+        let strong_enough =
+            |phishing_resistant: bool| require == Require::Any || phishing_resistant;
         let at = match (self.policy.enforcement.step_up_scope, &ctx.session) {
-            (StepUpScope::Fleet, _) => rec.last_mfa,
+            (StepUpScope::Fleet, _) => rec
+                .last_mfa
+                .filter(|_| strong_enough(rec.last_mfa_phishing_resistant)),
+            (StepUpScope::Session, Some(session)) if !strong_enough(session.phishing_resistant) => {
+                return None;
+            }
             (StepUpScope::Session, Some(session)) if session.epoch == Some(rec.sessions_epoch) => {
                 return session.mfa_at;
             }
             (StepUpScope::Session, Some(session)) => session.mfa_at,
-            (StepUpScope::Session, None) => rec
-                .last_mfa
-                .filter(|_| rec.last_mfa_origin.as_deref() == self.origin),
+            (StepUpScope::Session, None) => rec.last_mfa.filter(|_| {
+                rec.last_mfa_origin.as_deref() == self.origin
+                    && strong_enough(rec.last_mfa_phishing_resistant)
+            }),
         };
         at.filter(|at| rec.sessions_valid_after.is_none_or(|after| *at >= after))
     }

@@ -10,6 +10,7 @@ mod audit_trail;
 mod decide;
 mod enroll;
 mod passkey;
+mod passwordless;
 mod remove;
 mod sms;
 mod verify;
@@ -17,6 +18,7 @@ mod verify;
 pub use admin::{RemoteLock, UserStatus};
 pub use enroll::{EnrolledTotp, TotpEnrollment, TotpParams};
 pub use passkey::{PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyVerification};
+pub use passwordless::PasswordlessVerification;
 pub use verify::Verification;
 
 use crate::audit::{AuditEvent, AuditKind, AuditSink};

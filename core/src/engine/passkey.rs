@@ -187,7 +187,7 @@ fn take(rec: &mut UserRecord, ceremony: Ceremony, claimed: &[u8], now: UnixTime)
 }
 
 impl Engine<'_> {
-    fn passkeys_on(&self) -> Result<(), Error> {
+    pub(super) fn passkeys_on(&self) -> Result<(), Error> {
         if self.policy.passkeys.enabled {
             Ok(())
         } else {
@@ -195,14 +195,14 @@ impl Engine<'_> {
         }
     }
 
-    fn relying_party(&self) -> RelyingParty {
+    pub(super) fn relying_party(&self) -> RelyingParty {
         RelyingParty {
             id: self.policy.passkeys.rp_id.clone(),
             origins: self.policy.passkeys.origins.clone(),
         }
     }
 
-    fn user_verification(&self) -> UserVerification {
+    pub(super) fn user_verification(&self) -> UserVerification {
         match self.policy.passkeys.user_verification {
             UserVerificationPolicy::Required => UserVerification::Required,
             UserVerificationPolicy::Preferred => UserVerification::Preferred,
@@ -210,7 +210,7 @@ impl Engine<'_> {
         }
     }
 
-    fn ceremony_ends(&self, now: UnixTime) -> UnixTime {
+    pub(super) fn ceremony_ends(&self, now: UnixTime) -> UnixTime {
         now.plus(self.policy.passkeys.timeout)
     }
 
@@ -281,71 +281,81 @@ impl Engine<'_> {
         let rp = self.relying_party();
         let uv = self.user_verification();
         let allowed = &self.policy.passkeys.allowed_aaguids;
-        self.update(user, None, now, |tx| {
-            if !take(tx.rec, Ceremony::Register, &claimed, now) {
-                return Ok(Err(PasskeyError::NoChallenge));
-            }
-            let refuse = |tx: &mut Tx<'_>, e: PasskeyError| {
-                tx.audit(AuditKind::PasskeyRefused {
-                    reason: format!("registration: {e}"),
+        let registered = self
+            .update(user, None, now, |tx| {
+                if !take(tx.rec, Ceremony::Register, &claimed, now) {
+                    return Ok(Err(PasskeyError::NoChallenge));
+                }
+                let refuse = |tx: &mut Tx<'_>, e: PasskeyError| {
+                    tx.audit(AuditKind::PasskeyRefused {
+                        reason: format!("registration: {e}"),
+                    });
+                    Ok(Err(e))
+                };
+                if tx.rec.passkeys.iter().any(|p| p.name == name) {
+                    return Ok(Err(PasskeyError::NameTaken));
+                }
+                if tx.rec.passkeys.len() >= MAX_PASSKEYS {
+                    return Ok(Err(PasskeyError::TooMany));
+                }
+                let registered = match verify_registration(
+                    &rp,
+                    &claimed,
+                    &parsed.client_data_json,
+                    &parsed.attestation_object,
+                    uv,
+                ) {
+                    Ok(r) => r,
+                    Err(e) => return refuse(tx, PasskeyError::Refused(e)),
+                };
+                let credential = registered.credential;
+                if credential.id != parsed.id {
+                    return refuse(
+                        tx,
+                        PasskeyError::Refused(WebAuthnError::Response(
+                            "the credential ID is not the attested credential's",
+                        )),
+                    );
+                }
+                let aaguid = aaguid_text(&credential.aaguid);
+                if !allowed.is_empty() && !allowed.contains(&aaguid) {
+                    return refuse(tx, PasskeyError::ModelNotAllowed(aaguid));
+                }
+                if tx.rec.passkeys.iter().any(|p| p.id == credential.id) {
+                    return refuse(tx, PasskeyError::AlreadyRegistered);
+                }
+                tx.rec.passkeys.push(StoredPasskey {
+                    name: name.clone(),
+                    id: credential.id,
+                    public_key: credential.public_key,
+                    aaguid: aaguid.clone(),
+                    sign_count: credential.sign_count,
+                    backup_eligible: credential.backup_eligible,
+                    user_verified: registered.user_verified,
+                    since: now,
+                    last_used: None,
+                    cloned_at: None,
                 });
-                Ok(Err(e))
-            };
-            if tx.rec.passkeys.iter().any(|p| p.name == name) {
-                return Ok(Err(PasskeyError::NameTaken));
-            }
-            if tx.rec.passkeys.len() >= MAX_PASSKEYS {
-                return Ok(Err(PasskeyError::TooMany));
-            }
-            let registered = match verify_registration(
-                &rp,
-                &claimed,
-                &parsed.client_data_json,
-                &parsed.attestation_object,
-                uv,
-            ) {
-                Ok(r) => r,
-                Err(e) => return refuse(tx, PasskeyError::Refused(e)),
-            };
-            let credential = registered.credential;
-            if credential.id != parsed.id {
-                return refuse(
-                    tx,
-                    PasskeyError::Refused(WebAuthnError::Response(
-                        "the credential ID is not the attested credential's",
-                    )),
-                );
-            }
-            let aaguid = aaguid_text(&credential.aaguid);
-            if !allowed.is_empty() && !allowed.contains(&aaguid) {
-                return refuse(tx, PasskeyError::ModelNotAllowed(aaguid));
-            }
-            if tx.rec.passkeys.iter().any(|p| p.id == credential.id) {
-                return refuse(tx, PasskeyError::AlreadyRegistered);
-            }
-            tx.rec.passkeys.push(StoredPasskey {
-                name: name.clone(),
-                id: credential.id,
-                public_key: credential.public_key,
-                aaguid: aaguid.clone(),
-                sign_count: credential.sign_count,
-                backup_eligible: credential.backup_eligible,
-                user_verified: registered.user_verified,
-                since: now,
-                last_used: None,
-                cloned_at: None,
-            });
-            tx.rec.enroll_by = None;
-            // A change of factors ends the user's other sessions.
-            tx.rec.end_sessions(now);
-            tx.audit(AuditKind::PasskeyAdded {
-                name: name.clone(),
-                aaguid,
-            });
-            tx.notify(NoticeKind::FactorAdded(Factor::Passkey));
-            Ok(Ok(self.ensure_recovery(tx, &fresh.set, &fresh.display)))
-        })?
-        .map_err(Error::from)
+                tx.rec.enroll_by = None;
+                // A change of factors ends the user's other sessions.
+                tx.rec.end_sessions(now);
+                tx.audit(AuditKind::PasskeyAdded {
+                    name: name.clone(),
+                    aaguid,
+                });
+                tx.notify(NoticeKind::FactorAdded(Factor::Passkey));
+                let handle = tx.rec.passkey_user.clone();
+                Ok(Ok((
+                    self.ensure_recovery(tx, &fresh.set, &fresh.display),
+                    handle,
+                )))
+            })?
+            .map_err(Error::from)?;
+        let (codes, handle) = registered;
+        if let Some(handle) = handle {
+            self.index_user_handle(user, &handle)?;
+        }
+        Ok(codes)
     }
 
     /// Starts a passkey sign-in for `user`: the options for the browser's
@@ -416,60 +426,74 @@ impl Engine<'_> {
                     "it answers no open challenge (expired, used, or never issued)".into(),
                 ));
             }
-            let Some(at) = tx.rec.passkeys.iter().position(|p| p.id == parsed.id) else {
-                return Ok(self.refuse_sign_in(
-                    tx,
-                    PasskeyRefusal::UnknownCredential,
-                    "not one of the user's passkeys".into(),
-                ));
-            };
-            let passkey = &tx.rec.passkeys[at];
-            if passkey.cloned_at.is_some() {
-                let reason = format!("{:?} is marked as possibly cloned", passkey.name);
-                return Ok(self.refuse_sign_in(tx, PasskeyRefusal::PossiblyCloned, reason));
-            }
-            let checked = verify_assertion(
-                &rp,
-                &passkey.credential(),
-                &claimed,
-                &parsed.client_data_json,
-                &parsed.authenticator_data,
-                &parsed.signature,
-                uv,
-            );
-            let name = passkey.name.clone();
-            match checked {
-                Ok(asserted) => {
-                    let passkey = &mut tx.rec.passkeys[at];
-                    passkey.sign_count = asserted.sign_count;
-                    passkey.last_used = Some(now);
-                    self.succeed(tx, Factor::Passkey);
-                    Ok(PasskeyVerification::Accepted {
-                        name,
-                        user_verified: asserted.user_verified,
-                    })
-                }
-                Err(e @ WebAuthnError::CounterRegressed { .. }) => {
-                    tx.rec.passkeys[at].cloned_at = Some(now);
-                    tx.rec.end_sessions(now);
-                    tx.audit(AuditKind::PasskeyCloned { name: name.clone() });
-                    let reason = format!("{name:?}: {e}");
-                    Ok(self.refuse_sign_in(tx, PasskeyRefusal::PossiblyCloned, reason))
-                }
-                Err(e @ WebAuthnError::UserNotVerified) => Ok(self.refuse_sign_in(
-                    tx,
-                    PasskeyRefusal::UserNotVerified,
-                    format!("{name:?}: {e}"),
-                )),
-                Err(e) => {
-                    Ok(self.refuse_sign_in(tx, PasskeyRefusal::Invalid, format!("{name:?}: {e}")))
-                }
-            }
+            Ok(self.check_assertion(tx, &parsed, &claimed, &rp, uv))
         })
     }
 
+    /// The assertion `parsed`, whose challenge `claimed` was found live and
+    /// taken: the user's credential, its signature and counter. A refusal
+    /// is audited and counted; a counter that went back marks the passkey
+    /// as possibly cloned.
+    pub(super) fn check_assertion(
+        &self,
+        tx: &mut Tx<'_>,
+        parsed: &AssertionResponse,
+        claimed: &[u8],
+        rp: &RelyingParty,
+        uv: UserVerification,
+    ) -> PasskeyVerification {
+        let now = tx.now;
+        let Some(at) = tx.rec.passkeys.iter().position(|p| p.id == parsed.id) else {
+            return self.refuse_sign_in(
+                tx,
+                PasskeyRefusal::UnknownCredential,
+                "not one of the user's passkeys".into(),
+            );
+        };
+        let passkey = &tx.rec.passkeys[at];
+        if passkey.cloned_at.is_some() {
+            let reason = format!("{:?} is marked as possibly cloned", passkey.name);
+            return self.refuse_sign_in(tx, PasskeyRefusal::PossiblyCloned, reason);
+        }
+        let checked = verify_assertion(
+            rp,
+            &passkey.credential(),
+            claimed,
+            &parsed.client_data_json,
+            &parsed.authenticator_data,
+            &parsed.signature,
+            uv,
+        );
+        let name = passkey.name.clone();
+        match checked {
+            Ok(asserted) => {
+                let passkey = &mut tx.rec.passkeys[at];
+                passkey.sign_count = asserted.sign_count;
+                passkey.last_used = Some(now);
+                self.succeed(tx, Factor::Passkey);
+                PasskeyVerification::Accepted {
+                    name,
+                    user_verified: asserted.user_verified,
+                }
+            }
+            Err(e @ WebAuthnError::CounterRegressed { .. }) => {
+                tx.rec.passkeys[at].cloned_at = Some(now);
+                tx.rec.end_sessions(now);
+                tx.audit(AuditKind::PasskeyCloned { name: name.clone() });
+                let reason = format!("{name:?}: {e}");
+                self.refuse_sign_in(tx, PasskeyRefusal::PossiblyCloned, reason)
+            }
+            Err(e @ WebAuthnError::UserNotVerified) => self.refuse_sign_in(
+                tx,
+                PasskeyRefusal::UserNotVerified,
+                format!("{name:?}: {e}"),
+            ),
+            Err(e) => self.refuse_sign_in(tx, PasskeyRefusal::Invalid, format!("{name:?}: {e}")),
+        }
+    }
+
     /// Audits a refused sign-in and counts it as a failure.
-    fn refuse_sign_in(
+    pub(super) fn refuse_sign_in(
         &self,
         tx: &mut Tx<'_>,
         reason: PasskeyRefusal,
@@ -541,7 +565,9 @@ impl Engine<'_> {
             let Some(at) = tx.rec.passkeys.iter().position(|p| p.name == name) else {
                 return Err(PasskeyError::NotFound.into());
             };
-            if required && !self.other_factor_left(tx.rec, Factor::Passkey, Some(name)) {
+            // One refused as possibly cloned signs nobody in: it may always go.
+            let usable = tx.rec.passkeys[at].cloned_at.is_none();
+            if required && usable && !self.other_factor_left(tx.rec, Factor::Passkey, Some(name)) {
                 return Err(Error::LastFactorRequired);
             }
             let removed = tx.rec.passkeys.remove(at);

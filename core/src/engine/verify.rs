@@ -268,6 +268,7 @@ impl Engine<'_> {
         tx.rec.lockout.clear_remote(remote.as_deref());
         tx.rec
             .mark_mfa(&service, remote.as_deref(), tx.origin, tx.now);
+        tx.rec.last_mfa_phishing_resistant = factor == Factor::Passkey;
         tx.audit(AuditKind::Verified { factor });
         Verification::Accepted {
             factor,

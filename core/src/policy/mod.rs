@@ -7,11 +7,13 @@
 
 mod de;
 mod error;
+mod step_up;
 
 pub use error::PolicyError;
+pub use step_up::{Require, StepUp};
 
 use crate::hotp::Algorithm;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -281,6 +283,9 @@ pub struct PasskeyPolicy {
     pub origins: Vec<String>,
     /// Whether the authenticator must verify the user (PIN, biometrics).
     pub user_verification: UserVerificationPolicy,
+    /// Whether a passkey alone is a whole sign-in (no password; the
+    /// authenticator must verify the person: PIN or biometrics).
+    pub passwordless: bool,
     /// How long a ceremony may take, and its challenge live (30s to 10m).
     #[serde(
         deserialize_with = "de::duration_in::<_, 30, 600>",
@@ -301,6 +306,7 @@ impl Default for PasskeyPolicy {
             rp_id: String::new(),
             origins: Vec::new(),
             user_verification: UserVerificationPolicy::Preferred,
+            passwordless: false,
             timeout: Duration::from_secs(120),
             allowed_aaguids: Vec::new(),
         }
@@ -318,17 +324,6 @@ pub enum UserVerificationPolicy {
     Preferred,
     /// Not asked for (a touch).
     Discouraged,
-}
-
-/// The oldest MFA a step-up action accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct MaxAge(#[serde(serialize_with = "de::duration_text")] pub Duration);
-
-impl<'de> Deserialize<'de> for MaxAge {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        de::duration_in::<D, 0, 86_400>(d).map(MaxAge)
-    }
 }
 
 /// `[reset]`: what an admin reset opens.
@@ -376,10 +371,10 @@ pub const BUILTIN_STEP_UP: [(&str, Duration); 2] = [
     ("manage-mfa", Duration::from_secs(15 * 60)),
 ];
 
-fn builtin_step_up() -> BTreeMap<String, MaxAge> {
+fn builtin_step_up() -> BTreeMap<String, StepUp> {
     BUILTIN_STEP_UP
         .iter()
-        .map(|(name, age)| ((*name).to_owned(), MaxAge(*age)))
+        .map(|(name, age)| ((*name).to_owned(), StepUp::any(*age)))
         .collect()
 }
 
@@ -399,8 +394,9 @@ pub struct Policy {
     pub lockout: LockoutPolicy,
     /// Remembered MFA.
     pub remember: RememberPolicy,
-    /// Step-up actions and the oldest MFA each accepts, e.g. `sudo = "5m"`.
-    pub step_up: BTreeMap<String, MaxAge>,
+    /// Step-up actions and the oldest MFA each accepts, e.g. `sudo = "5m"`,
+    /// and which kind (`{ max_age = "5m", require = "phishing-resistant" }`).
+    pub step_up: BTreeMap<String, StepUp>,
     /// Admin reset.
     pub reset: ResetPolicy,
     /// Audit log.

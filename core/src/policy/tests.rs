@@ -20,7 +20,7 @@ fn effective_policy_round_trips() {
     text = text.replace("[step_up]", "[step_up]\nsudo = \"5m\"");
     let p = Policy::from_toml(&text).unwrap();
     assert_eq!(p.enforcement.mode, Mode::RequiredForAll);
-    assert_eq!(p.step_up["sudo"], MaxAge(Duration::from_secs(300)));
+    assert_eq!(p.step_up["sudo"], StepUp::any(Duration::from_secs(300)));
     assert_eq!(Policy::from_toml(&p.to_toml()).unwrap(), p);
 }
 
@@ -150,13 +150,19 @@ fn display_reads_well() {
 #[test]
 fn the_built_in_step_up_actions_are_in_every_policy() {
     let p = Policy::from_toml("[step_up]\nsudo = \"5m\"\n").unwrap();
-    assert_eq!(p.step_up["admin"], MaxAge(Duration::from_secs(900)));
-    assert_eq!(p.step_up["manage-mfa"], MaxAge(Duration::from_secs(900)));
-    assert_eq!(p.step_up["sudo"], MaxAge(Duration::from_secs(300)));
+    assert_eq!(p.step_up["admin"], StepUp::any(Duration::from_secs(900)));
+    assert_eq!(
+        p.step_up["manage-mfa"],
+        StepUp::any(Duration::from_secs(900))
+    );
+    assert_eq!(p.step_up["sudo"], StepUp::any(Duration::from_secs(300)));
     // A policy may set them, to any age (0s: always ask).
     let p = Policy::from_toml("[step_up]\nadmin = \"0s\"\n").unwrap();
-    assert_eq!(p.step_up["admin"], MaxAge(Duration::ZERO));
-    assert_eq!(p.step_up["manage-mfa"], MaxAge(Duration::from_secs(900)));
+    assert_eq!(p.step_up["admin"], StepUp::any(Duration::ZERO));
+    assert_eq!(
+        p.step_up["manage-mfa"],
+        StepUp::any(Duration::from_secs(900))
+    );
 }
 
 #[test]
@@ -275,5 +281,41 @@ fn passkeys_need_a_relying_party_whose_origins_are_its_own() {
             e.key.as_deref() == Some(key) && e.message.contains(says),
             "{body:?}: {e}"
         );
+    }
+}
+
+#[test]
+fn a_step_up_action_may_require_a_phishing_resistant_factor() {
+    let p = Policy::from_toml(
+        "[step_up]\nsudo = { max_age = \"5m\", require = \"phishing-resistant\" }\nexport = \"2m\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        p.step_up["sudo"],
+        StepUp {
+            max_age: Duration::from_secs(300),
+            require: Require::PhishingResistant
+        }
+    );
+    assert_eq!(p.step_up["export"], StepUp::any(Duration::from_secs(120)));
+    assert_eq!(Policy::from_toml(&p.to_toml()).unwrap(), p);
+    for (body, says) in [
+        (
+            "sudo = { require = \"phishing-resistant\" }",
+            "max_age is missing",
+        ),
+        (
+            "sudo = { max_age = \"5m\", require = \"strong\" }",
+            "unknown variant",
+        ),
+        (
+            "sudo = { max_age = \"5m\", when = \"always\" }",
+            "unknown key `when`",
+        ),
+        ("sudo = { max_age = \"2d\" }", "between"),
+        ("sudo = 5", "a duration like"),
+    ] {
+        let e = err(&format!("[step_up]\n{body}\n"));
+        assert!(e.line == Some(2) && e.message.contains(says), "{body}: {e}");
     }
 }

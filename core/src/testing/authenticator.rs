@@ -29,6 +29,9 @@ pub struct SoftAuthenticator {
     pub verifies_user: bool,
     /// Its model.
     pub aaguid: [u8; 16],
+    /// The user handle of the registration options it answered (a
+    /// discoverable credential keeps it and returns it at every sign-in).
+    pub user_handle: std::cell::RefCell<Option<Vec<u8>>>,
 }
 
 impl core::fmt::Debug for SoftAuthenticator {
@@ -83,6 +86,7 @@ impl SoftAuthenticator {
             counter: 0,
             verifies_user: true,
             aaguid: [0x5a; 16],
+            user_handle: std::cell::RefCell::new(None),
         }
     }
 
@@ -130,6 +134,13 @@ impl SoftAuthenticator {
     /// `navigator.credentials.create(options)`, with a `none` attestation.
     pub fn register(&self, options: &str) -> String {
         let (challenge, rp_id) = read_options(options);
+        let v: Json = serde_json::from_str(options).unwrap_or(Json::Null);
+        if let Some(handle) = v["user"]["id"]
+            .as_str()
+            .and_then(|h| BASE64URL_NOPAD.decode(h.as_bytes()).ok())
+        {
+            *self.user_handle.borrow_mut() = Some(handle);
+        }
         let client = self.client_data("webauthn.create", &challenge);
         let attestation = cbor(&Value::Map(vec![
             (Value::Text("fmt".into()), Value::Text("none".into())),
@@ -170,7 +181,7 @@ impl SoftAuthenticator {
                 "clientDataJSON": b64(&client),
                 "authenticatorData": b64(&data),
                 "signature": b64(signature.as_ref()),
-                "userHandle": null,
+                "userHandle": self.user_handle.borrow().as_deref().map(b64),
             },
             "clientExtensionResults": {},
         })

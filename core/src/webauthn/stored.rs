@@ -73,6 +73,8 @@ pub enum Ceremony {
     Register,
     /// Signing in with one.
     SignIn,
+    /// Signing in with one and nothing else (no user name typed).
+    Passwordless,
 }
 
 /// A challenge issued and not yet answered: single use, short-lived, bound

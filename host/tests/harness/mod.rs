@@ -35,6 +35,21 @@ pub struct Step {
     pub reason: Option<String>,
     pub fail: Option<bool>,
     pub factor: Option<String>,
+    /// `passkey-options`: `register` or `sign-in`.
+    pub ceremony: Option<String>,
+    /// `passkey-register`, `rename-passkey`, `remove-passkey`: the passkey's name.
+    pub name: Option<String>,
+    /// `rename-passkey`: the new name.
+    pub new_name: Option<String>,
+    /// `passkey-register`, `passkey-sign-in`: the software authenticator's seed.
+    pub key: Option<u8>,
+    /// The origin the "browser" reports (default: the scenario policy's first).
+    pub origin: Option<String>,
+    /// `passkey-sign-in`: the counter to sign with (default: one more than
+    /// this key's last).
+    pub counter: Option<u32>,
+    /// `passkey-sign-in`: whether the authenticator verifies the user (default true).
+    pub uv: Option<bool>,
     pub expect: String,
 }
 
@@ -76,6 +91,8 @@ pub enum Outcome {
     Status(UserStatus),
     Done,
     Events(Vec<AuditEvent>),
+    Options(String),
+    Passkey(PasskeyVerification),
 }
 
 /// One way of running the engine.
@@ -90,9 +107,49 @@ pub trait Door {
 struct Memory {
     secrets: HashMap<String, String>,
     codes: HashMap<String, Vec<String>>,
+    /// The last options per user and ceremony (`register`, `sign-in`).
+    options: HashMap<(String, String), String>,
+    /// The last counter each software authenticator signed with.
+    counters: HashMap<u8, u32>,
 }
 
-fn input_bytes(step: &Step, memory: &Memory, door: &dyn Door, now: u64) -> Vec<u8> {
+/// The origin every scenario's pages run at, unless a step says otherwise.
+pub const ORIGIN: &str = "https://login.example.com";
+
+/// The browser's answer for a passkey step, from the software authenticator
+/// the step names, to the options the door last gave for its ceremony.
+fn passkey_answer(step: &Step, memory: &mut Memory) -> Vec<u8> {
+    let seed = step.key.expect("a passkey step names its key");
+    let mut key = planasonix_core::testing::SoftAuthenticator::new(
+        seed,
+        step.origin.as_deref().unwrap_or(ORIGIN),
+    );
+    let ceremony = if step.op == "passkey-register" {
+        "register"
+    } else {
+        "sign-in"
+    };
+    let options = memory
+        .options
+        .get(&(step.user.clone(), ceremony.to_owned()))
+        .cloned()
+        .unwrap_or_default();
+    if ceremony == "register" {
+        return key.register(&options).into_bytes();
+    }
+    let counter = step
+        .counter
+        .unwrap_or_else(|| memory.counters.get(&seed).copied().unwrap_or(0) + 1);
+    memory.counters.insert(seed, counter);
+    key.counter = counter.wrapping_sub(1);
+    key.verifies_user = step.uv.unwrap_or(true);
+    key.sign_in(&options).into_bytes()
+}
+
+fn input_bytes(step: &Step, memory: &mut Memory, door: &dyn Door, now: u64) -> Vec<u8> {
+    if step.op == "passkey-register" || step.op == "passkey-sign-in" {
+        return passkey_answer(step, memory);
+    }
     let Some(input) = step.input.as_deref() else {
         return Vec::new();
     };
@@ -135,6 +192,28 @@ fn factors(list: &[Factor]) -> String {
         .join("+")
 }
 
+/// `:passkeys=NAME+NAME` (a possibly cloned one marked `!`), or nothing.
+fn passkeys(list: &[PasskeyInfo]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = list
+        .iter()
+        .map(|p| format!("{}{}", p.name, if p.cloned_at.is_some() { "!" } else { "" }))
+        .collect();
+    format!(":passkeys={}", names.join("+"))
+}
+
+fn refusal(r: PasskeyRefusal) -> &'static str {
+    match r {
+        PasskeyRefusal::NoChallenge => "no-challenge",
+        PasskeyRefusal::UnknownCredential => "unknown-credential",
+        PasskeyRefusal::UserNotVerified => "user-not-verified",
+        PasskeyRefusal::PossiblyCloned => "possibly-cloned",
+        PasskeyRefusal::Invalid => "invalid",
+    }
+}
+
 fn opt(t: Option<u64>) -> String {
     t.map_or("none".into(), |t| t.to_string())
 }
@@ -162,6 +241,7 @@ pub fn canonical(out: &Result<Outcome, PluginError>) -> String {
                 Denied::EnrollmentOverdue(t) => format!("denied:enrollment-overdue@{t}"),
                 Denied::LockedOut(t) => format!("denied:locked-out@{t}"),
                 Denied::NoUsableFactor => "denied:no-usable-factor".into(),
+                Denied::NoPhishingResistantFactor => "denied:no-phishing-resistant-factor".into(),
             },
         },
         Outcome::Verification(v) => match v {
@@ -177,15 +257,34 @@ pub fn canonical(out: &Result<Outcome, PluginError>) -> String {
         Outcome::Codes(c) => format!("codes:{}", c.len()),
         Outcome::Sent(to) => format!("sent:{to}"),
         Outcome::Status(s) => format!(
-            "status:enrolled={}:factors={}:pending={}:recovery={}:locked={}:failures={}:enroll-by={}",
+            "status:enrolled={}:factors={}:pending={}:recovery={}:locked={}:failures={}:enroll-by={}{}",
             s.enrolled,
             factors(&s.factors),
             factors(&s.pending),
             s.recovery_remaining,
             opt(s.locked_until),
             s.recent_failures,
-            opt(s.enroll_by)
+            opt(s.enroll_by),
+            passkeys(&s.passkeys)
         ),
+        Outcome::Options(json) => {
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            let rp = v["rp"]["id"].as_str().or(v["rpId"].as_str()).unwrap_or("?");
+            let listed = v["excludeCredentials"]
+                .as_array()
+                .or(v["allowCredentials"].as_array())
+                .map_or(0, Vec::len);
+            format!("options:rp={rp}:credentials={listed}")
+        }
+        Outcome::Passkey(v) => match v {
+            PasskeyVerification::Accepted(a) => {
+                format!("passkey:accepted:{}:uv={}", a.name, a.user_verified)
+            }
+            PasskeyVerification::Refused(r) => {
+                format!("passkey:refused:{}:{}", refusal(r.reason), r.failures_left)
+            }
+            PasskeyVerification::Locked(t) => format!("passkey:locked@{t}"),
+        },
         Outcome::Done => "ok".into(),
         Outcome::Events(events) => {
             let kinds: Vec<String> = events
@@ -220,7 +319,20 @@ fn error_tag(e: &PluginError) -> String {
         PluginError::Locked(t) => format!("error:locked@{t}"),
         PluginError::Random => "error:random".into(),
         PluginError::LastFactorRequired => "error:last-factor-required".into(),
-        PluginError::Passkey(_) => "error:passkey".into(),
+        PluginError::Passkey(p) => format!(
+            "error:passkey:{}",
+            match p {
+                PasskeyError::Disabled => "disabled",
+                PasskeyError::Refused(_) => "refused",
+                PasskeyError::NoChallenge => "no-challenge",
+                PasskeyError::Name(_) => "name",
+                PasskeyError::NameTaken => "name-taken",
+                PasskeyError::NotFound => "not-found",
+                PasskeyError::TooMany => "too-many",
+                PasskeyError::ModelNotAllowed(_) => "model-not-allowed",
+                PasskeyError::AlreadyRegistered => "already-registered",
+            }
+        ),
         PluginError::Internal(_) => "error:internal".into(),
     }
 }
@@ -236,9 +348,15 @@ pub fn run(scenario: &Scenario, door: &mut dyn Door) -> Vec<String> {
             outcomes.push("ok".to_owned());
             continue;
         }
-        let input = input_bytes(step, &memory, door, now);
+        let input = input_bytes(step, &mut memory, door, now);
         let out = door.call(step, &input, now);
         match &out {
+            Ok(Outcome::Options(json)) => {
+                let ceremony = step.ceremony.clone().unwrap_or_default();
+                memory
+                    .options
+                    .insert((step.user.clone(), ceremony), json.clone());
+            }
             Ok(Outcome::Enrollment(e)) => {
                 memory
                     .secrets
@@ -304,6 +422,39 @@ pub fn call_session(
         "audit" => s
             .audit_events(Some(user), None)
             .map(|r| r.map(Outcome::Events)),
+        "passkey-options" => match step.ceremony.as_deref() {
+            Some("register") => s.passkey_registration_options(user, "", now),
+            Some("sign-in") => s.passkey_sign_in_options(user, now),
+            other => panic!("passkey-options with ceremony {other:?}"),
+        }
+        .map(|r| r.map(Outcome::Options)),
+        "passkey-register" => s
+            .register_passkey(
+                user,
+                step.name.as_deref().unwrap_or(""),
+                std::str::from_utf8(input).unwrap(),
+                now,
+            )
+            .map(|r| r.map(Outcome::Codes)),
+        "passkey-sign-in" => s
+            .verify_passkey(
+                user,
+                std::str::from_utf8(input).unwrap(),
+                &step.context(),
+                now,
+            )
+            .map(|r| r.map(Outcome::Passkey)),
+        "rename-passkey" => s
+            .rename_passkey(
+                user,
+                step.name.as_deref().unwrap_or(""),
+                step.new_name.as_deref().unwrap_or(""),
+                now,
+            )
+            .map(|r| r.map(|()| Outcome::Done)),
+        "remove-passkey" => s
+            .remove_passkey(&step.subject(), step.name.as_deref().unwrap_or(""), now)
+            .map(|r| r.map(|()| Outcome::Done)),
         other => panic!("unknown op {other}"),
     };
     answer.unwrap_or_else(|e| panic!("host failure at {step:?}: {e}"))

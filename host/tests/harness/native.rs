@@ -89,6 +89,7 @@ fn decision(d: core_::Decision) -> Decision {
             D::EnrollmentOverdue { deadline } => Denied::EnrollmentOverdue(deadline.0),
             D::LockedOut { until } => Denied::LockedOut(until.0),
             D::NoUsableFactor => Denied::NoUsableFactor,
+            D::NoPhishingResistantFactor => Denied::NoPhishingResistantFactor,
         }),
     }
 }
@@ -135,7 +136,51 @@ fn error(e: core_::Error) -> PluginError {
         E::UnknownAction(a) => PluginError::UnknownAction(a),
         E::Locked { until } => PluginError::Locked(until.0),
         E::LastFactorRequired => PluginError::LastFactorRequired,
+        E::Passkey(p) => PluginError::Passkey(passkey_error(p)),
         other => PluginError::Internal(other.to_string()),
+    }
+}
+
+fn passkey_error(e: core_::PasskeyError) -> planasonix_host::PasskeyError {
+    use core_::PasskeyError as P;
+    use planasonix_host::PasskeyError as W;
+    match e {
+        P::Disabled => W::Disabled,
+        P::Refused(why) => W::Refused(why.to_string()),
+        P::NoChallenge => W::NoChallenge,
+        P::Name(why) => W::Name(why.to_string()),
+        P::NameTaken => W::NameTaken,
+        P::NotFound => W::NotFound,
+        P::TooMany => W::TooMany,
+        P::ModelNotAllowed(a) => W::ModelNotAllowed(a),
+        P::AlreadyRegistered => W::AlreadyRegistered,
+    }
+}
+
+fn passkey_verification(v: core_::PasskeyVerification) -> PasskeyVerification {
+    use core_::{PasskeyRefusal as R, PasskeyVerification as V};
+    match v {
+        V::Accepted {
+            name,
+            user_verified,
+        } => PasskeyVerification::Accepted(planasonix_host::PasskeyAccepted {
+            name,
+            user_verified,
+        }),
+        V::Refused {
+            reason,
+            failures_left,
+        } => PasskeyVerification::Refused(planasonix_host::PasskeyRefused {
+            reason: match reason {
+                R::NoChallenge => PasskeyRefusal::NoChallenge,
+                R::UnknownCredential => PasskeyRefusal::UnknownCredential,
+                R::UserNotVerified => PasskeyRefusal::UserNotVerified,
+                R::PossiblyCloned => PasskeyRefusal::PossiblyCloned,
+                R::Invalid => PasskeyRefusal::Invalid,
+            },
+            failures_left,
+        }),
+        V::Locked { until } => PasskeyVerification::Locked(until.0),
     }
 }
 
@@ -258,6 +303,29 @@ impl Door for NativeDoor {
                         .collect(),
                 )
             }),
+            "passkey-options" => match step.ceremony.as_deref() {
+                Some("register") => engine.passkey_registration_options(user, "", at, rng),
+                Some("sign-in") => engine.passkey_sign_in_options(user, at, rng),
+                other => panic!("passkey-options with ceremony {other:?}"),
+            }
+            .map(Outcome::Options),
+            "passkey-register" => engine
+                .register_passkey(user, step.name.as_deref().unwrap_or(""), input, at, rng)
+                .map(|c| Outcome::Codes(codes(c))),
+            "passkey-sign-in" => engine
+                .verify_passkey(user, input, &ctx(), at)
+                .map(|v| Outcome::Passkey(passkey_verification(v))),
+            "rename-passkey" => engine
+                .rename_passkey(
+                    user,
+                    step.name.as_deref().unwrap_or(""),
+                    step.new_name.as_deref().unwrap_or(""),
+                    at,
+                )
+                .map(|()| Outcome::Done),
+            "remove-passkey" => engine
+                .remove_passkey(&subject(), step.name.as_deref().unwrap_or(""), at)
+                .map(|()| Outcome::Done),
             other => panic!("unknown op {other}"),
         };
         out.map_err(error)

@@ -198,6 +198,22 @@ export class Mfa {
   regenerateRecoveryCodes(user, now) { return this.call('regenerateRecoveryCodes', user, now); }
   /** @param {E.Subject} subject @param {E.Factor} factor @param {bigint} now @returns {Promise<Answer<void>>} */
   removeFactor(subject, factor, now) { return this.call('removeFactor', subject, factor, now); }
+  /** @param {string} user @param {string} displayName @param {bigint} now @returns {Promise<Answer<string>>} */
+  passkeyRegistrationOptions(user, displayName, now) { return this.call('passkeyRegistrationOptions', user, displayName, now); }
+  /** @param {string} user @param {string} name @param {string} response @param {bigint} now @returns {Promise<Answer<string[]>>} */
+  registerPasskey(user, name, response, now) { return this.call('registerPasskey', user, name, response, now); }
+  /** @param {string} user @param {bigint} now @returns {Promise<Answer<string>>} */
+  passkeySignInOptions(user, now) { return this.call('passkeySignInOptions', user, now); }
+  /** @param {string} user @param {string} response @param {E.Context} ctx @param {bigint} now @returns {Promise<Answer<E.PasskeyVerification>>} */
+  verifyPasskey(user, response, ctx, now) { return this.call('verifyPasskey', user, response, ctx, now); }
+  /** @param {bigint} now @returns {Promise<Answer<string>>} */
+  passwordlessOptions(now) { return this.call('passwordlessOptions', now); }
+  /** @param {string} response @param {E.Context} ctx @param {bigint} now @returns {Promise<Answer<E.PasswordlessVerification>>} */
+  verifyPasswordless(response, ctx, now) { return this.call('verifyPasswordless', response, ctx, now); }
+  /** @param {string} user @param {string} name @param {string} newName @param {bigint} now @returns {Promise<Answer<void>>} */
+  renamePasskey(user, name, newName, now) { return this.call('renamePasskey', user, name, newName, now); }
+  /** @param {E.Subject} subject @param {string} name @param {bigint} now @returns {Promise<Answer<void>>} */
+  removePasskey(subject, name, now) { return this.call('removePasskey', subject, name, now); }
   /** @param {string} user @param {bigint} now @returns {Promise<Answer<E.UserStatus>>} */
   status(user, now) { return this.call('status', user, now); }
   /** @param {string} user @param {string} reason @param {bigint} now @returns {Promise<Answer<void>>} */

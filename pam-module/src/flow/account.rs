@@ -69,5 +69,9 @@ pub(crate) fn account<S: Transactions>(pam: &dyn Pam, env: &Env<'_, S>) -> PamCo
         Decision::Denied(Denied::NoUsableFactor) => {
             refuse("no usable factor", messages::NO_USABLE_FACTOR)
         }
+        Decision::Denied(Denied::NoPhishingResistantFactor) => refuse(
+            "no phishing-resistant factor",
+            messages::PASSKEY_NEEDED_HERE,
+        ),
     }
 }

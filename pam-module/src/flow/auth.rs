@@ -54,6 +54,11 @@ pub(crate) fn authenticate<S: Transactions>(
         Decision::Required { step_up, factors } => {
             // A passkey answers in a browser only; a terminal takes codes.
             let typed = |f: &Factor| matches!(f, Factor::Totp | Factor::Sms | Factor::Recovery);
+            if !factors.iter().any(typed) && step_up.is_some() {
+                let _ = pam.error(messages::PASSKEY_NEEDED_HERE);
+                line("refused: the action needs a passkey, and a terminal cannot take it");
+                return PamCode::AuthErr;
+            }
             if !factors.iter().any(typed) {
                 let _ = pam.error(messages::PASSKEY_ONLY);
                 line("refused: a passkey is the user's only factor, and a terminal cannot take it");
@@ -80,6 +85,11 @@ pub(crate) fn authenticate<S: Transactions>(
         Decision::Denied(Denied::NoUsableFactor) => {
             let _ = pam.error(messages::NO_USABLE_FACTOR);
             line("refused: no usable factor");
+            PamCode::AuthErr
+        }
+        Decision::Denied(Denied::NoPhishingResistantFactor) => {
+            let _ = pam.error(messages::PASSKEY_NEEDED_HERE);
+            line("refused: the action needs a passkey, and the user has none");
             PamCode::AuthErr
         }
     }

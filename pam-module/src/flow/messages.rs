@@ -52,6 +52,11 @@ pub(crate) const PASSKEY_ONLY: &str =
 To log in here, add an authenticator app on your account's Security page, \
 or ask an administrator.";
 
+/// A step-up action that requires a phishing-resistant factor (a passkey).
+pub(crate) const PASSKEY_NEEDED_HERE: &str =
+    "This action needs a passkey, and a passkey works only in a web browser: \
+it cannot be approved at this terminal.";
+
 /// The user has a passkey and recovery codes only.
 pub(crate) const PASSKEY_HERE_USE_RECOVERY: &str =
     "Your passkey works only in a web browser: type one of your recovery codes here.";

@@ -765,3 +765,25 @@ fn a_passkey_user_types_a_recovery_code_at_the_terminal_or_is_told_why_not() {
     assert_eq!(w.auth(&pam), PamCode::AuthErr);
     assert!(w.log_text().contains("a terminal cannot take it"));
 }
+
+#[test]
+fn a_step_up_that_needs_a_passkey_is_refused_at_the_terminal_saying_why() {
+    let policy = format!(
+        "{PASSKEYS}[step_up]\nsudo = {{ max_age = \"5m\", require = \"phishing-resistant\" }}\n"
+    );
+    for with_passkey in [false, true] {
+        let mut w = world(&policy);
+        w.action = Some("sudo".into());
+        w.provision("alice");
+        if with_passkey {
+            register_passkey(&w, "alice");
+        }
+        let pam = w.pam("alice", vec![Step::Error(messages::PASSKEY_NEEDED_HERE)]);
+        assert_eq!(
+            w.auth(&pam),
+            PamCode::AuthErr,
+            "with a passkey: {with_passkey}"
+        );
+        assert!(w.log_text().contains("the action needs a passkey"));
+    }
+}

@@ -1,0 +1,80 @@
+// The conformance suite's software passkey for the jco door: what
+// planasonix_core::testing::SoftAuthenticator is for the Rust doors (Ed25519
+// from a seed, a `none` attestation, the answer as PublicKeyCredential.
+// toJSON() gives it), written again here because this door is JavaScript.
+import crypto from 'node:crypto';
+
+const b64 = (bytes) => Buffer.from(bytes).toString('base64url');
+
+/** CBOR (RFC 8949) for the few shapes an attestation holds. */
+function cbor(value) {
+  const head = (major, n) => {
+    if (n < 24) return Buffer.from([(major << 5) | n]);
+    if (n < 256) return Buffer.from([(major << 5) | 24, n]);
+    const b = Buffer.alloc(3);
+    b[0] = (major << 5) | 25;
+    b.writeUInt16BE(n, 1);
+    return b;
+  };
+  if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
+  if (typeof value === 'string') return Buffer.concat([head(3, Buffer.byteLength(value)), Buffer.from(value)]);
+  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), value]);
+  if (value instanceof Map) {
+    return Buffer.concat([head(5, value.size), ...[...value].flatMap(([k, v]) => [cbor(k), cbor(v)])]);
+  }
+  throw new Error(`no CBOR for ${typeof value}`);
+}
+
+export class SoftAuthenticator {
+  constructor(seed, origin) {
+    const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, seed)]);
+    this.key = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    this.publicKey = crypto.createPublicKey(this.key).export({ format: 'der', type: 'spki' }).subarray(-32);
+    this.credentialId = Buffer.alloc(16, seed);
+    this.origin = origin;
+    this.counter = 0;
+    this.verifiesUser = true;
+    this.aaguid = Buffer.alloc(16, 0x5a);
+  }
+
+  authData(rpId, attested) {
+    const flags = 0x01 | (this.verifiesUser ? 0x04 : 0) | (attested ? 0x40 : 0);
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(this.counter);
+    const parts = [crypto.createHash('sha256').update(rpId).digest(), Buffer.from([flags]), count];
+    if (attested) {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(this.credentialId.length);
+      parts.push(this.aaguid, len, this.credentialId, cbor(new Map([[1, 1], [3, -8], [-1, 6], [-2, new Uint8Array(this.publicKey)]])));
+    }
+    return Buffer.concat(parts);
+  }
+
+  clientData(type, challenge) {
+    return Buffer.from(JSON.stringify({ type, challenge, origin: this.origin, crossOrigin: false }));
+  }
+
+  register(options) {
+    const o = JSON.parse(options || '{}');
+    const client = this.clientData('webauthn.create', o.challenge ?? '');
+    const attestation = cbor(new Map([['fmt', 'none'], ['attStmt', new Map()], ['authData', new Uint8Array(this.authData(o.rp?.id ?? '', true))]]));
+    return JSON.stringify({
+      id: b64(this.credentialId), rawId: b64(this.credentialId), type: 'public-key',
+      response: { clientDataJSON: b64(client), attestationObject: b64(attestation), transports: ['internal'] },
+      clientExtensionResults: {},
+    });
+  }
+
+  signIn(options) {
+    this.counter = (this.counter + 1) >>> 0;
+    const o = JSON.parse(options || '{}');
+    const client = this.clientData('webauthn.get', o.challenge ?? '');
+    const data = this.authData(o.rpId ?? '', false);
+    const signed = Buffer.concat([data, crypto.createHash('sha256').update(client).digest()]);
+    return JSON.stringify({
+      id: b64(this.credentialId), rawId: b64(this.credentialId), type: 'public-key',
+      response: { clientDataJSON: b64(client), authenticatorData: b64(data), signature: b64(crypto.sign(null, signed, this.key)), userHandle: null },
+      clientExtensionResults: {},
+    });
+  }
+}
