@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The reference provider's sign-in benchmark (bench/idp_bench.mjs) on a
 # private, durable PostgreSQL: sets up the store, the policy (MFA required
-# for admins), N admins with an app and N users the policy does not cover,
+# for admins; passkeys on), N admins with an app, N with a passkey and N
+# users the policy does not cover,
 # and the provider's configuration; writes the figures to OUT.json.
 #   bench/idp_bench.sh TARGET_DIR OUT.json [N]
 set -euo pipefail

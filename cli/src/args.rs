@@ -140,7 +140,7 @@ pub enum Command {
         #[command(flatten)]
         user: UserOpt,
     },
-    /// Administration: provisioning, reset, unlock, listing
+    /// Administration: provisioning, reset, passkey removal, unlock, listing
     #[command(subcommand)]
     Admin(Admin),
     /// Take over secrets from other TOTP tools

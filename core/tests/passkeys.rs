@@ -23,17 +23,33 @@ fn rng() -> SeededRandom {
 /// codes the registration gave.
 fn registered(f: &Fixture, key: &SoftAuthenticator) -> Vec<SecretString> {
     let e = f.engine();
+    register_as(&e, key, "YubiKey").unwrap()
+}
+
+fn alice() -> Subject {
+    Subject {
+        user: "alice".into(),
+        groups: vec![],
+        amr: vec![],
+    }
+}
+
+/// Registers `key` for alice as `name`: its options, then its answer.
+fn register_as(
+    e: &Engine<'_>,
+    key: &SoftAuthenticator,
+    name: &str,
+) -> Result<Vec<SecretString>, Error> {
     let options = e
-        .passkey_registration_options("alice", "Alice", T0, &mut rng())
+        .passkey_registration_options("alice", "", T0, &mut rng())
         .unwrap();
     e.register_passkey(
         "alice",
-        "YubiKey",
+        name,
         key.register(&options).as_bytes(),
         T0,
         &mut rng(),
     )
-    .unwrap()
 }
 
 fn sign_in(f: &Fixture, key: &mut SoftAuthenticator, at: UnixTime) -> PasskeyVerification {
@@ -101,11 +117,7 @@ fn a_registered_passkey_is_a_factor_that_signs_in() {
     );
 
     // The login asks for it, and the options list it.
-    let subject = Subject {
-        user: "alice".into(),
-        groups: vec![],
-        amr: vec![],
-    };
+    let subject = alice();
     match e.decide(&subject, &ctx(), T0).unwrap() {
         Decision::Required { factors, .. } => assert!(factors.contains(&Factor::Passkey)),
         other => panic!("{other:?}"),
@@ -154,14 +166,7 @@ fn a_second_passkey_brings_no_new_recovery_codes_and_names_are_unique() {
     );
     let second = SoftAuthenticator::new(2, ORIGIN);
     assert_eq!(
-        e.register_passkey(
-            "alice",
-            " YubiKey ",
-            second.register(&options).as_bytes(),
-            T0,
-            &mut rng()
-        )
-        .unwrap_err(),
+        register_as(&e, &second, " YubiKey ").unwrap_err(),
         Error::Passkey(PasskeyError::NameTaken)
     );
     let options = e
@@ -178,18 +183,8 @@ fn a_second_passkey_brings_no_new_recovery_codes_and_names_are_unique() {
         .unwrap()
         .is_empty());
     // The same credential twice.
-    let options = e
-        .passkey_registration_options("alice", "", T0, &mut rng())
-        .unwrap();
     assert_eq!(
-        e.register_passkey(
-            "alice",
-            "Again",
-            second.register(&options).as_bytes(),
-            T0,
-            &mut rng()
-        )
-        .unwrap_err(),
+        register_as(&e, &second, "Again").unwrap_err(),
         Error::Passkey(PasskeyError::AlreadyRegistered)
     );
     for bad in ["", "   ", "a\nb", "evil\u{202e}txt", &"x".repeat(65)] {
@@ -347,18 +342,8 @@ fn user_verification_is_enforced_when_the_policy_requires_it() {
     let e = f.engine();
     let mut touch_only = SoftAuthenticator::new(1, ORIGIN);
     touch_only.verifies_user = false;
-    let options = e
-        .passkey_registration_options("alice", "", T0, &mut rng())
-        .unwrap();
     assert_eq!(
-        e.register_passkey(
-            "alice",
-            "Key",
-            touch_only.register(&options).as_bytes(),
-            T0,
-            &mut rng()
-        )
-        .unwrap_err(),
+        register_as(&e, &touch_only, "Key").unwrap_err(),
         Error::Passkey(PasskeyError::Refused(WebAuthnError::UserNotVerified))
     );
     let mut key = SoftAuthenticator::new(1, ORIGIN);
@@ -428,11 +413,7 @@ fn a_counter_that_goes_back_marks_the_passkey_cloned_for_good() {
         .unwrap(),
         ..f
     };
-    let alice = Subject {
-        user: "alice".into(),
-        groups: vec![],
-        amr: vec![],
-    };
+    let alice = alice();
     strict
         .engine()
         .remove_passkey(&alice, "YubiKey", T0)
@@ -446,11 +427,7 @@ fn removing_renaming_and_reset() {
     ));
     let e = f.engine();
     registered(&f, &SoftAuthenticator::new(1, ORIGIN));
-    let alice = Subject {
-        user: "alice".into(),
-        groups: vec![],
-        amr: vec![],
-    };
+    let alice = alice();
     assert_eq!(
         e.remove_passkey(&alice, "YubiKey", T0).unwrap_err(),
         Error::LastFactorRequired
@@ -495,19 +472,9 @@ fn the_policy_decides_models_and_whether_passkeys_exist_at_all() {
         "{POLICY}allowed_aaguids = [\"cb69481e-8ff7-4039-93ec-0a2729a154a8\"]\n"
     ));
     let e = f.engine();
-    let options = e
-        .passkey_registration_options("alice", "", T0, &mut rng())
-        .unwrap();
     let key = SoftAuthenticator::new(1, ORIGIN);
     assert_eq!(
-        e.register_passkey(
-            "alice",
-            "Key",
-            key.register(&options).as_bytes(),
-            T0,
-            &mut rng()
-        )
-        .unwrap_err(),
+        register_as(&e, &key, "Key").unwrap_err(),
         Error::Passkey(PasskeyError::ModelNotAllowed(
             "5a5a5a5a-5a5a-5a5a-5a5a-5a5a5a5a5a5a".into()
         ))
@@ -542,11 +509,7 @@ fn a_step_up_that_requires_a_phishing_resistant_factor_counts_only_a_passkey() {
         session,
         ..ctx()
     };
-    let subject = Subject {
-        user: "alice".into(),
-        groups: vec![],
-        amr: vec![],
-    };
+    let subject = alice();
     // An app alone cannot answer it.
     let (secret, _) = enroll(&f, "alice", T0);
     assert_eq!(

@@ -15,10 +15,12 @@
 //
 // The policy: required-for-admins (group admins), enroll_at_login = false,
 // five wrong codes from one address lock it, [step_up] sudo = "1h",
-// quick = "20s", manage-mfa = "20s".
+// quick = "20s", manage-mfa = "20s", passkeys for https://idp.test that must
+// verify the person.
 import { readStoreFile } from '../src/config.mjs';
 import { Agent, interactionOf, said } from './agent.mjs';
 import { Codes, env, pamLogin, recordVersion } from './lib.mjs';
+import { SoftAuthenticator } from '../../tests/jco/passkey.mjs';
 import { execFileSync } from 'node:child_process';
 
 const idp = env('IDP_URL');
@@ -340,7 +342,45 @@ await attack('a browser sign-in satisfies sudo\u2019s step-up on a host', async 
   if (sudo.ok) worked(`sudo on a host let bob in without a code: ${sudo.text}`);
 });
 
-// 6. What users read, where this run's policy matters (SMS off).
+// 6. Passkeys, answered by a software authenticator as a browser would.
+
+/** An HTML attribute's text as the browser reads it. */
+const unescape = (text) => text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const optionsOf = (page) => unescape(/data-options="([^"]*)"/.exec(page.text ?? '')?.[1] ?? '{}');
+
+await attack('a passkey answer relayed by a look-alike site, made without the person, or replayed, signs in', async () => {
+  const key = new SoftAuthenticator(42, 'https://idp.test');
+  const a = browser();
+  const security = await securitySession(a, 'bea', () => codes.bea.fresh());
+  const begun = await a.submit(security, '/security/mfa/passkey/begin', { name: 'Key' });
+  const added = await a.submit(begun, '/security/mfa/passkey/finish', { response: key.register(optionsOf(begun)) });
+  if (!/Passkey “Key” added/.test(said(added).notice)) throw new Error(`bea's passkey was not added: ${JSON.stringify(said(added))}`);
+  const b = browser();
+  let page = await signIn(b, await b.authorize(), 'bea');
+  if (heading(page) !== 'Use your passkey') throw new Error(`no passkey page: ${JSON.stringify(said(page))}`);
+  key.origin = 'https://idp.test.evil.example';
+  page = await b.submit(page, `${interactionOf(page)}/assert`, { response: key.signIn(optionsOf(page)) });
+  if (page.callback) worked('an answer made for a look-alike origin signed bea in');
+  if (!/not valid for this site/.test(said(page).notice)) throw new Error(`look-alike: ${JSON.stringify(said(page))}`);
+  key.origin = 'https://idp.test';
+  key.verifiesUser = false;
+  page = await b.submit(page, `${interactionOf(page)}/assert`, { response: key.signIn(optionsOf(page)) });
+  if (page.callback) worked('an answer without user verification signed bea in where the policy requires it');
+  if (!/check it is you/.test(said(page).notice)) throw new Error(`no UV: ${JSON.stringify(said(page))}`);
+  key.verifiesUser = true;
+  const good = key.signIn(optionsOf(page));
+  const done = await b.submit(page, `${interactionOf(page)}/assert`, { response: good });
+  if (!done.callback) throw new Error(`bea's own passkey did not sign in: ${JSON.stringify(said(done))}`);
+  const claims = await b.claims(done.callback);
+  if (claims.acr !== 'urn:planasonix:acr:phr') throw new Error(`acr ${claims.acr}`);
+  const c = browser();
+  page = await signIn(c, await c.authorize(), 'bea');
+  page = await c.submit(page, `${interactionOf(page)}/assert`, { response: good });
+  if (page.callback) worked('a passkey answer replayed in another sign-in signed bea in');
+  if (!/expired or was already used/.test(said(page).notice)) throw new Error(`replay: ${JSON.stringify(said(page))}`);
+});
+
+// 7. What users read, where this run's policy matters (SMS off).
 
 await attack('SMS is offered by a policy that turns it off', async () => {
   const a = browser();

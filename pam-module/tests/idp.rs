@@ -405,13 +405,14 @@ fn passkeys_at_the_provider_and_on_the_hosts(s: &Setup) {
 
 /// What the attack run needs: admins must use MFA (others may), nobody
 /// enrolls without a second factor at the provider, five wrong codes from one
-/// address lock it, and step-up actions of an hour and of 20 seconds (one of
-/// them the Security page's own).
+/// address lock it, step-up actions of an hour and of 20 seconds (one of
+/// them the Security page's own), and passkeys that must verify the person.
 const ATTACK_POLICY: &str =
     "[enforcement]\nmode = \"required-for-admins\"\nadmin_groups = [\"admins\"]\n\
     grace_period = \"7d\"\nenroll_at_login = false\n\
     [lockout]\nmax_failures = 5\n\
-    [step_up]\nsudo = \"1h\"\nquick = \"20s\"\nmanage-mfa = \"20s\"\n";
+    [step_up]\nsudo = \"1h\"\nquick = \"20s\"\nmanage-mfa = \"20s\"\n\
+    [passkeys]\nenabled = true\nrp_id = \"idp.test\"\norigins = [\"https://idp.test\"]\nuser_verification = \"required\"\n";
 
 /// Everyone of the attack run (password-guessing targets, users with and
 /// without a factor, an admin in grace).

@@ -71,4 +71,37 @@ impl Guest for Faulty {
     fn audit_events(_: Option<String>, _: Option<u64>) -> Result<Vec<AuditEvent>, Error> {
         Err(Error::NotConfigured)
     }
+    fn passkey_registration_options(_: String, _: String, _: u64) -> Result<String, Error> {
+        Err(Error::NotConfigured)
+    }
+    fn register_passkey(_: String, _: String, _: String, _: u64) -> Result<Vec<String>, Error> {
+        Err(Error::NotConfigured)
+    }
+    fn passkey_sign_in_options(_: String, _: u64) -> Result<String, Error> {
+        Err(Error::NotConfigured)
+    }
+    fn verify_passkey(
+        _: String,
+        _: String,
+        _: Context,
+        _: u64,
+    ) -> Result<PasskeyVerification, Error> {
+        Err(Error::NotConfigured)
+    }
+    fn passwordless_options(_: u64) -> Result<String, Error> {
+        Err(Error::NotConfigured)
+    }
+    fn verify_passwordless(
+        _: String,
+        _: Context,
+        _: u64,
+    ) -> Result<PasswordlessVerification, Error> {
+        Err(Error::NotConfigured)
+    }
+    fn rename_passkey(_: String, _: String, _: String, _: u64) -> Result<(), Error> {
+        Err(Error::NotConfigured)
+    }
+    fn remove_passkey(_: Subject, _: String, _: u64) -> Result<(), Error> {
+        Err(Error::NotConfigured)
+    }
 }
