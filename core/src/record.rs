@@ -399,13 +399,13 @@ pub struct UserRecord {
     /// name), made at the first registration and kept across all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passkey_user: Option<String>,
-    /// Passkey challenges issued and not yet answered.
+    /// Passkey registration challenges issued and not yet answered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub passkey_challenges: Vec<OpenChallenge>,
-    /// Passwordless challenges this user's passkeys answered, until they
-    /// expire (those challenges are stateless: this keeps each to one use).
+    /// Sign-in challenges this user's passkeys answered, until they expire
+    /// (those challenges are stateless: this keeps each to one use).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub passwordless_spent: Vec<OpenChallenge>,
+    pub spent_challenges: Vec<OpenChallenge>,
     /// Failures and lock.
     #[serde(default, skip_serializing_if = "Lockout::is_clear")]
     pub lockout: Lockout,
@@ -455,7 +455,7 @@ impl Default for UserRecord {
             passkeys: Vec::new(),
             passkey_user: None,
             passkey_challenges: Vec::new(),
-            passwordless_spent: Vec::new(),
+            spent_challenges: Vec::new(),
             lockout: Lockout::default(),
             marks: Vec::new(),
             last_mfa: None,

@@ -123,7 +123,14 @@ fn a_registered_passkey_is_a_factor_that_signs_in() {
         other => panic!("{other:?}"),
     }
     let mut key = key;
+    let version = |f: &Fixture| f.store.get("user/alice").unwrap().unwrap().version;
+    let before = version(&f);
     let options = e.passkey_sign_in_options("alice", T0, &mut rng()).unwrap();
+    assert_eq!(
+        version(&f),
+        before,
+        "showing the passkey page writes nothing"
+    );
     let json: serde_json::Value = serde_json::from_str(&options).unwrap();
     assert_eq!(json["rpId"], "example.com");
     assert_eq!(json["allowCredentials"][0]["id"], "AQEBAQEBAQEBAQEBAQEBAQ");

@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit_trail;
+mod challenge;
 mod decide;
 mod enroll;
 mod passkey;

@@ -1,9 +1,11 @@
 //! Passkeys and security keys: registering one, signing in with one,
 //! renaming and removing them. The verification is `crate::webauthn`'s; this
 //! is where the engine issues the challenges (single use, short-lived,
-//! bound to the user's record), keeps the credentials beside the app, and
-//! counts a refused sign-in like a wrong code.
+//! bound to the user: a registration's kept in the record, a sign-in's
+//! tagged under the seal key, `challenge.rs`), keeps the credentials beside
+//! the app, and counts a refused sign-in like a wrong code.
 
+use super::challenge::spend;
 use super::verify::Failure;
 use super::{Engine, Tx};
 use crate::audit::{AuditKind, Factor};
@@ -360,7 +362,8 @@ impl Engine<'_> {
 
     /// Starts a passkey sign-in for `user`: the options for the browser's
     /// `navigator.credentials.get()`, as JSON, listing the user's passkeys,
-    /// with a fresh challenge kept in the user's record.
+    /// with a fresh challenge tagged for this user (`challenge.rs`): it reads
+    /// the record and writes nothing.
     pub fn passkey_sign_in_options(
         &self,
         user: &str,
@@ -368,30 +371,26 @@ impl Engine<'_> {
         rng: &mut dyn Random,
     ) -> Result<String, Error> {
         self.passkeys_on()?;
-        let mut challenge = [0u8; CHALLENGE_LEN];
-        rng.fill(&mut challenge)?;
-        let expires = self.ceremony_ends(now);
-        self.update(user, None, now, |tx| {
-            if !tx.rec.has_usable_passkey() {
-                return Err(Error::NotEnrolled);
-            }
-            open(tx.rec, Ceremony::SignIn, &challenge, expires, now);
-            let allow: Vec<Vec<u8>> = tx
-                .rec
-                .passkeys
-                .iter()
-                .filter(|p| p.cloned_at.is_none())
-                .map(|p| p.id.clone())
-                .collect();
-            Ok(RequestOptions {
-                rp_id: &self.policy.passkeys.rp_id,
-                challenge: &challenge,
-                timeout_ms: self.policy.passkeys.timeout.as_millis() as u64,
-                allow: &allow,
-                uv: self.user_verification(),
-            }
-            .to_json())
-        })
+        let rec = self.load(user, now)?;
+        if !rec.has_usable_passkey() {
+            return Err(Error::NotEnrolled);
+        }
+        // Made without a write: the answer is what is kept (spent).
+        let challenge = self.stateless_challenge(Ceremony::SignIn, Some(user), now, rng)?;
+        let allow: Vec<Vec<u8>> = rec
+            .passkeys
+            .iter()
+            .filter(|p| p.cloned_at.is_none())
+            .map(|p| p.id.clone())
+            .collect();
+        Ok(RequestOptions {
+            rp_id: &self.policy.passkeys.rp_id,
+            challenge: &challenge,
+            timeout_ms: self.policy.passkeys.timeout.as_millis() as u64,
+            allow: &allow,
+            uv: self.user_verification(),
+        }
+        .to_json())
     }
 
     /// Checks a passkey sign-in (`response`: the browser's
@@ -419,11 +418,14 @@ impl Engine<'_> {
             if tx.rec.passkeys.is_empty() {
                 return Err(Error::NotEnrolled);
             }
-            if !take(tx.rec, Ceremony::SignIn, &claimed, now) {
+            let spent = self
+                .live_challenge(&claimed, Ceremony::SignIn, Some(user), now)
+                .is_some_and(|expires| spend(tx.rec, Ceremony::SignIn, &claimed, expires, now));
+            if !spent {
                 return Ok(self.refuse_sign_in(
                     tx,
                     PasskeyRefusal::NoChallenge,
-                    "it answers no open challenge (expired, used, or never issued)".into(),
+                    "it answers no live challenge made for this user's sign-in (expired, used, or never issued)".into(),
                 ));
             }
             Ok(self.check_assertion(tx, &parsed, &claimed, &rp, uv))

@@ -6,29 +6,22 @@
 //! expires. The authenticator must verify the person: possession and a PIN
 //! or biometrics, two factors in one.
 
+use super::challenge::spend;
 use super::passkey::{PasskeyError, PasskeyRefusal, PasskeyVerification};
 use super::Engine;
 use crate::decision::Context;
 use crate::error::Error;
 use crate::random::Random;
-use crate::record::{open_bytes, seal_bytes, SCHEMA_VERSION};
+use crate::record::{open_bytes, seal_bytes};
 use crate::store::Cas;
 use crate::time::UnixTime;
 use crate::webauthn::{
-    claimed_challenge, AssertionResponse, Ceremony, OpenChallenge, RequestOptions,
-    UserVerification, WebAuthnError,
+    claimed_challenge, AssertionResponse, Ceremony, RequestOptions, UserVerification, WebAuthnError,
 };
 use data_encoding::BASE64URL_NOPAD;
 
 /// Store keys of the user-handle index: `passkey-user/HANDLE` → user name.
 const INDEX_PREFIX: &str = "passkey-user/";
-/// What a passwordless challenge's tag is bound to.
-const CHALLENGE_CONTEXT: &str = "planasonix/v1/passwordless-challenge";
-/// Bytes of the nonce, the expiry and the tag in a challenge.
-const NONCE: usize = 16;
-const TAG: usize = 16;
-/// Spent passwordless challenges a record keeps at most.
-const MAX_SPENT: usize = 16;
 
 /// The result of a passwordless sign-in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,14 +60,6 @@ impl Engine<'_> {
         }
     }
 
-    /// The tag of a passwordless challenge's nonce and expiry.
-    fn challenge_tag(&self, body: &[u8]) -> [u8; TAG] {
-        let full = self.key.record_tag(SCHEMA_VERSION, CHALLENGE_CONTEXT, body);
-        let mut tag = [0u8; TAG];
-        tag.copy_from_slice(&full[..TAG]);
-        tag
-    }
-
     /// Options for a passwordless sign-in: no credentials listed (the
     /// browser offers the site's discoverable ones), user verification
     /// required, a challenge that needs no store.
@@ -84,10 +69,7 @@ impl Engine<'_> {
         rng: &mut dyn Random,
     ) -> Result<String, Error> {
         self.passwordless_on()?;
-        let mut body = [0u8; NONCE + 8];
-        rng.fill(&mut body[..NONCE])?;
-        body[NONCE..].copy_from_slice(&self.ceremony_ends(now).0.to_be_bytes());
-        let challenge = [&body[..], &self.challenge_tag(&body)].concat();
+        let challenge = self.stateless_challenge(Ceremony::Passwordless, None, now, rng)?;
         Ok(RequestOptions {
             rp_id: &self.policy.passkeys.rp_id,
             challenge: &challenge,
@@ -96,20 +78,6 @@ impl Engine<'_> {
             uv: UserVerification::Required,
         }
         .to_json())
-    }
-
-    /// When `claimed` expires, if it is a passwordless challenge this engine
-    /// made and it has not expired.
-    fn live_challenge(&self, claimed: &[u8], now: UnixTime) -> Option<UnixTime> {
-        if claimed.len() != NONCE + 8 + TAG {
-            return None;
-        }
-        let (body, tag) = claimed.split_at(NONCE + 8);
-        let good: bool = subtle::ConstantTimeEq::ct_eq(&self.challenge_tag(body)[..], tag).into();
-        let mut expiry = [0u8; 8];
-        expiry.copy_from_slice(&body[NONCE..]);
-        let expires = UnixTime(u64::from_be_bytes(expiry));
-        (good && expires > now).then_some(expires)
     }
 
     /// Records that `user`'s passkeys answer to `handle` (made at their
@@ -153,7 +121,7 @@ impl Engine<'_> {
         let parsed = AssertionResponse::from_json(response).map_err(PasskeyError::Refused)?;
         let claimed = claimed_challenge(&parsed.client_data_json).map_err(PasskeyError::Refused)?;
         let refused = |reason| Ok(PasswordlessVerification::Refused { reason });
-        let Some(expires) = self.live_challenge(&claimed, now) else {
+        let Some(expires) = self.live_challenge(&claimed, Ceremony::Passwordless, None, now) else {
             return refused(PasskeyRefusal::NoChallenge);
         };
         let Some(handle) = parsed
@@ -181,25 +149,13 @@ impl Engine<'_> {
                     "the user handle is not this user's".into(),
                 ));
             }
-            tx.rec.passwordless_spent.retain(|c| c.expires > now);
-            if tx
-                .rec
-                .passwordless_spent
-                .iter()
-                .any(|c| c.challenge == claimed)
-                || tx.rec.passwordless_spent.len() >= MAX_SPENT
-            {
+            if !spend(tx.rec, Ceremony::Passwordless, &claimed, expires, now) {
                 return Ok(self.refuse_sign_in(
                     tx,
                     PasskeyRefusal::NoChallenge,
                     "a passwordless challenge answered before".into(),
                 ));
             }
-            tx.rec.passwordless_spent.push(OpenChallenge {
-                ceremony: Ceremony::Passwordless,
-                challenge: claimed.clone(),
-                expires,
-            });
             Ok(self.check_assertion(tx, &parsed, &claimed, &rp, UserVerification::Required))
         })?;
         Ok(match verified {
