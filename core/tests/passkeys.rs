@@ -659,3 +659,29 @@ fn a_passkey_alone_signs_in_where_the_policy_says_so_with_the_person_verified() 
         Error::Passkey(PasskeyError::Disabled)
     );
 }
+
+#[test]
+fn more_sign_ins_than_a_record_keeps_within_a_timeout_are_refused_uncounted() {
+    let f = Fixture::new(POLICY);
+    let e = f.engine();
+    let mut key = SoftAuthenticator::new(1, ORIGIN);
+    registered(&f, &key);
+    for _ in 0..32 {
+        assert!(matches!(
+            sign_in(&f, &mut key, T0),
+            PasskeyVerification::Accepted { .. }
+        ));
+    }
+    let options = e.passkey_sign_in_options("alice", T0, &mut rng()).unwrap();
+    assert_eq!(
+        e.verify_passkey("alice", key.sign_in(&options).as_bytes(), &ctx(), T0),
+        Err(Error::Passkey(PasskeyError::NoChallenge))
+    );
+    assert_eq!(e.status("alice", T0).unwrap().recent_failures, 0);
+    // Once the first ones expire, sign-ins go on.
+    let later = T0.plus(Duration::from_secs(121));
+    assert!(matches!(
+        sign_in(&f, &mut key, later),
+        PasskeyVerification::Accepted { .. }
+    ));
+}

@@ -84,25 +84,38 @@ impl Engine<'_> {
     }
 }
 
-/// Marks `claimed` (live until `expires`) spent in `rec`; false if it was
-/// spent before, or too many live ones are (a flood the caller refuses).
+/// What [`spend`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Spent {
+    /// Marked spent now: the answer may be checked.
+    Now,
+    /// Spent before: a replay.
+    Before,
+    /// Too many live spent ones to keep another: refused without a count
+    /// (it is no attack on this user, just more sign-ins than a record
+    /// keeps within one timeout).
+    Full,
+}
+
+/// Marks `claimed` (live until `expires`) spent in `rec`.
 pub(super) fn spend(
     rec: &mut UserRecord,
     ceremony: Ceremony,
     claimed: &[u8],
     expires: UnixTime,
     now: UnixTime,
-) -> bool {
+) -> Spent {
     rec.spent_challenges.retain(|c| c.expires > now);
-    if rec.spent_challenges.iter().any(|c| c.challenge == claimed)
-        || rec.spent_challenges.len() >= MAX_SPENT
-    {
-        return false;
+    if rec.spent_challenges.iter().any(|c| c.challenge == claimed) {
+        return Spent::Before;
+    }
+    if rec.spent_challenges.len() >= MAX_SPENT {
+        return Spent::Full;
     }
     rec.spent_challenges.push(OpenChallenge {
         ceremony,
         challenge: claimed.to_vec(),
         expires,
     });
-    true
+    Spent::Now
 }

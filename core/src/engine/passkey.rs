@@ -5,7 +5,7 @@
 //! tagged under the seal key, `challenge.rs`), keeps the credentials beside
 //! the app, and counts a refused sign-in like a wrong code.
 
-use super::challenge::spend;
+use super::challenge::{spend, Spent};
 use super::verify::Failure;
 use super::{Engine, Tx};
 use crate::audit::{AuditKind, Factor};
@@ -420,8 +420,11 @@ impl Engine<'_> {
             }
             let spent = self
                 .live_challenge(&claimed, Ceremony::SignIn, Some(user), now)
-                .is_some_and(|expires| spend(tx.rec, Ceremony::SignIn, &claimed, expires, now));
-            if !spent {
+                .map(|expires| spend(tx.rec, Ceremony::SignIn, &claimed, expires, now));
+            if spent == Some(Spent::Full) {
+                return Err(PasskeyError::NoChallenge.into());
+            }
+            if spent != Some(Spent::Now) {
                 return Ok(self.refuse_sign_in(
                     tx,
                     PasskeyRefusal::NoChallenge,

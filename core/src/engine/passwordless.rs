@@ -6,7 +6,7 @@
 //! expires. The authenticator must verify the person: possession and a PIN
 //! or biometrics, two factors in one.
 
-use super::challenge::spend;
+use super::challenge::{spend, Spent};
 use super::passkey::{PasskeyError, PasskeyRefusal, PasskeyVerification};
 use super::Engine;
 use crate::decision::Context;
@@ -149,7 +149,11 @@ impl Engine<'_> {
                     "the user handle is not this user's".into(),
                 ));
             }
-            if !spend(tx.rec, Ceremony::Passwordless, &claimed, expires, now) {
+            let spent = spend(tx.rec, Ceremony::Passwordless, &claimed, expires, now);
+            if spent == Spent::Full {
+                return Err(PasskeyError::NoChallenge.into());
+            }
+            if spent == Spent::Before {
                 return Ok(self.refuse_sign_in(
                     tx,
                     PasskeyRefusal::NoChallenge,
