@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { readConfig } from '../idp/src/config.mjs';
 import { Mfa } from '../idp/src/mfa/engine.mjs';
 import { totp } from '../tests/jco/totp.mjs';
-import { SoftAuthenticator } from '../tests/jco/passkey.mjs';
+import { SoftAuthenticator, optionsOf } from '../tests/jco/passkey.mjs';
 
 const [configFile, perKind, outFile] = process.argv.slice(2);
 const n = Number(perKind);
@@ -96,9 +96,6 @@ async function request(jar, path, form) {
 }
 
 const client = config.clients[0];
-/** An HTML attribute's text as the browser reads it. */
-const unescape = (text) => text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
 /** One sign-in; returns when the provider redirects to the application. */
 async function signIn(user, code, key = null) {
   const jar = new Jar();
@@ -124,9 +121,8 @@ async function signIn(user, code, key = null) {
   }
   if (key !== null) {
     r = await request(jar, r.location);
-    const options = /data-options="([^"]*)"/.exec(r.body);
-    if (!options) throw new Error(`${user}: no passkey page`);
-    r = await request(jar, `${interaction}/assert`, { csrf, response: key.signIn(unescape(options[1])) });
+    if (!r.body.includes('data-options=')) throw new Error(`${user}: no passkey page`);
+    r = await request(jar, `${interaction}/assert`, { csrf, response: key.signIn(optionsOf(r.body)) });
   }
   while (r.status === 303 || r.status === 302) {
     if (r.location.startsWith(client.redirect_uris[0])) {

@@ -20,7 +20,7 @@
 import { readStoreFile } from '../src/config.mjs';
 import { Agent, interactionOf, said } from './agent.mjs';
 import { Codes, env, pamLogin, recordVersion } from './lib.mjs';
-import { SoftAuthenticator } from '../../tests/jco/passkey.mjs';
+import { SoftAuthenticator, optionsOf as pageOptions } from '../../tests/jco/passkey.mjs';
 import { execFileSync } from 'node:child_process';
 
 const idp = env('IDP_URL');
@@ -344,9 +344,7 @@ await attack('a browser sign-in satisfies sudo\u2019s step-up on a host', async 
 
 // 6. Passkeys, answered by a software authenticator as a browser would.
 
-/** An HTML attribute's text as the browser reads it. */
-const unescape = (text) => text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const optionsOf = (page) => unescape(/data-options="([^"]*)"/.exec(page.text ?? '')?.[1] ?? '{}');
+const optionsOf = (page) => pageOptions(page.text);
 
 await attack('a passkey answer relayed by a look-alike site, made without the person, or replayed, signs in', async () => {
   const key = new SoftAuthenticator(42, 'https://idp.test');

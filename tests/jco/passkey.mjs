@@ -25,6 +25,16 @@ function cbor(value) {
   throw new Error(`no CBOR for ${typeof value}`);
 }
 
+/**
+ * The options a provider page carries for the browser (its `data-options`
+ * attribute), as the browser reads the attribute; `{}` when there is none.
+ */
+export function optionsOf(html) {
+  const attribute = /data-options="([^"]*)"/.exec(html ?? '')?.[1];
+  if (attribute === undefined) return '{}';
+  return attribute.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 export class SoftAuthenticator {
   constructor(seed, origin) {
     const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, seed)]);

@@ -10,9 +10,7 @@ use ring::digest::{digest, SHA256};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{json, Value as Json};
 
-const UP: u8 = 0x01;
-const UV: u8 = 0x04;
-const AT: u8 = 0x40;
+use crate::webauthn::auth_data::bits::{AT, UP, UV};
 
 /// A software authenticator holding one credential.
 pub struct SoftAuthenticator {
@@ -46,14 +44,16 @@ fn b64(bytes: &[u8]) -> String {
     BASE64URL_NOPAD.encode(bytes)
 }
 
-fn cbor(value: &Value) -> Vec<u8> {
+/// `value` as CBOR bytes.
+pub(crate) fn cbor(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing CBOR to a Vec cannot fail.
     let _ = ciborium::ser::into_writer(value, &mut out);
     out
 }
 
-fn int(i: i64) -> Value {
+/// A CBOR integer.
+pub(crate) fn int(i: i64) -> Value {
     Value::Integer(i.into())
 }
 

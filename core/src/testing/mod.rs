@@ -7,7 +7,7 @@
 
 use crate::store::{Cas, MemoryStore, Store, StoreError, Swap, Versioned};
 
-mod authenticator;
+pub(crate) mod authenticator;
 pub use authenticator::SoftAuthenticator;
 
 /// Fails the contract with `what` was expected and what the store did.

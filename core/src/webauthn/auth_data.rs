@@ -24,15 +24,32 @@ pub struct Flags {
     pub extensions: bool,
 }
 
+/// The flag bits of the authenticator data's flags byte (WebAuthn §6.1),
+/// for the parser and for the test authenticators that write them.
+pub(crate) mod bits {
+    /// UP: the user was present.
+    pub(crate) const UP: u8 = 0x01;
+    /// UV: the user was verified.
+    pub(crate) const UV: u8 = 0x04;
+    /// BE: backup eligible.
+    pub(crate) const BE: u8 = 0x08;
+    /// BS: backed up.
+    pub(crate) const BS: u8 = 0x10;
+    /// AT: an attested credential follows.
+    pub(crate) const AT: u8 = 0x40;
+    /// ED: extensions follow.
+    pub(crate) const ED: u8 = 0x80;
+}
+
 impl Flags {
     fn from_byte(b: u8) -> Flags {
         Flags {
-            user_present: b & 0x01 != 0,
-            user_verified: b & 0x04 != 0,
-            backup_eligible: b & 0x08 != 0,
-            backed_up: b & 0x10 != 0,
-            attested: b & 0x40 != 0,
-            extensions: b & 0x80 != 0,
+            user_present: b & bits::UP != 0,
+            user_verified: b & bits::UV != 0,
+            backup_eligible: b & bits::BE != 0,
+            backed_up: b & bits::BS != 0,
+            attested: b & bits::AT != 0,
+            extensions: b & bits::ED != 0,
         }
     }
 }

@@ -23,17 +23,26 @@ struct ClientData {
     cross_origin: bool,
 }
 
-/// The challenge `json` claims, unchecked: to find which issued challenge
-/// it answers (then [`check`] checks everything).
-pub(super) fn challenge_of(json: &[u8]) -> Result<Vec<u8>, WebAuthnError> {
+/// `json` as client data, within its bound.
+fn parse(json: &[u8]) -> Result<ClientData, WebAuthnError> {
     if json.len() > MAX_CLIENT_DATA {
         return Err(WebAuthnError::TooLarge("client data"));
     }
-    let data: ClientData = serde_json::from_slice(json)
-        .map_err(|_| WebAuthnError::ClientData("not JSON with type, challenge and origin"))?;
+    serde_json::from_slice(json)
+        .map_err(|_| WebAuthnError::ClientData("not JSON with type, challenge and origin"))
+}
+
+/// The challenge the client data names, decoded.
+fn challenge_bytes(data: &ClientData) -> Result<Vec<u8>, WebAuthnError> {
     BASE64URL_NOPAD
         .decode(data.challenge.as_bytes())
         .map_err(|_| WebAuthnError::ClientData("the challenge is not base64url"))
+}
+
+/// The challenge `json` claims, unchecked: to find which issued challenge
+/// it answers (then [`check`] checks everything).
+pub(super) fn challenge_of(json: &[u8]) -> Result<Vec<u8>, WebAuthnError> {
+    challenge_bytes(&parse(json)?)
 }
 
 /// Checks `json` is a `kind` ceremony's client data for `challenge` from one
@@ -44,20 +53,14 @@ pub(super) fn check(
     challenge: &[u8],
     json: &[u8],
 ) -> Result<(), WebAuthnError> {
-    if json.len() > MAX_CLIENT_DATA {
-        return Err(WebAuthnError::TooLarge("client data"));
-    }
-    let data: ClientData = serde_json::from_slice(json)
-        .map_err(|_| WebAuthnError::ClientData("not JSON with type, challenge and origin"))?;
+    let data = parse(json)?;
     if data.kind != kind {
         return Err(WebAuthnError::WrongType {
             expected: kind,
             received: data.kind,
         });
     }
-    let received = BASE64URL_NOPAD
-        .decode(data.challenge.as_bytes())
-        .map_err(|_| WebAuthnError::ClientData("the challenge is not base64url"))?;
+    let received = challenge_bytes(&data)?;
     if challenge.is_empty() || received != challenge {
         return Err(WebAuthnError::ChallengeMismatch);
     }

@@ -17,7 +17,7 @@
 //! `android-key`, …) is refused as unsupported. Relying parties that ask for
 //! `attestation: "none"` (the default) always get `none` from browsers.
 
-mod auth_data;
+pub(crate) mod auth_data;
 mod browser;
 mod client_data;
 mod cose;

@@ -15,12 +15,8 @@ use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_A
 
 const ORIGIN: &str = "https://login.example.com";
 const CHALLENGE: &[u8] = b"a fresh 32-byte challenge, once!";
-const UP: u8 = 0x01;
-const UV: u8 = 0x04;
-const BE: u8 = 0x08;
-const BS: u8 = 0x10;
-const AT: u8 = 0x40;
-const ED: u8 = 0x80;
+use super::auth_data::bits::{AT, BE, BS, ED, UP, UV};
+use crate::testing::authenticator::{cbor, int};
 
 fn rp() -> RelyingParty {
     RelyingParty {
@@ -35,16 +31,6 @@ fn client_data(kind: &str, challenge: &[u8], origin: &str) -> Vec<u8> {
         BASE64URL_NOPAD.encode(challenge)
     )
     .into_bytes()
-}
-
-fn cbor(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::ser::into_writer(value, &mut out).unwrap();
-    out
-}
-
-fn int(i: i64) -> Value {
-    Value::Integer(i.into())
 }
 
 /// An authenticator: a key pair that signs as one would.
