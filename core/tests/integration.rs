@@ -6,6 +6,7 @@
 
 mod common;
 
+mod attestation;
 mod brute_force;
 mod decisions;
 mod flows;

@@ -7,7 +7,8 @@
 
 use data_encoding::BASE64URL_NOPAD;
 use planasonix_core::webauthn::{
-    verify_assertion, verify_registration, RelyingParty, UserVerification, WebAuthnError,
+    verify_assertion, verify_registration, AttestationCheck, RelyingParty, UserVerification,
+    WebAuthnError,
 };
 use serde_json::Value;
 
@@ -42,6 +43,7 @@ fn chromiums_ceremonies_verify_and_their_replays_do_not() {
             &bytes(&r["client_data"]),
             &bytes(&r["attestation_object"]),
             uv,
+            AttestationCheck::Optional,
         )
         .unwrap_or_else(|e| panic!("{why}: {e}"));
         assert_eq!(registered.attestation, "none", "{why}");
@@ -64,6 +66,7 @@ fn chromiums_ceremonies_verify_and_their_replays_do_not() {
                     &bytes(&r["client_data"]),
                     &bytes(&r["attestation_object"]),
                     UserVerification::Required,
+                    AttestationCheck::Optional,
                 ),
                 Err(WebAuthnError::UserNotVerified),
                 "{why}"

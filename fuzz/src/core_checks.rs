@@ -9,8 +9,8 @@ use planasonix_core::record::{UserRecord, SCHEMA_VERSION};
 use planasonix_core::recovery::{RECOVERY_ALPHABET, RECOVERY_CODE_LEN};
 use planasonix_core::store::StoreError;
 use planasonix_core::webauthn::{
-    claimed_challenge, verify_assertion, verify_registration, AssertionResponse, AuthenticatorData,
-    Credential, PublicKey, RegistrationResponse, RelyingParty, UserVerification,
+    claimed_challenge, verify_assertion, verify_registration, AssertionResponse, AttestationCheck,
+    AuthenticatorData, Credential, PublicKey, RegistrationResponse, RelyingParty, UserVerification,
     MAX_ATTESTATION_OBJECT, MAX_AUTHENTICATOR_DATA, MAX_CLIENT_DATA, MAX_CREDENTIAL_ID,
     MAX_SIGNATURE,
 };
@@ -195,9 +195,14 @@ pub fn webauthn_parse(data: &[u8]) {
         }
         1 => {
             let client = br#"{"type":"webauthn.create","challenge":"Y2hhbGxlbmdl","origin":"https://login.example.com"}"#;
-            if let Ok(registered) =
-                verify_registration(&rp, challenge, client, rest, UserVerification::Preferred)
-            {
+            if let Ok(registered) = verify_registration(
+                &rp,
+                challenge,
+                client,
+                rest,
+                UserVerification::Preferred,
+                AttestationCheck::Optional,
+            ) {
                 assert!(registered.credential.id.len() <= 1023);
             }
         }

@@ -12,16 +12,17 @@ use crate::audit::{AuditKind, Factor};
 use crate::decision::{Context, Subject};
 use crate::delivery::NoticeKind;
 use crate::error::Error;
-use crate::policy::UserVerificationPolicy;
+use crate::policy::{AttestationPolicy, UserVerificationPolicy};
 use crate::random::Random;
 use crate::record::UserRecord;
 use crate::secret::SecretString;
 use crate::time::UnixTime;
 use crate::webauthn::{
     aaguid_text, claimed_challenge, clean_name, verify_assertion, verify_registration,
-    AssertionResponse, Ceremony, CreationOptions, NameError, OpenChallenge, RegistrationResponse,
-    RelyingParty, RequestOptions, StoredPasskey, UserVerification, WebAuthnError, CHALLENGE_LEN,
-    MAX_OPEN_CHALLENGES, MAX_PASSKEYS, USER_HANDLE_LEN,
+    AssertionResponse, AttestationCheck, AttestationRoots, Ceremony, CreationOptions, NameError,
+    OpenChallenge, RegistrationResponse, RelyingParty, RequestOptions, StoredPasskey,
+    UserVerification, WebAuthnError, CHALLENGE_LEN, MAX_OPEN_CHALLENGES, MAX_PASSKEYS,
+    USER_HANDLE_LEN,
 };
 use core::fmt;
 use data_encoding::BASE64URL_NOPAD;
@@ -258,6 +259,7 @@ impl Engine<'_> {
                 timeout_ms: self.policy.passkeys.timeout.as_millis() as u64,
                 exclude: &exclude,
                 uv: self.user_verification(),
+                attestation: self.policy.passkeys.attestation == AttestationPolicy::Required,
             }
             .to_json())
         })
@@ -283,6 +285,22 @@ impl Engine<'_> {
         let rp = self.relying_party();
         let uv = self.user_verification();
         let allowed = &self.policy.passkeys.allowed_aaguids;
+        let roots = match self.policy.passkeys.attestation {
+            AttestationPolicy::Required => Some(
+                AttestationRoots::from_pem(&self.policy.passkeys.attestation_roots).map_err(
+                    |_| {
+                        PasskeyError::Refused(WebAuthnError::AttestationRequired(
+                            "the policy's attestation roots do not read",
+                        ))
+                    },
+                )?,
+            ),
+            AttestationPolicy::None => None,
+        };
+        let proof = match &roots {
+            Some(roots) => AttestationCheck::Required { roots, now: now.0 },
+            None => AttestationCheck::Optional,
+        };
         let registered = self
             .update(user, None, now, |tx| {
                 if !take(tx.rec, Ceremony::Register, &claimed, now) {
@@ -306,6 +324,7 @@ impl Engine<'_> {
                     &parsed.client_data_json,
                     &parsed.attestation_object,
                     uv,
+                    proof,
                 ) {
                     Ok(r) => r,
                     Err(e) => return refuse(tx, PasskeyError::Refused(e)),

@@ -211,3 +211,16 @@ pub(super) fn aaguids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     }
     Ok(list)
 }
+
+/// PEM certificates of authenticator vendors' attestation roots, each a
+/// usable trust anchor.
+pub(super) fn attestation_roots<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    let roots = crate::webauthn::AttestationRoots::from_pem(&text).map_err(D::Error::custom)?;
+    if roots.is_empty() && !text.trim().is_empty() {
+        return Err(D::Error::custom(
+            "no -----BEGIN CERTIFICATE----- block: give the vendors' root certificates in PEM",
+        ));
+    }
+    Ok(text)
+}

@@ -297,6 +297,13 @@ pub struct PasskeyPolicy {
     /// empty: any.
     #[serde(deserialize_with = "de::aaguids")]
     pub allowed_aaguids: Vec<String>,
+    /// Whether a registration must carry a vendor's attestation that
+    /// chains to `attestation_roots` (which then proves the model the
+    /// allow-list checks).
+    pub attestation: AttestationPolicy,
+    /// The vendors' attestation roots, as PEM certificates.
+    #[serde(deserialize_with = "de::attestation_roots")]
+    pub attestation_roots: String,
 }
 
 impl Default for PasskeyPolicy {
@@ -309,8 +316,23 @@ impl Default for PasskeyPolicy {
             passwordless: false,
             timeout: Duration::from_secs(120),
             allowed_aaguids: Vec::new(),
+            attestation: AttestationPolicy::None,
+            attestation_roots: String::new(),
         }
     }
+}
+
+/// `[passkeys] attestation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttestationPolicy {
+    /// None asked for (browsers then give none); any authenticator
+    /// registers.
+    #[default]
+    None,
+    /// Asked for, and a registration without a vendor's certificate chain
+    /// to one of `attestation_roots` is refused.
+    Required,
 }
 
 /// `[passkeys] user_verification`.
@@ -462,6 +484,17 @@ impl Policy {
                 "passkeys",
                 if passkeys.rp_id.is_empty() { "rp_id" } else { "origins" },
                 "passkeys are enabled but the relying party is not set: give rp_id (like \"example.com\") and origins (like [\"https://login.example.com\"])".into(),
+            ));
+        }
+        if passkeys.attestation == AttestationPolicy::Required
+            && passkeys.attestation_roots.trim().is_empty()
+        {
+            return Err(PolicyError::at_key(
+                text,
+                "passkeys",
+                "attestation",
+                "attestation is required but attestation_roots lists no vendor's root certificate"
+                    .into(),
             ));
         }
         for origin in &passkeys.origins {

@@ -7,7 +7,8 @@
 use ciborium::value::Value;
 use data_encoding::BASE64URL_NOPAD;
 use ring::digest::{digest, SHA256};
-use ring::signature::{Ed25519KeyPair, KeyPair};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use serde_json::{json, Value as Json};
 
 use crate::webauthn::auth_data::bits::{AT, UP, UV};
@@ -30,6 +31,26 @@ pub struct SoftAuthenticator {
     /// The user handle of the registration options it answered (a
     /// discoverable credential keeps it and returns it at every sign-in).
     pub user_handle: std::cell::RefCell<Option<Vec<u8>>>,
+    /// The attestation its registrations carry.
+    pub attestation: SoftAttestation,
+}
+
+/// The attestation statement a [`SoftAuthenticator`] gives.
+#[derive(Clone, Debug, Default)]
+pub enum SoftAttestation {
+    /// `none`.
+    #[default]
+    None,
+    /// `packed`, signed by the credential's own key.
+    SelfSigned,
+    /// `packed` with `x5c`: `chain` (DER, the attestation certificate first)
+    /// and the attestation certificate's P-256 key (PKCS#8 DER).
+    Vendor {
+        /// The certificates.
+        chain: Vec<Vec<u8>>,
+        /// The attestation key.
+        key_pkcs8: Vec<u8>,
+    },
 }
 
 impl core::fmt::Debug for SoftAuthenticator {
@@ -87,6 +108,7 @@ impl SoftAuthenticator {
             verifies_user: true,
             aaguid: [0x5a; 16],
             user_handle: std::cell::RefCell::new(None),
+            attestation: SoftAttestation::None,
         }
     }
 
@@ -131,7 +153,7 @@ impl SoftAuthenticator {
     }
 
     /// The browser's `PublicKeyCredential.toJSON()` after
-    /// `navigator.credentials.create(options)`, with a `none` attestation.
+    /// `navigator.credentials.create(options)`, with its attestation.
     pub fn register(&self, options: &str) -> String {
         let (challenge, rp_id) = read_options(options);
         let v: Json = serde_json::from_str(options).unwrap_or(Json::Null);
@@ -142,13 +164,12 @@ impl SoftAuthenticator {
             *self.user_handle.borrow_mut() = Some(handle);
         }
         let client = self.client_data("webauthn.create", &challenge);
+        let data = self.auth_data(&rp_id, true);
+        let (format, statement) = self.statement(&data, &client);
         let attestation = cbor(&Value::Map(vec![
-            (Value::Text("fmt".into()), Value::Text("none".into())),
-            (Value::Text("attStmt".into()), Value::Map(vec![])),
-            (
-                Value::Text("authData".into()),
-                Value::Bytes(self.auth_data(&rp_id, true)),
-            ),
+            (Value::Text("fmt".into()), Value::Text(format.into())),
+            (Value::Text("attStmt".into()), Value::Map(statement)),
+            (Value::Text("authData".into()), Value::Bytes(data)),
         ]));
         json!({
             "id": b64(&self.credential_id),
@@ -162,6 +183,49 @@ impl SoftAuthenticator {
             "clientExtensionResults": {},
         })
         .to_string()
+    }
+
+    /// The attestation format and statement over `data` and `client`.
+    fn statement(&self, data: &[u8], client: &[u8]) -> (&'static str, Vec<(Value, Value)>) {
+        let signed = [data, digest(&SHA256, client).as_ref()].concat();
+        let entry = |k: &str, v: Value| (Value::Text(k.into()), v);
+        match &self.attestation {
+            SoftAttestation::None => ("none", vec![]),
+            SoftAttestation::SelfSigned => (
+                "packed",
+                vec![
+                    entry("alg", int(-8)),
+                    entry(
+                        "sig",
+                        Value::Bytes(self.key.sign(&signed).as_ref().to_vec()),
+                    ),
+                ],
+            ),
+            SoftAttestation::Vendor { chain, key_pkcs8 } => {
+                // ECDSA signing needs ring's own generator (its trait is
+                // sealed); a test authenticator, never in a shipped build.
+                #[allow(clippy::disallowed_methods)]
+                let rng = SystemRandom::new();
+                // A test's own key file; a key that does not read signs nothing.
+                let sig =
+                    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, key_pkcs8, &rng)
+                        .ok()
+                        .and_then(|key| key.sign(&rng, &signed).ok())
+                        .map(|s| s.as_ref().to_vec())
+                        .unwrap_or_default();
+                (
+                    "packed",
+                    vec![
+                        entry("alg", int(-7)),
+                        entry("sig", Value::Bytes(sig)),
+                        entry(
+                            "x5c",
+                            Value::Array(chain.iter().cloned().map(Value::Bytes).collect()),
+                        ),
+                    ],
+                )
+            }
+        }
     }
 
     /// The browser's `PublicKeyCredential.toJSON()` after

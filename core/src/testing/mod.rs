@@ -8,7 +8,7 @@
 use crate::store::{Cas, MemoryStore, Store, StoreError, Swap, Versioned};
 
 pub(crate) mod authenticator;
-pub use authenticator::SoftAuthenticator;
+pub use authenticator::{SoftAttestation, SoftAuthenticator};
 
 /// Fails the contract with `what` was expected and what the store did.
 macro_rules! expect {

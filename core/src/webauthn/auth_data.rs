@@ -2,7 +2,7 @@
 //! the flags, the counter, and at registration the new credential), and the
 //! attestation object that carries it at registration.
 
-use super::cose::{CoseAlgorithm, PublicKey};
+use super::cose::PublicKey;
 use super::error::WebAuthnError;
 use super::limits::MAX_CREDENTIAL_ID;
 use ciborium::value::Value;
@@ -198,42 +198,6 @@ pub(super) fn attestation_object(bytes: &[u8]) -> Result<AttestationObject, WebA
         }),
         _ => Err(WebAuthnError::Cbor(
             "the attestation object lacks fmt, attStmt or authData",
-        )),
-    }
-}
-
-/// A `packed` self attestation's algorithm and signature (no `x5c`: a
-/// statement with a certificate chain is not verified here).
-pub(super) fn packed_self(
-    statement: &[(Value, Value)],
-) -> Result<(CoseAlgorithm, Vec<u8>), WebAuthnError> {
-    let (mut alg, mut sig) = (None, None);
-    for (key, value) in statement {
-        match (key, value) {
-            (Value::Text(k), Value::Integer(v)) if k == "alg" && alg.is_none() => {
-                let number = i64::try_from(i128::from(*v))
-                    .map_err(|_| WebAuthnError::Attestation("alg is out of range"))?;
-                alg = Some(CoseAlgorithm::from_number(number)?);
-            }
-            (Value::Text(k), Value::Bytes(v)) if k == "sig" && sig.is_none() => {
-                sig = Some(v.clone())
-            }
-            (Value::Text(k), _) if k == "x5c" => {
-                return Err(WebAuthnError::UnsupportedAttestation(
-                    "packed with a certificate chain".into(),
-                ))
-            }
-            _ => {
-                return Err(WebAuthnError::Attestation(
-                    "the packed statement holds an unknown, repeated or mistyped entry",
-                ))
-            }
-        }
-    }
-    match (alg, sig) {
-        (Some(alg), Some(sig)) => Ok((alg, sig)),
-        _ => Err(WebAuthnError::Attestation(
-            "the packed statement lacks alg or sig",
         )),
     }
 }

@@ -68,12 +68,14 @@ pub struct CreationOptions<'a> {
     pub exclude: &'a [Vec<u8>],
     /// Whether the authenticator must verify the user.
     pub uv: UserVerification,
+    /// Whether the vendor's attestation is asked for.
+    pub attestation: bool,
 }
 
 impl CreationOptions<'_> {
     /// The options as `parseCreationOptionsFromJSON` takes them.
     pub fn to_json(&self) -> String {
-        json!({
+        let mut options = json!({
             "rp": { "id": self.rp_id, "name": self.rp_name },
             "user": {
                 "id": b64(self.user_handle),
@@ -92,9 +94,12 @@ impl CreationOptions<'_> {
                 "requireResidentKey": false,
                 "userVerification": uv_text(self.uv),
             },
-            "attestation": "none",
-        })
-        .to_string()
+            "attestation": if self.attestation { "direct" } else { "none" },
+        });
+        if self.attestation {
+            options["attestationFormats"] = json!(["packed"]);
+        }
+        options.to_string()
     }
 }
 

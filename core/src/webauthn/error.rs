@@ -48,6 +48,12 @@ pub enum WebAuthnError {
     UnsupportedAlgorithm(i64),
     /// An attestation statement that does not verify (why).
     Attestation(&'static str),
+    /// The policy requires a vendor's attestation and this registration
+    /// has none the engine can prove (why).
+    AttestationRequired(&'static str),
+    /// A vendor's attestation whose certificate chain does not lead to a
+    /// root the policy trusts, or does not verify (why).
+    UntrustedAttestation(&'static str),
     /// An attestation format this engine does not verify (its name).
     UnsupportedAttestation(String),
     /// The signature does not verify with the credential's key.
@@ -92,6 +98,13 @@ impl fmt::Display for WebAuthnError {
                 "COSE algorithm {alg} is not supported: use ES256 (-7), EdDSA (-8) or RS256 (-257)"
             ),
             E::Attestation(why) => write!(f, "the attestation does not verify: {why}"),
+            E::AttestationRequired(why) => write!(
+                f,
+                "the policy requires an attestation from a trusted authenticator vendor: {why}"
+            ),
+            E::UntrustedAttestation(why) => {
+                write!(f, "the authenticator's attestation is not trusted: {why}")
+            }
             E::UnsupportedAttestation(format) => {
                 write!(f, "attestation format {format:?} is not supported: ask for attestation \"none\"")
             }

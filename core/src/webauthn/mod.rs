@@ -12,15 +12,19 @@
 //! used (a counter that goes back marks a possibly cloned authenticator).
 //! Every input is bounded and every refusal is a [`WebAuthnError`] variant.
 //!
-//! Attestation: `none` and `packed` self attestation are verified; an
-//! attestation that needs a certificate chain (`packed` with `x5c`, `tpm`,
-//! `android-key`, …) is refused as unsupported. Relying parties that ask for
-//! `attestation: "none"` (the default) always get `none` from browsers.
+//! Attestation ([`attestation`]): `none`, `packed` self attestation and
+//! `packed` with a vendor's certificate chain are verified, the chain
+//! against the roots the policy trusts where it requires attestation; other
+//! formats (`tpm`, `android-key`, …) are refused as unsupported. Relying
+//! parties that ask for `attestation: "none"` (the default) always get
+//! `none` from browsers.
 
+pub mod attestation;
 pub(crate) mod auth_data;
 mod browser;
 mod client_data;
 mod cose;
+mod der;
 mod error;
 mod limits;
 mod relying_party;
@@ -28,6 +32,7 @@ mod stored;
 #[cfg(test)]
 mod tests;
 
+pub use attestation::{AttestationCheck, AttestationRoots};
 pub use auth_data::{AttestedCredential, AuthenticatorData, Flags};
 pub use browser::{
     AssertionResponse, CreationOptions, RegistrationResponse, RequestOptions, MAX_RESPONSE_JSON,
@@ -79,6 +84,9 @@ pub struct Registered {
     pub backed_up: bool,
     /// The attestation format (`none`, `packed`).
     pub attestation: &'static str,
+    /// Whether a vendor's certificate, chained to a root the policy trusts,
+    /// vouches for the model (`credential.aaguid`).
+    pub certified: bool,
 }
 
 /// What a verified assertion gives.
@@ -94,13 +102,15 @@ pub struct Asserted {
 
 /// Checks a registration: `client_data_json` and `attestation_object` as the
 /// browser's `AuthenticatorAttestationResponse` has them, against the
-/// challenge the relying party issued for it.
+/// challenge the relying party issued for it, and with the attestation
+/// `proof` the policy asks for.
 pub fn verify_registration(
     rp: &RelyingParty,
     challenge: &[u8],
     client_data_json: &[u8],
     attestation_object: &[u8],
     uv: UserVerification,
+    proof: AttestationCheck<'_>,
 ) -> Result<Registered, WebAuthnError> {
     client_data::check(rp, client_data::CREATE, challenge, client_data_json)?;
     if attestation_object.len() > MAX_ATTESTATION_OBJECT {
@@ -113,33 +123,15 @@ pub fn verify_registration(
         .attested
         .as_ref()
         .ok_or(WebAuthnError::NoAttestedCredential)?;
-    let format = match attestation.format.as_str() {
-        "none" => {
-            if !attestation.statement.is_empty() {
-                return Err(WebAuthnError::Attestation(
-                    "a \"none\" attestation with a statement",
-                ));
-            }
-            "none"
-        }
-        "packed" => {
-            let (alg, sig) = auth_data::packed_self(&attestation.statement)?;
-            if alg != attested.public_key.algorithm() {
-                return Err(WebAuthnError::Attestation(
-                    "the packed attestation's algorithm is not the credential's",
-                ));
-            }
-            let client_hash = digest(&SHA256, client_data_json);
-            let signed = [attestation.auth_data.as_slice(), client_hash.as_ref()].concat();
-            attested.public_key.verify(&signed, &sig).map_err(|_| {
-                WebAuthnError::Attestation(
-                    "the packed self attestation's signature does not verify",
-                )
-            })?;
-            "packed"
-        }
-        other => return Err(WebAuthnError::UnsupportedAttestation(other.to_owned())),
-    };
+    let client_hash = digest(&SHA256, client_data_json);
+    let proven = attestation::verify(
+        &attestation.format,
+        &attestation.statement,
+        &attestation.auth_data,
+        client_hash.as_ref(),
+        attested,
+        proof,
+    )?;
     Ok(Registered {
         credential: Credential {
             id: attested.credential_id.clone(),
@@ -150,7 +142,8 @@ pub fn verify_registration(
         },
         user_verified: data.flags.user_verified,
         backed_up: data.flags.backed_up,
-        attestation: format,
+        attestation: proven.format,
+        certified: proven.certified,
     })
 }
 
