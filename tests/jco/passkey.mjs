@@ -1,8 +1,12 @@
 // The conformance suite's software passkey for the jco door: what
 // planasonix_core::testing::SoftAuthenticator is for the Rust doors (Ed25519
-// from a seed, a `none` attestation, the answer as PublicKeyCredential.
-// toJSON() gives it), written again here because this door is JavaScript.
+// from a seed, its attestation, the answer as PublicKeyCredential.toJSON()
+// gives it), written again here because this door is JavaScript.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+
+/** The test vendor's attestation files (core/tests/vectors/webauthn/attestation). */
+const vendorFile = (name) => fs.readFileSync(new URL(`../../core/tests/vectors/webauthn/attestation/${name}`, import.meta.url));
 
 const b64 = (bytes) => Buffer.from(bytes).toString('base64url');
 
@@ -19,6 +23,7 @@ function cbor(value) {
   if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
   if (typeof value === 'string') return Buffer.concat([head(3, Buffer.byteLength(value)), Buffer.from(value)]);
   if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), value]);
+  if (Array.isArray(value)) return Buffer.concat([head(4, value.length), ...value.map(cbor)]);
   if (value instanceof Map) {
     return Buffer.concat([head(5, value.size), ...[...value].flatMap(([k, v]) => [cbor(k), cbor(v)])]);
   }
@@ -45,6 +50,24 @@ export class SoftAuthenticator {
     this.counter = 0;
     this.verifiesUser = true;
     this.aaguid = Buffer.alloc(16, 0x5a);
+    this.attestation = 'none';
+  }
+
+  /** The attestation format and statement over `data` and `client` (the harness's names). */
+  statement(data, client) {
+    const signed = Buffer.concat([data, crypto.createHash('sha256').update(client).digest()]);
+    if (this.attestation === 'none') return ['none', new Map()];
+    if (this.attestation === 'self') {
+      return ['packed', new Map([['alg', -8], ['sig', new Uint8Array(crypto.sign(null, signed, this.key))]])];
+    }
+    const chain = { vendor: ['leaf.der', 'intermediate.der'], 'vendor-leaf-only': ['leaf.der'] }[this.attestation];
+    if (!chain) throw new Error(`no attestation ${this.attestation}`);
+    const key = crypto.createPrivateKey({ key: vendorFile('leaf.pk8'), format: 'der', type: 'pkcs8' });
+    return ['packed', new Map([
+      ['alg', -7],
+      ['sig', new Uint8Array(crypto.sign('sha256', signed, key))],
+      ['x5c', chain.map((f) => new Uint8Array(vendorFile(f)))],
+    ])];
   }
 
   authData(rpId, attested) {
@@ -67,7 +90,9 @@ export class SoftAuthenticator {
   register(options) {
     const o = JSON.parse(options || '{}');
     const client = this.clientData('webauthn.create', o.challenge ?? '');
-    const attestation = cbor(new Map([['fmt', 'none'], ['attStmt', new Map()], ['authData', new Uint8Array(this.authData(o.rp?.id ?? '', true))]]));
+    const data = this.authData(o.rp?.id ?? '', true);
+    const [fmt, statement] = this.statement(data, client);
+    const attestation = cbor(new Map([['fmt', fmt], ['attStmt', statement], ['authData', new Uint8Array(data)]]));
     return JSON.stringify({
       id: b64(this.credentialId), rawId: b64(this.credentialId), type: 'public-key',
       response: { clientDataJSON: b64(client), attestationObject: b64(attestation), transports: ['internal'] },

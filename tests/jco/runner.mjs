@@ -46,7 +46,8 @@ function canonical(op, value) {
     case 'passkey-register': return `codes:${value.length}`;
     case 'passkey-options': {
       const o = JSON.parse(value);
-      return `options:rp=${o.rp?.id ?? o.rpId ?? '?'}:credentials=${(o.excludeCredentials ?? o.allowCredentials ?? []).length}`;
+      const attestation = o.attestation && o.attestation !== 'none' ? `:attestation=${o.attestation}` : '';
+      return `options:rp=${o.rp?.id ?? o.rpId ?? '?'}:credentials=${(o.excludeCredentials ?? o.allowCredentials ?? []).length}${attestation}`;
     }
     case 'passkey-sign-in': {
       const v = value;
@@ -79,7 +80,10 @@ const ORIGIN = 'https://login.example.com';
 /** The browser's answer for a passkey step (host/tests/harness/mod.rs's passkey_answer). */
 function passkeyAnswer(step, user) {
   const key = new SoftAuthenticator(step.key, step.origin ?? ORIGIN);
-  if (step.op === 'passkey-register') return key.register(options.get(`${user} register`));
+  if (step.op === 'passkey-register') {
+    key.attestation = step.attestation ?? 'none';
+    return key.register(options.get(`${user} register`));
+  }
   const counter = step.counter ?? (counters.get(step.key) ?? 0) + 1;
   counters.set(step.key, counter);
   key.counter = (counter - 1) >>> 0;

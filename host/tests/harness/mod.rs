@@ -50,6 +50,11 @@ pub struct Step {
     pub counter: Option<u32>,
     /// `passkey-sign-in`: whether the authenticator verifies the user (default true).
     pub uv: Option<bool>,
+    /// `passkey-register`: the attestation the authenticator gives: `none`
+    /// (the default), `self`, `vendor` (the test vendor's chain,
+    /// core/tests/vectors/webauthn/attestation) or `vendor-leaf-only` (that
+    /// chain without its intermediate).
+    pub attestation: Option<String>,
     pub expect: String,
 }
 
@@ -135,6 +140,7 @@ fn passkey_answer(step: &Step, memory: &mut Memory) -> Vec<u8> {
         .cloned()
         .unwrap_or_default();
     if ceremony == "register" {
+        key.attestation = attestation(step.attestation.as_deref().unwrap_or("none"));
         return key.register(&options).into_bytes();
     }
     let counter = step
@@ -144,6 +150,27 @@ fn passkey_answer(step: &Step, memory: &mut Memory) -> Vec<u8> {
     key.counter = counter.wrapping_sub(1);
     key.verifies_user = step.uv.unwrap_or(true);
     key.sign_in(&options).into_bytes()
+}
+
+/// The software authenticator's attestation a scenario step names.
+fn attestation(name: &str) -> planasonix_core::testing::SoftAttestation {
+    use planasonix_core::testing::SoftAttestation;
+    const DIR: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/vectors/webauthn/attestation/"
+    );
+    let read = |file: &str| std::fs::read(format!("{DIR}{file}")).expect("the test vendor's files");
+    let vendor = |chain: &[&str]| SoftAttestation::Vendor {
+        chain: chain.iter().map(|f| read(f)).collect(),
+        key_pkcs8: read("leaf.pk8"),
+    };
+    match name {
+        "none" => SoftAttestation::None,
+        "self" => SoftAttestation::SelfSigned,
+        "vendor" => vendor(&["leaf.der", "intermediate.der"]),
+        "vendor-leaf-only" => vendor(&["leaf.der"]),
+        other => panic!("no attestation {other:?} in the harness"),
+    }
 }
 
 fn input_bytes(step: &Step, memory: &mut Memory, door: &dyn Door, now: u64) -> Vec<u8> {
@@ -274,7 +301,12 @@ pub fn canonical(out: &Result<Outcome, PluginError>) -> String {
                 .as_array()
                 .or(v["allowCredentials"].as_array())
                 .map_or(0, Vec::len);
-            format!("options:rp={rp}:credentials={listed}")
+            // Asked-for attestation shows; "none" (the default) does not.
+            let attestation = match v["attestation"].as_str() {
+                Some(a) if a != "none" => format!(":attestation={a}"),
+                _ => String::new(),
+            };
+            format!("options:rp={rp}:credentials={listed}{attestation}")
         }
         Outcome::Passkey(v) => match v {
             PasskeyVerification::Accepted(a) => {
