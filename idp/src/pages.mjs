@@ -9,7 +9,7 @@ export function password({ action, csrf, client, username = '', notice = null, u
     ? html`<form method="post" action="${upstream.action}" class="upstream"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="secondary">Sign in with ${upstream.name}</button></form><p class="or">or with your password</p>`
     : '';
   const passkey = passwordless
-    ? html`${passkeyForm({ kind: 'get', options: passwordless.options, action: passwordless.action, csrf, submit: 'Sign in with a passkey', primary: false })}<p class="or">or with your password</p>`
+    ? html`${passkeyForm({ kind: 'get', options: passwordless.options, action: passwordless.action, csrf, submit: 'Sign in with a passkey', primary: false, autofill: true })}<p class="or">or with your password</p>`
     : '';
   return page({
     title: 'Sign in',
@@ -20,7 +20,8 @@ ${federated}${passkey}
 ${form({
     action,
     csrf,
-    fields: html`${field({ name: 'username', label: 'User name', autocomplete: 'username', value: username, autofocus: username === '', error: notice?.kind === 'error' })}
+    // `webauthn`: the browser may offer passkeys in the user name field.
+    fields: html`${field({ name: 'username', label: 'User name', autocomplete: passwordless ? 'username webauthn' : 'username', value: username, autofocus: username === '', error: notice?.kind === 'error' })}
 ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: username !== '' })}`,
     submit: 'Sign in',
   })}`,
@@ -31,12 +32,15 @@ ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: '
  * A form that asks the browser for a passkey: `kind` "create" (register)
  * or "get" (sign in), `options` the engine's JSON for it. It posts the
  * browser's answer as `response` (static/passkey.js fills it in), and says
- * so when the browser cannot. A page with one loads that script.
+ * so when the browser cannot. A page with one loads that script. With
+ * `autofill`, the script also asks the browser to offer the user's passkeys
+ * in the page's user name field (conditional mediation), which posts the
+ * same form when one is picked.
  * @param {{ kind: 'create' | 'get', options: string, action: string, csrf: string, submit: string,
- *   extra?: unknown, primary?: boolean }} p
+ *   extra?: unknown, primary?: boolean, autofill?: boolean }} p
  */
-export function passkeyForm({ kind, options, action, csrf, submit, extra = '', primary = true }) {
-  return html`<form method="post" action="${action}" data-passkey="${kind}" data-options="${options}">
+export function passkeyForm({ kind, options, action, csrf, submit, extra = '', primary = true, autofill = false }) {
+  return html`<form method="post" action="${action}" data-passkey="${kind}" data-options="${options}"${autofill ? raw(' data-autofill') : ''}>
 <input type="hidden" name="csrf" value="${csrf}">
 <input type="hidden" name="response" value="">
 ${extra}

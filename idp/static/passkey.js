@@ -48,6 +48,29 @@ const WHY = {
   NotSupportedError: 'This browser or device cannot use a passkey here.',
 };
 
+/**
+ * Passkey autofill (conditional mediation): the browser offers the user's
+ * passkeys in the user name field, and the one picked posts `form`. Quiet
+ * when the browser cannot or the user types a name instead. Gives a way to
+ * withdraw the offer (the browser allows one request at a time), which
+ * waits until it is withdrawn.
+ */
+function offerInAutofill(form) {
+  const abort = new AbortController();
+  const offer = (async () => {
+    if (!(await PublicKeyCredential.isConditionalMediationAvailable?.())) return;
+    const publicKey = parse('get', JSON.parse(form.dataset.options));
+    const credential = await navigator.credentials.get({ mediation: 'conditional', signal: abort.signal, publicKey });
+    form.elements.response.value = JSON.stringify(toJSON(credential));
+    form.submit();
+  })().catch(() => {});
+  return async () => {
+    abort.abort();
+    await offer;
+  };
+}
+
+let withdraw = async () => {};
 for (const form of document.querySelectorAll('form[data-passkey]')) {
   const kind = form.dataset.passkey;
   const status = form.querySelector('[data-passkey-status]');
@@ -60,10 +83,12 @@ for (const form of document.querySelectorAll('form[data-passkey]')) {
     continue;
   }
   form.querySelector('[data-passkey-unsupported]')?.remove();
+  if ('autofill' in form.dataset) withdraw = offerInAutofill(form);
   form.addEventListener('submit', async (event) => {
     if (form.elements.response.value !== '') return;
     event.preventDefault();
     status.hidden = true;
+    await withdraw();
     try {
       const publicKey = parse(kind, JSON.parse(form.dataset.options));
       const credential = kind === 'create'

@@ -3,12 +3,15 @@
 // user verification) registers a passkey on the Security page, names and
 // renames it, and signs in with it as the second factor, with and without
 // user verification, and for an application that asks for a phishing-
-// resistant sign-in. Each page is kept as a screenshot in $ARTIFACTS.
+// resistant sign-in; the browser refuses it at a relaying look-alike site
+// and, without user verification, for a passwordless sign-in. Each page is
+// kept as a screenshot in $ARTIFACTS.
 //
 // Run by pam-module/tests/idp.rs in two phases (PHASE): `web` (the story
 // above; the fleet's hosts then see the passkey and remove it), then
 // `removed` (the provider no longer offers it; FAY_SECRET is the app the
 // host enrolled meanwhile). The environment is browser.mjs's.
+import { startRelay } from './relay.mjs';
 import { startRp } from './rp.mjs';
 import { assert, Codes, env, launch } from './lib.mjs';
 
@@ -65,6 +68,13 @@ async function authenticator(context, page) {
 }
 
 const { context, page } = await person('fay');
+// Fay's browser offers no passkey autofill (as browsers before conditional
+// mediation): her sign-ins go through the password page as the steps mean
+// them to. Pat's has it, and Chromium's virtual authenticator picks the
+// passkey the moment it is offered.
+await context.addInitScript(() => {
+  PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+});
 
 try {
   if (phase === 'web') {
@@ -142,10 +152,34 @@ try {
     await page.getByRole('button', { name: 'Use passkey' }).click();
     assert.equal((await claims(page)).acr, 'urn:planasonix:acr:phr');
 
+    step('at a relaying look-alike site, the password goes through and the passkey does not');
+    const relay = await startRelay(idp);
+    try {
+      // The phishing link: the application's own sign-in, started at the relay.
+      const start = await fetch(`${rp.url}/login?prompt=login`, { redirect: 'manual' });
+      const authorize = new URL(start.headers.get('location'));
+      assert.equal(authorize.origin, idp);
+      await page.goto(`${relay.url}${authorize.pathname}${authorize.search}`);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.getByLabel('User name').fill('fay');
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('heading', { name: 'Use your passkey' }).waitFor();
+      assert.ok(page.url().startsWith(relay.url), 'the relay passed the password on');
+      await page.getByRole('button', { name: 'Use passkey' }).click();
+      const refusal = page.locator('[data-passkey-status]');
+      await refusal.waitFor({ state: 'visible' });
+      assert.match(await refusal.textContent(), /not at the address passkeys are set up for/);
+      await page.shot('passkey-phished');
+      assert.ok(page.url().startsWith(relay.url), 'no sign-in reached the application');
+    } finally {
+      await relay.close();
+    }
+
     step('in grace, pat sets up a passkey at sign-in, then signs in with it');
     const { context: patContext, page: pat } = await person('pat');
     await pat.goto(`${idp}/security/mfa`);
-    await authenticator(patContext, pat);
+    const patKey = await authenticator(patContext, pat);
     await signInWithPassword(pat, '', 'pat');
     await pat.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor();
     await pat.getByRole('button', { name: 'Set up a passkey' }).click();
@@ -161,15 +195,31 @@ try {
     assert.deepEqual(patClaims.amr, ['pwd', 'hwk', 'user', 'mfa']);
     assert.equal(patClaims.sub, 'pat');
 
-    step('passwordless: the passkey alone, no user name typed');
+    step('passkey autofill: the browser offers pat\'s passkey at the user name field, nothing typed');
     await pat.goto(`${rp.url}/login?prompt=login`);
-    await pat.getByRole('heading', { name: 'Sign in' }).waitFor();
-    await pat.shot('passwordless');
-    await pat.getByRole('button', { name: 'Sign in with a passkey' }).click();
     const alone = await claims(pat);
     assert.equal(alone.sub, 'pat');
     assert.deepEqual(alone.amr, ['hwk', 'user', 'mfa']);
     assert.equal(alone.acr, 'urn:planasonix:acr:phr');
+
+    step('passwordless needs user verification: a key without a PIN is refused by the browser');
+    await patKey.moveTo({ transport: 'usb', hasUserVerification: false });
+    await pat.goto(`${rp.url}/login?prompt=login`);
+    await pat.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    const noUv = pat.locator('form[data-passkey="get"] [data-passkey-status]');
+    await noUv.waitFor({ state: 'visible' });
+    assert.match(await noUv.textContent(), /The passkey was not used/);
+    assert.ok(pat.url().startsWith(idp), 'still at the sign-in page');
+
+    step('passwordless with the button, in a browser without passkey autofill');
+    await key.moveTo({ transport: 'internal', hasUserVerification: true, isUserVerified: true });
+    await page.goto(`${rp.url}/login?prompt=login`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.shot('passwordless');
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    const fay = await claims(page);
+    assert.equal(fay.sub, 'fay');
+    assert.deepEqual(fay.amr, ['hwk', 'user', 'mfa']);
 
     step('the last factor of a user who must have one cannot be removed');
     await page.goto(`${idp}/security/mfa`);
