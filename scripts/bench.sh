@@ -28,7 +28,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_TARGET_DIR="$target"
 echo "[bench] release builds"
 cargo build --locked --release -p pam_planasonix -p planasonix
-cargo build --locked --release -p planasonix-wasm --target wasm32-wasip2
+cargo build --locked --release -p planasonix-wasm -p planasonix-crypto-floor --target wasm32-wasip2
 cargo build --locked --release -p planasonix-host --example bench
 cargo build --locked --release -p planasonix-native --example store_bench
 cargo build --locked --release -p planasonix-testkit --example postgres_server
@@ -39,7 +39,7 @@ trap 'rm -rf "$work"' EXIT
 wasm="$target/wasm32-wasip2/release/planasonix_wasm.wasm"
 
 echo "[bench] component under wasmtime"
-PLANASONIX_WASM="$wasm" "$target/release/examples/bench" "$work/component.json" >/dev/null
+PLANASONIX_WASM="$wasm" PLANASONIX_FLOOR_WASM="$target/wasm32-wasip2/release/planasonix_crypto_floor.wasm" "$target/release/examples/bench" "$work/component.json" >/dev/null
 echo "[bench] component under Node.js (jco)"
 (cd tests/jco && ./node_modules/.bin/jco transpile "$wasm" --name plugin --quiet -o out-release \
    --map "planasonix:mfa/store=$PWD/imports.mjs#store" \

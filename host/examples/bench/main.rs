@@ -7,6 +7,8 @@
 //! (builds the component first if `PLANASONIX_WASM` does not point to one).
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+mod floor;
+#[path = "../shared/mod.rs"]
 mod shared;
 
 use planasonix_core::hotp::{totp, Algorithm};
@@ -42,42 +44,15 @@ fn login(i: u64) -> (Vec<u8>, u64) {
 }
 
 /// The cryptography one accepted login cannot do without, timed bare with
-/// ring: an HMAC-SHA1 for each step of the ±1 window, one AEAD open of the
-/// sealed TOTP secret, and the record's authentication: an HMAC-SHA256 over
-/// its `record_len` bytes to check it when read and one to tag it when
-/// written (a database administrator must not be able to forge a record).
-/// The native verify is measured against it.
+/// ring (`planasonix_crypto_floor::totp_crypto`: the ±1 window's HMACs, the
+/// secret's AEAD open, the record's HMAC-SHA256 check and tag over its
+/// `record_len` bytes). The native verify is measured against it.
 fn bare_crypto_us(n: u64, record_len: usize) -> f64 {
-    use ring::{aead, hmac};
-    let mac = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, SECRET);
-    let record_key = hmac::Key::new(hmac::HMAC_SHA256, &[5u8; 32]);
-    let record = vec![b'r'; record_len];
-    let tag = hmac::sign(&record_key, &record);
-    let aead_key = aead::LessSafeKey::new(
-        aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &[7u8; 32]).unwrap(),
-    );
-    let nonce = || aead::Nonce::assume_unique_for_key([1u8; 12]);
-    let context = aead::Aad::from(b"user/alice/totp");
-    let mut sealed = SECRET.to_vec();
-    aead_key
-        .seal_in_place_append_tag(nonce(), context, &mut sealed)
-        .unwrap();
-    let mut sink = 0u8;
     let start = Instant::now();
-    for i in 0..n {
-        let step = T0 / 30 + i;
-        for s in [step - 1, step, step + 1] {
-            sink ^= hmac::sign(&mac, &s.to_be_bytes()).as_ref()[0];
-        }
-        let mut buf = sealed.clone();
-        let plain = aead_key
-            .open_in_place(nonce(), aead::Aad::from(b"user/alice/totp"), &mut buf)
-            .unwrap();
-        sink ^= plain[0];
-        sink ^= hmac::verify(&record_key, &record, tag.as_ref()).map_or(1, |()| 0);
-        sink ^= hmac::sign(&record_key, &record).as_ref()[0];
-    }
-    std::hint::black_box(sink);
+    std::hint::black_box(planasonix_crypto_floor::totp_crypto(
+        n as u32,
+        record_len as u32,
+    ));
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
@@ -335,6 +310,15 @@ fn main() {
     let pk = passkey_rounds(key_bytes, wasm);
     let (pk_native_us, pk_warm_us, pk_ratio, pk_verify_ratio) =
         (pk.native_us, pk.warm_us, pk.ratio, pk.verify_ratio);
+    let floor_wasm = std::env::var_os("PLANASONIX_FLOOR_WASM").map_or_else(
+        || shared::build("planasonix-crypto-floor", "planasonix_crypto_floor.wasm"),
+        |p| std::fs::read(p).unwrap(),
+    );
+    let f = floor::Floors::measure(&floor_wasm, ROUNDS as usize, 500, record_len as u32);
+    let pk_floor = f.passkey_wasm_us / f.passkey_native_us;
+    let pk_floor_default = f.passkey_wasm_default_us / f.passkey_native_us;
+    let totp_floor = f.totp_wasm_us / f.totp_native_us;
+    let totp_floor_default = f.totp_wasm_default_us / f.totp_native_us;
 
     println!(
         "machine: {} cores, {}",
@@ -357,8 +341,22 @@ fn main() {
     println!("| component passkey sign-in (warm) | {pk_warm_us:.1} µs |");
     println!("| passkey WASM/native ratio, whole sign-in | {pk_ratio:.2} |");
     println!("| passkey WASM/native ratio, the verify call alone | {pk_verify_ratio:.2} |");
+    println!(
+        "| floor: a passkey check's bare cryptography (2 SHA-256, 1 Ed25519 verify), native / component / component under wasmtime's defaults | {:.1} / {:.1} / {:.1} µs ({pk_floor:.2}× / {pk_floor_default:.2}×) |",
+        f.passkey_native_us, f.passkey_wasm_us, f.passkey_wasm_default_us
+    );
+    println!(
+        "| floor: a code check's bare cryptography, native / component / component under wasmtime's defaults | {:.2} / {:.2} / {:.2} µs ({totp_floor:.2}× / {totp_floor_default:.2}×) |",
+        f.totp_native_us, f.totp_wasm_us, f.totp_wasm_default_us
+    );
     let json = format!(
-        "{{\"passkey_native_us\":{pk_native_us:.2},\"passkey_warm_us\":{pk_warm_us:.2},\"passkey_wasm_native_ratio\":{pk_ratio:.3},\"passkey_verify_wasm_native_ratio\":{pk_verify_ratio:.3},\"bare_crypto_us\":{crypto_us:.3},\"record_bytes\":{record_len},\"native_verify_us\":{native_us:.2},\"warm_verify_us\":{warm_us:.2},\"warm_verifies_per_sec\":{warm_per_sec:.0},\"fresh_instance_verify_us\":{fresh_us:.2},\"instantiate_configure_us\":{inst_us:.2},\"wasm_native_ratio\":{ratio:.3}}}\n"
+        "{{\"passkey_native_us\":{pk_native_us:.2},\"passkey_warm_us\":{pk_warm_us:.2},\"passkey_wasm_native_ratio\":{pk_ratio:.3},\"passkey_verify_wasm_native_ratio\":{pk_verify_ratio:.3},\"bare_crypto_us\":{crypto_us:.3},\"record_bytes\":{record_len},\"native_verify_us\":{native_us:.2},\"warm_verify_us\":{warm_us:.2},\"warm_verifies_per_sec\":{warm_per_sec:.0},\"fresh_instance_verify_us\":{fresh_us:.2},\"instantiate_configure_us\":{inst_us:.2},\"wasm_native_ratio\":{ratio:.3},\"floor_passkey_native_us\":{:.2},\"floor_passkey_wasm_us\":{:.2},\"floor_passkey_wasm_default_us\":{:.2},\"floor_passkey_ratio\":{pk_floor:.3},\"floor_passkey_ratio_default\":{pk_floor_default:.3},\"floor_totp_native_us\":{:.3},\"floor_totp_wasm_us\":{:.3},\"floor_totp_wasm_default_us\":{:.3},\"floor_totp_ratio\":{totp_floor:.3},\"floor_totp_ratio_default\":{totp_floor_default:.3}}}\n",
+        f.passkey_native_us,
+        f.passkey_wasm_us,
+        f.passkey_wasm_default_us,
+        f.totp_native_us,
+        f.totp_wasm_us,
+        f.totp_wasm_default_us
     );
     std::fs::write(&out_path, json).unwrap();
     println!("written: {out_path}");
