@@ -170,6 +170,42 @@ pub enum AuditKind {
         /// Its name.
         name: String,
     },
+    /// A terminal login asked to be approved at the identity provider.
+    ApprovalRequested {
+        /// The machine of the login.
+        login_host: String,
+    },
+    /// The user approved it there, picking the right number.
+    ApprovalApproved {
+        /// The machine of the login.
+        login_host: String,
+        /// The approving sign-in's methods (RFC 8176 `amr`, space-separated).
+        amr: String,
+    },
+    /// The user refused it there: "This wasn't me", or a wrong number.
+    ApprovalDenied {
+        /// The machine of the login.
+        login_host: String,
+        /// `not-me` or `wrong-number`.
+        reason: String,
+    },
+    /// It lapsed unanswered.
+    ApprovalExpired {
+        /// The machine of the login.
+        login_host: String,
+    },
+    /// The login took its approval: the user is in.
+    ApprovalUsed {
+        /// The machine of the login.
+        login_host: String,
+    },
+    /// The login gave up on it (a code typed instead, or the prompt ended).
+    ApprovalVoided {
+        /// The machine of the login.
+        login_host: String,
+        /// Why.
+        reason: String,
+    },
     /// A notice to the user could not be delivered.
     NoticeFailed {
         /// The channel's reason.
@@ -220,6 +256,7 @@ impl AuditEvent {
             | AuditKind::SmsFailed { .. }
             | AuditKind::ClockBehind { .. }
             | AuditKind::PasskeyRefused { .. }
+            | AuditKind::ApprovalDenied { .. }
             | AuditKind::NoticeFailed { .. } => Level::Warning,
             AuditKind::RecordRefused { .. } | AuditKind::PasskeyCloned { .. } => Level::Error,
             _ => Level::Info,

@@ -75,6 +75,9 @@ pub enum NoticeKind {
         /// Until when.
         until: UnixTime,
     },
+    /// The user refused a terminal login's approval request at the
+    /// identity provider as not theirs.
+    LoginApprovalDenied,
 }
 
 /// A message to a user about their account's security.
@@ -103,6 +106,7 @@ impl Notice {
             NoticeKind::Locked { until } => {
                 format!("too many wrong codes: second-factor sign-in is locked until {until}")
             }
+            NoticeKind::LoginApprovalDenied => "you refused a terminal login's request to be approved as not yours; whoever started it knows your password".into(),
         };
         format!(
             "Planasonix MFA for {}: {what} (at {}). If this was not you, contact your administrator.",

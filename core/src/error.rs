@@ -1,7 +1,7 @@
 //! The crate's one error type.
 
 use crate::audit::Factor;
-use crate::engine::PasskeyError;
+use crate::engine::{ApprovalError, PasskeyError};
 use crate::input::{InputError, UserNameError};
 use crate::phone::PhoneError;
 use crate::policy::PolicyError;
@@ -60,6 +60,8 @@ pub enum Error {
     /// A passkey could not be registered, renamed or removed, or a sign-in
     /// was not even checked.
     Passkey(PasskeyError),
+    /// A login approval could not be asked for, answered or taken.
+    Approval(ApprovalError),
 }
 
 impl fmt::Display for Error {
@@ -90,6 +92,7 @@ impl fmt::Display for Error {
             Error::UnknownAction(a) => write!(f, "step-up action {a:?} is not defined in the policy's [step_up] table"),
             Error::Locked { until } => write!(f, "too many wrong codes: locked until {until}"),
             Error::Passkey(e) => e.fmt(f),
+            Error::Approval(e) => e.fmt(f),
             Error::LastFactorRequired => f.write_str(
                 "two-factor authentication is required for this account: add another factor before removing the last one",
             ),
@@ -109,4 +112,4 @@ macro_rules! from {
 
 from!(PolicyError => Policy, StoreError => Store, SealError => Seal, RandomError => Random,
       InputError => Input, UserNameError => UserName, PhoneError => Phone,
-      PasskeyError => Passkey);
+      PasskeyError => Passkey, ApprovalError => Approval);

@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod approval;
 pub mod audit;
 mod codec;
 pub mod decision;
@@ -63,8 +64,10 @@ pub use delivery::{
     Deferred, Delivery, DeliveryError, Message, NoDelivery, Notice, NoticeKind, SmsPurpose,
 };
 pub use engine::{
-    Engine, EnrolledTotp, PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyVerification,
+    Answered, ApprovalAnswer, ApprovalError, ApprovalOutcome, ApprovalStart, ApprovalView, Engine,
+    EnrolledTotp, PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyVerification,
     PasswordlessVerification, RemoteLock, TotpEnrollment, TotpParams, UserStatus, Verification,
+    MAX_CODE_MISSES,
 };
 pub use error::Error;
 pub use policy::{Mode, Policy, PolicyError, StepUpScope};

@@ -8,6 +8,7 @@
 //! cannot change a field, move a record to another user, or roll a field
 //! back, without the record being refused.
 
+use crate::approval::LoginApproval;
 use crate::audit::Factor;
 use crate::hotp::Algorithm;
 use crate::recovery::RecoverySet;
@@ -406,6 +407,14 @@ pub struct UserRecord {
     /// (those challenges are stateless: this keeps each to one use).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spent_challenges: Vec<OpenChallenge>,
+    /// Terminal logins waiting for, or answered with, an approval at the
+    /// identity provider (at most the policy's `max_pending` waiting).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<LoginApproval>,
+    /// When a code typed at the approval page matched none of the user's
+    /// requests, within the last lifetime (a bound on guessing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approval_misses: Vec<UnixTime>,
     /// Failures and lock.
     #[serde(default, skip_serializing_if = "Lockout::is_clear")]
     pub lockout: Lockout,
@@ -456,6 +465,8 @@ impl Default for UserRecord {
             passkey_user: None,
             passkey_challenges: Vec::new(),
             spent_challenges: Vec::new(),
+            approvals: Vec::new(),
+            approval_misses: Vec::new(),
             lockout: Lockout::default(),
             marks: Vec::new(),
             last_mfa: None,

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod approvals;
 mod attestation;
 mod brute_force;
 mod decisions;

@@ -27,10 +27,11 @@ mod session;
 mod state;
 
 pub use bindings::exports::planasonix::mfa::engine::{
-    Accepted, AuditEvent, Context, Decision, Denied, Error as PluginError, Factor, Grace,
-    NotRequired, PasskeyAccepted, PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyRefused,
-    PasskeyVerification, PasswordlessAccepted, PasswordlessVerification, RemoteLock, Required,
-    Session as EngineSession, Subject, TotpEnrollment, UserStatus, Verification,
+    Accepted, Answered, ApprovalAnswer, ApprovalError, ApprovalView, AuditEvent, Context, Decision,
+    Denied, Error as PluginError, Factor, Grace, NotRequired, PasskeyAccepted, PasskeyError,
+    PasskeyInfo, PasskeyRefusal, PasskeyRefused, PasskeyVerification, PasswordlessAccepted,
+    PasswordlessVerification, RemoteLock, Required, Session as EngineSession, Subject,
+    TotpEnrollment, UserStatus, Verification,
 };
 pub use bindings::planasonix::mfa::store::{
     BadRecord, IoFailure, IoKind as WitIoKind, StoreError as WitStoreError,
@@ -56,7 +57,7 @@ use zeroize::Zeroizing;
 /// The version of the WIT package `planasonix:mfa` this host speaks (the
 /// `package` line of `wit/mfa.wit`, which a unit test holds it to): the
 /// interfaces it looks up by name carry it.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 

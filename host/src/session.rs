@@ -1,8 +1,9 @@
 //! One configured plugin instance and its calls.
 
 use crate::bindings::exports::planasonix::mfa::engine::{
-    AuditEvent, Context, Decision, Error as PluginError, Factor, Guest, PasskeyVerification,
-    PasswordlessVerification, Subject, TotpEnrollment, UserStatus, Verification,
+    Answered, ApprovalAnswer, ApprovalView, AuditEvent, Context, Decision, Error as PluginError,
+    Factor, Guest, PasskeyVerification, PasswordlessVerification, Session as EngineSession,
+    Subject, TotpEnrollment, UserStatus, Verification,
 };
 use crate::bindings::{Plugin, PluginPre};
 use crate::limits::Limits;
@@ -266,6 +267,25 @@ impl Session {
     /// Removes one of the user's passkeys (not the last factor where MFA is required).
     pub fn remove_passkey(&mut self, subject: &Subject, name: &str, now: u64) -> Answer<()> {
         self.call(|g, s| g.call_remove_passkey(s, subject, name, now))
+    }
+
+    /// The pending terminal login of `user` whose code they typed at the
+    /// approval page: who asks and the numbers to pick from.
+    pub fn approval_request(&mut self, user: &str, code: &str, now: u64) -> Answer<ApprovalView> {
+        self.call(|g, s| g.call_approval_request(s, user, code, now))
+    }
+
+    /// Answers that login for `user`, from their sign-in (`session`, `amr`).
+    pub fn answer_approval(
+        &mut self,
+        user: &str,
+        code: &str,
+        answer: ApprovalAnswer,
+        session: EngineSession,
+        amr: &[String],
+        now: u64,
+    ) -> Answer<Answered> {
+        self.call(|g, s| g.call_answer_approval(s, user, code, answer, session, amr, now))
     }
 
     /// The account's state.

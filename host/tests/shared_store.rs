@@ -155,12 +155,10 @@ fn without_a_store_file_the_host_keeps_its_sled_database() {
     assert!(scratch.join("db").is_dir());
 }
 
-/// A record planted in the old, unauthenticated form by someone with
-/// database access but no seal key is refused at the IdP too.
-#[test]
-fn the_idp_refuses_an_unauthenticated_record_planted_in_the_shared_store() {
-    let pg = Postgres::start(Tls::On);
-    let scratch = TempDir::new("host-pg-plant");
+/// A fleet's shared store on `pg`: the hosts' native store (migrated, the
+/// seal key recorded as `store migrate` does) and the identity provider's
+/// component with `policy` on the same database, through a store file.
+fn fleet(pg: &Postgres, scratch: &TempDir, policy: &str) -> (PgStore, PluginHost) {
     let file = scratch.join("store.toml");
     std::fs::write(&file, pg.store_toml("verify-full")).unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -175,12 +173,22 @@ fn the_idp_refuses_an_unauthenticated_record_planted_in_the_shared_store() {
         .unwrap();
     let host = host_with(
         plugin_wasm(),
-        POLICY,
+        policy,
         Randomness::System,
         Limits::default(),
         open_store(&file, &scratch.join("not-used"), &KEY).unwrap(),
         Arc::new(Outbox::default()),
     );
+    (native, host)
+}
+
+/// A record planted in the old, unauthenticated form by someone with
+/// database access but no seal key is refused at the IdP too.
+#[test]
+fn the_idp_refuses_an_unauthenticated_record_planted_in_the_shared_store() {
+    let pg = Postgres::start(Tls::On);
+    let scratch = TempDir::new("host-pg-plant");
+    let (_native, host) = fleet(&pg, &scratch, POLICY);
     // Schema 2, the last unauthenticated one: a user with no factor and an
     // enrollment deadline far away.
     pg.psql(
@@ -194,4 +202,99 @@ fn the_idp_refuses_an_unauthenticated_record_planted_in_the_shared_store() {
     };
     let decided = s.decide(&subject, &ctx(), T0).unwrap();
     assert!(decided.is_err(), "a planted record was read: {decided:?}");
+}
+
+/// A terminal login on a host (the native engine, as its PAM module runs
+/// it) approved at the identity provider (the component) through the
+/// fleet's PostgreSQL: the provider finds the request only for its user and
+/// code, sees who asks, and the host takes the approval once.
+#[test]
+fn a_hosts_login_is_approved_at_the_provider_through_the_shared_store() {
+    const APPROVAL: &str = "[enforcement]\nmode = \"required-for-all\"\n[approval]\nenabled = true\nurl = \"https://login.example.com/approve\"\n";
+    let pg = Postgres::start(Tls::On);
+    let scratch = TempDir::new("host-pg-approve");
+    let (native, host) = fleet(&pg, &scratch, APPROVAL);
+    let policy = Policy::from_toml(APPROVAL).unwrap();
+    let key = SealKey::from_bytes(&KEY).unwrap();
+    let hosts = Engine::new(&policy, &key, &native).with_origin("db-7");
+    hosts
+        .provision_totp(
+            "ida",
+            &SecretBytes::new(b"12345678901234567890".to_vec()),
+            hosts.totp_params(),
+            UnixTime(T0),
+            &mut OsRandom::new(),
+        )
+        .unwrap();
+    let start = hosts
+        .begin_approval(
+            "ida",
+            "db-7",
+            &host_ctx(),
+            UnixTime(T0),
+            &mut OsRandom::new(),
+        )
+        .unwrap();
+
+    let mut s = host.session().unwrap();
+    let t = T0 + 15;
+    // Another user signed in at the provider does not find it.
+    assert!(matches!(
+        s.approval_request("eve", &start.code, t).unwrap(),
+        Err(PluginError::Approval(ApprovalError::NotFound))
+    ));
+    let view = s.approval_request("ida", &start.code, t).unwrap().unwrap();
+    assert_eq!(
+        (
+            view.host.as_str(),
+            view.service.as_str(),
+            view.remote.as_deref()
+        ),
+        ("db-7", "sshd", Some("192.0.2.10"))
+    );
+    assert!(view.choices.contains(&start.number) && view.choices.len() == 3);
+    let signed_in = EngineSession {
+        mfa_at: Some(t - 20),
+        epoch: None,
+        phishing_resistant: true,
+    };
+    let amr = [
+        "pwd".to_owned(),
+        "hwk".to_owned(),
+        "user".to_owned(),
+        "mfa".to_owned(),
+    ];
+    assert_eq!(
+        s.answer_approval(
+            "ida",
+            &start.code,
+            ApprovalAnswer::Number(start.number),
+            signed_in,
+            &amr,
+            t
+        )
+        .unwrap()
+        .unwrap(),
+        Answered::Approved
+    );
+    let taken = |at: u64| {
+        hosts
+            .approval_outcome("ida", &start.handle, &host_ctx(), UnixTime(at))
+            .unwrap()
+    };
+    assert_eq!(taken(t + 1), planasonix_core::ApprovalOutcome::Approved);
+    assert_eq!(taken(t + 2), planasonix_core::ApprovalOutcome::Gone);
+    let trail: Vec<String> = hosts
+        .audit_log(Some("ida"), None)
+        .unwrap()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        trail
+            .iter()
+            .any(|line| line.contains("event=approval-approved")
+                && line.contains("amr=\"pwd hwk user mfa\"")),
+        "{trail:#?}"
+    );
 }

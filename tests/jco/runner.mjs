@@ -65,6 +65,7 @@ function errorTag(e) {
   if (p === undefined) throw e;
   const timed = ['sms-rate-limited', 'locked'];
   if (p.tag === 'passkey') return `error:passkey:${p.val.tag}`;
+  if (p.tag === 'approval') return `error:approval:${p.val.tag}${p.val.val === undefined ? '' : `@${p.val.val}`}`;
   return timed.includes(p.tag) ? `error:${p.tag}@${p.val}` : `error:${p.tag}`;
 }
 

@@ -17,11 +17,54 @@ pub(crate) fn context(c: wit::Context) -> core_::Context {
         service: c.service,
         remote: c.remote,
         action: c.action,
-        session: c.session.map(|s| core_::Session {
-            mfa_at: s.mfa_at.map(core_::UnixTime),
-            epoch: s.epoch,
-            phishing_resistant: s.phishing_resistant,
-        }),
+        session: c.session.map(session),
+    }
+}
+
+pub(crate) fn session(s: wit::Session) -> core_::Session {
+    core_::Session {
+        mfa_at: s.mfa_at.map(core_::UnixTime),
+        epoch: s.epoch,
+        phishing_resistant: s.phishing_resistant,
+    }
+}
+
+pub(crate) fn approval_view(v: core_::ApprovalView) -> wit::ApprovalView {
+    wit::ApprovalView {
+        host: v.host,
+        service: v.service,
+        remote: v.remote,
+        created: v.created.0,
+        expires: v.expires.0,
+        choices: v.choices.to_vec(),
+        phishing_resistant: v.require == core_::policy::Require::PhishingResistant,
+    }
+}
+
+pub(crate) fn approval_answer(a: wit::ApprovalAnswer) -> core_::ApprovalAnswer {
+    match a {
+        wit::ApprovalAnswer::Number(n) => core_::ApprovalAnswer::Number(n),
+        wit::ApprovalAnswer::NotMe => core_::ApprovalAnswer::NotMe,
+    }
+}
+
+pub(crate) fn answered(a: core_::Answered) -> wit::Answered {
+    match a {
+        core_::Answered::Approved => wit::Answered::Approved,
+        core_::Answered::WrongNumber => wit::Answered::WrongNumber,
+        core_::Answered::Denied => wit::Answered::Denied,
+    }
+}
+
+fn approval_error(e: core_::ApprovalError) -> wit::ApprovalError {
+    use core_::ApprovalError as A;
+    match e {
+        A::NotOffered => wit::ApprovalError::NotOffered,
+        A::TooMany => wit::ApprovalError::TooMany,
+        A::NotFound => wit::ApprovalError::NotFound,
+        A::TooManyCodes { until } => wit::ApprovalError::TooManyCodes(until.0),
+        A::StaleSignIn => wit::ApprovalError::StaleSignIn,
+        A::NeedsPhishingResistant => wit::ApprovalError::NeedsPhishingResistant,
     }
 }
 
@@ -251,6 +294,7 @@ pub(crate) fn err(e: Error) -> wit::Error {
         Error::Locked { until } => wit::Error::Locked(until.0),
         Error::LastFactorRequired => wit::Error::LastFactorRequired,
         Error::Passkey(p) => wit::Error::Passkey(passkey_error(p)),
+        Error::Approval(a) => wit::Error::Approval(approval_error(a)),
         other => wit::Error::Internal(other.to_string()),
     }
 }

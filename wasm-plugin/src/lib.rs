@@ -239,6 +239,36 @@ impl wit::Guest for Component {
         with_engine(|e, _| e.remove_passkey(&subject(subject_), &name, UnixTime(now)))
     }
 
+    fn approval_request(
+        user: String,
+        code: String,
+        now: u64,
+    ) -> Result<wit::ApprovalView, WitError> {
+        with_engine(|e, _| e.approval_request(&user, &code, UnixTime(now)))
+            .map(convert::approval_view)
+    }
+
+    fn answer_approval(
+        user: String,
+        code: String,
+        answer: wit::ApprovalAnswer,
+        session: wit::Session,
+        amr: Vec<String>,
+        now: u64,
+    ) -> Result<wit::Answered, WitError> {
+        with_engine(|e, _| {
+            e.answer_approval(
+                &user,
+                &code,
+                convert::approval_answer(answer),
+                &convert::session(session),
+                &amr,
+                UnixTime(now),
+            )
+        })
+        .map(convert::answered)
+    }
+
     fn status(user: String, now: u64) -> Result<UserStatus, WitError> {
         with_engine(|e, _| e.status(&user, UnixTime(now))).map(convert::status)
     }

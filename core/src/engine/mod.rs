@@ -6,6 +6,7 @@
 //! happen only after the change is committed.
 
 mod admin;
+mod approval;
 mod audit_trail;
 mod challenge;
 mod decide;
@@ -17,6 +18,10 @@ mod sms;
 mod verify;
 
 pub use admin::{RemoteLock, UserStatus};
+pub use approval::{
+    Answered, ApprovalAnswer, ApprovalError, ApprovalOutcome, ApprovalStart, ApprovalView,
+    MAX_CODE_MISSES,
+};
 pub use enroll::{EnrolledTotp, TotpEnrollment, TotpParams};
 pub use passkey::{PasskeyError, PasskeyInfo, PasskeyRefusal, PasskeyVerification};
 pub use passwordless::PasswordlessVerification;

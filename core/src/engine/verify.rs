@@ -258,6 +258,18 @@ impl Engine<'_> {
     }
 
     pub(super) fn succeed(&self, tx: &mut Tx<'_>, factor: Factor) -> Verification {
+        self.passed(tx, factor == Factor::Passkey);
+        tx.audit(AuditKind::Verified { factor });
+        Verification::Accepted {
+            factor,
+            recovery_remaining: recovery_remaining(tx),
+        }
+    }
+
+    /// What every passed second factor leaves in the record: this remote's
+    /// failures cleared, the MFA marked for `[remember]` and step-up, and
+    /// whether it was phishing-resistant.
+    pub(super) fn passed(&self, tx: &mut Tx<'_>, phishing_resistant: bool) {
         let (service, remote) = tx
             .ctx
             .map(|c| (c.service.clone(), c.remote.clone()))
@@ -268,12 +280,7 @@ impl Engine<'_> {
         tx.rec.lockout.clear_remote(remote.as_deref());
         tx.rec
             .mark_mfa(&service, remote.as_deref(), tx.origin, tx.now);
-        tx.rec.last_mfa_phishing_resistant = factor == Factor::Passkey;
-        tx.audit(AuditKind::Verified { factor });
-        Verification::Accepted {
-            factor,
-            recovery_remaining: recovery_remaining(tx),
-        }
+        tx.rec.last_mfa_phishing_resistant = phishing_resistant;
     }
 
     /// Counts a failure against the remote and the user; locks the remote

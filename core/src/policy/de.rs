@@ -224,3 +224,31 @@ pub(super) fn attestation_roots<'de, D: Deserializer<'de>>(d: D) -> Result<Strin
     }
     Ok(text)
 }
+
+/// An identity provider's page: `https://HOST[:PORT]/PATH` (or `http://`
+/// for localhost), printable ASCII without spaces or quotes, at most 200
+/// characters; empty for none.
+pub(super) fn page_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let v = String::deserialize(d)?;
+    if v.is_empty() {
+        return Ok(v);
+    }
+    let host = if let Some(rest) = v.strip_prefix("https://") {
+        Some(rest)
+    } else {
+        v.strip_prefix("http://localhost")
+            .filter(|r| r.is_empty() || r.starts_with(':') || r.starts_with('/'))
+            .map(|_| "localhost")
+    };
+    let printable = v.len() <= 200
+        && v.bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\'));
+    let host_ok = host.is_some_and(|h| !h.is_empty() && !h.starts_with('/'));
+    if !(printable && host_ok) {
+        return Err(D::Error::custom(format!(
+            "{:?}: a page is https://HOST/PATH (http:// only for localhost), at most 200 characters, without spaces or quotes",
+            v.chars().take(100).collect::<String>()
+        )));
+    }
+    Ok(v)
+}

@@ -5,10 +5,12 @@
 //! unknown key, a wrong type or an out-of-range value is an error that names the
 //! line and the key; nothing is ever silently defaulted.
 
+mod approval;
 mod de;
 mod error;
 mod step_up;
 
+pub use approval::ApprovalPolicy;
 pub use error::PolicyError;
 pub use step_up::{Require, StepUp};
 
@@ -387,9 +389,11 @@ impl Default for AuditPolicy {
 /// policy's `[step_up]` table does not name them: `admin` guards the
 /// identity provider's administration page, `manage-mfa` the changes on its
 /// Security page (adding, replacing or removing a factor, new recovery
-/// codes).
-pub const BUILTIN_STEP_UP: [(&str, Duration); 2] = [
+/// codes), `approve-login` the approval of a terminal login there (how
+/// recent the approving sign-in's second factor must be).
+pub const BUILTIN_STEP_UP: [(&str, Duration); 3] = [
     ("admin", Duration::from_secs(15 * 60)),
+    ("approve-login", Duration::from_secs(5 * 60)),
     ("manage-mfa", Duration::from_secs(15 * 60)),
 ];
 
@@ -425,6 +429,8 @@ pub struct Policy {
     pub audit: AuditPolicy,
     /// Passkeys and security keys.
     pub passkeys: PasskeyPolicy,
+    /// Terminal logins approved at the identity provider.
+    pub approval: ApprovalPolicy,
 }
 
 impl Default for Policy {
@@ -440,6 +446,7 @@ impl Default for Policy {
             reset: ResetPolicy::default(),
             audit: AuditPolicy::default(),
             passkeys: PasskeyPolicy::default(),
+            approval: ApprovalPolicy::default(),
         }
     }
 }
@@ -517,6 +524,44 @@ impl Policy {
                     ),
                 ));
             }
+        }
+        let approval = &self.approval;
+        if approval.enabled && approval.url.is_empty() {
+            return Err(PolicyError::at_key(
+                text,
+                "approval",
+                "url",
+                "approval is enabled but url does not name the identity provider's approval page (like \"https://login.example.com/approve\")".into(),
+            ));
+        }
+        if approval.enabled && approval.services.is_empty() {
+            return Err(PolicyError::at_key(
+                text,
+                "approval",
+                "services",
+                "approval is enabled but no PAM service offers it; list them, e.g. [\"sshd\"]"
+                    .into(),
+            ));
+        }
+        if !(1..=10).contains(&approval.max_pending) {
+            return Err(PolicyError::at_key(
+                text,
+                "approval",
+                "max_pending",
+                "must be between 1 and 10".into(),
+            ));
+        }
+        if let Some(service) = approval
+            .require
+            .keys()
+            .find(|s| !approval.services.contains(s))
+        {
+            return Err(PolicyError::at_key(
+                text,
+                "approval",
+                "require",
+                format!("{service:?} is not one of the services that offer approval"),
+            ));
         }
         for action in self.step_up.keys() {
             let ok = !action.is_empty()

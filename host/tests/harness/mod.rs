@@ -365,6 +365,17 @@ fn error_tag(e: &PluginError) -> String {
                 PasskeyError::AlreadyRegistered => "already-registered",
             }
         ),
+        PluginError::Approval(a) => format!(
+            "error:approval:{}",
+            match a {
+                ApprovalError::NotOffered => "not-offered".into(),
+                ApprovalError::TooMany => "too-many".into(),
+                ApprovalError::NotFound => "not-found".into(),
+                ApprovalError::TooManyCodes(t) => format!("too-many-codes@{t}"),
+                ApprovalError::StaleSignIn => "stale-sign-in".into(),
+                ApprovalError::NeedsPhishingResistant => "needs-phishing-resistant".into(),
+            }
+        ),
         PluginError::Internal(_) => "error:internal".into(),
     }
 }

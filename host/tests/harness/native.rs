@@ -137,7 +137,21 @@ fn error(e: core_::Error) -> PluginError {
         E::Locked { until } => PluginError::Locked(until.0),
         E::LastFactorRequired => PluginError::LastFactorRequired,
         E::Passkey(p) => PluginError::Passkey(passkey_error(p)),
+        E::Approval(a) => PluginError::Approval(approval_error(a)),
         other => PluginError::Internal(other.to_string()),
+    }
+}
+
+fn approval_error(e: core_::ApprovalError) -> planasonix_host::ApprovalError {
+    use core_::ApprovalError as A;
+    use planasonix_host::ApprovalError as W;
+    match e {
+        A::NotOffered => W::NotOffered,
+        A::TooMany => W::TooMany,
+        A::NotFound => W::NotFound,
+        A::TooManyCodes { until } => W::TooManyCodes(until.0),
+        A::StaleSignIn => W::StaleSignIn,
+        A::NeedsPhishingResistant => W::NeedsPhishingResistant,
     }
 }
 

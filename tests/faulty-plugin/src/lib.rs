@@ -104,4 +104,17 @@ impl Guest for Faulty {
     fn remove_passkey(_: Subject, _: String, _: u64) -> Result<(), Error> {
         Err(Error::NotConfigured)
     }
+    fn approval_request(_: String, _: String, _: u64) -> Result<ApprovalView, Error> {
+        Err(Error::NotConfigured)
+    }
+    fn answer_approval(
+        _: String,
+        _: String,
+        _: ApprovalAnswer,
+        _: Session,
+        _: Vec<String>,
+        _: u64,
+    ) -> Result<Answered, Error> {
+        Err(Error::NotConfigured)
+    }
 }
