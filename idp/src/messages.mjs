@@ -187,6 +187,25 @@ export function errorText(error) {
     case 'unknown-action': return 'The application asked for a check this organisation does not define.';
     case 'last-factor-required': return 'Two-factor authentication is required for your account: set up another factor before you remove this one.';
     case 'passkey': return passkeyErrorText(error.val);
+    case 'approval': return approvalErrorText(error);
+    default: return UNAVAILABLE;
+  }
+}
+
+/**
+ * Why a login could not be approved, for the person at the approval page.
+ * @param {import('./mfa/engine.mjs').EngineError} error
+ */
+export function approvalErrorText(error) {
+  if (error?.tag === 'input') return 'Pick the number your terminal shows, or “This wasn’t me”.';
+  if (error?.tag !== 'approval') return errorText(error);
+  switch (error.val.tag) {
+    case 'not-found': return 'No login of yours is waiting with that code. Check the code at your terminal; if the login timed out there, start it again.';
+    case 'too-many-codes': return html`Too many codes that match no login. You can try again at ${moment(error.val.val)}.`;
+    case 'not-offered': return 'Your organisation does not let logins be approved here.';
+    case 'needs-phishing-resistant': return 'This login can only be approved after signing in with a passkey. Sign out, sign in with your passkey, and enter the code again.';
+    case 'stale-sign-in': return 'Confirm it is you with your second factor first.';
+    case 'too-many': return 'Too many logins are waiting for approval.';
     default: return UNAVAILABLE;
   }
 }

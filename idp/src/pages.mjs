@@ -343,3 +343,59 @@ ${form({ action: '/admin/reset', csrf: me.csrf, fields: html`<input type="hidden
 <p><a href="/admin?${new URLSearchParams({ user: name })}">Cancel</a></p>`,
   });
 }
+
+/** The approval page: the code the terminal shows. */
+export function approveCode({ csrf, user, code = '', notice = null }) {
+  return page({
+    title: 'Approve a login',
+    user,
+    notice,
+    body: html`<p class="lede">A terminal login to a server (SSH, sudo) can be approved here instead of typing a code. Enter the code the terminal shows.</p>
+${form({
+    action: '/approve/code',
+    csrf,
+    fields: field({ name: 'code', label: 'Code from the terminal', autocomplete: 'off', value: code, autofocus: true, error: notice?.kind === 'error', extra: ' maxlength="16" autocapitalize="characters" spellcheck="false"' }),
+    submit: 'Continue',
+  })}`,
+  });
+}
+
+/** Who asks, and the numbers to pick from. */
+export function approveChoose({ csrf, user, code, view }) {
+  // `list<u8>` comes as a Uint8Array, whose map would make numbers of the markup.
+  const numbers = Array.from(view.choices, (n) => html`<button type="submit" name="answer" value="${String(n)}" class="number">${String(n)}</button>`);
+  return page({
+    title: 'Is this you?',
+    user,
+    body: html`<p class="lede">A login as <strong>${user}</strong> is waiting for your approval.</p>
+<dl class="facts">
+<dt>Server</dt><dd>${view.host}</dd>
+<dt>Service</dt><dd>${view.service}</dd>
+<dt>From</dt><dd>${view.remote ?? 'not known'}</dd>
+<dt>Asked</dt><dd>${say.moment(view.created)}</dd>
+</dl>
+<form method="post" action="/approve/answer" novalidate>
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="code" value="${code}">
+<p>If it is you, pick the number your terminal shows:</p>
+<div class="numbers" role="group" aria-label="Numbers">${numbers}</div>
+<p class="or">or</p>
+<div class="actions"><button type="submit" name="answer" value="not-me" class="danger">This wasn’t me</button></div>
+</form>`,
+  });
+}
+
+/** How an answer went. */
+export function approveDone({ user, answered }) {
+  const done = {
+    approved: ['Login approved', 'info', 'Go back to your terminal: the login goes on (press Enter there if it still waits).'],
+    'wrong-number': ['Login refused', 'error', 'That was not the number the terminal showed, so the login was refused. If it was you, start it again at the terminal.'],
+    denied: ['Login refused', 'error', 'The login was refused and your organisation was told. Whoever started it knows your password: change it now.'],
+  }[answered] ?? ['Login refused', 'error', 'The login was refused.'];
+  return page({
+    title: done[0],
+    user,
+    notice: { kind: done[1], text: done[2] },
+    body: html`<p><a href="/security/mfa">Security</a></p>`,
+  });
+}

@@ -21,6 +21,7 @@ import * as pages from './pages.mjs';
 import * as say from './messages.mjs';
 import { ACCOUNT_CLIENT, ACR_STEP_UP } from './provider.mjs';
 import { live, now, revalidate, sessionOf } from './session.mjs';
+import { approvePage } from './approve.mjs';
 
 const STATE_COOKIE = 'planasonix.account-state';
 
@@ -29,7 +30,7 @@ const MANAGE = 'manage-mfa';
 const ADMIN = 'admin';
 
 /** Where each page returns after a sign-in, by the name kept in the state cookie. */
-const RETURN_TO = { mfa: '/security/mfa', admin: '/admin' };
+const RETURN_TO = { mfa: '/security/mfa', admin: '/admin', approve: '/approve' };
 
 /** Changes that need a recent second factor (or, without a factor, enroll_at_login). */
 const CHANGES = new Set(['/security/mfa/totp/begin', '/security/mfa/sms/begin', '/security/mfa/recovery/regenerate', '/security/mfa/remove',
@@ -58,7 +59,7 @@ export class Security {
   async handle(ctx) {
     const p = ctx.path;
     const ours = p === '/security/callback' || p === '/security/mfa' || p.startsWith('/security/mfa/')
-      || p === '/admin' || p.startsWith('/admin/');
+      || p === '/admin' || p.startsWith('/admin/') || p === '/approve' || p === '/approve/code' || p === '/approve/answer';
     if (!ours) return false;
     await this.route(ctx);
     return true;
@@ -71,7 +72,8 @@ export class Security {
       return this.callback(ctx);
     }
     const admin = p.startsWith('/admin');
-    const where = admin ? 'admin' : 'mfa';
+    const approving = p.startsWith('/approve');
+    const where = admin ? 'admin' : approving ? 'approve' : 'mfa';
     const session = await this.provider.Session.get(ctx);
     const user = session.accountId ? this.config.users.get(session.accountId) : undefined;
     if (user === undefined) return this.signIn(ctx, where);
@@ -91,6 +93,13 @@ export class Security {
       if (await this.refused(ctx, me, ADMIN, where)) return true;
       if (ctx.method === 'GET' && p === '/admin') return this.admin(ctx, me);
       return this.adminAction(ctx, me);
+    }
+    if (approving) {
+      if (ctx.method === 'GET' && p === '/approve') return approvePage(this, ctx, me, new Map());
+      if (ctx.method !== 'POST' || p === '/approve') throw new BadRequest('There is no such page.', 404);
+      const fields = await readForm(ctx);
+      this.csrf.check(ctx, fields, scope);
+      return approvePage(this, ctx, me, fields);
     }
     if (ctx.method === 'GET') {
       if (p === '/security/mfa') return this.overview(ctx, me);

@@ -340,3 +340,20 @@ test('every value from outside is escaped; only markup built by html stays marku
   // A string that looks like markup is still text, however it arrives.
   assert.equal(String(html`${{ toString: () => '<x>' }}`), '&lt;x&gt;');
 });
+
+test('the approval page offers the three numbers as buttons and escapes what the login says', async () => {
+  const { approveChoose } = await import('../src/pages.mjs');
+  const page = approveChoose({
+    csrf: 't',
+    user: 'fay',
+    code: 'A7K-29Q',
+    // As the component gives it: `list<u8>` is a Uint8Array.
+    view: { host: 'db-7<script>x</script>', service: 'sshd', remote: undefined, created: 1_800_000_000n, expires: 1_800_000_120n, choices: Uint8Array.from([12, 47, 93]), phishingResistant: false },
+  });
+  const buttons = [...page.matchAll(/<button type="submit" name="answer" value="(\d+)" class="number">(\d+)<\/button>/g)];
+  assert.deepEqual(buttons.map((b) => b[1]), ['12', '47', '93']);
+  assert.match(page, /db-7&lt;script&gt;x&lt;\/script&gt;/);
+  assert.doesNotMatch(page, /<script>x/);
+  assert.match(page, /<dt>From<\/dt><dd>not known<\/dd>/);
+  assert.match(page, /value="not-me"/);
+});

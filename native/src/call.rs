@@ -35,6 +35,12 @@ pub trait Transactions {
         &self,
         work: impl FnOnce(&dyn Store) -> Result<T, E>,
     ) -> Result<T, E>;
+
+    /// Makes the next transactions read the store itself, not what this
+    /// login remembers of it ([`crate::Remembering`]): for a login that
+    /// waits on something another party writes (an approval). Nothing to
+    /// do for transactions that remember nothing.
+    fn read_afresh(&self) {}
 }
 
 /// A deployment's state as a native process reaches it: the database at
@@ -219,6 +225,12 @@ impl<'a, S: Transactions> EngineCall<'a, S> {
     /// The same call on another clock (tests).
     pub fn with_clock(self, clock: &'a dyn Fn() -> UnixTime) -> Self {
         EngineCall { clock, ..self }
+    }
+
+    /// Makes the next calls read the store itself (see
+    /// [`Transactions::read_afresh`]).
+    pub fn read_afresh(&self) {
+        self.state.read_afresh();
     }
 
     /// The policy in force.

@@ -83,6 +83,14 @@ impl<T: Transactions> Transactions for Remembering<T> {
             })
         })
     }
+
+    fn read_afresh(&self) {
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.inner.read_afresh();
+    }
 }
 
 /// One transaction's store, answering remembered records from memory.

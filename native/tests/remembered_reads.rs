@@ -183,3 +183,26 @@ fn only_user_records_are_remembered() {
     }
     assert_eq!(host.inner().reads_of("audit/x"), 2);
 }
+
+/// A login that waits on what another party writes (an approval at the
+/// identity provider) asks for fresh reads: after `read_afresh` the store
+/// is read again and the other party's write is seen; without it the login
+/// would keep seeing what it read first.
+#[test]
+fn after_read_afresh_a_login_sees_what_others_wrote() {
+    let (f, now, _) = alice_enrolled();
+    let host = Remembering::new(Counted::new(&f.store));
+    let version = |host: &Remembering<Counted<'_>>| {
+        host.transaction(|s| s.get("user/alice"))
+            .unwrap()
+            .unwrap()
+            .version
+    };
+    let first = version(&host);
+    // Another door changes the record (a wrong code there).
+    on_another_host(&f, b"000000", now);
+    assert_eq!(version(&host), first, "remembered");
+    host.read_afresh();
+    assert!(version(&host) > first, "read afresh");
+    assert_eq!(host.inner().reads_of("user/alice"), 2);
+}

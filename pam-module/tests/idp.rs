@@ -201,7 +201,8 @@ fn setup(name: &str, federated: bool) -> Setup {
     // fleet's one policy names it.
     let port = free_port();
     let policy = format!(
-        "{POLICY}[passkeys]\nenabled = true\npasswordless = true\nrp_id = \"localhost\"\norigins = [\"http://localhost:{port}\"]\n"
+        "{POLICY}[passkeys]\nenabled = true\npasswordless = true\nrp_id = \"localhost\"\norigins = [\"http://localhost:{port}\"]\n\
+         [approval]\nenabled = true\nurl = \"http://localhost:{port}/approve\"\n"
     );
     let fleet = fleet_keyed(name, &policy, Some(text.expose()));
     transpile();
@@ -256,14 +257,25 @@ fn setup(name: &str, federated: bool) -> Setup {
     }
 }
 
+/// coreutils' `stdbuf` library (Debian's path): preloaded with `_STDBUF_O=0`,
+/// pamtester writes each message as it comes, not when it exits (its
+/// standard output is a pipe), so a test can read a login's instructions
+/// while the login waits.
+const LIBSTDBUF: &str = "/usr/libexec/coreutils/libstdbuf.so";
+
 /// A login command for the Node tests: pamtester on `site` (sshd), the
-/// user as its argument, what to type on standard input.
+/// user as its argument, what to type on standard input, its output
+/// unbuffered.
 fn pam_login_script(site: &Site, dir: &Path) -> PathBuf {
+    assert!(
+        Path::new(LIBSTDBUF).exists(),
+        "{LIBSTDBUF} is missing (coreutils)"
+    );
     let path = dir.join("pam-login");
     write(
         &path,
         &format!(
-            "#!/bin/sh\nexec env LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR='{}' \
+            "#!/bin/sh\nexec env LD_PRELOAD='libpam_wrapper.so {LIBSTDBUF}' _STDBUF_O=0 PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR='{}' \
              pamtester -I rhost=192.0.2.10 sshd \"$1\" authenticate\n",
             site.confdir.display()
         ),
@@ -326,7 +338,8 @@ fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
     enroll(&s.fleet.a.site, "bob", &new_secret());
     let said = run_node_test(&s, "bad_input.mjs", &[]);
     assert!(said.contains("bad input: passed"), "{said}");
-    passkeys_at_the_provider_and_on_the_hosts(&s);
+    let fay_secret = passkeys_at_the_provider_and_on_the_hosts(&s);
+    logins_approved_at_the_provider(&s, &fay_secret);
     // The provider's events are in the fleet's one audit trail, read on a host.
     let out = s.fleet.b.site.cli(&["--json", "audit", "--user", "ida"]);
     let events: Vec<serde_json::Value> = serde_json::from_str(&ok(&out, "audit")).unwrap();
@@ -359,7 +372,8 @@ fn the_reference_provider_signs_people_in_with_the_fleets_second_factor() {
 /// A passkey fay registers at the provider (in Chromium, with a virtual
 /// authenticator) is listed by `planasonix status` on a host; removing it
 /// there (refused while it is her last factor) takes it away at the provider.
-fn passkeys_at_the_provider_and_on_the_hosts(s: &Setup) {
+/// Gives fay's app secret (enrolled on a host meanwhile).
+fn passkeys_at_the_provider_and_on_the_hosts(s: &Setup) -> String {
     let said = run_node_test(s, "passkeys.mjs", &[("PHASE", "web".into())]);
     assert!(said.contains("passkeys: passed"), "{said}");
     let host = &s.fleet.b.site;
@@ -387,20 +401,45 @@ fn passkeys_at_the_provider_and_on_the_hosts(s: &Setup) {
             "no {event} in the fleet's trail: {events}"
         );
     }
+    let fay_secret = planasonix_core::otpauth::secret_base32(&secret)
+        .expose()
+        .to_owned();
     let said = run_node_test(
         s,
         "passkeys.mjs",
         &[
             ("PHASE", "removed".into()),
-            (
-                "FAY_SECRET",
-                planasonix_core::otpauth::secret_base32(&secret)
-                    .expose()
-                    .to_owned(),
-            ),
+            ("FAY_SECRET", fay_secret.clone()),
         ],
     );
     assert!(said.contains("passkeys: passed"), "{said}");
+    fay_secret
+}
+
+/// SSH logins of fay on host A (pamtester, real libpam) approved, refused
+/// and bypassed at the provider's approval page in Chromium; the fleet's
+/// trail, read on host B, has each.
+fn logins_approved_at_the_provider(s: &Setup, fay_secret: &str) {
+    let said = run_node_test(s, "approve.mjs", &[("FAY_SECRET", fay_secret.to_owned())]);
+    assert!(said.contains("approve: passed"), "{said}");
+    let out = s.fleet.b.site.cli(&["--json", "audit", "--user", "fay"]);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&ok(&out, "audit")).unwrap();
+    let count = |event: &str| events.iter().filter(|e| e["event"] == event).count();
+    assert_eq!(count("approval-requested"), 4, "{events:?}");
+    assert_eq!(count("approval-approved"), 1, "{events:?}");
+    assert_eq!(count("approval-used"), 1, "{events:?}");
+    assert_eq!(count("approval-denied"), 2, "{events:?}");
+    assert_eq!(count("approval-voided"), 1, "{events:?}");
+    let approved = events
+        .iter()
+        .find(|e| e["event"] == "approval-approved")
+        .unwrap();
+    assert_eq!(approved["service"], "sshd", "{approved}");
+    assert_eq!(approved["remote"], "192.0.2.10", "{approved}");
+    assert!(
+        approved["amr"].as_str().unwrap().contains("otp"),
+        "the approving sign-in's amr: {approved}"
+    );
 }
 
 /// What the attack run needs: admins must use MFA (others may), nobody

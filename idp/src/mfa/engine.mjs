@@ -214,6 +214,10 @@ export class Mfa {
   renamePasskey(user, name, newName, now) { return this.call('renamePasskey', user, name, newName, now); }
   /** @param {E.Subject} subject @param {string} name @param {bigint} now @returns {Promise<Answer<void>>} */
   removePasskey(subject, name, now) { return this.call('removePasskey', subject, name, now); }
+  /** @param {string} user @param {string} code @param {bigint} now @returns {Promise<Answer<E.ApprovalView>>} */
+  approvalRequest(user, code, now) { return this.call('approvalRequest', user, code, now); }
+  /** @param {string} user @param {string} code @param {E.ApprovalAnswer} answer @param {E.Session} session @param {string[]} amr @param {bigint} now @returns {Promise<Answer<E.Answered>>} */
+  answerApproval(user, code, answer, session, amr, now) { return this.call('answerApproval', user, code, answer, session, amr, now); }
   /** @param {string} user @param {bigint} now @returns {Promise<Answer<E.UserStatus>>} */
   status(user, now) { return this.call('status', user, now); }
   /** @param {string} user @param {string} reason @param {bigint} now @returns {Promise<Answer<void>>} */

@@ -59,6 +59,15 @@ pub(crate) fn authenticate<S: Transactions>(
                 line("refused: the action needs a passkey, and a terminal cannot take it");
                 return PamCode::AuthErr;
             }
+            let approvable = site.policy.approval.offered_to(&who.ctx.service);
+            let app_or_sms = factors
+                .iter()
+                .any(|f| matches!(f, Factor::Totp | Factor::Sms));
+            if approvable && !app_or_sms {
+                // A passkey cannot answer here, but it can approve the login
+                // at the identity provider (a recovery code still works).
+                return ask_code(pam, env, &who, rng, messages::APPROVE_ONLY_PROMPT, true);
+            }
             if !factors.iter().any(typed) {
                 let _ = pam.error(messages::PASSKEY_ONLY);
                 line("refused: a passkey is the user's only factor, and a terminal cannot take it");
@@ -70,7 +79,11 @@ pub(crate) fn authenticate<S: Transactions>(
             if let Some(action) = step_up {
                 let _ = pam.info(&messages::step_up(&action));
             }
-            ask_code(pam, env, &who, rng, CODE_PROMPT)
+            if approvable {
+                ask_code(pam, env, &who, rng, messages::CODE_OR_APPROVE_PROMPT, true)
+            } else {
+                ask_code(pam, env, &who, rng, CODE_PROMPT, false)
+            }
         }
         Decision::Denied(Denied::LockedOut { until }) => {
             let _ = pam.error(&messages::locked_until(until));

@@ -87,7 +87,7 @@ fn enroll<S: Transactions>(
                     let _ = pam.info(&messages::recovery_codes(&done.recovery_codes));
                 }
                 let _ = pam.info(messages::FINISH_ENROLLMENT);
-                return ask_code(pam, env, who, rng, NEXT_CODE_PROMPT);
+                return ask_code(pam, env, who, rng, NEXT_CODE_PROMPT, false);
             }
             Err(e @ (Error::WrongCode | Error::Input(_))) => {
                 let _ = pam.error(&capitalise(&e.to_string()));

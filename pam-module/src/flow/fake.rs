@@ -192,7 +192,7 @@ impl Pam for ScriptedPam {
 /// [`ScriptedPam`] can tell that none is open while a prompt waits), and
 /// fail at once when `broken`.
 pub(crate) struct TestStore {
-    pub(crate) store: MemoryStore,
+    pub(crate) store: Arc<MemoryStore>,
     pub(crate) open: Arc<AtomicBool>,
     pub(crate) broken: bool,
 }

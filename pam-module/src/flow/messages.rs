@@ -14,6 +14,38 @@ use zeroize::Zeroizing;
 /// The prompt for a code.
 pub(crate) const CODE_PROMPT: &str = "Verification code: ";
 
+/// The prompt for a code where the login may be approved in the browser.
+pub(crate) const CODE_OR_APPROVE_PROMPT: &str =
+    "Verification code, or press Enter to approve in the browser: ";
+
+/// The prompt for a user whose factors cannot be typed (a passkey), where
+/// the login may be approved in the browser.
+pub(crate) const APPROVE_ONLY_PROMPT: &str =
+    "Press Enter to approve this login in the browser (or type a recovery code): ";
+
+/// The prompt while a login waits for its approval.
+pub(crate) const APPROVAL_PROMPT: &str = "Press Enter once approved, or type a code: ";
+
+/// What to do in the browser: the page, the code to enter there and the
+/// number to pick.
+pub(crate) fn approval_instructions(url: &str, code: &str, number: u8, minutes: u64) -> String {
+    format!(
+        "Open {url} and enter {code}\nThen pick the number {number}. The request lasts {minutes} min; Ctrl-C cancels it."
+    )
+}
+
+/// The request lapsed, or went away, before it was approved.
+pub(crate) const APPROVAL_EXPIRED: &str =
+    "The approval request expired before it was approved. Type a code instead.";
+
+/// The user refused the login in the browser.
+pub(crate) const APPROVAL_DENIED: &str = "This login was refused in the browser.";
+
+/// Approval cannot be used now; `e` says why.
+pub(crate) fn approval_unavailable(e: &planasonix_core::Error) -> String {
+    format!("Approval in the browser is not available ({e}). Type a code instead.")
+}
+
 /// The prompt after an SMS went to `to` (the masked number).
 pub(crate) fn sms_sent_prompt(to: &str) -> String {
     format!("{}: ", say::sms_sent(to))

@@ -17,12 +17,15 @@
 //! * `outcome`: how an attempt ends on every path: passed, or an engine
 //!   error's return code.
 //! * `degraded`: answers without the seal key or the store, and break-glass.
+//! * `approve`: approving the login in the browser instead of typing a code
+//!   (where `[approval]` offers it), waiting for it through the store.
 //! * `verify`: the loop that asks for a code (the auth stage and the end of
-//!   enrolling at login).
+//!   enrolling at login), which offers the approval.
 //! * `enroll`: the grace period and enrolling an app at login.
 //! * `auth` and `account`: the two stages.
 
 mod account;
+mod approve;
 mod auth;
 mod degraded;
 mod enroll;

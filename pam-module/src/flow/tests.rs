@@ -77,7 +77,7 @@ fn world(policy: &str) -> World {
         policy: Policy::from_toml(policy).unwrap(),
         key: SealKey::from_bytes(&[7; 32]).unwrap(),
         state: TestStore {
-            store: MemoryStore::new(),
+            store: Arc::new(MemoryStore::new()),
             open: Arc::new(AtomicBool::new(false)),
             broken: false,
         },
@@ -95,9 +95,13 @@ impl World {
     /// The production path (native's `EngineCall`) over the test store,
     /// the recording sender and the memory log.
     fn env(&self) -> Env<'_, TestStore> {
+        self.env_on(&self.state)
+    }
+
+    fn env_on<'a, S: planasonix_native::Transactions>(&'a self, state: &'a S) -> Env<'a, S> {
         Env {
             engine: EngineCall::new(
-                &self.state,
+                state,
                 &TrailPlace::InStore,
                 &self.policy,
                 &self.key,
@@ -119,8 +123,19 @@ impl World {
         authenticate(pam, &self.env(), &mut *self.rng.borrow_mut())
     }
 
+    /// As the module runs it: the login's reads remembered for its later
+    /// transactions (`Remembering`), over the same store.
+    fn auth_remembering(&self, pam: &ScriptedPam) -> PamCode {
+        let state = planasonix_native::Remembering::new(TestStore {
+            store: self.state.store.clone(),
+            open: self.state.open.clone(),
+            broken: self.state.broken,
+        });
+        authenticate(pam, &self.env_on(&state), &mut *self.rng.borrow_mut())
+    }
+
     fn engine(&self) -> Engine<'_> {
-        Engine::new(&self.policy, &self.key, &self.state.store)
+        Engine::new(&self.policy, &self.key, &*self.state.store)
     }
 
     fn at(&self) -> UnixTime {
@@ -682,7 +697,7 @@ fn an_alias_is_the_same_account_and_its_failures_count_there() {
     let status = w.engine().status("alice", w.at()).unwrap();
     assert_eq!(status.recent_failures, 2);
     assert_eq!(
-        planasonix_core::Store::keys(&w.state.store, "user/").unwrap(),
+        planasonix_core::Store::keys(&*w.state.store, "user/").unwrap(),
         ["user/alice"],
         "an alias must never get a record of its own"
     );
@@ -696,7 +711,7 @@ fn a_name_nss_does_not_know_is_user_unknown_and_writes_nothing() {
     assert_eq!(w.auth(&pam), PamCode::UserUnknown);
     let pam = w.pam("ghost", vec![]);
     assert_eq!(account(&pam, &w.env()), PamCode::UserUnknown);
-    assert!(planasonix_core::Store::keys(&w.state.store, "")
+    assert!(planasonix_core::Store::keys(&*w.state.store, "")
         .unwrap()
         .is_empty());
     assert!(w
@@ -786,4 +801,235 @@ fn a_step_up_that_needs_a_passkey_is_refused_at_the_terminal_saying_why() {
         );
         assert!(w.log_text().contains("the action needs a passkey"));
     }
+}
+
+const APPROVAL: &str = "[enforcement]\nmode = \"required-for-all\"\n[approval]\nenabled = true\nurl = \"https://login.example.com/approve\"\nlifetime = \"30s\"\n";
+
+/// What the user does at the identity provider while the terminal waits.
+#[derive(Clone, Copy)]
+enum AtTheProvider {
+    /// Picks the number the terminal shows.
+    PicksTheNumber,
+    /// Clicks "This wasn't me".
+    NotMe,
+    /// Does nothing until the request lapses (the clock moves past it).
+    Nothing,
+}
+
+/// An answer to the waiting prompt that first plays the user at the
+/// provider: reads the code and number the terminal showed, and answers
+/// with the engine on the same store (what the provider's component does
+/// on the fleet's store); then presses Enter.
+fn at_the_provider(w: &World, what: AtTheProvider) -> super::fake::Answer {
+    let (store, policy, now) = (w.state.store.clone(), w.policy.clone(), w.now.clone());
+    Box::new(move |shown: &[String]| {
+        let text = shown.join("\n");
+        let code = text
+            .split("enter ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        let number: u8 = text
+            .split("pick the number ")
+            .nth(1)
+            .and_then(|r| r.split('.').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let key = SealKey::from_bytes(&[7; 32]).unwrap();
+        let provider = Engine::new(&policy, &key, &*store);
+        let at = UnixTime(now.load(Ordering::SeqCst));
+        let session = planasonix_core::Session {
+            mfa_at: Some(at),
+            epoch: None,
+            phishing_resistant: false,
+        };
+        let answer = match what {
+            AtTheProvider::PicksTheNumber => planasonix_core::ApprovalAnswer::Number(number),
+            AtTheProvider::NotMe => planasonix_core::ApprovalAnswer::NotMe,
+            AtTheProvider::Nothing => {
+                now.fetch_add(31, Ordering::SeqCst);
+                return String::new();
+            }
+        };
+        provider
+            .answer_approval(
+                "alice",
+                &code,
+                answer,
+                &session,
+                &["pwd".into(), "otp".into()],
+                at,
+            )
+            .unwrap();
+        String::new()
+    })
+}
+
+#[test]
+fn enter_asks_for_approval_in_the_browser_and_the_right_number_lets_the_login_in() {
+    let w = world(APPROVAL);
+    w.provision("alice");
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(messages::CODE_OR_APPROVE_PROMPT, say("")),
+            Step::Info("█"),
+            Step::Info("Open https://login.example.com/approve and enter "),
+            Step::Secret(
+                messages::APPROVAL_PROMPT,
+                at_the_provider(&w, AtTheProvider::PicksTheNumber),
+            ),
+        ],
+    );
+    assert_eq!(w.auth_remembering(&pam), PamCode::Success);
+    assert!(pam.passed());
+    let log = w.log_text();
+    assert!(log.contains("approved in the browser"), "{log}");
+    // The request was taken: nothing is left to approve.
+    assert!(w.engine().status("alice", w.at()).is_ok());
+    assert!(
+        !log.contains("approval-approved") || log.contains("login_host="),
+        "{log}"
+    );
+}
+
+#[test]
+fn this_wasnt_me_in_the_browser_refuses_the_login() {
+    let w = world(APPROVAL);
+    w.provision("alice");
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(messages::CODE_OR_APPROVE_PROMPT, say("")),
+            Step::Info("█"),
+            Step::Info("pick the number"),
+            Step::Secret(
+                messages::APPROVAL_PROMPT,
+                at_the_provider(&w, AtTheProvider::NotMe),
+            ),
+            Step::Error("refused in the browser"),
+        ],
+    );
+    assert_eq!(w.auth_remembering(&pam), PamCode::AuthErr);
+    assert!(!pam.passed());
+}
+
+#[test]
+fn an_expired_request_falls_back_to_the_code_prompt() {
+    let w = world(APPROVAL);
+    w.provision("alice");
+    let w2 = &w;
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(messages::CODE_OR_APPROVE_PROMPT, say("")),
+            Step::Info("█"),
+            Step::Info("pick the number"),
+            Step::Secret(
+                messages::APPROVAL_PROMPT,
+                at_the_provider(w2, AtTheProvider::Nothing),
+            ),
+            Step::Error("expired"),
+            Step::Secret(CODE_PROMPT, {
+                let now = w.now.clone();
+                Box::new(move |_: &[String]| {
+                    totp(Algorithm::Sha1, SECRET, now.load(Ordering::SeqCst), 30, 6)
+                })
+            }),
+        ],
+    );
+    assert_eq!(w.auth_remembering(&pam), PamCode::Success);
+    assert!(w.log_text().contains("the approval request expired"));
+}
+
+#[test]
+fn a_code_typed_while_waiting_works_and_voids_the_request() {
+    let w = world(APPROVAL);
+    w.provision("alice");
+    let code = w.code();
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(messages::CODE_OR_APPROVE_PROMPT, say("")),
+            Step::Info("█"),
+            Step::Info("pick the number"),
+            Step::Secret(messages::APPROVAL_PROMPT, say(&code)),
+        ],
+    );
+    assert_eq!(w.auth_remembering(&pam), PamCode::Success);
+    let voided = w.log_text();
+    assert!(voided.contains("approval-voided"), "{voided}");
+    assert!(voided.contains("a code was typed"), "{voided}");
+}
+
+#[test]
+fn ending_the_conversation_while_waiting_voids_the_request() {
+    let w = world(APPROVAL);
+    w.provision("alice");
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(messages::CODE_OR_APPROVE_PROMPT, say("")),
+            Step::Info("█"),
+            Step::Info("pick the number"),
+            Step::ConvFails(messages::APPROVAL_PROMPT),
+        ],
+    );
+    assert_ne!(w.auth_remembering(&pam), PamCode::Success);
+    let log = w.log_text();
+    assert!(log.contains("the prompt ended"), "{log}");
+}
+
+#[test]
+fn where_the_policy_does_not_offer_it_enter_is_just_an_empty_code() {
+    let w = world(REQUIRED);
+    w.provision("alice");
+    let code = w.code();
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(CODE_PROMPT, say("")),
+            Step::Error("No code was entered"),
+            Step::Secret(CODE_PROMPT, say(&code)),
+        ],
+    );
+    assert_eq!(w.auth_remembering(&pam), PamCode::Success);
+    assert!(!w.log_text().contains("approval"));
+}
+
+#[test]
+fn a_passkey_only_user_may_approve_in_the_browser_where_it_is_offered() {
+    let policy = format!(
+        "{APPROVAL}{}",
+        &PASSKEYS[PASSKEYS.find("[passkeys]").unwrap()..]
+    );
+    let w = world(&policy);
+    let key = planasonix_core::testing::SoftAuthenticator::new(1, "https://login.example.com");
+    let e = w.engine();
+    let options = e
+        .passkey_registration_options("alice", "", w.at(), &mut *w.rng.borrow_mut())
+        .unwrap();
+    e.register_passkey(
+        "alice",
+        "Laptop",
+        key.register(&options).as_bytes(),
+        w.at(),
+        &mut *w.rng.borrow_mut(),
+    )
+    .unwrap();
+    let pam = w.pam(
+        "alice",
+        vec![
+            Step::Secret(messages::APPROVE_ONLY_PROMPT, say("")),
+            Step::Info("█"),
+            Step::Info("pick the number"),
+            Step::Secret(
+                messages::APPROVAL_PROMPT,
+                at_the_provider(&w, AtTheProvider::PicksTheNumber),
+            ),
+        ],
+    );
+    assert_eq!(w.auth_remembering(&pam), PamCode::Success);
 }

@@ -1,6 +1,7 @@
 //! Asking for a code until one is judged: the loop a login runs when a
 //! second factor is required, and the last step of enrolling at login.
 
+use super::approve::{approve, Approval};
 use super::env::Env;
 use super::messages::{self, capitalise, CODE_PROMPT};
 use super::outcome::{fail, passed};
@@ -15,13 +16,15 @@ use planasonix_native::{SmsFor, Transactions, Undelivered};
 const MAX_PROMPTS: usize = 3;
 
 /// Asks for a code, starting with `first_prompt`, until one is judged (or
-/// too many answers were unusable).
+/// too many answers were unusable). With `offer_approval`, an empty answer
+/// asks for the login to be approved in the browser instead (once).
 pub(crate) fn ask_code<S: Transactions>(
     pam: &dyn Pam,
     env: &Env<'_, S>,
     who: &Who,
     rng: &mut dyn Random,
     first_prompt: &str,
+    mut offer_approval: bool,
 ) -> PamCode {
     let mut prompt = first_prompt.to_owned();
     let user = who.user();
@@ -32,7 +35,7 @@ pub(crate) fn ask_code<S: Transactions>(
         ctx: Some(&who.ctx),
     };
     for _ in 0..MAX_PROMPTS {
-        let answer = match pam.prompt_secret(&prompt) {
+        let mut answer = match pam.prompt_secret(&prompt) {
             Ok(a) => a,
             Err(PamError(code)) => {
                 env.log(
@@ -42,6 +45,17 @@ pub(crate) fn ask_code<S: Transactions>(
                 return code;
             }
         };
+        if offer_approval && answer.iter().all(u8::is_ascii_whitespace) {
+            offer_approval = false;
+            match approve(pam, env, who, rng) {
+                Approval::Done(code) => return code,
+                Approval::Typed(typed) => answer = typed,
+                Approval::Fallback => {
+                    prompt = CODE_PROMPT.to_owned();
+                    continue;
+                }
+            }
+        }
         let (result, undelivered) = env.call(Some(sms), |e| {
             e.verify(user, &answer, &who.ctx, env.now(), &mut *rng)
         });
