@@ -159,11 +159,8 @@ impl<'a> Engine<'a> {
         let host = clean_field(host);
         let max_pending = policy.max_pending as usize;
         let made = self.update(user, Some(ctx), now, |tx| {
-            if let Some(until) = tx
-                .rec
-                .locked_until_from(ctx.remote.as_deref(), now)
-                .or_else(|| tx.rec.locked_until(now))
-            {
+            // The user-wide lock or this address's, whichever ends later.
+            if let Some(until) = tx.rec.locked_until_from(ctx.remote.as_deref(), now) {
                 return Err(Error::Locked { until });
             }
             self.settle_expired(tx);

@@ -287,13 +287,14 @@ fn certificate(
         .map_err(|_| {
             bad("the packed attestation's signature does not verify with its certificate")
         })?;
-    let one = |kind| der::subject_values(&packed.chain[0], kind).map(|v| v.len() == 1);
-    if !(one(der::COUNTRY)? && one(der::ORGANIZATION)? && one(der::COMMON_NAME)?) {
+    let subject = der::Subject::read(&packed.chain[0])?;
+    let one = |kind| subject.values(kind).len() == 1;
+    if !(one(der::COUNTRY) && one(der::ORGANIZATION) && one(der::COMMON_NAME)) {
         return Err(bad(
             "the attestation certificate's subject lacks a country, organisation or common name",
         ));
     }
-    if der::subject_values(&packed.chain[0], der::ORGANIZATIONAL_UNIT)? != [ATTESTATION_UNIT] {
+    if subject.values(der::ORGANIZATIONAL_UNIT) != [ATTESTATION_UNIT] {
         return Err(bad(
             "the attestation certificate's unit is not \"Authenticator Attestation\"",
         ));

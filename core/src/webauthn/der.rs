@@ -86,26 +86,35 @@ fn subject(certificate: &[u8]) -> Result<&[u8], WebAuthnError> {
     }
 }
 
-/// The values of subject attributes of `kind` (one of the constants above),
-/// as the bytes of their strings.
-pub(super) fn subject_values<'a>(
-    certificate: &'a [u8],
-    kind: &[u8],
-) -> Result<Vec<&'a [u8]>, WebAuthnError> {
-    let mut name = subject(certificate)?;
-    let mut found = Vec::new();
-    while !name.is_empty() {
-        let mut set = expect(&mut name, SET)?;
-        while !set.is_empty() {
-            let mut attribute = expect(&mut set, SEQUENCE)?;
-            let oid = expect(&mut attribute, OID)?;
-            let (_, value) = tlv(&mut attribute)?;
-            if oid == kind {
-                found.push(value);
+/// The certificate's subject, read once: each attribute's type (its OID's
+/// DER content) and the bytes of its string.
+pub(super) struct Subject<'a>(Vec<(&'a [u8], &'a [u8])>);
+
+impl<'a> Subject<'a> {
+    /// Reads the subject of `certificate`.
+    pub(super) fn read(certificate: &'a [u8]) -> Result<Subject<'a>, WebAuthnError> {
+        let mut name = subject(certificate)?;
+        let mut attributes = Vec::new();
+        while !name.is_empty() {
+            let mut set = expect(&mut name, SET)?;
+            while !set.is_empty() {
+                let mut attribute = expect(&mut set, SEQUENCE)?;
+                let oid = expect(&mut attribute, OID)?;
+                let (_, value) = tlv(&mut attribute)?;
+                attributes.push((oid, value));
             }
         }
+        Ok(Subject(attributes))
     }
-    Ok(found)
+
+    /// The values of the attributes of `kind` (one of the constants above).
+    pub(super) fn values(&self, kind: &[u8]) -> Vec<&'a [u8]> {
+        self.0
+            .iter()
+            .filter(|(oid, _)| *oid == kind)
+            .map(|(_, value)| *value)
+            .collect()
+    }
 }
 
 /// The AAGUID the certificate's `id-fido-gen-ce-aaguid` extension names, if
