@@ -36,6 +36,30 @@ impl HostDelivery for Quiet {
     }
 }
 
+/// The reference host on `store`, configured with `policy` and the key,
+/// delivering nothing.
+fn bench_host(
+    wasm: Vec<u8>,
+    policy: &str,
+    key_bytes: [u8; 32],
+    store: Arc<dyn Store>,
+    max_instances: u32,
+) -> PluginHost {
+    PluginHost::new(
+        HostConfig {
+            wasm,
+            cache_dir: None,
+            policy_toml: policy.into(),
+            seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),
+            limits: Limits::default(),
+            max_instances,
+        },
+        store,
+        Arc::new(Quiet),
+    )
+    .unwrap()
+}
+
 /// Code and time of the i-th login: one new TOTP step per call, so every
 /// verify is a real accepted login with its replay bookkeeping.
 fn login(i: u64) -> (Vec<u8>, u64) {
@@ -88,19 +112,7 @@ fn passkey_rounds(key_bytes: [u8; 32], wasm: Vec<u8>) -> Passkeys {
         )
         .unwrap();
     }
-    let host = PluginHost::new(
-        HostConfig {
-            wasm,
-            cache_dir: None,
-            policy_toml: PASSKEY_POLICY.into(),
-            seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),
-            limits: Limits::default(),
-            max_instances: 4,
-        },
-        shared,
-        Arc::new(Quiet),
-    )
-    .unwrap();
+    let host = bench_host(wasm, PASSKEY_POLICY, key_bytes, shared, 4);
     let mut session = host.session().unwrap();
     let ctx = planasonix_core::Context {
         service: "idp".into(),
@@ -232,19 +244,7 @@ fn main() {
         .unwrap();
     let wasm = std::env::var_os("PLANASONIX_WASM")
         .map_or_else(shared::component, |p| std::fs::read(p).unwrap());
-    let host = PluginHost::new(
-        HostConfig {
-            wasm: wasm.clone(),
-            cache_dir: None,
-            policy_toml: POLICY.into(),
-            seal_key: zeroize::Zeroizing::new(key_bytes.to_vec()),
-            limits: Limits::default(),
-            max_instances: 16,
-        },
-        shared,
-        Arc::new(Quiet),
-    )
-    .unwrap();
+    let host = bench_host(wasm.clone(), POLICY, key_bytes, shared, 16);
     let wctx = Context {
         service: "idp".into(),
         remote: None,
